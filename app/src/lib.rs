@@ -1,0 +1,31 @@
+#![recursion_limit = "256"]
+//! Vitrine's user interface: Leptos components rendered on the server.
+//!
+//! The server decides what a request shows (after authentication and the
+//! scoped tenant lookup) and hands a [`dto::Page`] to [`shell`]. Pages are plain
+//! HTML with forms that work without JavaScript; only `#[island]` components
+//! are compiled to WebAssembly and hydrated in the browser.
+
+// The build.rs code generator that replaces this macro needs a second crate
+// and gives nothing we use yet; the macro reads the same `locales/*.json`.
+#[allow(deprecated)]
+mod locales {
+    leptos_i18n::load_locales!();
+}
+use locales::i18n;
+
+pub mod dto;
+mod islands;
+mod pages;
+mod text;
+
+pub use i18n::Locale;
+pub use pages::shell;
+pub use text::locale_from_tag;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_islands();
+}

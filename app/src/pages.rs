@@ -1,0 +1,453 @@
+//! Server-rendered pages. Every form is a plain HTML form that works without
+//! JavaScript; the server answers with a redirect or the same page with
+//! messages beside the fields.
+
+use crate::dto::*;
+use crate::i18n::Locale;
+use crate::islands::PasswordInput;
+use leptos::prelude::*;
+use leptos_i18n::Locale as _;
+use leptos_i18n::{td, td_string};
+
+/// The whole HTML document for one page.
+pub fn shell(options: LeptosOptions, locale: Locale, viewer: Option<Viewer>, page: Page) -> impl IntoView {
+    let title = page_title(locale, &page);
+    let csrf = viewer.as_ref().map(|v| v.csrf.clone());
+    view! {
+        <!DOCTYPE html>
+        <html lang=locale.as_str()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                {csrf.map(|token| view! { <meta name="csrf-token" content=token /> })}
+                <title>{format!("{title} · Vitrine")}</title>
+                <link rel="stylesheet" href="/pkg/vitrine.css" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options=options islands=true />
+            </head>
+            <body>
+                <a class="skip" href="#main">
+                    {td_string!(locale, skip_to_content)}
+                </a>
+                <Header locale=locale viewer=viewer.clone() />
+                <main id="main">{body(locale, viewer, page)}</main>
+            </body>
+        </html>
+    }
+}
+
+fn page_title(locale: Locale, page: &Page) -> String {
+    match page {
+        Page::Login(_) => td_string!(locale, login_title).to_string(),
+        Page::AgencyHome(home) => home.agency_name.clone(),
+        Page::ClientHome(home) => home.client.name.clone(),
+        Page::AcceptInvite(_) => td_string!(locale, accept_title).to_string(),
+        Page::InviteInvalid => td_string!(locale, accept_invalid_title).to_string(),
+        Page::Problem(problem) => problem_text(locale, *problem).0.to_string(),
+    }
+}
+
+#[component]
+fn Header(locale: Locale, viewer: Option<Viewer>) -> impl IntoView {
+    view! {
+        <header class="site">
+            <a class="brand" href="/">
+                {td_string!(locale, brand)}
+            </a>
+            {viewer
+                .map(|viewer| {
+                    view! {
+                        <nav aria-label=td_string!(locale, nav_home)>
+                            <a href=viewer.home.clone()>{td_string!(locale, nav_home)}</a>
+                        </nav>
+                        <div class="who">
+                            <span>{td_string!(locale, signed_in_as)} " " <strong>{viewer.email.clone()}</strong></span>
+                            <form method="post" action="/logout">
+                                <input type="hidden" name="csrf" value=viewer.csrf.clone() />
+                                <button type="submit" class="secondary">
+                                    {td_string!(locale, logout)}
+                                </button>
+                            </form>
+                        </div>
+                    }
+                })}
+        </header>
+    }
+}
+
+fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
+    let csrf = viewer.map(|v| v.csrf).unwrap_or_default();
+    match page {
+        Page::Login(login) => view! { <Login locale=locale page=login /> }.into_any(),
+        Page::AgencyHome(home) => view! { <Agency locale=locale home=home csrf=csrf /> }.into_any(),
+        Page::ClientHome(home) => view! { <Client locale=locale home=home csrf=csrf /> }.into_any(),
+        Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
+        Page::InviteInvalid => view! {
+            <section class="card narrow">
+                <h1>{td_string!(locale, accept_invalid_title)}</h1>
+                <p>{td_string!(locale, accept_invalid_body)}</p>
+                <p><a href="/login">{td_string!(locale, login_title)}</a></p>
+            </section>
+        }
+        .into_any(),
+        Page::Problem(problem) => {
+            let (title, text) = problem_text(locale, problem);
+            view! {
+                <section class="card narrow problem">
+                    <h1>{title}</h1>
+                    <p>{text}</p>
+                    <p><a href="/">{td_string!(locale, back_home)}</a></p>
+                </section>
+            }
+            .into_any()
+        }
+    }
+}
+
+fn problem_text(locale: Locale, problem: Problem) -> (&'static str, &'static str) {
+    match problem {
+        Problem::NotFound => (td_string!(locale, not_found_title), td_string!(locale, not_found_body)),
+        Problem::Forbidden => (td_string!(locale, forbidden_title), td_string!(locale, forbidden_body)),
+        Problem::CsrfRejected => (td_string!(locale, csrf_title), td_string!(locale, csrf_body)),
+        Problem::TooLarge => (td_string!(locale, too_large_title), td_string!(locale, too_large_body)),
+        Problem::Internal => (td_string!(locale, error_title), td_string!(locale, error_body)),
+    }
+}
+
+fn notice_text(locale: Locale, notice: Notice) -> &'static str {
+    match notice {
+        Notice::LoggedOut => td_string!(locale, notice_logged_out),
+        Notice::PasswordSet => td_string!(locale, notice_password_set),
+        Notice::Saved => td_string!(locale, notice_created),
+    }
+}
+
+fn problem_message(locale: Locale, problem: FieldProblem) -> &'static str {
+    match problem {
+        FieldProblem::Required => td_string!(locale, field_required),
+        FieldProblem::InvalidSlug => td_string!(locale, field_invalid_slug),
+        FieldProblem::Taken => td_string!(locale, field_taken),
+        FieldProblem::InvalidEmail => td_string!(locale, field_invalid_email),
+        FieldProblem::TooLong => td_string!(locale, field_too_long),
+        FieldProblem::PasswordTooShort => td_string!(locale, field_password_short),
+        FieldProblem::PasswordMismatch => td_string!(locale, field_password_mismatch),
+        FieldProblem::InvalidChoice => td_string!(locale, field_invalid_choice),
+    }
+}
+
+/// A labelled text input that keeps what was typed and shows its problem.
+#[component]
+fn Field(
+    locale: Locale,
+    form: FormState,
+    /// Prefix of the element id, unique on the page.
+    id_prefix: &'static str,
+    name: &'static str,
+    label: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+) -> impl IntoView {
+    let id = format!("{id_prefix}-{name}");
+    let problem = form.problem(name).map(|p| problem_message(locale, p));
+    let message_id = format!("{id}-message");
+    let described = problem.map(|_| message_id.clone());
+    view! {
+        <div class="field" class:invalid=problem.is_some()>
+            <label for=id.clone()>{label}</label>
+            {hint.map(|hint| view! { <small class="hint">{hint}</small> })}
+            <input
+                type=kind
+                id=id.clone()
+                name=name
+                value=form.value(name).to_string()
+                autocomplete=autocomplete
+                aria-invalid=problem.is_some().then_some("true")
+                aria-describedby=described
+                required
+            />
+            {problem.map(|text| view! { <p class="field-problem" id=message_id>{text}</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn FormSummary(locale: Locale, form: FormState) -> impl IntoView {
+    form.has_problems()
+        .then(|| view! { <p class="alert error" role="alert">{td_string!(locale, form_has_errors)}</p> })
+}
+
+#[component]
+fn Csrf(token: String) -> impl IntoView {
+    view! { <input type="hidden" name="csrf" value=token /> }
+}
+
+#[component]
+fn Login(locale: Locale, page: LoginPage) -> impl IntoView {
+    let error = page.error.map(|error| match error {
+        LoginError::InvalidCredentials => td_string!(locale, login_invalid).into_any(),
+        LoginError::RateLimited { retry_after_secs } => {
+            td!(locale, login_rate_limited, seconds = retry_after_secs).into_any()
+        }
+    });
+    let form = FormState {
+        values: vec![("email".into(), page.email.clone())],
+        problems: vec![],
+    };
+    view! {
+        <section class="card narrow">
+            <h1>{td_string!(locale, login_title)}</h1>
+            <p>{td_string!(locale, login_intro)}</p>
+            {page.notice.map(|n| view! { <p class="alert success" role="status">{notice_text(locale, n)}</p> })}
+            {error.map(|text| view! { <p class="alert error" role="alert">{text}</p> })}
+            <form method="post" action="/login">
+                {page.next.map(|next| view! { <input type="hidden" name="next" value=next /> })}
+                <Field locale=locale form=form id_prefix="login" name="email" label=td_string!(locale, email) kind="email" autocomplete="username" />
+                <div class="field">
+                    <label for="login-password">{td_string!(locale, password)}</label>
+                    <PasswordInput
+                        name="password".to_string()
+                        id="login-password".to_string()
+                        autocomplete="current-password".to_string()
+                        show_label=td_string!(locale, show_password).to_string()
+                        hide_label=td_string!(locale, hide_password).to_string()
+                    />
+                </div>
+                <button type="submit">{td_string!(locale, login_submit)}</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn ProjectList(locale: Locale, projects: Vec<ProjectSummary>) -> impl IntoView {
+    if projects.is_empty() {
+        return view! { <p class="empty">{td_string!(locale, no_projects)}</p> }.into_any();
+    }
+    view! {
+        <ul class="projects">
+            {projects
+                .into_iter()
+                .map(|project| {
+                    view! {
+                        <li>
+                            <strong>{project.name}</strong>
+                            " "
+                            <code>{project.slug}</code>
+                            <EnvironmentList locale=locale environments=project.environments />
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn EnvironmentList(locale: Locale, environments: Vec<EnvironmentSummary>) -> impl IntoView {
+    if environments.is_empty() {
+        return view! { <p class="empty">{td_string!(locale, no_environments)}</p> }.into_any();
+    }
+    view! {
+        <ul class="environments" aria-label=td_string!(locale, environments)>
+            {environments
+                .into_iter()
+                .map(|env| view! { <li class="env">{env.name}</li> })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn Agency(locale: Locale, home: AgencyHome, csrf: String) -> impl IntoView {
+    let form = home.client_form.clone();
+    view! {
+        <h1>{td!(locale, agency_title, agency = home.agency_name.clone())}</h1>
+        <p class="intro">{td_string!(locale, agency_intro)}</p>
+        {if home.clients.is_empty() {
+            view! { <p class="empty">{td_string!(locale, no_clients)}</p> }.into_any()
+        } else {
+            view! {
+                <ul class="clients">
+                    {home
+                        .clients
+                        .into_iter()
+                        .map(|client| {
+                            view! {
+                                <li class="card">
+                                    <h2>
+                                        <a href=format!("/clients/{}", client.slug)>{client.name}</a>
+                                    </h2>
+                                    <ProjectList locale=locale projects=client.projects />
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+            .into_any()
+        }}
+        {home.can_create_client.then(|| view! {
+            <section class="card">
+                <h2>{td_string!(locale, client_create_title)}</h2>
+                <FormSummary locale=locale form=form.clone() />
+                <form method="post" action="/agency/clients">
+                    <Csrf token=csrf />
+                    <Field locale=locale form=form.clone() id_prefix="client" name="name" label=td_string!(locale, client_name) />
+                    <Field locale=locale form=form.clone() id_prefix="client" name="slug" label=td_string!(locale, client_slug) hint=td_string!(locale, client_slug_hint) />
+                    <LanguageSelect locale=locale form=form />
+                    <button type="submit">{td_string!(locale, client_create_submit)}</button>
+                </form>
+            </section>
+        })}
+    }
+}
+
+#[component]
+fn LanguageSelect(locale: Locale, form: FormState) -> impl IntoView {
+    let chosen = form.value("language").to_string();
+    let problem = form.problem("language").map(|p| problem_message(locale, p));
+    view! {
+        <div class="field" class:invalid=problem.is_some()>
+            <label for="client-language">{td_string!(locale, client_language)}</label>
+            <select id="client-language" name="language">
+                <option value="en" selected=chosen != "de">"English"</option>
+                <option value="de" selected=chosen == "de">"Deutsch"</option>
+            </select>
+            {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
+    let client = home.client.clone();
+    let base = format!("/clients/{}", client.slug);
+    let failed = home.failed_form.clone();
+    let project_form = match &failed {
+        Some(ClientForm::Project(form)) => form.clone(),
+        _ => FormState::default(),
+    };
+    let invite_form = match &failed {
+        Some(ClientForm::Invite(form)) => form.clone(),
+        _ => FormState::default(),
+    };
+    let environment_form = |project: &str| match &failed {
+        Some(ClientForm::Environment { project: p, form }) if p == project => form.clone(),
+        _ => FormState::default(),
+    };
+    let can_manage = home.can_manage_projects;
+    let projects_view = if client.projects.is_empty() {
+        view! { <p class="empty">{td_string!(locale, no_projects)}</p> }.into_any()
+    } else {
+        view! {
+            <ul class="projects">
+                {client
+                    .projects
+                    .iter()
+                    .map(|project| {
+                        let form = environment_form(&project.slug);
+                        let id_prefix: &'static str = "env";
+                        let action = format!("{base}/projects/{}/environments", project.slug);
+                        view! {
+                            <li class="card">
+                                <h3>{project.name.clone()} " " <code>{project.slug.clone()}</code></h3>
+                                <EnvironmentList locale=locale environments=project.environments.clone() />
+                                {can_manage.then(|| view! {
+                                    <form method="post" action=action class="inline">
+                                        <Csrf token=csrf.clone() />
+                                        <FormSummary locale=locale form=form.clone() />
+                                        <Field locale=locale form=form id_prefix=id_prefix name="name" label=td_string!(locale, environment_name) hint=td_string!(locale, environment_name_hint) />
+                                        <button type="submit" class="secondary">{td_string!(locale, environment_create_submit)}</button>
+                                    </form>
+                                })}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    view! {
+        <h1>{client.name.clone()}</h1>
+        <p class="intro">{td!(locale, client_intro, client = client.name.clone())}</p>
+        {home.invite_created_for.map(|email| view! {
+            <p class="alert success" role="status">{td!(locale, notice_invite_created, email = email.clone())}</p>
+        })}
+        <h2>{td_string!(locale, projects)}</h2>
+        {projects_view}
+        {can_manage.then(|| view! {
+            <section class="card">
+                <h2>{td_string!(locale, project_create_title)}</h2>
+                <FormSummary locale=locale form=project_form.clone() />
+                <form method="post" action=format!("{base}/projects")>
+                    <Csrf token=csrf.clone() />
+                    <Field locale=locale form=project_form.clone() id_prefix="project" name="name" label=td_string!(locale, project_name) />
+                    <Field locale=locale form=project_form id_prefix="project" name="slug" label=td_string!(locale, project_slug) hint=td_string!(locale, client_slug_hint) />
+                    <button type="submit">{td_string!(locale, project_create_submit)}</button>
+                </form>
+            </section>
+        })}
+        {home.can_invite.then(|| {
+            let role = invite_form.value("role").to_string();
+            view! {
+                <section class="card">
+                    <h2>{td_string!(locale, invite_title)}</h2>
+                    <p>{td_string!(locale, invite_intro)}</p>
+                    <FormSummary locale=locale form=invite_form.clone() />
+                    <form method="post" action=format!("{base}/invites")>
+                        <Csrf token=csrf.clone() />
+                        <Field locale=locale form=invite_form id_prefix="invite" name="email" label=td_string!(locale, email) kind="email" />
+                        <div class="field">
+                            <label for="invite-role">{td_string!(locale, invite_role)}</label>
+                            <select id="invite-role" name="role">
+                                <option value="viewer" selected=role != "admin">{td_string!(locale, role_client_viewer)}</option>
+                                <option value="admin" selected=role == "admin">{td_string!(locale, role_client_admin)}</option>
+                            </select>
+                        </div>
+                        <button type="submit">{td_string!(locale, invite_submit)}</button>
+                    </form>
+                </section>
+            }
+        })}
+    }
+}
+
+#[component]
+fn Accept(locale: Locale, invite: AcceptInvite) -> impl IntoView {
+    let form = invite.form.clone();
+    let problem = form
+        .problem("password")
+        .or(form.problem("password_confirm"))
+        .map(|p| problem_message(locale, p));
+    view! {
+        <section class="card narrow">
+            <h1>{td_string!(locale, accept_title)}</h1>
+            <p>{td!(locale, accept_intro, client = invite.client_name.clone(), email = invite.email.clone())}</p>
+            <FormSummary locale=locale form=form />
+            <form method="post" action=format!("/invite/{}", invite.token)>
+                <input type="hidden" name="username" value=invite.email.clone() autocomplete="username" />
+                <div class="field" class:invalid=problem.is_some()>
+                    <label for="accept-password">{td_string!(locale, password)}</label>
+                    <PasswordInput
+                        name="password".to_string()
+                        id="accept-password".to_string()
+                        autocomplete="new-password".to_string()
+                        show_label=td_string!(locale, show_password).to_string()
+                        hide_label=td_string!(locale, hide_password).to_string()
+                    />
+                </div>
+                <div class="field" class:invalid=problem.is_some()>
+                    <label for="accept-password-confirm">{td_string!(locale, password_confirm)}</label>
+                    <input type="password" id="accept-password-confirm" name="password_confirm" autocomplete="new-password" required />
+                    {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
+                </div>
+                <button type="submit">{td_string!(locale, accept_submit)}</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,184 @@
+//! Configuration: an optional TOML file, then `VITRINE_*` environment
+//! variables on top. Every option is documented in the README.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the configuration file {path} is not valid: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("environment variable {name}={value:?} is not valid: {reason}")]
+    Env {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address and port the HTTP server binds (`VITRINE_LISTEN`). Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database, the session key and later the time-series store (`VITRINE_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// The address people use to reach Vitrine, used in links such as invitations (`VITRINE_PUBLIC_URL`).
+    /// Empty: `http://` + the listen address.
+    pub public_url: String,
+    /// Send session cookies only over HTTPS (`VITRINE_SECURE_COOKIES`). Switch off for plain-HTTP localhost.
+    pub secure_cookies: bool,
+    /// Log filter in `tracing` syntax, e.g. `info` or `vitrine=debug` (`VITRINE_LOG`).
+    pub log: String,
+    /// `text` or `json` (`VITRINE_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// Directory with the built site (CSS, WebAssembly, assets) (`VITRINE_SITE_ROOT`).
+    pub site_root: PathBuf,
+    /// How long an invitation link stays valid, in seconds (`VITRINE_INVITE_TTL_SECS`).
+    pub invite_ttl_secs: u64,
+    /// Signed-in sessions end after this many seconds without a request (`VITRINE_SESSION_IDLE_SECS`).
+    pub session_idle_secs: u64,
+    /// Failed logins allowed per account within the window (`VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT`).
+    pub login_max_failures_per_account: u32,
+    /// Failed logins allowed per client IP address within the window (`VITRINE_LOGIN_MAX_FAILURES_PER_IP`).
+    pub login_max_failures_per_ip: u32,
+    /// The window for the two limits above, in seconds (`VITRINE_LOGIN_WINDOW_SECS`).
+    pub login_window_secs: u64,
+    /// Largest accepted request body in bytes; larger requests get 413 (`VITRINE_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            public_url: String::new(),
+            secure_cookies: true,
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            site_root: PathBuf::from("target/site"),
+            invite_ttl_secs: 7 * 24 * 3600,
+            session_idle_secs: 12 * 3600,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_ip: 20,
+            login_window_secs: 15 * 60,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file (if given) and applies the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.to_owned(),
+                    source,
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())
+    }
+
+    fn apply_env(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value.parse().map_err(|e: T::Err| ConfigError::Env {
+                name,
+                reason: e.to_string(),
+                value,
+            })
+        }
+        macro_rules! env {
+            ($name:literal, $field:ident) => {
+                if let Some(value) = var($name) {
+                    self.$field = parse($name, value)?;
+                }
+            };
+        }
+        env!("VITRINE_LISTEN", listen);
+        env!("VITRINE_DATA_DIR", data_dir);
+        env!("VITRINE_PUBLIC_URL", public_url);
+        env!("VITRINE_SECURE_COOKIES", secure_cookies);
+        env!("VITRINE_LOG", log);
+        env!("VITRINE_SITE_ROOT", site_root);
+        env!("VITRINE_INVITE_TTL_SECS", invite_ttl_secs);
+        env!("VITRINE_SESSION_IDLE_SECS", session_idle_secs);
+        env!("VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT", login_max_failures_per_account);
+        env!("VITRINE_LOGIN_MAX_FAILURES_PER_IP", login_max_failures_per_ip);
+        env!("VITRINE_LOGIN_WINDOW_SECS", login_window_secs);
+        env!("VITRINE_MAX_BODY_BYTES", max_body_bytes);
+        if let Some(value) = var("VITRINE_LOG_FORMAT") {
+            self.log_format = match value.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "VITRINE_LOG_FORMAT",
+                        value,
+                        reason: "expected text or json".into(),
+                    });
+                }
+            };
+        }
+        Ok(self)
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("vitrine.db")
+    }
+
+    /// The public base URL without a trailing slash, given the address actually bound.
+    pub fn public_base(&self, bound: SocketAddr) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file_and_bad_values_name_the_variable() {
+        let file: Config = toml::from_str("listen = \"0.0.0.0:8080\"\nsecure_cookies = true").unwrap();
+        let config = file
+            .clone()
+            .apply_env(|name| (name == "VITRINE_SECURE_COOKIES").then(|| "false".to_string()))
+            .unwrap();
+        assert_eq!(config.listen.port(), 8080);
+        assert!(!config.secure_cookies);
+
+        let err = file
+            .apply_env(|name| (name == "VITRINE_LISTEN").then(|| "nowhere".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("VITRINE_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        assert!(toml::from_str::<Config>("lissen = \"x\"").is_err());
+    }
+}

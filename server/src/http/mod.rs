@@ -1,0 +1,104 @@
+//! Everything HTTP: the route table, the middleware stack, sessions and CSRF,
+//! rendering pages, health and metrics.
+
+mod guard;
+mod limiter;
+mod metrics;
+mod pages;
+mod render;
+pub mod routes;
+
+use crate::config::Config;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use leptos::prelude::LeptosOptions;
+use sqlx::SqlitePool;
+use std::sync::Arc;
+use std::time::Instant;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::cookie::{Key, SameSite};
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+pub use limiter::LoginLimiter;
+pub use metrics::Metrics;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: SqlitePool,
+    pub config: Arc<Config>,
+    pub leptos: LeptosOptions,
+    pub limiter: Arc<LoginLimiter>,
+    pub metrics: Arc<Metrics>,
+    /// Base of links we hand out, e.g. `http://127.0.0.1:3000`.
+    pub public_base: Arc<str>,
+}
+
+/// The whole application: the route table plus the middleware stack.
+pub fn router(state: AppState, sessions: SqliteStore, session_key: Key) -> Router {
+    let config = &state.config;
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("vitrine_session")
+        .with_secure(config.secure_cookies)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            i64::try_from(config.session_idle_secs).unwrap_or(i64::MAX),
+        )))
+        .with_signed(session_key);
+    let assets = ServeDir::new(&config.site_root)
+        .not_found_service(axum::routing::any(render::not_found).with_state(state.clone()));
+    let mut router = Router::new();
+    for (spec, method_router) in routes::table() {
+        router = router.route(spec.path, method_router);
+    }
+    router
+        .fallback_service(assets)
+        .layer(middleware::from_fn_with_state(state.clone(), guard::cross_origin))
+        .layer(session_layer)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        // A bug must cost one request a 500, never the connection or the process.
+        .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Counts and times every request by its route pattern (not the raw path,
+/// which would give one series per client slug).
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let method = match request.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "HEAD" => "HEAD",
+        _ => "OTHER",
+    };
+    let response = next.run(request).await;
+    state
+        .metrics
+        .observe(&route, method, response.status().as_u16(), started.elapsed());
+    response
+}

@@ -1,0 +1,552 @@
+//! Request handlers for the pages and their forms, and the extractors that
+//! establish who is asking (session), what they may see (scope) and that a
+//! form really comes from our own page (CSRF token).
+
+use super::render::{self, locale};
+use super::{AppState, Metrics};
+use crate::tenancy::password;
+use crate::tenancy::scope::{Caller, Scope, ScopedClient, ScopedProject};
+use crate::tenancy::{TenancyError, invites};
+use app::Locale;
+use app::dto::*;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, RawPathParams, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use rand::RngCore;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+const USER_ID: &str = "user_id";
+const CSRF: &str = "csrf";
+const FLASH_INVITED: &str = "flash_invited";
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn session_of(parts: &Parts) -> Option<Session> {
+    parts.extensions.get::<Session>().cloned()
+}
+
+/// A signed-in person. Anonymous requests are redirected to the login page.
+pub struct SignedIn {
+    pub caller: Caller,
+    pub csrf: String,
+    pub session: Session,
+    pub locale: Locale,
+}
+
+impl SignedIn {
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            email: self.caller.email.clone(),
+            home: self.caller.home(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
+    fn scope<'a>(&'a self, state: &'a AppState) -> Scope<'a> {
+        Scope::new(&state.db, &self.caller)
+    }
+
+    async fn problem(&self, state: &AppState, problem: Problem) -> Response {
+        render::problem(state, self.locale, Some(self.viewer()), problem).await
+    }
+
+    /// The response for a failed tenancy operation that is not a form problem.
+    async fn failure(&self, state: &AppState, err: TenancyError) -> Response {
+        match err {
+            TenancyError::NotFound | TenancyError::Invalid(_) => self.problem(state, Problem::NotFound).await,
+            TenancyError::Forbidden => self.problem(state, Problem::Forbidden).await,
+            other => render::internal(state, self.locale, other).await,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_login = || {
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let target = if parts.method == axum::http::Method::GET {
+                format!("/login?next={}", urlencode(path))
+            } else {
+                "/login".to_string()
+            };
+            Redirect::to(&target).into_response()
+        };
+        let Some(session) = session_of(parts) else {
+            return Err(to_login());
+        };
+        let user_id: Option<i64> = session.get(USER_ID).await.ok().flatten();
+        let csrf: Option<String> = session.get(CSRF).await.ok().flatten();
+        let (Some(user_id), Some(csrf)) = (user_id, csrf) else {
+            return Err(to_login());
+        };
+        let caller = match Caller::load(&state.db, user_id).await {
+            Ok(Some(caller)) => caller,
+            Ok(None) => {
+                // The person was removed: end the session.
+                let _ = session.flush().await;
+                return Err(to_login());
+            }
+            Err(e) => return Err(render::internal(state, locale(None, &parts.headers), e).await),
+        };
+        let locale = locale(caller.language.as_deref(), &parts.headers);
+        Ok(SignedIn {
+            caller,
+            csrf,
+            session,
+            locale,
+        })
+    }
+}
+
+fn path_param(params: &RawPathParams, name: &str) -> String {
+    params
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string())
+        .unwrap_or_default()
+}
+
+/// A client named in the path (`{client}`) that the signed-in person may see;
+/// anything else is answered with the same 404 as a client that does not exist.
+pub struct ClientAccess {
+    pub who: SignedIn,
+    pub client: ScopedClient,
+}
+
+impl FromRequestParts<AppState> for ClientAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match who.scope(state).client(&path_param(&params, "client")).await {
+            Ok(client) => Ok(ClientAccess { who, client }),
+            Err(e) => Err(who.failure(state, e).await),
+        }
+    }
+}
+
+/// A project (`{project}`) of a client in the path, both visible to the caller.
+pub struct ProjectAccess {
+    pub access: ClientAccess,
+    pub project: ScopedProject,
+}
+
+impl FromRequestParts<AppState> for ProjectAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let access = ClientAccess::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let who = &access.who;
+        match who
+            .scope(state)
+            .project(&access.client, &path_param(&params, "project"))
+            .await
+        {
+            Ok(project) => Ok(ProjectAccess { access, project }),
+            Err(e) => Err(who.failure(state, e).await),
+        }
+    }
+}
+
+/// The fields of a submitted form, in order. A body that is not a form gives
+/// no fields (so the page shows "required" beside each); a body over the
+/// limit gives the 413 page.
+pub struct FormFields(pub Vec<(String, String)>);
+
+impl FromRequest<AppState> for FormFields {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let locale = locale(None, request.headers());
+        match Bytes::from_request(request, state).await {
+            Ok(body) => Ok(FormFields(serde_urlencoded::from_bytes(&body).unwrap_or_default())),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(render::problem(state, locale, None, Problem::TooLarge).await)
+            }
+            Err(rejection) => Err(rejection.into_response()),
+        }
+    }
+}
+
+/// The fields of a form sent by a signed-in person, accepted only when its
+/// `csrf` field equals the token of the session.
+pub struct CheckedForm(pub Vec<(String, String)>);
+
+impl FromRequest<AppState> for CheckedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let locale = locale(None, request.headers());
+        let expected: Option<String> = match request.extensions().get::<Session>() {
+            Some(session) => session.get(CSRF).await.ok().flatten(),
+            None => None,
+        };
+        let FormFields(fields) = FormFields::from_request(request, state).await?;
+        let sent = field(&fields, CSRF);
+        match expected {
+            Some(expected) if bool::from(expected.as_bytes().ct_eq(sent.as_bytes())) => Ok(CheckedForm(fields)),
+            _ => Err(render::problem(state, locale, None, Problem::CsrfRejected).await),
+        }
+    }
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(key, _)| key == name)
+        .map_or("", |(_, value)| value.as_str())
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|e| e[1..].to_string())
+        .unwrap_or_default()
+}
+
+/// Only same-site paths are followed after login, never `//host` or `/\host`.
+fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control());
+    ok.then_some(next)
+}
+
+pub async fn home(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    match SignedIn::from_request_parts(&mut parts, &state).await {
+        Ok(who) => Redirect::to(&who.caller.home()).into_response(),
+        Err(_) => Redirect::to("/login").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    notice: Option<String>,
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    session: Session,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    if session.get::<i64>(USER_ID).await.ok().flatten().is_some() {
+        return Redirect::to("/").into_response();
+    }
+    let notice = match query.notice.as_deref() {
+        Some("logged-out") => Some(Notice::LoggedOut),
+        Some("password-set") => Some(Notice::PasswordSet),
+        _ => None,
+    };
+    let next = query.next.as_deref().and_then(safe_next).map(str::to_string);
+    let page = Page::Login(LoginPage {
+        next,
+        notice,
+        ..LoginPage::default()
+    });
+    render::page(&state, locale(None, &headers), None, page, StatusCode::OK).await
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    session: Session,
+    FormFields(form): FormFields,
+) -> Response {
+    let locale = locale(None, &headers);
+    let email = field(&form, "email").trim().to_string();
+    let account = email.to_lowercase();
+    let next = safe_next(field(&form, "next")).map(str::to_string);
+    let refuse = |error: LoginError, status: StatusCode| {
+        let page = Page::Login(LoginPage {
+            email: email.clone(),
+            next: next.clone(),
+            error: Some(error),
+            notice: None,
+        });
+        render::page(&state, locale, None, page, status)
+    };
+    if let Err(wait) = state.limiter.check(&account, peer.ip()) {
+        let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut response = refuse(
+            LoginError::RateLimited { retry_after_secs },
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after_secs.into());
+        return response;
+    }
+    let user: Option<(i64, Option<String>)> =
+        match sqlx::query_as("SELECT id, password_hash FROM users WHERE email = ?")
+            .bind(&account)
+            .fetch_optional(&state.db)
+            .await
+        {
+            Ok(user) => user,
+            Err(e) => return render::internal(&state, locale, e).await,
+        };
+    let (user_id, stored) = match user {
+        Some((id, hash)) => (Some(id), hash),
+        None => (None, None),
+    };
+    let verified = password::verify(field(&form, "password").to_string(), stored).await;
+    let Some(user_id) = user_id.filter(|_| verified) else {
+        state.limiter.record_failure(&account, peer.ip());
+        tracing::info!(ip = %peer.ip(), "login failed");
+        return refuse(LoginError::InvalidCredentials, StatusCode::UNAUTHORIZED).await;
+    };
+    state.limiter.clear_account(&account);
+    // A new session id at login: a session id planted before login is worthless.
+    let stored = async {
+        session.cycle_id().await?;
+        session.insert(USER_ID, user_id).await?;
+        session.insert(CSRF, random_token()).await
+    };
+    if let Err(e) = stored.await {
+        return render::internal(&state, locale, e).await;
+    }
+    tracing::info!(user_id, "login");
+    Redirect::to(next.as_deref().unwrap_or("/")).into_response()
+}
+
+pub async fn logout(who: SignedIn, _form: CheckedForm) -> Response {
+    let _ = who.session.flush().await;
+    Redirect::to("/login?notice=logged-out").into_response()
+}
+
+async fn render_agency(state: &AppState, who: &SignedIn, client_form: FormState, status: StatusCode) -> Response {
+    let scope = who.scope(state);
+    let loaded = async { Ok::<_, TenancyError>((scope.agency_name().await?, scope.summaries(None).await?)) };
+    match loaded.await {
+        Ok((agency_name, clients)) => {
+            let home = AgencyHome {
+                agency_name,
+                clients,
+                can_create_client: who.caller.role.may_create_clients(),
+                client_form,
+            };
+            render::page(state, who.locale, Some(who.viewer()), Page::AgencyHome(home), status).await
+        }
+        Err(e) => who.failure(state, e).await,
+    }
+}
+
+pub async fn agency_home(State(state): State<AppState>, who: SignedIn) -> Response {
+    if !who.caller.role.is_agency() {
+        return who.problem(&state, Problem::NotFound).await;
+    }
+    render_agency(&state, &who, FormState::default(), StatusCode::OK).await
+}
+
+pub async fn create_client(State(state): State<AppState>, who: SignedIn, CheckedForm(form): CheckedForm) -> Response {
+    if !who.caller.role.is_agency() {
+        return who.problem(&state, Problem::NotFound).await;
+    }
+    match who.scope(&state).create_client(&form).await {
+        Ok(client) => Redirect::to(&format!("/clients/{}", client.slug)).into_response(),
+        Err(TenancyError::Invalid(form)) => render_agency(&state, &who, form, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+async fn render_client(
+    state: &AppState,
+    access: &ClientAccess,
+    failed_form: Option<ClientForm>,
+    status: StatusCode,
+) -> Response {
+    let who = &access.who;
+    let summary = match who.scope(state).summaries(Some(&access.client)).await {
+        Ok(mut list) if !list.is_empty() => list.remove(0),
+        Ok(_) => return who.problem(state, Problem::NotFound).await,
+        Err(e) => return who.failure(state, e).await,
+    };
+    let invite_created_for = who.session.remove::<String>(FLASH_INVITED).await.ok().flatten();
+    let home = ClientHome {
+        client: summary,
+        can_manage_projects: who.caller.role.may_manage_projects(),
+        can_invite: who.caller.role.may_invite(),
+        failed_form,
+        invite_created_for,
+    };
+    render::page(state, who.locale, Some(who.viewer()), Page::ClientHome(home), status).await
+}
+
+pub async fn client_home(State(state): State<AppState>, access: ClientAccess) -> Response {
+    render_client(&state, &access, None, StatusCode::OK).await
+}
+
+/// After a form on the client page: back to the page, or the page with the form's problems.
+async fn after_client_form(
+    state: &AppState,
+    access: &ClientAccess,
+    result: Result<(), TenancyError>,
+    failed: impl FnOnce(FormState) -> ClientForm,
+) -> Response {
+    match result {
+        Ok(()) => Redirect::to(&format!("/clients/{}", access.client.slug)).into_response(),
+        Err(TenancyError::Invalid(form)) => {
+            render_client(state, access, Some(failed(form)), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => access.who.failure(state, e).await,
+    }
+}
+
+pub async fn create_project(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let result = access.who.scope(&state).create_project(&access.client, &form).await;
+    after_client_form(&state, &access, result, ClientForm::Project).await
+}
+
+pub async fn create_environment(
+    State(state): State<AppState>,
+    ProjectAccess { access, project }: ProjectAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let result = access.who.scope(&state).create_environment(&project, &form).await;
+    let slug = project.slug.clone();
+    after_client_form(&state, &access, result, |form| ClientForm::Environment {
+        project: slug,
+        form,
+    })
+    .await
+}
+
+pub async fn create_invite(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let ttl = state.config.invite_ttl_secs;
+    let result = match who.scope(&state).create_invite(&access.client, &form, ttl).await {
+        Ok((email, token)) => {
+            let link = format!("{}/invite/{token}", state.public_base);
+            // Until mail exists, the operator hands the link on from the log.
+            tracing::info!(client = %access.client.slug, email = %email, link = %link, "invitation created");
+            let _ = who.session.insert(FLASH_INVITED, email.to_string()).await;
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+    after_client_form(&state, &access, result, ClientForm::Invite).await
+}
+
+pub async fn invite_page(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+    let locale = locale(None, &headers);
+    match invites::find(&state.db, &token).await {
+        Ok(invite) => {
+            let page = Page::AcceptInvite(AcceptInvite {
+                token,
+                email: invite.email,
+                client_name: invite.client_name,
+                form: FormState::default(),
+            });
+            render::page(&state, locale, None, page, StatusCode::OK).await
+        }
+        Err(TenancyError::NotFound) => {
+            render::page(&state, locale, None, Page::InviteInvalid, StatusCode::NOT_FOUND).await
+        }
+        Err(e) => render::internal(&state, locale, e).await,
+    }
+}
+
+pub async fn invite_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    FormFields(form): FormFields,
+) -> Response {
+    let locale = locale(None, &headers);
+    let invite = match invites::find(&state.db, &token).await {
+        Ok(invite) => invite,
+        Err(TenancyError::NotFound) => {
+            return render::page(&state, locale, None, Page::InviteInvalid, StatusCode::NOT_FOUND).await;
+        }
+        Err(e) => return render::internal(&state, locale, e).await,
+    };
+    match invites::accept(&state.db, &token, &form).await {
+        Ok(()) => Redirect::to("/login?notice=password-set").into_response(),
+        Err(TenancyError::Invalid(form)) => {
+            let page = Page::AcceptInvite(AcceptInvite {
+                token,
+                email: invite.email,
+                client_name: invite.client_name,
+                form,
+            });
+            render::page(&state, locale, None, page, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(TenancyError::NotFound) => {
+            render::page(&state, locale, None, Page::InviteInvalid, StatusCode::NOT_FOUND).await
+        }
+        Err(e) => render::internal(&state, locale, e).await,
+    }
+}
+
+pub async fn health_live() -> &'static str {
+    "ok\n"
+}
+
+pub async fn health_ready(State(state): State<AppState>) -> Response {
+    match sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.db).await {
+        Ok(_) => "ok\n".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let metrics: &Metrics = &state.metrics;
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next("/clients/acme"), Some("/clients/acme"));
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+            "/x\r\nSet-Cookie: a=b",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+        assert_eq!(urlencode("/clients/a b?x=1&y"), "%2Fclients%2Fa+b%3Fx%3D1%26y");
+    }
+}

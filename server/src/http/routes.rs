@@ -1,0 +1,73 @@
+//! The route table. The router is built from it and `vitrine routes` prints
+//! it, so the tenancy and CSRF tests cover every route there is.
+
+use super::{AppState, pages};
+use axum::routing::{MethodRouter, get, post};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Anyone, no session needed.
+    Public,
+    /// Only signed-in people; anonymous visitors are sent to the login page.
+    SignedIn,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    /// axum path pattern; `{client}` and `{project}` are slugs resolved through the scoped access layer.
+    pub path: &'static str,
+    pub access: Access,
+}
+
+pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
+    use Access::*;
+    fn r(
+        method: &'static str,
+        path: &'static str,
+        access: Access,
+        handler: MethodRouter<AppState>,
+    ) -> (RouteSpec, MethodRouter<AppState>) {
+        (RouteSpec { method, path, access }, handler)
+    }
+    vec![
+        r("GET", "/", Public, get(pages::home)),
+        r("GET", "/login", Public, get(pages::login_page)),
+        r("POST", "/login", Public, post(pages::login_submit)),
+        r("POST", "/logout", SignedIn, post(pages::logout)),
+        r("GET", "/agency", SignedIn, get(pages::agency_home)),
+        r("POST", "/agency/clients", SignedIn, post(pages::create_client)),
+        r("GET", "/clients/{client}", SignedIn, get(pages::client_home)),
+        r(
+            "POST",
+            "/clients/{client}/projects",
+            SignedIn,
+            post(pages::create_project),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/projects/{project}/environments",
+            SignedIn,
+            post(pages::create_environment),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/invites",
+            SignedIn,
+            post(pages::create_invite),
+        ),
+        r("GET", "/invite/{token}", Public, get(pages::invite_page)),
+        r("POST", "/invite/{token}", Public, post(pages::invite_submit)),
+        r("GET", "/health/live", Public, get(pages::health_live)),
+        r("GET", "/health/ready", Public, get(pages::health_ready)),
+        r("GET", "/metrics", Public, get(pages::metrics)),
+    ]
+}
+
+/// The table as JSON, for `vitrine routes`.
+pub fn as_json() -> String {
+    let specs: Vec<RouteSpec> = table().into_iter().map(|(spec, _)| spec).collect();
+    serde_json::to_string_pretty(&specs).unwrap_or_default()
+}

@@ -1,0 +1,343 @@
+//! `vitrine`: the server and its operator commands. This file is the
+//! composition root: it reads the configuration and wires the subsystems.
+
+mod config;
+mod db;
+mod demo;
+mod http;
+mod tenancy;
+
+use clap::{Parser, Subcommand};
+use config::{Config, LogFormat};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tenancy::admin::{self, Placement};
+use tenancy::model::Role;
+use tower_sessions::ExpiredDeletion;
+use tower_sessions::cookie::Key;
+
+#[derive(Parser)]
+#[command(name = "vitrine", version, about = "Status and transparency portal for web agencies")]
+struct Cli {
+    /// TOML configuration file (environment variables VITRINE_* override it).
+    #[arg(long, global = true, env = "VITRINE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve the portal.
+    Serve {
+        /// Seed the demo agency, clients and people into an empty database and print the logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Manage agencies.
+    Agency {
+        #[command(subcommand)]
+        action: AgencyAction,
+    },
+    /// Manage clients (tenants) of an agency.
+    Client {
+        #[command(subcommand)]
+        action: ClientAction,
+    },
+    /// Manage people.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Print the HTTP route table as JSON.
+    Routes,
+}
+
+#[derive(Subcommand)]
+enum AgencyAction {
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientAction {
+    Create {
+        /// Slug of the agency the client belongs to.
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// en or de.
+        #[arg(long, default_value = "en")]
+        language: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a person with a password. Without --password-stdin a password is generated and printed.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        agency: String,
+        /// For client roles: the client's slug.
+        #[arg(long)]
+        client: Option<String>,
+        /// agency_owner, agency_admin, agency_staff, client_admin or client_viewer.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error(transparent)]
+    Admin(#[from] admin::AdminError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let context = context.into();
+    move |source| Error::Io { context, source }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Routes = cli.command {
+        println!("{}", http::routes::as_json());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), Error> {
+    let pool = db::open(&config.data_dir, &config.database_path()).await?;
+    match command {
+        Command::Serve { demo } => serve(config, pool, demo).await,
+        Command::Migrate => {
+            println!("database {} is up to date", config.database_path().display());
+            Ok(())
+        }
+        Command::Agency {
+            action: AgencyAction::Create { slug, name },
+        } => {
+            admin::create_agency(&pool, &slug, &name).await?;
+            println!("agency {slug} created");
+            Ok(())
+        }
+        Command::Client {
+            action:
+                ClientAction::Create {
+                    agency,
+                    slug,
+                    name,
+                    language,
+                },
+        } => {
+            admin::create_client(&pool, &agency, &slug, &name, &language).await?;
+            println!("client {slug} created in agency {agency}");
+            Ok(())
+        }
+        Command::User {
+            action:
+                UserAction::Create {
+                    email,
+                    agency,
+                    client,
+                    role,
+                    password_stdin,
+                },
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                Error::Usage(format!(
+                    "unknown role {role:?}; use one of {}",
+                    Role::ALL.map(Role::as_str).join(", ")
+                ))
+            })?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .map_err(io("reading the password"))?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (random_password(), true)
+            };
+            let place = Placement {
+                agency: &agency,
+                client: client.as_deref(),
+                role,
+            };
+            admin::create_user(&pool, &email, &password, place).await?;
+            println!("user {email} created as {}", role.as_str());
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+        Command::Routes => Ok(()),
+    }
+}
+
+fn random_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// The key that signs session cookies: created once and kept in the data
+/// directory, so sessions survive a restart.
+fn session_key(data_dir: &Path) -> Result<Key, Error> {
+    let path = data_dir.join("session.key");
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= 64 => return Ok(Key::from(&bytes)),
+        Ok(_) => tracing::warn!(path = %path.display(), "session key too short; making a new one"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(format!("reading {}", path.display()))(e)),
+    }
+    let key = Key::generate();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(io(format!("writing {}", path.display())))?;
+    file.write_all(key.master())
+        .map_err(io(format!("writing {}", path.display())))?;
+    Ok(key)
+}
+
+async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(), Error> {
+    if demo {
+        demo::seed(&pool).await?;
+    }
+    // Leptos renders on the tokio runtime it is told about.
+    any_spawner::Executor::init_tokio().map_err(|e| Error::Usage(format!("cannot start the renderer: {e:?}")))?;
+    let key = session_key(&config.data_dir)?;
+    let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool.clone());
+    tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(600)));
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(io(format!("cannot listen on {}", config.listen)))?;
+    let bound = listener.local_addr().map_err(io("reading the bound address"))?;
+    let public_base: Arc<str> = config.public_base(bound).into();
+    let leptos = leptos::prelude::LeptosOptions::builder()
+        .output_name("vitrine")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .build();
+    tokio::task::spawn_blocking(tenancy::password::warm_up);
+    let state = http::AppState {
+        db: pool,
+        limiter: Arc::new(http::LoginLimiter::new(
+            config.login_max_failures_per_account,
+            config.login_max_failures_per_ip,
+            Duration::from_secs(config.login_window_secs),
+        )),
+        metrics: Arc::default(),
+        public_base: public_base.clone(),
+        leptos,
+        config: Arc::new(config),
+    };
+    let app = http::router(state, sessions, key);
+    println!("Vitrine listening on http://{bound}");
+    if public_base.as_ref() != format!("http://{bound}") {
+        println!("Public address: {public_base}");
+    }
+    if demo {
+        println!("Demo logins:");
+        for login in demo::LOGINS {
+            println!("  {:<28} {:<24} password: {}", login.who, login.email, login.password);
+        }
+    }
+    let _ = std::io::stdout().flush();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(io("serving HTTP"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

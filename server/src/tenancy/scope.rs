@@ -1,0 +1,299 @@
+//! The scoped access layer: every read and write of tenant data by a signed-in
+//! person goes through [`Scope`], which filters by the caller's agency and, for
+//! client people, by their client.
+
+use super::model::{Email, Language, Name, Role, Slug};
+use super::{FormCheck, Result, TenancyError, invites, is_unique_violation, now};
+use app::dto::{ClientSummary, EnvironmentSummary, FieldProblem, ProjectSummary};
+use sqlx::SqlitePool;
+
+/// Who is making the request, loaded from the session for every request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user_id: i64,
+    pub email: String,
+    pub language: Option<String>,
+    pub agency_id: i64,
+    /// Set for client people: the one client they belong to.
+    pub client_id: Option<i64>,
+    pub client_slug: Option<String>,
+    pub role: Role,
+}
+
+impl Caller {
+    pub async fn load(db: &SqlitePool, user_id: i64) -> Result<Option<Caller>> {
+        let row: Option<(i64, String, Option<String>, i64, Option<i64>, Option<String>, String)> = sqlx::query_as(
+            "SELECT u.id, u.email, u.language, m.agency_id, m.client_id, c.slug, m.role
+             FROM users u
+             JOIN memberships m ON m.user_id = u.id
+             LEFT JOIN clients c ON c.id = m.client_id
+             WHERE u.id = ?",
+        )
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+        Ok(
+            row.and_then(|(user_id, email, language, agency_id, client_id, client_slug, role)| {
+                Some(Caller {
+                    user_id,
+                    email,
+                    language,
+                    agency_id,
+                    client_id,
+                    client_slug,
+                    role: Role::parse(&role)?,
+                })
+            }),
+        )
+    }
+
+    /// The page a person lands on after login.
+    pub fn home(&self) -> String {
+        match &self.client_slug {
+            Some(slug) => format!("/clients/{slug}"),
+            None => "/agency".to_string(),
+        }
+    }
+}
+
+/// A client the caller may see. Only [`Scope`] creates these.
+#[derive(Clone, Debug)]
+pub struct ScopedClient {
+    pub id: i64,
+    pub agency_id: i64,
+    pub slug: String,
+    _scoped: (),
+}
+
+/// A project of a [`ScopedClient`]. Only [`Scope`] creates these.
+#[derive(Clone, Debug)]
+pub struct ScopedProject {
+    pub id: i64,
+    pub client_id: i64,
+    pub agency_id: i64,
+    pub slug: String,
+    _scoped: (),
+}
+
+pub struct Scope<'a> {
+    db: &'a SqlitePool,
+    caller: &'a Caller,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(db: &'a SqlitePool, caller: &'a Caller) -> Scope<'a> {
+        Scope { db, caller }
+    }
+
+    pub async fn agency_name(&self) -> Result<String> {
+        let (name,): (String,) = sqlx::query_as("SELECT name FROM agencies WHERE id = ?")
+            .bind(self.caller.agency_id)
+            .fetch_one(self.db)
+            .await?;
+        Ok(name)
+    }
+
+    /// A client by slug, if the caller may see it.
+    pub async fn client(&self, slug: &str) -> Result<ScopedClient> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, slug FROM clients
+             WHERE slug = ? AND agency_id = ? AND (? IS NULL OR id = ?)",
+        )
+        .bind(slug)
+        .bind(self.caller.agency_id)
+        .bind(self.caller.client_id)
+        .bind(self.caller.client_id)
+        .fetch_optional(self.db)
+        .await?;
+        let (id, slug) = row.ok_or(TenancyError::NotFound)?;
+        Ok(ScopedClient {
+            id,
+            agency_id: self.caller.agency_id,
+            slug,
+            _scoped: (),
+        })
+    }
+
+    /// A project of a visible client.
+    pub async fn project(&self, client: &ScopedClient, slug: &str) -> Result<ScopedProject> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, slug FROM projects WHERE client_id = ? AND agency_id = ? AND slug = ?")
+                .bind(client.id)
+                .bind(client.agency_id)
+                .bind(slug)
+                .fetch_optional(self.db)
+                .await?;
+        let (id, slug) = row.ok_or(TenancyError::NotFound)?;
+        Ok(ScopedProject {
+            id,
+            client_id: client.id,
+            agency_id: client.agency_id,
+            slug,
+            _scoped: (),
+        })
+    }
+
+    /// Every visible client (or just `only`) with its projects and environments, in three queries.
+    pub async fn summaries(&self, only: Option<&ScopedClient>) -> Result<Vec<ClientSummary>> {
+        let agency = self.caller.agency_id;
+        let mine = self.caller.client_id;
+        let only = only.map(|c| c.id);
+        let filter = "agency_id = ? AND (? IS NULL OR client_id = ?) AND (? IS NULL OR client_id = ?)";
+        let clients: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, slug, name, language FROM clients
+             WHERE agency_id = ? AND (? IS NULL OR id = ?) AND (? IS NULL OR id = ?) ORDER BY name, id",
+        )
+        .bind(agency)
+        .bind(mine)
+        .bind(mine)
+        .bind(only)
+        .bind(only)
+        .fetch_all(self.db)
+        .await?;
+        let projects: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
+            "SELECT id, client_id, slug, name FROM projects WHERE {filter} ORDER BY name, id"
+        ))
+        .bind(agency)
+        .bind(mine)
+        .bind(mine)
+        .bind(only)
+        .bind(only)
+        .fetch_all(self.db)
+        .await?;
+        let environments: Vec<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT project_id, name FROM environments WHERE {filter} ORDER BY name, id"
+        ))
+        .bind(agency)
+        .bind(mine)
+        .bind(mine)
+        .bind(only)
+        .bind(only)
+        .fetch_all(self.db)
+        .await?;
+        Ok(clients
+            .into_iter()
+            .map(|(client_id, slug, name, language)| ClientSummary {
+                slug,
+                name,
+                language,
+                projects: projects
+                    .iter()
+                    .filter(|p| p.1 == client_id)
+                    .map(|(project_id, _, slug, name)| ProjectSummary {
+                        slug: slug.clone(),
+                        name: name.clone(),
+                        environments: environments
+                            .iter()
+                            .filter(|e| e.0 == *project_id)
+                            .map(|(_, name)| EnvironmentSummary { name: name.clone() })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    fn require(&self, allowed: bool) -> Result<()> {
+        if allowed { Ok(()) } else { Err(TenancyError::Forbidden) }
+    }
+
+    pub async fn create_client(&self, form: &[(String, String)]) -> Result<ScopedClient> {
+        self.require(self.caller.role.may_create_clients())?;
+        let mut check = FormCheck::new(form);
+        let name = check.field("name", Name::parse);
+        let slug = check.field("slug", Slug::parse);
+        let language = check.field("language", Language::parse);
+        let (name, slug, language) = check.finish(|| Some((name?, slug?, language?)))?;
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO clients (agency_id, slug, name, language, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(self.caller.agency_id)
+        .bind(slug.as_str())
+        .bind(name.as_str())
+        .bind(language.as_str())
+        .bind(now())
+        .fetch_one(self.db)
+        .await;
+        match inserted {
+            Ok(id) => Ok(ScopedClient {
+                id,
+                agency_id: self.caller.agency_id,
+                slug: slug.to_string(),
+                _scoped: (),
+            }),
+            Err(e) if is_unique_violation(&e) => Err(FormCheck::new(form).fail("slug", FieldProblem::Taken)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn create_project(&self, client: &ScopedClient, form: &[(String, String)]) -> Result<()> {
+        self.require(self.caller.role.may_manage_projects())?;
+        let mut check = FormCheck::new(form);
+        let name = check.field("name", Name::parse);
+        let slug = check.field("slug", Slug::parse);
+        let (name, slug) = check.finish(|| Some((name?, slug?)))?;
+        let inserted =
+            sqlx::query("INSERT INTO projects (agency_id, client_id, slug, name, created_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(client.agency_id)
+                .bind(client.id)
+                .bind(slug.as_str())
+                .bind(name.as_str())
+                .bind(now())
+                .execute(self.db)
+                .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(FormCheck::new(form).fail("slug", FieldProblem::Taken)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn create_environment(&self, project: &ScopedProject, form: &[(String, String)]) -> Result<()> {
+        self.require(self.caller.role.may_manage_projects())?;
+        let mut check = FormCheck::new(form);
+        let name = check.field("name", Slug::parse);
+        let name = check.finish(|| name)?;
+        let inserted = sqlx::query(
+            "INSERT INTO environments (agency_id, client_id, project_id, name, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(project.agency_id)
+        .bind(project.client_id)
+        .bind(project.id)
+        .bind(name.as_str())
+        .bind(now())
+        .execute(self.db)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(FormCheck::new(form).fail("name", FieldProblem::Taken)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Creates a single-use invitation; returns the address and the secret token.
+    pub async fn create_invite(
+        &self,
+        client: &ScopedClient,
+        form: &[(String, String)],
+        ttl_secs: u64,
+    ) -> Result<(Email, String)> {
+        self.require(self.caller.role.may_invite())?;
+        let mut check = FormCheck::new(form);
+        let email = check.field("email", Email::parse);
+        let role = check.field("role", |raw| match raw {
+            "admin" => Ok(Role::ClientAdmin),
+            "viewer" | "" => Ok(Role::ClientViewer),
+            _ => Err(FieldProblem::InvalidChoice),
+        });
+        let (email, role) = check.finish(|| Some((email?, role?)))?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+            .bind(email.as_str())
+            .fetch_optional(self.db)
+            .await?;
+        if exists.is_some() {
+            return Err(FormCheck::new(form).fail("email", FieldProblem::Taken));
+        }
+        let token = invites::create(self.db, client, &email, role, Some(self.caller.user_id), ttl_secs).await?;
+        Ok((email, token))
+    }
+}
