@@ -40,30 +40,34 @@ pub fn now() -> i64 {
 }
 
 /// Parses the fields of a submitted form, collecting every problem at once.
-pub struct FormCheck {
+pub struct FormCheck<'a> {
+    submitted: &'a [(String, String)],
     state: FormState,
 }
 
-impl FormCheck {
-    pub fn new(values: &[(String, String)]) -> FormCheck {
-        // Never echo secrets back into the page.
-        let kept = values
+impl<'a> FormCheck<'a> {
+    pub fn new(submitted: &'a [(String, String)]) -> FormCheck<'a> {
+        // What the page shows again: never secrets.
+        let kept = submitted
             .iter()
             .filter(|(name, _)| !name.starts_with("password") && name != "csrf")
             .cloned()
             .collect();
-        FormCheck {
-            state: FormState {
-                values: kept,
-                problems: vec![],
-            },
-        }
+        let state = FormState {
+            values: kept,
+            problems: vec![],
+        };
+        FormCheck { submitted, state }
     }
 
-    /// Parses one field; remembers the problem if it fails.
+    /// Parses one submitted field; remembers the problem if it fails.
     pub fn field<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, FieldProblem>) -> Option<T> {
-        let raw = self.state.value(name).to_string();
-        match parse(&raw) {
+        let raw = self
+            .submitted
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str());
+        match parse(raw) {
             Ok(value) => Some(value),
             Err(problem) => {
                 self.problem(name, problem);
@@ -93,4 +97,16 @@ impl FormCheck {
 
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error().is_some_and(|e| e.is_unique_violation())
+}
+
+/// A fresh in-memory database with every migration applied.
+#[cfg(test)]
+pub async fn test_db() -> sqlx::SqlitePool {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .expect("in-memory sqlite");
+    sqlx::migrate!("../migrations").run(&pool).await.expect("migrations");
+    pool
 }

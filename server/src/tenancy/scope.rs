@@ -22,8 +22,18 @@ pub struct Caller {
 
 impl Caller {
     pub async fn load(db: &SqlitePool, user_id: i64) -> Result<Option<Caller>> {
-        let row: Option<(i64, String, Option<String>, i64, Option<i64>, Option<String>, String)> = sqlx::query_as(
-            "SELECT u.id, u.email, u.language, m.agency_id, m.client_id, c.slug, m.role
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            user_id: i64,
+            email: String,
+            language: Option<String>,
+            agency_id: i64,
+            client_id: Option<i64>,
+            client_slug: Option<String>,
+            role: String,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT u.id AS user_id, u.email, u.language, m.agency_id, m.client_id, c.slug AS client_slug, m.role
              FROM users u
              JOIN memberships m ON m.user_id = u.id
              LEFT JOIN clients c ON c.id = m.client_id
@@ -32,19 +42,17 @@ impl Caller {
         .bind(user_id)
         .fetch_optional(db)
         .await?;
-        Ok(
-            row.and_then(|(user_id, email, language, agency_id, client_id, client_slug, role)| {
-                Some(Caller {
-                    user_id,
-                    email,
-                    language,
-                    agency_id,
-                    client_id,
-                    client_slug,
-                    role: Role::parse(&role)?,
-                })
-            }),
-        )
+        Ok(row.and_then(|row| {
+            Some(Caller {
+                role: Role::parse(&row.role)?,
+                user_id: row.user_id,
+                email: row.email,
+                language: row.language,
+                agency_id: row.agency_id,
+                client_id: row.client_id,
+                client_slug: row.client_slug,
+            })
+        }))
     }
 
     /// The page a person lands on after login.
@@ -295,5 +303,173 @@ impl<'a> Scope<'a> {
         }
         let token = invites::create(self.db, client, &email, role, Some(self.caller.user_id), ttl_secs).await?;
         Ok((email, token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenancy::admin::{self, Placement};
+    use crate::tenancy::test_db;
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    async fn caller(db: &SqlitePool, email: &str, client: Option<&str>, role: Role) -> Caller {
+        let id = admin::create_user(
+            db,
+            email,
+            "a long enough password",
+            Placement {
+                agency: "ag",
+                client,
+                role,
+            },
+        )
+        .await
+        .unwrap();
+        Caller::load(db, id).await.unwrap().unwrap()
+    }
+
+    async fn two_clients() -> SqlitePool {
+        let db = test_db().await;
+        admin::create_agency(&db, "ag", "Agency").await.unwrap();
+        let a = admin::create_client(&db, "ag", "alpha", "Alpha", "en").await.unwrap();
+        let b = admin::create_client(&db, "ag", "beta", "Beta", "de").await.unwrap();
+        admin::create_project(&db, a, "shop", "Shop", &["live"]).await.unwrap();
+        admin::create_project(&db, b, "shop", "Shop B", &["live", "stage"])
+            .await
+            .unwrap();
+        db
+    }
+
+    #[tokio::test]
+    async fn a_client_person_sees_only_their_client() {
+        let db = two_clients().await;
+        let ann = caller(&db, "ann@alpha.de", Some("alpha"), Role::ClientAdmin).await;
+        let scope = Scope::new(&db, &ann);
+        assert_eq!(ann.home(), "/clients/alpha");
+        let alpha = scope.client("alpha").await.unwrap();
+        assert!(matches!(scope.client("beta").await, Err(TenancyError::NotFound)));
+        assert!(matches!(scope.client("gamma").await, Err(TenancyError::NotFound)));
+        let all = scope.summaries(None).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].slug, "alpha");
+        assert_eq!(all[0].projects[0].environments.len(), 1);
+        // A client admin invites but does not set up projects.
+        assert!(matches!(
+            scope
+                .create_project(&alpha, &form(&[("name", "X"), ("slug", "x")]))
+                .await,
+            Err(TenancyError::Forbidden)
+        ));
+        assert!(matches!(
+            scope.create_client(&form(&[("name", "X"), ("slug", "x")])).await,
+            Err(TenancyError::Forbidden)
+        ));
+    }
+
+    #[tokio::test]
+    async fn agency_people_see_every_client_of_their_agency_only() {
+        let db = two_clients().await;
+        admin::create_agency(&db, "other", "Other").await.unwrap();
+        admin::create_client(&db, "other", "omega", "Omega", "en")
+            .await
+            .unwrap();
+        let boss = caller(&db, "boss@ag.de", None, Role::AgencyOwner).await;
+        let scope = Scope::new(&db, &boss);
+        let slugs: Vec<String> = scope
+            .summaries(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.slug)
+            .collect();
+        assert_eq!(slugs, ["alpha", "beta"]);
+        assert!(matches!(scope.client("omega").await, Err(TenancyError::NotFound)));
+        let beta = scope.client("beta").await.unwrap();
+        assert_eq!(
+            scope.summaries(Some(&beta)).await.unwrap()[0].projects[0]
+                .environments
+                .len(),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn forms_report_every_problem_and_keep_the_values() {
+        let db = two_clients().await;
+        let boss = caller(&db, "boss@ag.de", None, Role::AgencyAdmin).await;
+        let scope = Scope::new(&db, &boss);
+        let Err(TenancyError::Invalid(state)) = scope
+            .create_client(&form(&[("name", ""), ("slug", "Bad Slug"), ("csrf", "t")]))
+            .await
+        else {
+            panic!("expected form problems")
+        };
+        assert_eq!(state.problem("name"), Some(app::dto::FieldProblem::Required));
+        assert_eq!(state.problem("slug"), Some(app::dto::FieldProblem::InvalidSlug));
+        assert_eq!(state.value("slug"), "Bad Slug");
+        assert_eq!(state.value("csrf"), "", "the token is not echoed");
+        let Err(TenancyError::Invalid(state)) = scope
+            .create_client(&form(&[("name", "Again"), ("slug", "alpha")]))
+            .await
+        else {
+            panic!("expected a taken slug")
+        };
+        assert_eq!(state.problem("slug"), Some(app::dto::FieldProblem::Taken));
+        let alpha = scope.client("alpha").await.unwrap();
+        let project = scope.project(&alpha, "shop").await.unwrap();
+        scope
+            .create_environment(&project, &form(&[("name", "stage")]))
+            .await
+            .unwrap();
+        assert!(matches!(
+            scope.create_environment(&project, &form(&[("name", "stage")])).await,
+            Err(TenancyError::Invalid(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_invitation_works_once() {
+        let db = two_clients().await;
+        let boss = caller(&db, "boss@ag.de", None, Role::AgencyStaff).await;
+        let scope = Scope::new(&db, &boss);
+        let alpha = scope.client("alpha").await.unwrap();
+        let (email, token) = scope
+            .create_invite(&alpha, &form(&[("email", "New@Alpha.de"), ("role", "viewer")]), 3600)
+            .await
+            .unwrap();
+        assert_eq!(email.as_str(), "new@alpha.de");
+        assert_eq!(invites::find(&db, &token).await.unwrap().client_name, "Alpha");
+        let mismatch = form(&[("password", "a long password"), ("password_confirm", "another one")]);
+        assert!(matches!(
+            invites::accept(&db, &token, &mismatch).await,
+            Err(TenancyError::Invalid(_))
+        ));
+        let ok = form(&[("password", "a long password"), ("password_confirm", "a long password")]);
+        invites::accept(&db, &token, &ok).await.unwrap();
+        assert!(matches!(
+            invites::accept(&db, &token, &ok).await,
+            Err(TenancyError::NotFound)
+        ));
+        assert!(matches!(invites::find(&db, &token).await, Err(TenancyError::NotFound)));
+        // The address has an account now: inviting it again is refused.
+        assert!(matches!(
+            scope
+                .create_invite(&alpha, &form(&[("email", "new@alpha.de")]), 3600)
+                .await,
+            Err(TenancyError::Invalid(_))
+        ));
+        // An expired invitation cannot be used.
+        let (_, expired) = scope
+            .create_invite(&alpha, &form(&[("email", "late@alpha.de")]), 0)
+            .await
+            .unwrap();
+        assert!(matches!(
+            invites::accept(&db, &expired, &ok).await,
+            Err(TenancyError::NotFound)
+        ));
     }
 }
