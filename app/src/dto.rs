@@ -10,6 +10,8 @@ pub struct Viewer {
     pub home: String,
     /// The token every state-changing form of this session must carry.
     pub csrf: String,
+    /// The person's language setting (`en`, `de`); `None` follows the browser.
+    pub language: Option<String>,
 }
 
 /// What a request shows.

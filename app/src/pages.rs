@@ -61,6 +61,7 @@ fn Header(locale: Locale, viewer: Option<Viewer>) -> impl IntoView {
                         <nav aria-label=td_string!(locale, nav_home)>
                             <a href=viewer.home.clone()>{td_string!(locale, nav_home)}</a>
                         </nav>
+                        <LanguageForm locale=locale viewer=viewer.clone() />
                         <div class="who">
                             <span>{td_string!(locale, signed_in_as)} " " <strong>{viewer.email.clone()}</strong></span>
                             <form method="post" action="/logout">
@@ -73,6 +74,24 @@ fn Header(locale: Locale, viewer: Option<Viewer>) -> impl IntoView {
                     }
                 })}
         </header>
+    }
+}
+
+/// The person's language: a plain form, so it works without JavaScript.
+#[component]
+fn LanguageForm(locale: Locale, viewer: Viewer) -> impl IntoView {
+    let current = viewer.language.unwrap_or_default();
+    view! {
+        <form method="post" action="/account/language" class="language">
+            <input type="hidden" name="csrf" value=viewer.csrf />
+            <label for="language-select">{td_string!(locale, language_label)}</label>
+            <select id="language-select" name="language">
+                <option value="" selected=current.is_empty()>{td_string!(locale, language_browser)}</option>
+                <option value="en" selected=current == "en">"English"</option>
+                <option value="de" selected=current == "de">"Deutsch"</option>
+            </select>
+            <button type="submit" class="secondary">{td_string!(locale, language_save)}</button>
+        </form>
     }
 }
 

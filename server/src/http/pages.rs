@@ -4,6 +4,7 @@
 
 use super::render::{self, locale};
 use super::{AppState, Metrics};
+use crate::tenancy::model::Language;
 use crate::tenancy::password;
 use crate::tenancy::scope::{Caller, Scope, ScopedClient, ScopedProject};
 use crate::tenancy::{TenancyError, invites};
@@ -48,6 +49,7 @@ impl SignedIn {
             email: self.caller.email.clone(),
             home: self.caller.home(),
             csrf: self.csrf.clone(),
+            language: self.caller.language.clone(),
         }
     }
 
@@ -334,6 +336,21 @@ pub async fn login_submit(
 pub async fn logout(who: SignedIn, _form: CheckedForm) -> Response {
     let _ = who.session.flush().await;
     Redirect::to("/login?notice=logged-out").into_response()
+}
+
+/// Sets the signed-in person's own language (empty: follow the browser).
+pub async fn set_language(State(state): State<AppState>, who: SignedIn, CheckedForm(form): CheckedForm) -> Response {
+    let language = match field(&form, "language") {
+        "" => None,
+        other => match Language::parse(other) {
+            Ok(language) => Some(language.as_str()),
+            Err(_) => return who.problem(&state, Problem::NotFound).await,
+        },
+    };
+    if let Err(e) = who.scope(&state).set_own_language(language).await {
+        return who.failure(&state, e).await;
+    }
+    Redirect::to(&who.caller.home()).into_response()
 }
 
 async fn render_agency(state: &AppState, who: &SignedIn, client_form: FormState, status: StatusCode) -> Response {

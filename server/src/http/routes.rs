@@ -37,6 +37,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/login", Public, get(pages::login_page)),
         r("POST", "/login", Public, post(pages::login_submit)),
         r("POST", "/logout", SignedIn, post(pages::logout)),
+        r("POST", "/account/language", SignedIn, post(pages::set_language)),
         r("GET", "/agency", SignedIn, get(pages::agency_home)),
         r("POST", "/agency/clients", SignedIn, post(pages::create_client)),
         r("GET", "/clients/{client}", SignedIn, get(pages::client_home)),

@@ -201,6 +201,16 @@ impl<'a> Scope<'a> {
             .collect())
     }
 
+    /// The caller's own language setting; nobody else's.
+    pub async fn set_own_language(&self, language: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE users SET language = ? WHERE id = ?")
+            .bind(language)
+            .bind(self.caller.user_id)
+            .execute(self.db)
+            .await?;
+        Ok(())
+    }
+
     fn require(&self, allowed: bool) -> Result<()> {
         if allowed { Ok(()) } else { Err(TenancyError::Forbidden) }
     }
@@ -368,6 +378,19 @@ mod tests {
             scope.create_client(&form(&[("name", "X"), ("slug", "x")])).await,
             Err(TenancyError::Forbidden)
         ));
+        // The language setting changes the caller's own row only.
+        let boss = caller(&db, "boss@ag.de", None, Role::AgencyOwner).await;
+        scope.set_own_language(Some("de")).await.unwrap();
+        assert_eq!(
+            Caller::load(&db, ann.user_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .language
+                .as_deref(),
+            Some("de")
+        );
+        assert_eq!(Caller::load(&db, boss.user_id).await.unwrap().unwrap().language, None);
     }
 
     #[tokio::test]
