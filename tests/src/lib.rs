@@ -1,1 +1,620 @@
+//! Harness for black-box tests of the `vitrine` binary: start a server with
+//! the demo data in a fresh directory, talk HTTP to it like a browser without
+//! JavaScript would, and read its log.
+//!
+//! The binary is taken from `VITRINE_BIN`, else `<workspace>/target/debug/vitrine`
+//! (build it with `cargo build -p vitrine`).
 
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::HeaderMap;
+use reqwest::redirect::Policy;
+use serde::Deserialize;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// The demo people (see `vitrine serve --demo`).
+pub const OWNER: (&str, &str) = ("owner@agency.example", "vitrine-demo-owner");
+pub const ACME_ADMIN: (&str, &str) = ("admin@acme.example", "vitrine-demo-client");
+pub const GLOBEX_ADMIN: (&str, &str) = ("admin@globex.example", "vitrine-demo-globex");
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "vitrine_session";
+
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const LISTENING: &str = "Vitrine listening on ";
+
+/// Path of the binary under test.
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("VITRINE_BIN") {
+        return PathBuf::from(path);
+    }
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| if dir.is_absolute() { dir } else { workspace.join(dir) })
+        .unwrap_or_else(|| workspace.join("target"));
+    let path = target.join("debug").join("vitrine");
+    if !path.exists() {
+        panic!(
+            "the vitrine binary is missing at {}: run `cargo build -p vitrine` first (or set VITRINE_BIN)",
+            path.display()
+        );
+    }
+    path
+}
+
+/// A command for the binary with none of the caller's `VITRINE_*` settings.
+fn command() -> Command {
+    let mut command = Command::new(binary());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("VITRINE_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("NO_COLOR", "1");
+    command
+}
+
+/// One line of `vitrine routes`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub access: String,
+}
+
+impl Route {
+    pub fn signed_in(&self) -> bool {
+        self.access == "signed_in"
+    }
+
+    /// The path with its parameters filled in.
+    pub fn fill(&self, client: &str, project: &str, token: &str) -> String {
+        self.path
+            .replace("{client}", client)
+            .replace("{project}", project)
+            .replace("{token}", token)
+    }
+}
+
+/// The route table as the binary prints it.
+pub fn routes() -> Vec<Route> {
+    let output = command().arg("routes").output().expect("running `vitrine routes`");
+    assert!(
+        output.status.success(),
+        "`vitrine routes` failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "`vitrine routes` printed no route table ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// A running `vitrine serve --demo`; killed when dropped.
+pub struct Server {
+    child: Child,
+    dir: TempDir,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// Starts with extra (or overriding) environment variables.
+    pub fn start_with(env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::Builder::new()
+            .prefix("vitrine-test-")
+            .tempdir()
+            .expect("creating a temporary directory");
+        let data = dir.path().join("data");
+        let site = dir.path().join("site");
+        std::fs::create_dir_all(&data).expect("creating the data directory");
+        std::fs::create_dir_all(&site).expect("creating the site directory");
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("creating the log file");
+        let mut command = command();
+        command
+            .args(["serve", "--demo"])
+            .current_dir(dir.path())
+            .env("VITRINE_DATA_DIR", &data)
+            .env("VITRINE_SITE_ROOT", &site)
+            .env("VITRINE_LISTEN", "127.0.0.1:0")
+            .env("VITRINE_SECURE_COOKIES", "false")
+            .env("VITRINE_LOG", "info")
+            .env("VITRINE_LOG_FORMAT", "text");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary().display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Keeps reading after the listening line so the pipe never fills.
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = lines.send(line);
+            }
+        });
+        let mut server = Server {
+            child,
+            dir,
+            base: String::new(),
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = line.trim().strip_prefix(LISTENING) {
+                        server.base = url.trim_end_matches('/').to_string();
+                        return server;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = server.child.wait().map(|s| s.to_string()).unwrap_or_default();
+                    panic!("vitrine exited ({status}) before listening; its log:\n{}", server.log());
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "vitrine did not print `{LISTENING}...` within {START_TIMEOUT:?}; its log:\n{}",
+                        server.log()
+                    );
+                }
+            }
+        }
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn host(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Everything the server logged so far (standard error), without colour codes.
+    pub fn log(&self) -> String {
+        let raw = std::fs::read(self.dir.path().join("server.log")).unwrap_or_default();
+        strip_ansi(&String::from_utf8_lossy(&raw))
+    }
+
+    pub fn log_contains(&self, needle: &str) -> bool {
+        self.log().contains(needle)
+    }
+
+    /// The text after the last occurrence of `prefix` in the log, up to the next whitespace.
+    pub fn find_in_log(&self, prefix: &str) -> Option<String> {
+        word_after(&self.log(), prefix)
+    }
+
+    /// The invitation link logged for `email`, waiting a little for the log line.
+    pub fn invite_link(&self, email: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            let found = log
+                .lines()
+                .filter(|line| line.contains("invitation created") && line.contains(&format!("email={email}")))
+                .filter_map(|line| word_after(line, "link="))
+                .next_back();
+            if let Some(link) = found {
+                return link.trim_matches('"').to_string();
+            }
+            if Instant::now() > deadline {
+                panic!("no `invitation created` line with a link for {email} in the log:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A browser without cookies yet.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// A browser signed in as `email`.
+    pub async fn login(&self, (email, password): (&str, &str)) -> Client {
+        let client = self.client();
+        let response = client.login(email, password).await;
+        assert_eq!(response.status, 303, "login as {email} failed: {}", response.summary());
+        assert!(
+            client.session_cookie().is_some(),
+            "login as {email} set no session cookie"
+        );
+        client
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response, read completely.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Response {
+    pub async fn read(response: reqwest::Response) -> Response {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("reading the response body");
+        Response { status, headers, body }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.header("location")
+    }
+
+    /// Every `Set-Cookie` header.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect()
+    }
+
+    /// The value the response gives the session cookie, if it sets one.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookies().iter().find_map(|c| cookie_value(c, SESSION_COOKIE))
+    }
+
+    /// The body as a person reads it: Leptos' `<!>` markers removed.
+    pub fn text(&self) -> String {
+        visible(&self.body)
+    }
+
+    pub fn contains(&self, needle: &str) -> bool {
+        self.text().contains(needle)
+    }
+
+    /// For failure messages: the `<main>` part of a page (without the long
+    /// head and scripts), or the whole body when it has none.
+    pub fn summary(&self) -> String {
+        let text = self.text();
+        match (text.find("<main"), text.find("</main>")) {
+            (Some(start), Some(end)) if start < end => text[start..end + "</main>".len()].to_string(),
+            _ => text,
+        }
+    }
+
+    /// The body with per-response random values (script nonces) blanked out.
+    pub fn normalized(&self) -> String {
+        normalize(&self.body)
+    }
+
+    /// Panics with the page when the status is not `status`.
+    #[track_caller]
+    pub fn expect_status(&self, status: u16) -> &Response {
+        assert_eq!(self.status, status, "unexpected status; page:\n{}", self.summary());
+        self
+    }
+
+    /// Panics when the page does not contain `needle`.
+    #[track_caller]
+    pub fn expect_text(&self, needle: &str) -> &Response {
+        assert!(self.contains(needle), "the page lacks {needle:?}:\n{}", self.summary());
+        self
+    }
+}
+
+/// A browser: its own cookie store, never follows redirects.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    jar: Arc<Jar>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .cookie_provider(jar.clone())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("building the HTTP client");
+        Client {
+            base: base.to_string(),
+            http,
+            jar,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request to build on (headers, body); send it with [`Client::send`].
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Response {
+        Response::read(request.send().await.expect("sending the request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    /// A POST with a urlencoded form body.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.send(self.request(reqwest::Method::POST, path).form(fields)).await
+    }
+
+    /// A POST with this exact body, labelled as a urlencoded form.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Response {
+        let request = self
+            .request(reqwest::Method::POST, path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(request).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// The CSRF token of this browser's session, from the head of its home page.
+    pub async fn csrf(&self) -> String {
+        let mut response = self.get("/").await;
+        let mut hops = 0;
+        while response.status == 303 && hops < 3 {
+            let next = response.location().expect("redirect without location").to_string();
+            response = self.get(&next).await;
+            hops += 1;
+        }
+        assert_eq!(
+            response.status,
+            200,
+            "the home page did not open: {}",
+            response.summary()
+        );
+        meta_content(&response.body, "csrf-token")
+            .unwrap_or_else(|| panic!("no csrf-token meta on the home page:\n{}", response.body))
+    }
+
+    /// The session cookie value this browser would send now.
+    pub fn session_cookie(&self) -> Option<String> {
+        let url = self.base.parse().expect("base URL");
+        let header = self.jar.cookies(&url)?;
+        header.to_str().ok()?.split(';').find_map(|pair| {
+            pair.trim()
+                .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .map(str::to_string)
+        })
+    }
+
+    /// Plants a session cookie, as an attacker or a stolen cookie would.
+    pub fn set_session_cookie(&self, value: &str) {
+        let url = self.base.parse().expect("base URL");
+        self.jar
+            .add_cookie_str(&format!("{SESSION_COOKIE}={value}; Path=/"), &url);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// String helpers (no regex).
+
+/// Removes ANSI colour sequences (`ESC [ ... letter`).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The text after the last occurrence of `prefix`, up to the next whitespace.
+pub fn word_after(haystack: &str, prefix: &str) -> Option<String> {
+    let start = haystack.rfind(prefix)? + prefix.len();
+    let rest = &haystack[start..];
+    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    Some(rest[..end].to_string())
+}
+
+/// The part of `s` between the first `start` and the following `end`.
+pub fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = s.find(start)? + start.len();
+    let len = s[from..].find(end)?;
+    Some(&s[from..from + len])
+}
+
+/// The value of cookie `name` in one `Set-Cookie` header.
+pub fn cookie_value(set_cookie: &str, name: &str) -> Option<String> {
+    let first = set_cookie.split(';').next()?.trim();
+    first.strip_prefix(name)?.strip_prefix('=').map(str::to_string)
+}
+
+/// Rendered HTML as text: without the `<!>` hydration markers Leptos puts between text pieces.
+pub fn visible(html: &str) -> String {
+    html.replace("<!>", "").replace("<!---->", "")
+}
+
+/// Decodes the entities Leptos writes into attribute values and text.
+pub fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Every start tag `<name ...>` in `html`.
+pub fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name}");
+    let mut found = vec![];
+    let mut rest = html;
+    while let Some(at) = rest.find(&open) {
+        let tail = &rest[at..];
+        let after = tail[open.len()..].chars().next();
+        let Some(end) = tail.find('>') else { break };
+        if matches!(after, Some(c) if c.is_whitespace() || c == '>' || c == '/') {
+            found.push(&tail[..=end]);
+        }
+        rest = &tail[end..];
+    }
+    found
+}
+
+/// The (unescaped) value of attribute `attr` in one start tag.
+pub fn attr(tag: &str, attr: &str) -> Option<String> {
+    let mut rest = tag;
+    let needle = format!("{attr}=\"");
+    while let Some(at) = rest.find(&needle) {
+        let preceded_by_space = rest[..at].ends_with(|c: char| c.is_whitespace());
+        let value_start = at + needle.len();
+        if preceded_by_space {
+            let len = rest[value_start..].find('"')?;
+            return Some(unescape(&rest[value_start..value_start + len]));
+        }
+        rest = &rest[value_start..];
+    }
+    None
+}
+
+/// Attribute `wanted` of the first `<tag>` whose attribute `key` is `value`.
+pub fn tag_attr(html: &str, tag: &str, (key, value): (&str, &str), wanted: &str) -> Option<String> {
+    tags(html, tag)
+        .into_iter()
+        .find(|t| attr(t, key).as_deref() == Some(value))
+        .and_then(|t| attr(t, wanted))
+}
+
+/// `content` of `<meta name="...">`.
+pub fn meta_content(html: &str, name: &str) -> Option<String> {
+    tag_attr(html, "meta", ("name", name), "content")
+}
+
+/// `value` of the `<input>` with this `id`.
+pub fn input_value_by_id(html: &str, id: &str) -> Option<String> {
+    tag_attr(html, "input", ("id", id), "value")
+}
+
+/// Blanks out the values that differ between two renderings of the same page
+/// (the script nonce, which Leptos also writes into `crossorigin`).
+pub fn normalize(html: &str) -> String {
+    let mut out = html.to_string();
+    for key in ["nonce=\"", "crossorigin=\""] {
+        let mut result = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(key) {
+            let value_start = at + key.len();
+            result.push_str(&rest[..value_start]);
+            match rest[value_start..].find('"') {
+                Some(len) => {
+                    result.push_str("NONCE");
+                    rest = &rest[value_start + len..];
+                }
+                None => {
+                    rest = &rest[value_start..];
+                    break;
+                }
+            }
+        }
+        result.push_str(rest);
+        out = result;
+    }
+    out
+}
+
+/// Decodes a `application/x-www-form-urlencoded` value (for `next=` in locations).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(high), Some(low)) => {
+                        out.push((high * 16 + low) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        let html = r#"<head><meta name="csrf-token" content="ab&amp;c"><metadata x="1"></head>
+            <input type="text" id="client-name" name="name" value="Neue &quot;Firma&quot;" required>
+            <script nonce="xyz">1</script><link crossorigin="xyz">"#;
+        assert_eq!(meta_content(html, "csrf-token").as_deref(), Some("ab&c"));
+        assert_eq!(
+            input_value_by_id(html, "client-name").as_deref(),
+            Some("Neue \"Firma\"")
+        );
+        assert_eq!(tags(html, "meta").len(), 1);
+        assert!(!normalize(html).contains("xyz"));
+        assert_eq!(visible("in <!>5<!> s."), "in 5 s.");
+        assert_eq!(
+            strip_ansi("\u{1b}[3mlink\u{1b}[0m\u{1b}[2m=\u{1b}[0mhttp://x"),
+            "link=http://x"
+        );
+        assert_eq!(
+            word_after("a link=http://x/y z", "link=").as_deref(),
+            Some("http://x/y")
+        );
+        assert_eq!(
+            cookie_value("vitrine_session=abc=; HttpOnly", SESSION_COOKIE).as_deref(),
+            Some("abc=")
+        );
+        assert_eq!(percent_decode("%2Fclients%2Facme%3Fa%3D1+b"), "/clients/acme?a=1 b");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(between("x[a]y", "[", "]"), Some("a"));
+    }
+}

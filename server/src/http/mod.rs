@@ -52,7 +52,9 @@ pub fn router(state: AppState, sessions: SqliteStore, session_key: Key) -> Route
             i64::try_from(config.session_idle_secs).unwrap_or(i64::MAX),
         )))
         .with_signed(session_key);
+    // Files of the built site for GET/HEAD; every other unknown request gets the 404 page too.
     let assets = ServeDir::new(&config.site_root)
+        .call_fallback_on_method_not_allowed(true)
         .not_found_service(axum::routing::any(render::not_found).with_state(state.clone()));
     let mut router = Router::new();
     for (spec, method_router) in routes::table() {

@@ -222,13 +222,27 @@ fn urlencode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Only same-site paths are followed after login, never `//host` or `/\host`.
-fn safe_next(next: &str) -> Option<&str> {
+/// Only same-site paths are followed after login, never `//host` or `/\host`;
+/// characters outside ASCII are percent-encoded for the `Location` header.
+fn safe_next(next: &str) -> Option<String> {
     let ok = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
         && !next.chars().any(|c| c.is_control());
-    ok.then_some(next)
+    ok.then(|| {
+        let mut encoded = String::with_capacity(next.len());
+        for c in next.chars() {
+            if c.is_ascii() {
+                encoded.push(c);
+            } else {
+                let mut buf = [0u8; 4];
+                for byte in c.encode_utf8(&mut buf).bytes() {
+                    encoded.push_str(&format!("%{byte:02X}"));
+                }
+            }
+        }
+        encoded
+    })
 }
 
 pub async fn home(State(state): State<AppState>, request: Request) -> Response {
@@ -259,7 +273,7 @@ pub async fn login_page(
         Some("password-set") => Some(Notice::PasswordSet),
         _ => None,
     };
-    let next = query.next.as_deref().and_then(safe_next).map(str::to_string);
+    let next = query.next.as_deref().and_then(safe_next);
     let page = Page::Login(LoginPage {
         next,
         notice,
@@ -278,7 +292,7 @@ pub async fn login_submit(
     let locale = locale(None, &headers);
     let email = field(&form, "email").trim().to_string();
     let account = email.to_lowercase();
-    let next = safe_next(field(&form, "next")).map(str::to_string);
+    let next = safe_next(field(&form, "next"));
     let refuse = |error: LoginError, status: StatusCode| {
         let page = Page::Login(LoginPage {
             email: email.clone(),
@@ -400,7 +414,15 @@ async fn render_client(
         Ok(_) => return who.problem(state, Problem::NotFound).await,
         Err(e) => return who.failure(state, e).await,
     };
-    let invite_created_for = who.session.remove::<String>(FLASH_INVITED).await.ok().flatten();
+    // The notice belongs to the client the invitation was made for.
+    let flash: Option<(String, String)> = who.session.get(FLASH_INVITED).await.ok().flatten();
+    let invite_created_for = match flash {
+        Some((client, email)) if client == access.client.slug => {
+            let _ = who.session.remove_value(FLASH_INVITED).await;
+            Some(email)
+        }
+        _ => None,
+    };
     let home = ClientHome {
         client: summary,
         can_manage_projects: who.caller.role.may_manage_projects(),
@@ -466,7 +488,10 @@ pub async fn create_invite(
             let link = format!("{}/invite/{token}", state.public_base);
             // Until mail exists, the operator hands the link on from the log.
             tracing::info!(client = %access.client.slug, email = %email, link = %link, "invitation created");
-            let _ = who.session.insert(FLASH_INVITED, email.to_string()).await;
+            let _ = who
+                .session
+                .insert(FLASH_INVITED, (&access.client.slug, email.as_str()))
+                .await;
             Ok(())
         }
         Err(e) => Err(e),
@@ -554,7 +579,8 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_login() {
-        assert_eq!(safe_next("/clients/acme"), Some("/clients/acme"));
+        assert_eq!(safe_next("/clients/acme").as_deref(), Some("/clients/acme"));
+        assert_eq!(safe_next("/clients/ä?x").as_deref(), Some("/clients/%C3%A4?x"));
         for bad in [
             "https://evil.example",
             "//evil.example",

@@ -1,0 +1,276 @@
+//! Tenant isolation, driven by the route table the binary prints
+//! (`vitrine routes`), so a new route is covered without editing this file.
+
+use vitrine_tests::*;
+
+const NOT_FOUND: &str = "Page not found";
+
+/// Form fields that would be valid for any of the signed-in forms.
+const PLAUSIBLE: [(&str, &str); 5] = [
+    ("name", "intruder"),
+    ("slug", "intruder"),
+    ("email", "intruder@evil.example"),
+    ("role", "admin"),
+    ("language", "en"),
+];
+
+fn with_csrf(token: &str) -> Vec<(&str, &str)> {
+    let mut fields = PLAUSIBLE.to_vec();
+    fields.push(("csrf", token));
+    fields
+}
+
+/// Sends the route's request with its parameters filled in.
+async fn call(client: &Client, route: &Route, path: &str, csrf: Option<&str>) -> Response {
+    match route.method.as_str() {
+        "GET" => client.get(path).await,
+        "POST" => match csrf {
+            Some(token) => client.post_form(path, &with_csrf(token)).await,
+            None => client.post_form(path, &PLAUSIBLE).await,
+        },
+        other => panic!(
+            "the route table has a method this test does not know: {other} {}",
+            route.path
+        ),
+    }
+}
+
+fn client_routes(table: &[Route]) -> Vec<Route> {
+    table.iter().filter(|r| r.path.contains("{client}")).cloned().collect()
+}
+
+#[test]
+fn the_route_table_lists_the_tenant_routes() {
+    let table = routes();
+    let has = |method: &str, path: &str, access: &str| {
+        table
+            .iter()
+            .any(|r| r.method == method && r.path == path && r.access == access)
+    };
+    for (method, path) in [
+        ("GET", "/clients/{client}"),
+        ("POST", "/clients/{client}/projects"),
+        ("POST", "/clients/{client}/projects/{project}/environments"),
+        ("POST", "/clients/{client}/invites"),
+        ("GET", "/agency"),
+        ("POST", "/agency/clients"),
+        ("POST", "/logout"),
+    ] {
+        assert!(
+            has(method, path, "signed_in"),
+            "the route table lacks signed-in {method} {path}: {table:?}"
+        );
+    }
+    for (method, path) in [
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("GET", "/invite/{token}"),
+        ("POST", "/invite/{token}"),
+    ] {
+        assert!(
+            has(method, path, "public"),
+            "the route table lacks public {method} {path}: {table:?}"
+        );
+    }
+    for route in &table {
+        assert!(
+            ["public", "signed_in"].contains(&route.access.as_str()),
+            "unknown access {route:?}"
+        );
+        assert!(
+            !route.path.contains("{client}") || route.signed_in(),
+            "a client's route is public: {route:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn anonymous_visitors_are_sent_to_the_login_page() {
+    let table = routes();
+    let signed_in: Vec<&Route> = table.iter().filter(|r| r.signed_in()).collect();
+    assert!(signed_in.len() >= 6, "too few signed-in routes: {table:?}");
+    let server = Server::start();
+    let anonymous = server.client();
+    for route in signed_in {
+        for (client, project) in [("acme", "shop"), ("globex", "portal"), ("no-such-client", "none")] {
+            let path = route.fill(client, project, &"0".repeat(64));
+            let response = call(&anonymous, route, &path, None).await;
+            assert_eq!(response.status, 303, "{} {path}: {}", route.method, response.summary());
+            let location = response.location().unwrap_or_default();
+            if route.method == "GET" {
+                assert_eq!(
+                    percent_decode(location),
+                    format!("/login?next={path}"),
+                    "{} {path}",
+                    route.method
+                );
+            } else {
+                assert_eq!(location, "/login", "{} {path}", route.method);
+            }
+            assert_eq!(response.set_cookies(), Vec::<String>::new(), "{} {path}", route.method);
+        }
+    }
+    assert!(!server.log_contains("invitation created"));
+}
+
+#[tokio::test]
+async fn a_client_person_cannot_reach_another_client() {
+    let table = routes();
+    let tenant_routes = client_routes(&table);
+    assert!(tenant_routes.len() >= 4, "too few routes with {{client}}: {table:?}");
+    let server = Server::start();
+
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let globex_before = globex.get("/clients/globex").await;
+    globex_before.expect_status(200).expect_text("Customer portal");
+    let owner = server.login(OWNER).await;
+    let agency_before = owner.get("/agency").await;
+    agency_before.expect_status(200);
+
+    let acme = server.login(ACME_ADMIN).await;
+    let token = acme.csrf().await;
+    for route in &tenant_routes {
+        let path = route.fill("globex", "portal", "");
+        let response = call(&acme, route, &path, Some(&token)).await;
+        assert_eq!(
+            response.status,
+            404,
+            "acme's admin got {} for {} {path}: {}",
+            response.status,
+            route.method,
+            response.summary()
+        );
+        response.expect_text(NOT_FOUND);
+        assert!(!response.contains("Globex") && !response.contains("Customer portal"));
+    }
+
+    // Globex is unchanged: same page for its admin, same overview for the agency, no invitation.
+    let globex_after = globex.get("/clients/globex").await;
+    globex_after.expect_status(200);
+    assert!(!globex_after.contains("intruder"), "{}", globex_after.summary());
+    assert_eq!(
+        globex_before.normalized(),
+        globex_after.normalized(),
+        "globex's page changed after acme's admin sent forms to it"
+    );
+    let agency_after = owner.get("/agency").await;
+    assert_eq!(
+        agency_before.normalized(),
+        agency_after.normalized(),
+        "the agency overview changed"
+    );
+    assert!(!server.log_contains("invitation created"), "{}", server.log());
+
+    // The same requests for acme's own client are not answered with 404, so
+    // the 404s above are not just a broken request.
+    for route in &tenant_routes {
+        let path = route.fill("acme", "shop", "");
+        let response = call(&acme, route, &path, Some(&token)).await;
+        assert_ne!(
+            response.status,
+            404,
+            "{} {path} gives 404 for the own client too: {}",
+            route.method,
+            response.summary()
+        );
+        assert!(response.status < 500, "{} {path}: {}", route.method, response.summary());
+    }
+    assert!(
+        server.log_contains("invitation created"),
+        "the invitation to acme was not created"
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_client_looks_exactly_like_a_missing_one() {
+    let table = routes();
+    let tenant_routes = client_routes(&table);
+    assert!(!tenant_routes.is_empty());
+    let server = Server::start();
+    let acme = server.login(ACME_ADMIN).await;
+    let token = acme.csrf().await;
+
+    // Two renderings of the same page differ only in the script nonce.
+    let first = acme.get("/clients/no-such-client").await;
+    let second = acme.get("/clients/no-such-client").await;
+    assert_eq!(first.normalized(), second.normalized());
+
+    for route in &tenant_routes {
+        let foreign = route.fill("globex", "portal", "");
+        let cases = [
+            route.fill("no-such-client", "portal", ""),
+            route.fill("no-such-client", "no-such-project", ""),
+        ];
+        let foreign_response = call(&acme, route, &foreign, Some(&token)).await;
+        foreign_response.expect_status(404);
+        for missing in cases {
+            let missing_response = call(&acme, route, &missing, Some(&token)).await;
+            assert_eq!(missing_response.status, 404, "{} {missing}", route.method);
+            assert_eq!(
+                foreign_response.normalized(),
+                missing_response.normalized(),
+                "{} {foreign} and {missing} answer differently",
+                route.method
+            );
+            for header in ["content-type", "cache-control", "set-cookie"] {
+                assert_eq!(
+                    foreign_response.header(header),
+                    missing_response.header(header),
+                    "{} {foreign} / {missing}: {header}",
+                    route.method
+                );
+            }
+        }
+        if route.path.contains("{project}") {
+            // A project of the own client that does not exist looks the same as well.
+            let own_missing = route.fill("acme", "no-such-project", "");
+            let response = call(&acme, route, &own_missing, Some(&token)).await;
+            assert_eq!(response.status, 404, "{} {own_missing}", route.method);
+            assert_eq!(foreign_response.normalized(), response.normalized());
+            // And a project of another client under the own client's address.
+            let crossed = route.fill("acme", "portal", "");
+            let response = call(&acme, route, &crossed, Some(&token)).await;
+            assert_eq!(response.status, 404, "{} {crossed}", route.method);
+            assert_eq!(foreign_response.normalized(), response.normalized());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_person_cannot_reach_the_agency() {
+    let table = routes();
+    let agency_routes: Vec<&Route> = table
+        .iter()
+        .filter(|r| r.signed_in() && (r.path == "/agency" || r.path.starts_with("/agency/")))
+        .collect();
+    assert!(agency_routes.len() >= 2, "too few agency routes: {table:?}");
+    let server = Server::start();
+    let acme = server.login(ACME_ADMIN).await;
+    let token = acme.csrf().await;
+    let missing = acme.get("/clients/no-such-client").await;
+    for route in agency_routes {
+        let response = call(&acme, route, &route.path, Some(&token)).await;
+        assert_eq!(
+            response.status,
+            404,
+            "{} {}: {}",
+            route.method,
+            route.path,
+            response.summary()
+        );
+        response.expect_text(NOT_FOUND);
+        assert!(!response.contains("Demo Agency") && !response.contains("Globex"));
+        assert_eq!(
+            missing.normalized(),
+            response.normalized(),
+            "{} {}",
+            route.method,
+            route.path
+        );
+    }
+    let owner = server.login(OWNER).await;
+    let agency = owner.get("/agency").await;
+    agency.expect_status(200);
+    assert!(!agency.contains("intruder"), "acme's admin created a client");
+    owner.get("/clients/intruder").await.expect_status(404);
+}
