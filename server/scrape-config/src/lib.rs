@@ -1,0 +1,1 @@
+//! Scrape target configuration, relabelling, prometheus.yml import and the address guard.

@@ -1,0 +1,1 @@
+//! Vitrine embedded time-series store.
