@@ -1,0 +1,507 @@
+//! The head: recent samples of every active series, in memory, in Gorilla
+//! chunks, with an inverted index (postings) per tenant and label pair.
+
+use crate::labels::{Labels, MatchOp, Matcher};
+use crate::xor::{XorChunk, XorIter};
+use crate::{AppendError, SeriesData, Tenant};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Index of a series in the head; stable for the life of the process.
+pub type SeriesRef = u32;
+
+/// Samples per head chunk before it is sealed (as Prometheus).
+const CHUNK_SAMPLES: usize = 120;
+
+#[derive(Default)]
+struct Symbols {
+    ids: HashMap<Arc<str>, u32>,
+    strings: Vec<Arc<str>>,
+}
+
+impl Symbols {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        let id = self.strings.len() as u32;
+        let s: Arc<str> = s.into();
+        self.strings.push(s.clone());
+        self.ids.insert(s, id);
+        id
+    }
+
+    fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+
+    fn resolve(&self, id: u32) -> &str {
+        self.strings.get(id as usize).map_or("", |s| s)
+    }
+}
+
+#[derive(Default)]
+struct Index {
+    symbols: Symbols,
+    /// (tenant, labels hash) → series; a second list holds hash collisions.
+    by_hash: HashMap<(Tenant, u64), SeriesRef>,
+    collisions: HashMap<(Tenant, u64), Vec<SeriesRef>>,
+    /// (tenant, name, value) → series, ascending.
+    postings: HashMap<(Tenant, u32, u32), Vec<SeriesRef>>,
+    /// tenant → every series of it, ascending.
+    all: HashMap<Tenant, Vec<SeriesRef>>,
+    /// Labels of each series as symbol pairs (index = SeriesRef).
+    labels: Vec<Box<[(u32, u32)]>>,
+    tenants: Vec<Tenant>,
+}
+
+impl Index {
+    fn labels_of(&self, series: SeriesRef) -> Labels {
+        let pairs = self.labels.get(series as usize).map_or(&[][..], |l| l);
+        Labels::new(
+            pairs
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        self.symbols.resolve(*n).to_string(),
+                        self.symbols.resolve(*v).to_string(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn same_labels(&self, series: SeriesRef, labels: &Labels) -> bool {
+        let pairs = self.labels.get(series as usize).map_or(&[][..], |l| l);
+        pairs.len() == labels.len()
+            && pairs
+                .iter()
+                .zip(labels.iter())
+                .all(|((n, v), (ln, lv))| self.symbols.resolve(*n) == ln && self.symbols.resolve(*v) == lv)
+    }
+
+    fn find(&self, tenant: Tenant, hash: u64, labels: &Labels) -> Option<SeriesRef> {
+        let first = *self.by_hash.get(&(tenant, hash))?;
+        if self.same_labels(first, labels) {
+            return Some(first);
+        }
+        self.collisions
+            .get(&(tenant, hash))?
+            .iter()
+            .copied()
+            .find(|s| self.same_labels(*s, labels))
+    }
+
+    /// Series of `tenant` that may match; every matcher is checked afterwards.
+    fn candidates(&self, tenant: Tenant, matchers: &[Matcher]) -> Vec<SeriesRef> {
+        let mut lists: Vec<&Vec<SeriesRef>> = Vec::new();
+        for m in matchers
+            .iter()
+            .filter(|m| m.op == MatchOp::Equal && !m.value.is_empty())
+        {
+            let (Some(n), Some(v)) = (self.symbols.get(&m.name), self.symbols.get(&m.value)) else {
+                return Vec::new();
+            };
+            match self.postings.get(&(tenant, n, v)) {
+                Some(list) => lists.push(list),
+                None => return Vec::new(),
+            }
+        }
+        lists.sort_by_key(|l| l.len());
+        match lists.split_first() {
+            None => self.all.get(&tenant).cloned().unwrap_or_default(),
+            Some((shortest, rest)) => shortest
+                .iter()
+                .copied()
+                .filter(|s| rest.iter().all(|l| l.binary_search(s).is_ok()))
+                .collect(),
+        }
+    }
+}
+
+struct Sealed {
+    bytes: Box<[u8]>,
+    count: u32,
+    min_t: i64,
+    max_t: i64,
+}
+
+#[derive(Default)]
+struct MemSeries {
+    sealed: Vec<Sealed>,
+    open: XorChunk,
+    last_value: u64,
+}
+
+impl MemSeries {
+    fn last_t(&self) -> Option<i64> {
+        self.open.last_t().or_else(|| self.sealed.last().map(|s| s.max_t))
+    }
+
+    fn append(&mut self, t: i64, v: f64) -> Result<bool, AppendError> {
+        if let Some(last) = self.last_t() {
+            if t < last {
+                return Err(AppendError::OutOfOrder);
+            }
+            if t == last {
+                return if v.to_bits() == self.last_value {
+                    Ok(false)
+                } else {
+                    Err(AppendError::DuplicateTimestamp)
+                };
+            }
+        }
+        if self.open.len() >= CHUNK_SAMPLES {
+            let full = std::mem::take(&mut self.open);
+            self.sealed.push(Sealed {
+                count: full.len() as u32,
+                min_t: full.first_t().unwrap_or(0),
+                max_t: full.last_t().unwrap_or(0),
+                bytes: full.bytes().into(),
+            });
+        }
+        self.open.append(t, v);
+        self.last_value = v.to_bits();
+        Ok(true)
+    }
+
+    fn samples(&self, mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) {
+        for sealed in self.sealed.iter().filter(|s| s.max_t >= mint && s.min_t <= maxt) {
+            out.extend(XorIter::new(&sealed.bytes, sealed.count as usize).filter(|(t, _)| (mint..=maxt).contains(t)));
+        }
+        if self.open.first_t().is_some_and(|first| first <= maxt) && self.open.last_t().is_some_and(|l| l >= mint) {
+            out.extend(self.open.iter().filter(|(t, _)| (mint..=maxt).contains(t)));
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.sealed
+            .iter()
+            .map(|s| s.bytes.len() + std::mem::size_of::<Sealed>())
+            .sum::<usize>()
+            + self.open.byte_len()
+    }
+
+    fn min_t(&self) -> Option<i64> {
+        self.sealed.first().map(|s| s.min_t).or(self.open.first_t())
+    }
+
+    /// Drops whole chunks that end before `t`; returns whether samples remain.
+    fn truncate_before(&mut self, t: i64) -> bool {
+        self.sealed.retain(|s| s.max_t >= t);
+        if self.open.last_t().is_some_and(|last| last < t) {
+            self.open = XorChunk::default();
+        }
+        !self.sealed.is_empty() || !self.open.is_empty()
+    }
+}
+
+/// What the head holds, for `tsdb stats` and `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeadStats {
+    pub series: usize,
+    pub samples: usize,
+    pub chunk_bytes: usize,
+    pub min_t: Option<i64>,
+    pub max_t: Option<i64>,
+}
+
+#[derive(Default)]
+pub struct Head {
+    index: RwLock<Index>,
+    series: RwLock<Vec<Mutex<MemSeries>>>,
+    /// Samples before this time live in blocks; the head neither accepts nor returns them.
+    min_valid_t: AtomicI64,
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Head {
+    pub fn new() -> Head {
+        Head {
+            min_valid_t: AtomicI64::new(i64::MIN),
+            ..Head::default()
+        }
+    }
+
+    pub fn min_valid_t(&self) -> i64 {
+        self.min_valid_t.load(Ordering::Relaxed)
+    }
+
+    /// The series for these labels, created if new; `true` when created.
+    pub fn get_or_create(&self, tenant: Tenant, labels: &Labels) -> (SeriesRef, bool) {
+        let hash = labels.hash64();
+        if let Some(found) = read(&self.index).find(tenant, hash, labels) {
+            return (found, false);
+        }
+        let mut index = write(&self.index);
+        if let Some(found) = index.find(tenant, hash, labels) {
+            return (found, false);
+        }
+        let mut series = write(&self.series);
+        let id = series.len() as SeriesRef;
+        series.push(Mutex::new(MemSeries::default()));
+        drop(series);
+        let pairs: Box<[(u32, u32)]> = labels
+            .iter()
+            .map(|(n, v)| (index.symbols.intern(n), index.symbols.intern(v)))
+            .collect();
+        for (n, v) in pairs.iter() {
+            index.postings.entry((tenant, *n, *v)).or_default().push(id);
+        }
+        index.labels.push(pairs);
+        if !index.all.contains_key(&tenant) {
+            index.tenants.push(tenant);
+        }
+        index.all.entry(tenant).or_default().push(id);
+        match index.by_hash.entry((tenant, hash)) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(id);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                index.collisions.entry((tenant, hash)).or_default().push(id)
+            }
+        }
+        (id, true)
+    }
+
+    /// Re-creates a series under a known reference while the WAL is replayed.
+    pub fn restore_series(&self, tenant: Tenant, labels: &Labels) -> SeriesRef {
+        self.get_or_create(tenant, labels).0
+    }
+
+    /// Appends one sample. `Ok(false)` for an exact duplicate (ignored).
+    pub fn append(&self, series: SeriesRef, t: i64, v: f64) -> Result<bool, AppendError> {
+        if t < self.min_valid_t() {
+            return Err(AppendError::OutOfBounds);
+        }
+        let all = read(&self.series);
+        let s = all.get(series as usize).ok_or(AppendError::UnknownSeries)?;
+        lock(s).append(t, v)
+    }
+
+    pub fn last_timestamp(&self, series: SeriesRef) -> Option<i64> {
+        let all = read(&self.series);
+        all.get(series as usize).and_then(|s| lock(s).last_t())
+    }
+
+    /// Series of `tenant` matching every matcher, with their samples in `[mint, maxt]`.
+    pub fn select(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
+        let mint = mint.max(self.min_valid_t());
+        let found: Vec<(SeriesRef, Labels)> = {
+            let index = read(&self.index);
+            index
+                .candidates(tenant, matchers)
+                .into_iter()
+                .map(|s| (s, index.labels_of(s)))
+                .filter(|(_, labels)| matchers.iter().all(|m| m.matches_labels(labels)))
+                .collect()
+        };
+        let all = read(&self.series);
+        found
+            .into_iter()
+            .filter_map(|(s, labels)| {
+                let mut samples = Vec::new();
+                lock(all.get(s as usize)?).samples(mint, maxt, &mut samples);
+                (!samples.is_empty()).then_some(SeriesData { labels, samples })
+            })
+            .collect()
+    }
+
+    /// Every series with labels (also those without samples), for the WAL checkpoint and for blocks.
+    pub fn series_of(&self, tenant: Tenant) -> Vec<(SeriesRef, Labels)> {
+        let index = read(&self.index);
+        index
+            .all
+            .get(&tenant)
+            .map(|list| list.iter().map(|s| (*s, index.labels_of(*s))).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn tenants(&self) -> Vec<Tenant> {
+        read(&self.index).tenants.clone()
+    }
+
+    pub fn samples_of(&self, series: SeriesRef, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
+        let mut out = Vec::new();
+        if let Some(s) = read(&self.series).get(series as usize) {
+            lock(s).samples(mint.max(self.min_valid_t()), maxt, &mut out);
+        }
+        out
+    }
+
+    /// Forgets everything before `t` (now in blocks) and series left without samples.
+    pub fn truncate_before(&self, t: i64) {
+        self.min_valid_t.fetch_max(t, Ordering::Relaxed);
+        let all = read(&self.series);
+        let empty: Vec<SeriesRef> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !lock(s).truncate_before(t))
+            .map(|(i, _)| i as SeriesRef)
+            .collect();
+        drop(all);
+        self.forget(&empty);
+    }
+
+    /// Removes series from the index (their slots stay, empty).
+    fn forget(&self, gone: &[SeriesRef]) {
+        if gone.is_empty() {
+            return;
+        }
+        let mut index = write(&self.index);
+        let is_gone = |s: &SeriesRef| gone.binary_search(s).is_ok();
+        index.postings.retain(|_, list| {
+            list.retain(|s| !is_gone(s));
+            !list.is_empty()
+        });
+        index.all.retain(|_, list| {
+            list.retain(|s| !is_gone(s));
+            !list.is_empty()
+        });
+        index.by_hash.retain(|_, s| !is_gone(s));
+        index.collisions.retain(|_, list| {
+            list.retain(|s| !is_gone(s));
+            !list.is_empty()
+        });
+        let alive: std::collections::HashSet<Tenant> = index.all.keys().copied().collect();
+        index.tenants.retain(|t| alive.contains(t));
+        for s in gone {
+            if let Some(labels) = index.labels.get_mut(*s as usize) {
+                *labels = Box::new([]);
+            }
+        }
+        drop(index);
+        let all = read(&self.series);
+        for s in gone {
+            if let Some(series) = all.get(*s as usize) {
+                *lock(series) = MemSeries::default();
+            }
+        }
+    }
+
+    /// Removes the matching series of a tenant (privacy deletion); returns how many.
+    pub fn delete(&self, tenant: Tenant, matchers: &[Matcher]) -> usize {
+        let mut gone: Vec<SeriesRef> = {
+            let index = read(&self.index);
+            index
+                .candidates(tenant, matchers)
+                .into_iter()
+                .filter(|s| matchers.iter().all(|m| m.matches_labels(&index.labels_of(*s))))
+                .collect()
+        };
+        gone.sort_unstable();
+        self.forget(&gone);
+        gone.len()
+    }
+
+    pub fn stats(&self) -> HeadStats {
+        let alive: usize = read(&self.index).all.values().map(Vec::len).sum();
+        let all = read(&self.series);
+        let mut stats = HeadStats {
+            series: alive,
+            ..HeadStats::default()
+        };
+        for s in all.iter() {
+            let s = lock(s);
+            stats.samples += s.sealed.iter().map(|c| c.count as usize).sum::<usize>() + s.open.len();
+            stats.chunk_bytes += s.bytes();
+            if let Some(min) = s.min_t() {
+                stats.min_t = Some(stats.min_t.map_or(min, |m| m.min(min)));
+            }
+            if let Some(max) = s.last_t() {
+                stats.max_t = Some(stats.max_t.map_or(max, |m| m.max(max)));
+            }
+        }
+        stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs)
+    }
+
+    #[test]
+    fn appends_select_and_tenants_are_separate() {
+        let head = Head::new();
+        let a = l(&[("__name__", "up"), ("job", "node")]);
+        let (s1, created) = head.get_or_create(1, &a);
+        assert!(created);
+        assert_eq!(head.get_or_create(1, &a), (s1, false));
+        let (s2, created) = head.get_or_create(2, &a);
+        assert!(created && s2 != s1, "the tenant is part of the series key");
+        for i in 0..300 {
+            head.append(s1, i * 1000, i as f64).unwrap();
+        }
+        head.append(s2, 5, 99.0).unwrap();
+        let m = [Matcher::equal("__name__", "up")];
+        let one = head.select(1, &m, 0, 10_000);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].samples.len(), 11);
+        assert_eq!(one[0].samples[10], (10_000, 10.0));
+        let two = head.select(2, &m, i64::MIN, i64::MAX);
+        assert_eq!(two[0].samples, vec![(5, 99.0)]);
+        assert!(head.select(3, &m, i64::MIN, i64::MAX).is_empty());
+        assert_eq!(head.stats().samples, 301);
+    }
+
+    #[test]
+    fn out_of_order_and_duplicates_follow_prometheus() {
+        let head = Head::new();
+        let (s, _) = head.get_or_create(1, &l(&[("__name__", "x")]));
+        head.append(s, 10, 1.0).unwrap();
+        assert_eq!(head.append(s, 10, 1.0), Ok(false));
+        assert_eq!(head.append(s, 10, 2.0), Err(AppendError::DuplicateTimestamp));
+        assert_eq!(head.append(s, 9, 1.0), Err(AppendError::OutOfOrder));
+        head.truncate_before(100);
+        assert_eq!(head.append(s, 50, 1.0), Err(AppendError::OutOfBounds));
+    }
+
+    #[test]
+    fn matchers_without_equality_scan_the_tenant_and_deletion_removes_series() {
+        let head = Head::new();
+        for job in ["api", "web", "db"] {
+            let (s, _) = head.get_or_create(7, &l(&[("__name__", "up"), ("job", job)]));
+            head.append(s, 1, 1.0).unwrap();
+        }
+        let re = [Matcher::new(MatchOp::Regex, "job", "a.*|w.*").unwrap()];
+        assert_eq!(head.select(7, &re, 0, 10).len(), 2);
+        assert_eq!(head.delete(7, &re), 2);
+        let all = [Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()];
+        let left = head.select(7, &all, 0, 10);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].labels.get("job"), Some("db"));
+        assert_eq!(head.stats().series, 1);
+    }
+
+    #[test]
+    fn truncation_drops_old_chunks_and_empty_series() {
+        let head = Head::new();
+        let (old, _) = head.get_or_create(1, &l(&[("__name__", "old")]));
+        let (new, _) = head.get_or_create(1, &l(&[("__name__", "new")]));
+        for i in 0..500 {
+            head.append(old, i, 1.0).unwrap();
+            head.append(new, i * 10, 1.0).unwrap();
+        }
+        head.truncate_before(1000);
+        assert_eq!(head.stats().series, 1);
+        assert!(head.samples_of(new, 0, i64::MAX).iter().all(|(t, _)| *t >= 1000));
+        let (again, created) = head.get_or_create(1, &l(&[("__name__", "old")]));
+        assert!(created && again != old);
+    }
+}
