@@ -9,8 +9,10 @@
 //! another tenant's series.
 
 mod bits;
+mod enc;
 pub mod head;
 pub mod labels;
+pub mod wal;
 pub mod xor;
 
 pub use labels::{Labels, MatchOp, Matcher};
