@@ -9,6 +9,7 @@
 //! another tenant's series.
 
 mod bits;
+pub mod block;
 mod enc;
 pub mod head;
 pub mod labels;
