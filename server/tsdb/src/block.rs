@@ -409,10 +409,10 @@ impl Block {
 
     fn page(&self, page: u32) -> io::Result<Arc<Vec<u8>>> {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((cached, bytes)) = cache.as_ref() {
-            if *cached == page {
-                return Ok(bytes.clone());
-            }
+        if let Some((cached, bytes)) = cache.as_ref()
+            && *cached == page
+        {
+            return Ok(bytes.clone());
         }
         let (offset, len) = *self
             .pages

@@ -207,6 +207,31 @@ pub struct HeadStats {
     pub max_t: Option<i64>,
 }
 
+fn insert_into_index(index: &mut Index, id: SeriesRef, tenant: Tenant, hash: u64, labels: &Labels) {
+    let pairs: Box<[(u32, u32)]> = labels
+        .iter()
+        .map(|(n, v)| (index.symbols.intern(n), index.symbols.intern(v)))
+        .collect();
+    for (n, v) in pairs.iter() {
+        let list = index.postings.entry((tenant, *n, *v)).or_default();
+        let at = list.partition_point(|s| *s < id);
+        list.insert(at, id);
+    }
+    index.labels[id as usize] = pairs;
+    if !index.all.contains_key(&tenant) {
+        index.tenants.push(tenant);
+    }
+    let list = index.all.entry(tenant).or_default();
+    let at = list.partition_point(|s| *s < id);
+    list.insert(at, id);
+    match index.by_hash.entry((tenant, hash)) {
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(id);
+        }
+        std::collections::hash_map::Entry::Occupied(_) => index.collisions.entry((tenant, hash)).or_default().push(id),
+    }
+}
+
 #[derive(Default)]
 pub struct Head {
     index: RwLock<Index>,
@@ -253,32 +278,28 @@ impl Head {
         let id = series.len() as SeriesRef;
         series.push(Mutex::new(MemSeries::default()));
         drop(series);
-        let pairs: Box<[(u32, u32)]> = labels
-            .iter()
-            .map(|(n, v)| (index.symbols.intern(n), index.symbols.intern(v)))
-            .collect();
-        for (n, v) in pairs.iter() {
-            index.postings.entry((tenant, *n, *v)).or_default().push(id);
-        }
-        index.labels.push(pairs);
-        if !index.all.contains_key(&tenant) {
-            index.tenants.push(tenant);
-        }
-        index.all.entry(tenant).or_default().push(id);
-        match index.by_hash.entry((tenant, hash)) {
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(id);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => {
-                index.collisions.entry((tenant, hash)).or_default().push(id)
-            }
-        }
+        index.labels.push(Box::new([]));
+        insert_into_index(&mut index, id, tenant, hash, labels);
         (id, true)
     }
 
-    /// Re-creates a series under a known reference while the WAL is replayed.
-    pub fn restore_series(&self, tenant: Tenant, labels: &Labels) -> SeriesRef {
-        self.get_or_create(tenant, labels).0
+    /// Re-creates a series under the reference the write-ahead log knows it by.
+    pub fn restore_series(&self, series_ref: SeriesRef, tenant: Tenant, labels: &Labels) {
+        let hash = labels.hash64();
+        let mut index = write(&self.index);
+        if index.find(tenant, hash, labels).is_some() {
+            return;
+        }
+        {
+            let mut series = write(&self.series);
+            while series.len() <= series_ref as usize {
+                series.push(Mutex::new(MemSeries::default()));
+            }
+        }
+        while index.labels.len() <= series_ref as usize {
+            index.labels.push(Box::new([]));
+        }
+        insert_into_index(&mut index, series_ref, tenant, hash, labels);
     }
 
     /// Appends one sample. `Ok(false)` for an exact duplicate (ignored).
@@ -355,8 +376,8 @@ impl Head {
         self.forget(&empty);
     }
 
-    /// Removes series from the index (their slots stay, empty).
-    fn forget(&self, gone: &[SeriesRef]) {
+    /// Removes series (sorted refs) from the index; their slots stay, empty.
+    pub fn forget(&self, gone: &[SeriesRef]) {
         if gone.is_empty() {
             return;
         }
@@ -391,8 +412,8 @@ impl Head {
         }
     }
 
-    /// Removes the matching series of a tenant (privacy deletion); returns how many.
-    pub fn delete(&self, tenant: Tenant, matchers: &[Matcher]) -> usize {
+    /// Removes the matching series of a tenant (privacy deletion); returns their references.
+    pub fn delete(&self, tenant: Tenant, matchers: &[Matcher]) -> Vec<SeriesRef> {
         let mut gone: Vec<SeriesRef> = {
             let index = read(&self.index);
             index
@@ -403,7 +424,7 @@ impl Head {
         };
         gone.sort_unstable();
         self.forget(&gone);
-        gone.len()
+        gone
     }
 
     pub fn stats(&self) -> HeadStats {
@@ -481,7 +502,7 @@ mod tests {
         }
         let re = [Matcher::new(MatchOp::Regex, "job", "a.*|w.*").unwrap()];
         assert_eq!(head.select(7, &re, 0, 10).len(), 2);
-        assert_eq!(head.delete(7, &re), 2);
+        assert_eq!(head.delete(7, &re).len(), 2);
         let all = [Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()];
         let left = head.select(7, &all, 0, 10);
         assert_eq!(left.len(), 1);
@@ -503,5 +524,18 @@ mod tests {
         assert!(head.samples_of(new, 0, i64::MAX).iter().all(|(t, _)| *t >= 1000));
         let (again, created) = head.get_or_create(1, &l(&[("__name__", "old")]));
         assert!(created && again != old);
+    }
+
+    #[test]
+    fn restored_series_keep_their_references_and_new_ones_come_after() {
+        let head = Head::new();
+        head.restore_series(5, 1, &l(&[("__name__", "five")]));
+        head.restore_series(2, 1, &l(&[("__name__", "two")]));
+        assert_eq!(head.get_or_create(1, &l(&[("__name__", "five")])), (5, false));
+        assert_eq!(head.get_or_create(1, &l(&[("__name__", "new")])), (6, true));
+        head.append(2, 1, 1.0).unwrap();
+        let all = [Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()];
+        assert_eq!(head.select(1, &all, 0, 10)[0].labels.get("__name__"), Some("two"));
+        assert_eq!(head.series_of(1).iter().map(|s| s.0).collect::<Vec<_>>(), [2, 5, 6]);
     }
 }

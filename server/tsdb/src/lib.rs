@@ -10,12 +10,14 @@
 
 mod bits;
 pub mod block;
+pub mod db;
 mod enc;
 pub mod head;
 pub mod labels;
 pub mod wal;
 pub mod xor;
 
+pub use db::{Db, DbError, Options};
 pub use labels::{Labels, MatchOp, Matcher};
 
 /// The client a series belongs to.

@@ -290,17 +290,19 @@ impl Wal {
         Ok(())
     }
 
-    /// Replaces every segment before the current one with a checkpoint that
-    /// holds `records` (what the head still needs), written atomically.
-    pub fn checkpoint(&mut self, records: &[Record]) -> io::Result<()> {
+    /// Replaces every segment so far with a checkpoint holding what the head
+    /// still needs. New writes go to a fresh segment first; `records` is called
+    /// after that, so nothing appended meanwhile can fall between the two (a
+    /// sample in both is an exact duplicate, ignored at replay).
+    pub fn checkpoint(&mut self, records: impl FnOnce() -> Vec<Record>) -> io::Result<()> {
         self.sync()?;
-        // New writes go to a fresh segment; the checkpoint covers the ones before.
         *self = Wal::create_segment(&self.dir, self.index + 1)?;
+        let records = records();
         let name = checkpoint_name(self.index);
         let tmp = self.dir.join(format!("{name}.tmp"));
         let mut out = MAGIC.to_vec();
         let mut payload = Vec::new();
-        for record in records {
+        for record in &records {
             payload.clear();
             record.encode(&mut payload);
             frame(&payload, &mut out);
@@ -355,7 +357,7 @@ mod tests {
     #[test]
     fn records_round_trip_through_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let written = vec![
+        let written = [
             series(0, "up"),
             Record::Samples(vec![
                 (0, 1000, 1.0),
@@ -433,7 +435,7 @@ mod tests {
         {
             let (mut wal, _) = Wal::open(dir.path(), &mut |_| {}).unwrap();
             wal.log(&[series(0, "old")]).unwrap();
-            wal.checkpoint(&[series(5, "kept")]).unwrap();
+            wal.checkpoint(|| vec![series(5, "kept")]).unwrap();
             wal.log(&[series(6, "new")]).unwrap();
         }
         let (records, _) = replay(dir.path());

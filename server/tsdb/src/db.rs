@@ -1,0 +1,711 @@
+//! The store: head + write-ahead log + blocks per tenant, in one directory.
+//!
+//! ```text
+//! <dir>/LOCK                  held while a process uses the store
+//! <dir>/wal/                  write-ahead log segments and checkpoint
+//! <dir>/head_min_valid        samples before this time are in blocks
+//! <dir>/tenants/<tenant>/<block>/{meta.json,index,chunks}
+//! ```
+
+use crate::block::{self, Block};
+use crate::head::{Head, HeadStats, SeriesRef};
+use crate::labels::{Labels, Matcher};
+use crate::wal::{Record, ReplayReport, Wal};
+use crate::{AppendError, SeriesData, Tenant};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+pub const HOUR_MS: i64 = 3_600_000;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Span of the blocks cut from the head (Prometheus: 2 h).
+    pub block_range_ms: i64,
+    /// Blocks are merged up to this span.
+    pub max_block_range_ms: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            block_range_ms: 2 * HOUR_MS,
+            max_block_range_ms: 31 * DAY_MS,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("the time-series store in {0} is in use by another process (a running server?); stop it first")]
+    Locked(PathBuf),
+    #[error("time-series store {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn at(path: &Path) -> impl FnOnce(io::Error) -> DbError + '_ {
+    move |source| DbError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What one commit did with its samples.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitReport {
+    pub appended: usize,
+    pub series_created: usize,
+    pub duplicates: usize,
+    pub out_of_order: usize,
+    pub out_of_bounds: usize,
+}
+
+pub struct Db {
+    dir: PathBuf,
+    _lock: File,
+    opts: Options,
+    head: Head,
+    wal: Mutex<Wal>,
+    blocks: RwLock<BTreeMap<Tenant, Vec<Arc<Block>>>>,
+    /// Serialises compaction, retention, deletion and snapshots.
+    maintenance: Mutex<()>,
+    block_seq: AtomicU64,
+    pub replay: ReplayReport,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn tenant_dir(dir: &Path, tenant: Tenant) -> PathBuf {
+    dir.join("tenants").join(tenant.to_string())
+}
+
+/// Merges sample lists of the same series from several sources: sorted by
+/// time, one sample per timestamp (the first source wins).
+fn merge_sources(parts: Vec<SeriesData>) -> Vec<SeriesData> {
+    let mut by_labels: BTreeMap<Labels, Vec<Vec<(i64, f64)>>> = BTreeMap::new();
+    for part in parts {
+        by_labels.entry(part.labels).or_default().push(part.samples);
+    }
+    by_labels
+        .into_iter()
+        .map(|(labels, mut lists)| {
+            let samples = if lists.len() == 1 {
+                lists.pop().unwrap_or_default()
+            } else {
+                let mut all: Vec<(usize, i64, f64)> = lists
+                    .into_iter()
+                    .enumerate()
+                    .flat_map(|(i, l)| l.into_iter().map(move |(t, v)| (i, t, v)))
+                    .collect();
+                all.sort_by_key(|(source, t, _)| (*t, *source));
+                all.dedup_by_key(|(_, t, _)| *t);
+                all.into_iter().map(|(_, t, v)| (t, v)).collect()
+            };
+            SeriesData { labels, samples }
+        })
+        .collect()
+}
+
+impl Db {
+    pub fn open(dir: &Path, opts: Options) -> Result<Db, DbError> {
+        fs::create_dir_all(dir.join("tenants")).map_err(at(dir))?;
+        let lock_path = dir.join("LOCK");
+        let lock_file = File::create(&lock_path).map_err(at(&lock_path))?;
+        if lock_file.try_lock().is_err() {
+            return Err(DbError::Locked(dir.to_owned()));
+        }
+        let mut blocks: BTreeMap<Tenant, Vec<Arc<Block>>> = BTreeMap::new();
+        for entry in fs::read_dir(dir.join("tenants")).map_err(at(dir))? {
+            let entry = entry.map_err(at(dir))?;
+            let Ok(tenant) = entry.file_name().to_string_lossy().parse::<Tenant>() else {
+                continue;
+            };
+            for block_entry in fs::read_dir(entry.path()).map_err(at(&entry.path()))? {
+                let path = block_entry.map_err(at(dir))?.path();
+                if path.extension().is_some_and(|e| e == "tmp") {
+                    // An interrupted write or compaction: never a complete block.
+                    fs::remove_dir_all(&path).map_err(at(&path))?;
+                    continue;
+                }
+                let block = Block::open(&path).map_err(at(&path))?;
+                blocks.entry(tenant).or_default().push(Arc::new(block));
+            }
+        }
+        for list in blocks.values_mut() {
+            list.sort_by_key(|b| (b.meta.min_t, b.meta.max_t));
+        }
+        let head = Head::new();
+        let min_valid = fs::read_to_string(dir.join("head_min_valid"))
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok());
+        if let Some(t) = min_valid {
+            head.truncate_before(t);
+        }
+        let wal_dir = dir.join("wal");
+        let (wal, replay) = Wal::open(&wal_dir, &mut |record| match record {
+            Record::Series(list) => {
+                for (series, tenant, labels) in list {
+                    head.restore_series(series, tenant, &labels);
+                }
+            }
+            Record::Samples(list) => {
+                for (series, t, v) in list {
+                    let _ = head.append(series, t, v);
+                }
+            }
+            Record::Delete(mut list) => {
+                list.sort_unstable();
+                head.forget(&list);
+            }
+        })
+        .map_err(at(&wal_dir))?;
+        if replay.truncated_bytes > 0 {
+            tracing::warn!(
+                bytes = replay.truncated_bytes,
+                "cut a torn tail off the write-ahead log"
+            );
+        }
+        Ok(Db {
+            dir: dir.to_owned(),
+            _lock: lock_file,
+            opts,
+            head,
+            wal: Mutex::new(wal),
+            blocks: RwLock::new(blocks),
+            maintenance: Mutex::new(()),
+            block_seq: AtomicU64::new(0),
+            replay,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    pub fn appender(&self) -> Appender<'_> {
+        Appender {
+            db: self,
+            new_series: Vec::new(),
+            samples: Vec::new(),
+        }
+    }
+
+    fn blocks_of(&self, tenant: Tenant) -> Vec<Arc<Block>> {
+        self.blocks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The tenant's series matching every matcher, with samples in `[mint, maxt]`, sorted by labels.
+    pub fn select(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<SeriesData>> {
+        let mut parts = self.head.select(tenant, matchers, mint, maxt);
+        for block in self.blocks_of(tenant) {
+            parts.extend(block.select(matchers, mint, maxt)?);
+        }
+        Ok(merge_sources(parts))
+    }
+
+    fn new_block_dir(&self, tenant: Tenant, min_t: i64) -> PathBuf {
+        let seq = self.block_seq.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        tenant_dir(&self.dir, tenant).join(format!("{min_t:020}-{nanos:x}-{seq}"))
+    }
+
+    /// Writes series as a new block of `tenant` (used by compaction and by imports).
+    pub fn write_block(
+        &self,
+        tenant: Tenant,
+        level: u32,
+        min_t: i64,
+        max_t: i64,
+        series: &[SeriesData],
+    ) -> io::Result<()> {
+        if series.iter().all(|s| s.samples.is_empty()) {
+            return Ok(());
+        }
+        let dir = self.new_block_dir(tenant, min_t);
+        fs::create_dir_all(tenant_dir(&self.dir, tenant))?;
+        block::write(&dir, level, min_t, max_t, series)?;
+        let opened = Arc::new(Block::open(&dir)?);
+        let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
+        let list = blocks.entry(tenant).or_default();
+        list.push(opened);
+        list.sort_by_key(|b| (b.meta.min_t, b.meta.max_t));
+        Ok(())
+    }
+
+    /// Moves old head data into blocks: whole block ranges once the head
+    /// spans 1.5 ranges, or everything when `all` is set. Returns blocks written.
+    pub fn compact_head(&self, all: bool) -> io::Result<usize> {
+        let _guard = lock(&self.maintenance);
+        let range = self.opts.block_range_ms;
+        let mut written = 0;
+        loop {
+            let stats = self.head.stats();
+            let (Some(min_t), Some(max_t)) = (stats.min_t, stats.max_t) else {
+                break;
+            };
+            let start = min_t.div_euclid(range) * range;
+            let end = if all { max_t + 1 } else { start + range };
+            if !all && max_t - min_t < range * 3 / 2 {
+                break;
+            }
+            for tenant in self.head.tenants() {
+                let series: Vec<SeriesData> = self
+                    .head
+                    .series_of(tenant)
+                    .into_iter()
+                    .map(|(s, labels)| SeriesData {
+                        labels,
+                        samples: self.head.samples_of(s, start, end - 1),
+                    })
+                    .filter(|s| !s.samples.is_empty())
+                    .collect();
+                if !series.is_empty() {
+                    let mut sorted = series;
+                    sorted.sort_by(|a, b| a.labels.cmp(&b.labels));
+                    self.write_block(tenant, 1, start, end, &sorted)?;
+                    written += 1;
+                }
+            }
+            self.truncate_head(end)?;
+            if all {
+                break;
+            }
+        }
+        Ok(written)
+    }
+
+    fn truncate_head(&self, before: i64) -> io::Result<()> {
+        let path = self.dir.join("head_min_valid");
+        let tmp = self.dir.join("head_min_valid.tmp");
+        fs::write(&tmp, before.to_string())?;
+        fs::rename(&tmp, &path)?;
+        crate::wal::sync_dir(&self.dir)?;
+        let mut wal = lock(&self.wal);
+        self.head.truncate_before(before);
+        wal.checkpoint(|| {
+            let mut series = Vec::new();
+            let mut samples = Vec::new();
+            for tenant in self.head.tenants() {
+                for (s, labels) in self.head.series_of(tenant) {
+                    samples.extend(
+                        self.head
+                            .samples_of(s, i64::MIN, i64::MAX)
+                            .into_iter()
+                            .map(|(t, v)| (s, t, v)),
+                    );
+                    series.push((s, tenant, labels));
+                }
+            }
+            vec![Record::Series(series), Record::Samples(samples)]
+        })
+    }
+
+    /// Merges a tenant's blocks: windows of growing span (×3 per level, up to
+    /// the maximum) with two or more blocks become one block. With `all`,
+    /// everything is merged into windows of the maximum span.
+    pub fn compact_blocks(&self, all: bool) -> io::Result<usize> {
+        let _guard = lock(&self.maintenance);
+        let tenants: Vec<Tenant> = self
+            .blocks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        let mut merged = 0;
+        for tenant in tenants {
+            let mut span = if all {
+                self.opts.max_block_range_ms
+            } else {
+                self.opts.block_range_ms * 3
+            };
+            while span <= self.opts.max_block_range_ms {
+                let blocks = self.blocks_of(tenant);
+                let newest = blocks.iter().map(|b| b.meta.max_t).max().unwrap_or(0);
+                let mut windows: BTreeMap<i64, Vec<Arc<Block>>> = BTreeMap::new();
+                for b in blocks {
+                    let window = b.meta.min_t.div_euclid(span);
+                    if (b.meta.max_t - 1).div_euclid(span) == window {
+                        windows.entry(window).or_default().push(b);
+                    }
+                }
+                for (window, group) in windows {
+                    let complete = all || (window + 1) * span <= newest;
+                    if group.len() < 2 || !complete {
+                        continue;
+                    }
+                    self.merge(tenant, &group)?;
+                    merged += 1;
+                }
+                span = span.saturating_mul(3);
+            }
+        }
+        Ok(merged)
+    }
+
+    fn merge(&self, tenant: Tenant, group: &[Arc<Block>]) -> io::Result<()> {
+        let mut parts = Vec::new();
+        for b in group {
+            parts.extend(b.all()?);
+        }
+        let series = merge_sources(parts);
+        let min_t = group.iter().map(|b| b.meta.min_t).min().unwrap_or(0);
+        let max_t = group.iter().map(|b| b.meta.max_t).max().unwrap_or(0);
+        let level = group.iter().map(|b| b.meta.level).max().unwrap_or(1) + 1;
+        self.write_block(tenant, level, min_t, max_t, &series)?;
+        self.remove_blocks(tenant, group)
+    }
+
+    fn remove_blocks(&self, tenant: Tenant, gone: &[Arc<Block>]) -> io::Result<()> {
+        {
+            let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
+            if let Some(list) = blocks.get_mut(&tenant) {
+                list.retain(|b| !gone.iter().any(|g| Arc::ptr_eq(g, b)));
+            }
+        }
+        for b in gone {
+            fs::remove_dir_all(&b.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a tenant's blocks that end before `keep_from`; returns how many.
+    pub fn apply_retention(&self, tenant: Tenant, keep_from: i64) -> io::Result<usize> {
+        let _guard = lock(&self.maintenance);
+        let old: Vec<Arc<Block>> = self
+            .blocks_of(tenant)
+            .into_iter()
+            .filter(|b| b.meta.max_t <= keep_from)
+            .collect();
+        self.remove_blocks(tenant, &old)?;
+        Ok(old.len())
+    }
+
+    /// Deletes a tenant's matching series everywhere (head, log, blocks); returns the series removed.
+    pub fn delete_series(&self, tenant: Tenant, matchers: &[Matcher]) -> io::Result<usize> {
+        let _guard = lock(&self.maintenance);
+        let mut removed = {
+            let mut wal = lock(&self.wal);
+            let gone = self.head.delete(tenant, matchers);
+            if !gone.is_empty() {
+                wal.log(&[Record::Delete(gone.clone())])?;
+                wal.sync()?;
+            }
+            gone.len()
+        };
+        for b in self.blocks_of(tenant) {
+            let all = b.all()?;
+            let (drop, keep): (Vec<SeriesData>, Vec<SeriesData>) = all
+                .into_iter()
+                .partition(|s| matchers.iter().all(|m| m.matches_labels(&s.labels)));
+            if drop.is_empty() {
+                continue;
+            }
+            removed += drop.len();
+            self.write_block(tenant, b.meta.level, b.meta.min_t, b.meta.max_t, &keep)?;
+            self.remove_blocks(tenant, &[b])?;
+        }
+        Ok(removed)
+    }
+
+    /// Consistent copy of the store into `dest` while serving: blocks are
+    /// immutable and hard-linked (copied where links fail), the head is written as blocks.
+    pub fn snapshot(&self, dest: &Path) -> io::Result<()> {
+        let _guard = lock(&self.maintenance);
+        let blocks: Vec<(Tenant, Arc<Block>)> = self
+            .blocks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .flat_map(|(t, list)| list.iter().map(|b| (*t, b.clone())))
+            .collect();
+        for (tenant, b) in blocks {
+            let name = b
+                .dir
+                .file_name()
+                .ok_or_else(|| io::Error::other("block without a name"))?;
+            let target = tenant_dir(dest, tenant).join(name);
+            fs::create_dir_all(&target)?;
+            for file in ["meta.json", "index", "chunks"] {
+                if fs::hard_link(b.dir.join(file), target.join(file)).is_err() {
+                    fs::copy(b.dir.join(file), target.join(file))?;
+                }
+            }
+        }
+        for tenant in self.head.tenants() {
+            let mut series: Vec<SeriesData> = self
+                .head
+                .series_of(tenant)
+                .into_iter()
+                .map(|(s, labels)| SeriesData {
+                    labels,
+                    samples: self.head.samples_of(s, i64::MIN, i64::MAX),
+                })
+                .filter(|s| !s.samples.is_empty())
+                .collect();
+            series.sort_by(|a, b| a.labels.cmp(&b.labels));
+            let min_t = series
+                .iter()
+                .filter_map(|s| s.samples.first())
+                .map(|x| x.0)
+                .min()
+                .unwrap_or(0);
+            let max_t = series
+                .iter()
+                .filter_map(|s| s.samples.last())
+                .map(|x| x.0)
+                .max()
+                .unwrap_or(0);
+            if !series.is_empty() {
+                block::write(
+                    &tenant_dir(dest, tenant).join(format!("{min_t:020}-head")),
+                    1,
+                    min_t,
+                    max_t + 1,
+                    &series,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn stats(&self) -> Stats {
+        let blocks = self.blocks.read().unwrap_or_else(|p| p.into_inner());
+        let mut tenants: HashMap<Tenant, TenantStats> = HashMap::new();
+        for (tenant, list) in blocks.iter() {
+            let entry = tenants.entry(*tenant).or_default();
+            for b in list {
+                entry.blocks.push(BlockStats {
+                    min_t: b.meta.min_t,
+                    max_t: b.meta.max_t,
+                    series: b.meta.series,
+                    samples: b.meta.samples,
+                    bytes: b.disk_bytes(),
+                    level: b.meta.level,
+                });
+            }
+        }
+        let mut tenants: Vec<(Tenant, TenantStats)> = tenants.into_iter().collect();
+        tenants.sort_by_key(|(t, _)| *t);
+        Stats {
+            head: self.head.stats(),
+            wal_bytes: lock(&self.wal).disk_bytes(),
+            tenants,
+        }
+    }
+
+    /// Forces the write-ahead log to disk (at shutdown).
+    pub fn sync(&self) -> io::Result<()> {
+        lock(&self.wal).sync()
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct BlockStats {
+    pub min_t: i64,
+    pub max_t: i64,
+    pub series: u64,
+    pub samples: u64,
+    pub bytes: u64,
+    pub level: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TenantStats {
+    pub blocks: Vec<BlockStats>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub head: HeadStats,
+    pub wal_bytes: u64,
+    pub tenants: Vec<(Tenant, TenantStats)>,
+}
+
+/// Collects new series and samples and commits them as one write-ahead log
+/// write; the samples reach the head only after the log has them.
+pub struct Appender<'a> {
+    db: &'a Db,
+    new_series: Vec<(SeriesRef, Tenant, Labels)>,
+    samples: Vec<(SeriesRef, i64, f64)>,
+}
+
+impl Appender<'_> {
+    /// The reference of a series (created in the head if new).
+    pub fn series(&mut self, tenant: Tenant, labels: &Labels) -> SeriesRef {
+        let (series, created) = self.db.head.get_or_create(tenant, labels);
+        if created {
+            self.new_series.push((series, tenant, labels.clone()));
+        }
+        series
+    }
+
+    pub fn add(&mut self, series: SeriesRef, t: i64, v: f64) {
+        self.samples.push((series, t, v));
+    }
+
+    /// Writes the batch to the log, then to the head. On a log error (disk
+    /// full) nothing reaches the head and the batch can be retried.
+    pub fn commit(&mut self) -> io::Result<CommitReport> {
+        let mut report = CommitReport {
+            series_created: self.new_series.len(),
+            ..CommitReport::default()
+        };
+        let mut wal = lock(&self.db.wal);
+        let mut records = Vec::with_capacity(2);
+        if !self.new_series.is_empty() {
+            records.push(Record::Series(std::mem::take(&mut self.new_series)));
+        }
+        if !self.samples.is_empty() {
+            records.push(Record::Samples(std::mem::take(&mut self.samples)));
+        }
+        if records.is_empty() {
+            return Ok(report);
+        }
+        if let Err(e) = wal.log(&records) {
+            // Keep the batch for a retry.
+            for record in records {
+                match record {
+                    Record::Series(list) => self.new_series = list,
+                    Record::Samples(list) => self.samples = list,
+                    Record::Delete(_) => {}
+                }
+            }
+            return Err(e);
+        }
+        if let Some(Record::Samples(list)) = records.last() {
+            for (series, t, v) in list {
+                match self.db.head.append(*series, *t, *v) {
+                    Ok(true) => report.appended += 1,
+                    Ok(false) | Err(AppendError::DuplicateTimestamp) => report.duplicates += 1,
+                    Err(AppendError::OutOfOrder) => report.out_of_order += 1,
+                    Err(AppendError::OutOfBounds | AppendError::UnknownSeries) => report.out_of_bounds += 1,
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labels::MatchOp;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs)
+    }
+
+    fn all() -> Vec<Matcher> {
+        vec![Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()]
+    }
+
+    fn fill(db: &Db, tenant: Tenant, name: &str, from: i64, to: i64, step: i64) {
+        let mut app = db.appender();
+        let s = app.series(tenant, &l(&[("__name__", name), ("job", "j")]));
+        let mut t = from;
+        while t < to {
+            app.add(s, t, (t / step) as f64);
+            t += step;
+        }
+        app.commit().unwrap();
+    }
+
+    #[test]
+    fn data_survives_a_restart_through_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Db::open(dir.path(), Options::default()).unwrap();
+            fill(&db, 1, "up", 0, 60_000, 15_000);
+            fill(&db, 2, "up", 0, 30_000, 15_000);
+        }
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let one = db.select(1, &all(), 0, i64::MAX).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].samples.len(), 4);
+        assert_eq!(db.select(2, &all(), 0, i64::MAX).unwrap()[0].samples.len(), 2);
+        // New series after a restart do not collide with restored ones.
+        fill(&db, 1, "other", 0, 15_000, 15_000);
+        assert_eq!(db.select(1, &all(), 0, i64::MAX).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_second_process_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _db = Db::open(dir.path(), Options::default()).unwrap();
+        let err = Db::open(dir.path(), Options::default()).err().unwrap();
+        assert!(matches!(err, DbError::Locked(_)), "{err}");
+    }
+
+    #[test]
+    fn head_compaction_writes_blocks_and_queries_span_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        fill(&db, 1, "up", 0, 5 * HOUR_MS, 15_000);
+        let written = db.compact_head(false).unwrap();
+        assert!(written >= 1);
+        let stats = db.stats();
+        assert!(stats.head.min_t.unwrap() >= 2 * HOUR_MS);
+        let got = db.select(1, &all(), 0, i64::MAX).unwrap();
+        assert_eq!(got[0].samples.len(), 1200, "every sample once, from blocks and head");
+        drop(db);
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        assert_eq!(db.select(1, &all(), 0, i64::MAX).unwrap()[0].samples.len(), 1200);
+        assert!(db.stats().wal_bytes > 0);
+    }
+
+    #[test]
+    fn blocks_merge_retention_and_deletion() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        for i in 0..4 {
+            fill(&db, 1, "up", i * 2 * HOUR_MS, (i + 1) * 2 * HOUR_MS, 60_000);
+            fill(&db, 1, "gone", i * 2 * HOUR_MS, (i + 1) * 2 * HOUR_MS, 60_000);
+            db.compact_head(true).unwrap();
+        }
+        assert_eq!(db.stats().tenants[0].1.blocks.len(), 4);
+        db.compact_blocks(true).unwrap();
+        let blocks = &db.stats().tenants[0].1.blocks;
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].samples, 2 * 4 * 120);
+        assert_eq!(db.delete_series(1, &[Matcher::equal("__name__", "gone")]).unwrap(), 1);
+        let left = db.select(1, &all(), 0, i64::MAX).unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].samples.len(), 480);
+        assert_eq!(db.apply_retention(1, 9 * HOUR_MS).unwrap(), 1);
+        assert!(db.select(1, &all(), 0, i64::MAX).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_opens_as_a_store_with_the_same_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("live"), Options::default()).unwrap();
+        fill(&db, 1, "up", 0, 3 * HOUR_MS, 60_000);
+        db.compact_head(true).unwrap();
+        fill(&db, 1, "up", 3 * HOUR_MS, 4 * HOUR_MS, 60_000);
+        db.snapshot(&dir.path().join("snap")).unwrap();
+        let copy = Db::open(&dir.path().join("snap"), Options::default()).unwrap();
+        assert_eq!(
+            copy.select(1, &all(), 0, i64::MAX).unwrap(),
+            db.select(1, &all(), 0, i64::MAX).unwrap()
+        );
+    }
+}
