@@ -5,6 +5,7 @@ mod config;
 mod db;
 mod demo;
 mod http;
+mod store;
 mod tenancy;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +57,21 @@ enum Command {
     },
     /// Print the HTTP route table as JSON.
     Routes,
+    /// The time-series store: statistics, compaction, backups (also while the server runs).
+    Tsdb {
+        #[command(subcommand)]
+        action: TsdbAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TsdbAction {
+    /// Series, samples, bytes per sample and every block's size.
+    Stats,
+    /// Move the whole head into blocks and merge blocks into the largest spans.
+    Compact,
+    /// Write a consistent copy of the store into DIR (a new directory).
+    Snapshot { dir: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -232,6 +248,18 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             Ok(())
         }
         Command::Routes => Ok(()),
+        Command::Tsdb { action } => {
+            let command = match action {
+                TsdbAction::Stats => store::TsdbCommand::Stats,
+                TsdbAction::Compact => store::TsdbCommand::Compact,
+                TsdbAction::Snapshot { dir } => store::TsdbCommand::Snapshot(dir),
+            };
+            let text = store::run_command(&config, &pool, command)
+                .await
+                .map_err(Error::Usage)?;
+            print!("{text}");
+            Ok(())
+        }
     }
 }
 
@@ -272,6 +300,8 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     // Leptos renders on the tokio runtime it is told about.
     any_spawner::Executor::init_tokio().map_err(|e| Error::Usage(format!("cannot start the renderer: {e:?}")))?;
     let key = session_key(&config.data_dir)?;
+    let tsdb = store::open(&config).map_err(|e| Error::Usage(e.to_string()))?;
+    tokio::spawn(store::maintain(tsdb.clone(), pool.clone()));
     let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool.clone());
     tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(600)));
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -279,6 +309,10 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         .map_err(io(format!("cannot listen on {}", config.listen)))?;
     let bound = listener.local_addr().map_err(io("reading the bound address"))?;
     let public_base: Arc<str> = config.public_base(bound).into();
+    let operator_token = random_password();
+    let data_dir = config.data_dir.clone();
+    store::write_control(&data_dir, &format!("http://{bound}"), &operator_token)
+        .map_err(io("writing the control file"))?;
     let leptos = leptos::prelude::LeptosOptions::builder()
         .output_name("vitrine")
         .site_root(config.site_root.display().to_string())
@@ -294,6 +328,8 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         )),
         metrics: Arc::default(),
         public_base: public_base.clone(),
+        tsdb: tsdb.clone(),
+        operator_token: operator_token.clone().into(),
         leptos,
         config: Arc::new(config),
     };
@@ -316,6 +352,10 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(io("serving HTTP"))?;
+    let _ = std::fs::remove_file(store::control_file(&data_dir));
+    if let Err(e) = tsdb.sync() {
+        tracing::error!(error = %e, "syncing the write-ahead log at shutdown");
+    }
     tracing::info!("stopped");
     Ok(())
 }

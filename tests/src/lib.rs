@@ -179,6 +179,11 @@ impl Server {
         }
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// `127.0.0.1:PORT`
     pub fn host(&self) -> &str {
         self.base.trim_start_matches("http://")

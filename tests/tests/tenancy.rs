@@ -74,7 +74,7 @@ fn the_route_table_lists_the_tenant_routes() {
     }
     for route in &table {
         assert!(
-            ["public", "signed_in"].contains(&route.access.as_str()),
+            ["public", "signed_in", "operator"].contains(&route.access.as_str()),
             "unknown access {route:?}"
         );
         assert!(
@@ -273,4 +273,40 @@ async fn a_client_person_cannot_reach_the_agency() {
     agency.expect_status(200);
     assert!(!agency.contains("intruder"), "acme's admin created a client");
     owner.get("/clients/intruder").await.expect_status(404);
+}
+
+/// Operator routes (the `vitrine tsdb` commands while serving) answer 404 to
+/// everyone without the token from `<data_dir>/control`, signed in or not.
+#[tokio::test]
+async fn operator_routes_need_the_control_token() {
+    let table = routes();
+    let operator: Vec<&Route> = table.iter().filter(|r| r.access == "operator").collect();
+    assert!(operator.len() >= 3, "operator routes missing: {table:?}");
+    let server = Server::start();
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    let control = std::fs::read_to_string(server.data_dir().join("control")).expect("control file");
+    let token = control.lines().nth(1).expect("token line").to_string();
+    for route in operator {
+        let method: reqwest::Method = route.method.parse().unwrap();
+        for (who, client) in [("public", server.client()), ("owner", owner.clone())] {
+            for bearer in [None, Some("wrong")] {
+                let mut request = client
+                    .request(method.clone(), &route.path)
+                    .form(&[("csrf", csrf.as_str())]);
+                if let Some(bearer) = bearer {
+                    request = request.bearer_auth(bearer);
+                }
+                let response = client.send(request).await;
+                assert_eq!(response.status, 404, "{who} with {bearer:?} reached {route:?}");
+            }
+        }
+        if route.path.ends_with("/stats") {
+            let response = server
+                .client()
+                .send(server.client().request(method, &route.path).bearer_auth(&token))
+                .await;
+            response.expect_status(200).expect_text("head:");
+        }
+    }
 }

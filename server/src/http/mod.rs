@@ -1,6 +1,7 @@
 //! Everything HTTP: the route table, the middleware stack, sessions and CSRF,
 //! rendering pages, health and metrics.
 
+mod admin;
 mod guard;
 mod limiter;
 mod metrics;
@@ -38,6 +39,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Base of links we hand out, e.g. `http://127.0.0.1:3000`.
     pub public_base: Arc<str>,
+    /// The time-series store.
+    pub tsdb: Arc<vitrine_tsdb::Db>,
+    /// Token of the operator endpoints (`vitrine tsdb …` while serving).
+    pub operator_token: Arc<str>,
 }
 
 /// The whole application: the route table plus the middleware stack.

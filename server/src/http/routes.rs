@@ -1,7 +1,7 @@
 //! The route table. The router is built from it and `vitrine routes` prints
 //! it, so the tenancy and CSRF tests cover every route there is.
 
-use super::{AppState, pages};
+use super::{AppState, admin, pages};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
@@ -12,6 +12,8 @@ pub enum Access {
     Public,
     /// Only signed-in people; anonymous visitors are sent to the login page.
     SignedIn,
+    /// Only the operator's command line, with the token from `<data_dir>/control`; 404 for everyone else.
+    Operator,
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -64,6 +66,9 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/health/live", Public, get(pages::health_live)),
         r("GET", "/health/ready", Public, get(pages::health_ready)),
         r("GET", "/metrics", Public, get(pages::metrics)),
+        r("GET", "/admin/tsdb/stats", Operator, get(admin::tsdb_stats)),
+        r("POST", "/admin/tsdb/compact", Operator, post(admin::tsdb_compact)),
+        r("POST", "/admin/tsdb/snapshot", Operator, post(admin::tsdb_snapshot)),
     ]
 }
 

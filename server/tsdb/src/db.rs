@@ -430,6 +430,7 @@ impl Db {
     /// immutable and hard-linked (copied where links fail), the head is written as blocks.
     pub fn snapshot(&self, dest: &Path) -> io::Result<()> {
         let _guard = lock(&self.maintenance);
+        fs::create_dir_all(dest.join("tenants"))?;
         let blocks: Vec<(Tenant, Arc<Block>)> = self
             .blocks
             .read()

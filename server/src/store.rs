@@ -1,0 +1,252 @@
+//! The embedded time-series store in `<data_dir>/tsdb`: opening it, keeping
+//! it compact and within each client's retention, and the `vitrine tsdb`
+//! commands. A client's id is its tenant in the store.
+
+use crate::config::Config;
+use sqlx::SqlitePool;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use vitrine_tsdb::db::{DAY_MS, Stats};
+use vitrine_tsdb::{Db, DbError, Options, Tenant};
+
+pub fn dir(config: &Config) -> PathBuf {
+    config.data_dir.join("tsdb")
+}
+
+pub fn open(config: &Config) -> Result<Arc<Db>, DbError> {
+    let db = Db::open(&dir(config), Options::default())?;
+    tracing::info!(
+        records = db.replay.records,
+        truncated_bytes = db.replay.truncated_bytes,
+        "time-series store open"
+    );
+    Ok(Arc::new(db))
+}
+
+/// The tenant of a client.
+pub fn tenant(client_id: i64) -> Tenant {
+    Tenant::try_from(client_id).unwrap_or(Tenant::MAX)
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Compacts every minute and applies retention every hour, off the async threads.
+pub async fn maintain(db: Arc<Db>, pool: SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut minutes = 0u64;
+    loop {
+        tick.tick().await;
+        let store = db.clone();
+        let compacted = tokio::task::spawn_blocking(move || {
+            store.compact_head(false)?;
+            store.compact_blocks(false)
+        })
+        .await;
+        if let Ok(Err(e)) = compacted {
+            tracing::error!(error = %e, "compaction failed");
+        }
+        if minutes % 60 == 0 {
+            if let Err(e) = apply_retention(&db, &pool).await {
+                tracing::error!(error = %e, "retention failed");
+            }
+        }
+        minutes += 1;
+    }
+}
+
+async fn apply_retention(db: &Arc<Db>, pool: &SqlitePool) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let clients: Vec<(i64, i64)> = sqlx::query_as("SELECT id, retention_days FROM clients")
+        .fetch_all(pool)
+        .await?;
+    let store = db.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        for (client, days) in clients {
+            let removed = store.apply_retention(tenant(client), now_ms() - days * DAY_MS)?;
+            if removed > 0 {
+                tracing::info!(client, removed, "blocks past retention removed");
+            }
+        }
+        Ok(())
+    })
+    .await??;
+    Ok(())
+}
+
+/// `vitrine tsdb stats`: series, samples, bytes per sample, per-block sizes.
+pub fn print_stats(stats: &Stats, names: &std::collections::HashMap<Tenant, String>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let head = &stats.head;
+    let _ = writeln!(
+        out,
+        "head: {} series, {} samples, {} bytes of chunks ({:.2} B/sample); write-ahead log {} bytes",
+        head.series,
+        head.samples,
+        head.chunk_bytes,
+        per_sample(head.chunk_bytes as u64, head.samples as u64),
+        stats.wal_bytes
+    );
+    let (mut total_bytes, mut total_samples) = (0u64, 0u64);
+    for (tenant, t) in &stats.tenants {
+        let name = names.get(tenant).map_or("(deleted client)", String::as_str);
+        let _ = writeln!(out, "client {name} (tenant {tenant}): {} blocks", t.blocks.len());
+        for b in &t.blocks {
+            let _ = writeln!(
+                out,
+                "  {} .. {}  level {}  {} series  {} samples  {} bytes  {:.3} B/sample",
+                format_ms(b.min_t),
+                format_ms(b.max_t),
+                b.level,
+                b.series,
+                b.samples,
+                b.bytes,
+                per_sample(b.bytes, b.samples)
+            );
+            total_bytes += b.bytes;
+            total_samples += b.samples;
+        }
+    }
+    let _ = writeln!(
+        out,
+        "blocks: {total_samples} samples in {total_bytes} bytes ({:.3} B/sample)",
+        per_sample(total_bytes, total_samples)
+    );
+    out
+}
+
+fn per_sample(bytes: u64, samples: u64) -> f64 {
+    if samples == 0 {
+        0.0
+    } else {
+        bytes as f64 / samples as f64
+    }
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` UTC.
+pub fn format_ms(ms: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            t.year(),
+            t.month() as u8,
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => ms.to_string(),
+    }
+}
+
+/// Compacts everything: the whole head into blocks, blocks into the largest spans.
+pub fn compact_all(db: &Db) -> std::io::Result<String> {
+    let written = db.compact_head(true)?;
+    let merged = db.compact_blocks(true)?;
+    Ok(format!(
+        "compacted: {written} blocks written from the head, {merged} merges\n"
+    ))
+}
+
+/// A consistent copy of the store into `dest`, which must not exist yet.
+pub fn snapshot(db: &Db, dest: &Path) -> std::io::Result<String> {
+    if dest.exists() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} exists already; choose a new directory", dest.display()),
+        ));
+    }
+    db.snapshot(dest)?;
+    Ok(format!("snapshot written to {}\n", dest.display()))
+}
+
+/// How the CLI reaches a server that holds the store: `<data_dir>/control`
+/// holds its address and a token; written at start (mode 0600), removed at stop.
+pub fn control_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("control")
+}
+
+pub fn write_control(data_dir: &Path, base: &str, token: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(control_file(data_dir))?;
+    writeln!(file, "{base}\n{token}")
+}
+
+/// What `vitrine tsdb` was asked to do.
+pub enum TsdbCommand {
+    Stats,
+    Compact,
+    Snapshot(PathBuf),
+}
+
+/// Runs a `vitrine tsdb` command on the store directly, or through the
+/// running server when it holds the store.
+pub async fn run_command(config: &Config, pool: &SqlitePool, command: TsdbCommand) -> Result<String, String> {
+    match Db::open(&dir(config), Options::default()) {
+        Ok(db) => {
+            let db = Arc::new(db);
+            let names = client_names(pool).await;
+            tokio::task::spawn_blocking(move || match command {
+                TsdbCommand::Stats => Ok(print_stats(&db.stats(), &names)),
+                TsdbCommand::Compact => compact_all(&db),
+                TsdbCommand::Snapshot(dest) => snapshot(&db, &dest),
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+        }
+        Err(DbError::Locked(_)) => through_server(config, command).await,
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+pub async fn client_names(pool: &SqlitePool) -> std::collections::HashMap<Tenant, String> {
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM clients")
+        .fetch_all(pool)
+        .await
+        .unwrap_or_default();
+    rows.into_iter().map(|(id, name)| (tenant(id), name)).collect()
+}
+
+async fn through_server(config: &Config, command: TsdbCommand) -> Result<String, String> {
+    let path = control_file(&config.data_dir);
+    let control = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "the store is in use, but {} cannot be read ({e}); is the server running as another user?",
+            path.display()
+        )
+    })?;
+    let mut lines = control.lines();
+    let (Some(base), Some(token)) = (lines.next(), lines.next()) else {
+        return Err(format!("{} is damaged; restart the server", path.display()));
+    };
+    let client = reqwest::Client::new();
+    let request = match command {
+        TsdbCommand::Stats => client.get(format!("{base}/admin/tsdb/stats")),
+        TsdbCommand::Compact => client.post(format!("{base}/admin/tsdb/compact")),
+        TsdbCommand::Snapshot(dest) => {
+            let dest = std::path::absolute(&dest).map_err(|e| e.to_string())?;
+            client
+                .post(format!("{base}/admin/tsdb/snapshot"))
+                .body(dest.display().to_string())
+        }
+    };
+    let response = request
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| format!("asking the server at {base}: {e}"))?;
+    let ok = response.status().is_success();
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    if ok { Ok(text) } else { Err(text) }
+}
