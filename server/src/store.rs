@@ -52,10 +52,10 @@ pub async fn maintain(db: Arc<Db>, pool: SqlitePool) {
         if let Ok(Err(e)) = compacted {
             tracing::error!(error = %e, "compaction failed");
         }
-        if minutes % 60 == 0 {
-            if let Err(e) = apply_retention(&db, &pool).await {
-                tracing::error!(error = %e, "retention failed");
-            }
+        if minutes.is_multiple_of(60)
+            && let Err(e) = apply_retention(&db, &pool).await
+        {
+            tracing::error!(error = %e, "retention failed");
         }
         minutes += 1;
     }
