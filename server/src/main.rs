@@ -4,7 +4,9 @@
 mod config;
 mod db;
 mod demo;
+mod demo_app;
 mod http;
+mod scrape;
 mod store;
 mod tenancy;
 

@@ -1,1 +1,39 @@
-//! Scrape target configuration, relabelling, prometheus.yml import and the address guard.
+//! Scrape target configuration, relabelling, `prometheus.yml` import and the address guard.
+//!
+//! Pure logic for Vitrine's scraper: no network, no database.
+//!
+//! * [`ScrapeTarget`] — one endpoint to scrape, valid by construction ([`ScrapeTarget::builder`]):
+//!   a [`ScrapeUrl`], interval and timeout ([`PromDuration`]), job name, extra labels,
+//!   [`Auth`] with [`Secret`]s that never print, [`TlsConfig`], relabelling and [`Limits`];
+//!   [`ScrapeTarget::resolve`] applies its relabelling like Prometheus does before a scrape.
+//! * [`PromDuration`] — durations in Prometheus syntax (`15s`, `1m30s`, `1w`).
+//! * [`relabel`] with [`RelabelConfig`] — Prometheus 2.42 relabelling, all eleven actions,
+//!   Go regex and template semantics, the same `hashmod` hash.
+//! * [`import_prometheus_yml`] — turns a `prometheus.yml` into jobs and targets, listing
+//!   every setting it did not import ([`Unsupported`]) and failing with a line, a column
+//!   and a hint ([`ImportError`]).
+//! * [`AddressPolicy`] — refuses loopback, private, link-local, metadata and other
+//!   non-public addresses (also in their IPv6 disguises) unless allow-listed.
+
+mod address;
+mod duration;
+mod go_regex;
+mod import;
+mod labels;
+mod relabel;
+mod secret;
+mod size;
+mod target;
+mod yaml;
+
+pub use address::{AddressPolicy, Embedding, Forbidden, IpNet, PolicyError, RangeKind, classify};
+pub use duration::{DurationError, PromDuration};
+pub use import::{GlobalDefaults, Import, ImportError, ImportedJob, Unsupported, import_prometheus_yml};
+pub use labels::{RESERVED_LABEL_NAMES, is_valid_label_name, reserved_label_reason};
+pub use relabel::{Action, RelabelConfig, RelabelConfigError, RelabelRegex, RelabelSpec, hashmod, relabel};
+pub use secret::Secret;
+pub use size::{ByteSizeError, parse_byte_size};
+pub use target::{
+    Auth, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, Limits, ResolveError, ResolvedTarget, Scheme, ScrapeTarget, ScrapeUrl,
+    TargetBuilder, TargetError, TlsConfig, UrlError,
+};

@@ -563,6 +563,13 @@ impl Appender<'_> {
         self.samples.push((series, t, v));
     }
 
+    /// Drops the samples but logs the series created so far (the head has
+    /// them already, so their references must survive a restart).
+    pub fn rollback(&mut self) -> io::Result<()> {
+        self.samples.clear();
+        self.commit().map(|_| ())
+    }
+
     /// Writes the batch to the log, then to the head. On a log error (disk
     /// full) nothing reaches the head and the batch can be retried.
     pub fn commit(&mut self) -> io::Result<CommitReport> {

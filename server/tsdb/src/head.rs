@@ -283,6 +283,16 @@ impl Head {
         (id, true)
     }
 
+    /// The series for these labels, if the head has it.
+    pub fn find(&self, tenant: Tenant, labels: &Labels) -> Option<SeriesRef> {
+        read(&self.index).find(tenant, labels.hash64(), labels)
+    }
+
+    /// How many series of `tenant` the head holds.
+    pub fn series_count(&self, tenant: Tenant) -> usize {
+        read(&self.index).all.get(&tenant).map_or(0, Vec::len)
+    }
+
     /// Re-creates a series under the reference the write-ahead log knows it by.
     pub fn restore_series(&self, series_ref: SeriesRef, tenant: Tenant, labels: &Labels) {
         let hash = labels.hash64();

@@ -1,0 +1,389 @@
+//! One scrape's body into the store: parse, add the target's labels, apply
+//! `metric_relabel_configs`, enforce the limits, append, and mark series
+//! that disappeared as stale. A scrape is all or nothing: on any error no
+//! sample of it is stored.
+
+use std::collections::{HashMap, HashSet};
+use vitrine_exposition::{EntryRef, Format, ParseError, Parser};
+use vitrine_scrape_config::{Limits, RelabelConfig, relabel};
+use vitrine_tsdb::head::SeriesRef;
+use vitrine_tsdb::{Db, Labels, STALE_NAN, Tenant};
+
+/// The labels Vitrine sets from where a target belongs; nothing a target
+/// sends or a relabelling rule writes can change them.
+pub const RESERVED: [&str; 2] = ["project", "environment"];
+
+/// Everything about a target that shapes its series.
+pub struct TargetLabels {
+    pub tenant: Tenant,
+    /// `job`, `instance` and the target's own labels, after target relabelling.
+    pub labels: Vec<(String, String)>,
+    pub project: String,
+    pub environment: String,
+    pub honor_labels: bool,
+    pub honor_timestamps: bool,
+    pub metric_relabel: Vec<RelabelConfig>,
+    pub limits: Limits,
+    /// Most series a client may have in the head (cardinality limit).
+    pub max_series_per_client: usize,
+}
+
+/// What one target remembers between scrapes: the series of each raw
+/// label set (`None`: dropped by relabelling), and the series of the last scrape.
+#[derive(Default)]
+pub struct SeriesCache {
+    series: HashMap<String, Option<SeriesRef>>,
+    last_scrape: HashSet<SeriesRef>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ingested {
+    pub scraped: usize,
+    pub post_relabel: usize,
+    pub added: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("the answer is not valid metrics text: {0}")]
+    Parse(#[from] ParseError),
+    #[error("more than {0} samples (sample_limit)")]
+    SampleLimit(u64),
+    #[error("a series has more than {0} labels (label_limit)")]
+    LabelLimit(u64),
+    #[error("the label name {0:?} is longer than {1} characters")]
+    LabelNameLength(String, u64),
+    #[error("a value of the label {0:?} is longer than {1} characters")]
+    LabelValueLength(String, u64),
+    #[error("this client has reached its limit of {0} active series; new series are refused")]
+    SeriesLimit(usize),
+    #[error("the time-series store cannot write: {0}; ingestion is paused until it can")]
+    Store(std::io::Error),
+}
+
+/// The labels of one sample after the target's labels and relabelling; `None` when dropped.
+fn build_labels(name: &str, sample: &[(&str, std::borrow::Cow<'_, str>)], t: &TargetLabels) -> Option<Labels> {
+    let mut labels: Vec<(String, String)> = Vec::with_capacity(sample.len() + t.labels.len() + 3);
+    labels.push(("__name__".to_string(), name.to_string()));
+    labels.extend(sample.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    for (name, value) in &t.labels {
+        match labels.iter().position(|(n, _)| n == name) {
+            Some(_) if t.honor_labels => {}
+            Some(at) => {
+                let scraped = std::mem::replace(&mut labels[at].1, value.clone());
+                labels.push((format!("exported_{name}"), scraped));
+            }
+            None => labels.push((name.clone(), value.clone())),
+        }
+    }
+    labels.sort_by(|a, b| a.0.cmp(&b.0));
+    if !relabel(&mut labels, &t.metric_relabel) {
+        return None;
+    }
+    labels.retain(|(n, _)| !RESERVED.contains(&n.as_str()));
+    labels.push(("project".to_string(), t.project.clone()));
+    labels.push(("environment".to_string(), t.environment.clone()));
+    Some(Labels::new(labels))
+}
+
+fn check_limits(labels: &Labels, limits: &Limits) -> Result<(), IngestError> {
+    if let Some(max) = limits.label_limit.filter(|max| labels.len() as u64 > *max) {
+        return Err(IngestError::LabelLimit(max));
+    }
+    for (n, v) in labels.iter() {
+        if let Some(max) = limits
+            .label_name_length_limit
+            .filter(|max| n.chars().count() as u64 > *max)
+        {
+            return Err(IngestError::LabelNameLength(n.to_string(), max));
+        }
+        if let Some(max) = limits
+            .label_value_length_limit
+            .filter(|max| v.chars().count() as u64 > *max)
+        {
+            return Err(IngestError::LabelValueLength(n.to_string(), max));
+        }
+    }
+    Ok(())
+}
+
+/// Parses `body` and appends its samples at `scrape_ms` (or their own
+/// timestamps when honoured), plus stale markers for series that vanished.
+pub fn ingest(
+    db: &Db,
+    target: &TargetLabels,
+    cache: &mut SeriesCache,
+    body: &[u8],
+    format: Format,
+    scrape_ms: i64,
+) -> Result<Ingested, IngestError> {
+    let mut parser = Parser::new(body, format);
+    let mut appender = db.appender();
+    let mut report = Ingested::default();
+    let mut seen: HashSet<SeriesRef> = HashSet::with_capacity(cache.last_scrape.len());
+    let mut key = String::new();
+    let mut new_keys: Vec<(String, Option<SeriesRef>)> = Vec::new();
+    let tenant_series = db.head().series_count(target.tenant);
+    let outcome = (|| {
+        while let Some(entry) = parser.next_entry_ref()? {
+            let EntryRef::Sample(sample) = entry else { continue };
+            report.scraped += 1;
+            key.clear();
+            key.push_str(sample.name);
+            for (n, v) in sample.labels {
+                key.push('\u{0}');
+                key.push_str(n);
+                key.push('\u{1}');
+                key.push_str(v);
+            }
+            let series = match cache.series.get(&key) {
+                Some(known) => *known,
+                None => {
+                    let built = build_labels(sample.name, sample.labels, target);
+                    let series = match built {
+                        Some(labels) => {
+                            check_limits(&labels, &target.limits)?;
+                            match db.head().find(target.tenant, &labels) {
+                                Some(series) => Some(series),
+                                None if tenant_series + report.added >= target.max_series_per_client => {
+                                    return Err(IngestError::SeriesLimit(target.max_series_per_client));
+                                }
+                                None => {
+                                    report.added += 1;
+                                    Some(appender.series(target.tenant, &labels))
+                                }
+                            }
+                        }
+                        None => None,
+                    };
+                    new_keys.push((key.clone(), series));
+                    series
+                }
+            };
+            let Some(series) = series else { continue };
+            report.post_relabel += 1;
+            if let Some(max) = target
+                .limits
+                .sample_limit
+                .filter(|max| report.post_relabel as u64 > *max)
+            {
+                return Err(IngestError::SampleLimit(max));
+            }
+            let t = if target.honor_timestamps {
+                sample.timestamp_ms.unwrap_or(scrape_ms)
+            } else {
+                scrape_ms
+            };
+            appender.add(series, t, sample.value);
+            seen.insert(series);
+        }
+        Ok(())
+    })();
+    if let Err(e) = outcome {
+        // Keep the new series durable (their references are in the head now), drop the samples.
+        appender.rollback().map_err(IngestError::Store)?;
+        return Err(e);
+    }
+    for gone in cache.last_scrape.difference(&seen) {
+        appender.add(*gone, scrape_ms, f64::from_bits(STALE_NAN));
+    }
+    appender.commit().map_err(IngestError::Store)?;
+    cache.series.extend(new_keys);
+    cache.last_scrape = seen;
+    Ok(report)
+}
+
+/// After a failed scrape: every series of the last scrape becomes stale.
+pub fn mark_stale(db: &Db, cache: &mut SeriesCache, scrape_ms: i64) -> Result<(), IngestError> {
+    if cache.last_scrape.is_empty() {
+        return Ok(());
+    }
+    let mut appender = db.appender();
+    for series in cache.last_scrape.drain() {
+        appender.add(series, scrape_ms, f64::from_bits(STALE_NAN));
+    }
+    appender.commit().map(|_| ()).map_err(IngestError::Store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitrine_scrape_config::{Action, RelabelSpec};
+    use vitrine_tsdb::{Matcher, Options};
+
+    fn target(metric_relabel: Vec<RelabelConfig>, honor_labels: bool) -> TargetLabels {
+        TargetLabels {
+            tenant: 4,
+            labels: vec![
+                ("instance".into(), "shop:8080".into()),
+                ("job".into(), "shop".into()),
+                ("team".into(), "web".into()),
+            ],
+            project: "shop".into(),
+            environment: "live".into(),
+            honor_labels,
+            honor_timestamps: true,
+            metric_relabel,
+            limits: Limits::default(),
+            max_series_per_client: 1000,
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        (dir, db)
+    }
+
+    fn all(db: &Db, tenant: Tenant) -> Vec<vitrine_tsdb::SeriesData> {
+        db.select(
+            tenant,
+            &[Matcher::new(vitrine_tsdb::MatchOp::Regex, "__name__", ".+").unwrap()],
+            0,
+            i64::MAX,
+        )
+        .unwrap()
+    }
+
+    const BODY: &[u8] = b"# TYPE http_requests_total counter\nhttp_requests_total{route=\"/\",job=\"app\",project=\"evil\"} 7\nup_custom 1\n";
+
+    #[test]
+    fn samples_get_the_target_labels_and_the_reserved_ones_cannot_be_forged() {
+        let (_dir, db) = store();
+        let mut cache = SeriesCache::default();
+        let report = ingest(
+            &db,
+            &target(vec![], false),
+            &mut cache,
+            BODY,
+            Format::PrometheusText,
+            1000,
+        )
+        .unwrap();
+        assert_eq!(
+            report,
+            Ingested {
+                scraped: 2,
+                post_relabel: 2,
+                added: 2
+            }
+        );
+        let series = all(&db, 4);
+        let requests = series
+            .iter()
+            .find(|s| s.labels.get("__name__") == Some("http_requests_total"))
+            .unwrap();
+        assert_eq!(requests.labels.get("job"), Some("shop"));
+        assert_eq!(requests.labels.get("exported_job"), Some("app"));
+        assert_eq!(requests.labels.get("project"), Some("shop"));
+        assert_eq!(requests.labels.get("environment"), Some("live"));
+        assert_eq!(requests.labels.get("team"), Some("web"));
+        assert_eq!(requests.samples, vec![(1000, 7.0)]);
+        assert!(all(&db, 5).is_empty(), "another tenant sees nothing");
+    }
+
+    #[test]
+    fn honor_labels_keeps_the_scraped_value_but_never_for_reserved_labels() {
+        let (_dir, db) = store();
+        let rewrite = RelabelConfig::new(RelabelSpec {
+            target_label: Some("environment".into()),
+            replacement: Some("stage".into()),
+            action: Some(Action::Replace),
+            ..Default::default()
+        })
+        .unwrap();
+        ingest(
+            &db,
+            &target(vec![rewrite], true),
+            &mut SeriesCache::default(),
+            BODY,
+            Format::PrometheusText,
+            1000,
+        )
+        .unwrap();
+        let requests = all(&db, 4)
+            .into_iter()
+            .find(|s| s.labels.get("route").is_some())
+            .unwrap();
+        assert_eq!(requests.labels.get("job"), Some("app"));
+        assert_eq!(requests.labels.get("exported_job"), None);
+        assert_eq!(requests.labels.get("environment"), Some("live"));
+        assert_eq!(requests.labels.get("project"), Some("shop"));
+    }
+
+    #[test]
+    fn vanished_series_get_a_stale_marker_and_dropped_ones_are_not_stored() {
+        let (_dir, db) = store();
+        let drop = RelabelConfig::new(RelabelSpec {
+            source_labels: vec!["__name__".into()],
+            regex: Some("up_custom".into()),
+            action: Some(Action::Drop),
+            ..Default::default()
+        })
+        .unwrap();
+        let t = target(vec![drop], false);
+        let mut cache = SeriesCache::default();
+        let first = ingest(&db, &t, &mut cache, BODY, Format::PrometheusText, 1000).unwrap();
+        assert_eq!((first.scraped, first.post_relabel), (2, 1));
+        ingest(&db, &t, &mut cache, b"other 1\n", Format::PrometheusText, 2000).unwrap();
+        let series = all(&db, 4);
+        assert_eq!(series.len(), 2, "up_custom was dropped");
+        let requests = series.iter().find(|s| s.labels.get("route").is_some()).unwrap();
+        assert_eq!(requests.samples.len(), 2);
+        assert!(vitrine_tsdb::is_stale(requests.samples[1].1));
+        mark_stale(&db, &mut cache, 3000).unwrap();
+        let other = all(&db, 4)
+            .into_iter()
+            .find(|s| s.labels.get("__name__") == Some("other"))
+            .unwrap();
+        assert!(vitrine_tsdb::is_stale(other.samples[1].1));
+    }
+
+    #[test]
+    fn a_broken_or_oversized_scrape_stores_nothing() {
+        let (_dir, db) = store();
+        let mut cache = SeriesCache::default();
+        let broken = b"good 1\nbad{le=\"1\" 2\n";
+        let err = ingest(
+            &db,
+            &target(vec![], false),
+            &mut cache,
+            broken,
+            Format::PrometheusText,
+            1000,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(all(&db, 4).is_empty());
+        let mut limited = target(vec![], false);
+        limited.limits.sample_limit = Some(1);
+        let err = ingest(&db, &limited, &mut cache, BODY, Format::PrometheusText, 2000).unwrap_err();
+        assert!(matches!(err, IngestError::SampleLimit(1)), "{err}");
+        assert!(all(&db, 4).is_empty());
+        let (_other_dir, fresh) = store();
+        let mut small = target(vec![], false);
+        small.max_series_per_client = 1;
+        let err = ingest(
+            &fresh,
+            &small,
+            &mut SeriesCache::default(),
+            BODY,
+            Format::PrometheusText,
+            3000,
+        )
+        .unwrap_err();
+        assert!(matches!(err, IngestError::SeriesLimit(1)), "{err}");
+        assert!(all(&fresh, 4).is_empty());
+        // After the failures a good scrape works and restarts keep it.
+        ingest(
+            &db,
+            &target(vec![], false),
+            &mut cache,
+            BODY,
+            Format::PrometheusText,
+            4000,
+        )
+        .unwrap();
+        assert_eq!(all(&db, 4).len(), 2);
+    }
+}

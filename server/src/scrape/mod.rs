@@ -1,0 +1,4 @@
+//! Scraping: targets → HTTP fetch → exposition parser → relabelling → the store.
+
+pub mod fetch;
+pub mod ingest;
