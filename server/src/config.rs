@@ -49,6 +49,11 @@ pub struct Config {
     pub login_window_secs: u64,
     /// Largest accepted request body in bytes; larger requests get 413 (`VITRINE_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// Private or loopback ranges that scrape targets may reach anyway, as CIDRs
+    /// (`VITRINE_SCRAPE_ALLOW`, comma-separated). Empty: only public addresses.
+    pub scrape_allow: Vec<String>,
+    /// Most active series one client may have; scrapes that would add more fail (`VITRINE_MAX_SERIES_PER_CLIENT`).
+    pub max_series_per_client: usize,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -74,6 +79,8 @@ impl Default for Config {
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
             max_body_bytes: 64 * 1024,
+            scrape_allow: Vec::new(),
+            max_series_per_client: 100_000,
         }
     }
 }
@@ -127,6 +134,15 @@ impl Config {
         env!("VITRINE_LOGIN_MAX_FAILURES_PER_IP", login_max_failures_per_ip);
         env!("VITRINE_LOGIN_WINDOW_SECS", login_window_secs);
         env!("VITRINE_MAX_BODY_BYTES", max_body_bytes);
+        env!("VITRINE_MAX_SERIES_PER_CLIENT", max_series_per_client);
+        if let Some(value) = var("VITRINE_SCRAPE_ALLOW") {
+            self.scrape_allow = value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
         if let Some(value) = var("VITRINE_LOG_FORMAT") {
             self.log_format = match value.as_str() {
                 "text" => LogFormat::Text,

@@ -59,10 +59,26 @@ enum Command {
     },
     /// Print the HTTP route table as JSON.
     Routes,
+    /// Load data into the time-series store.
+    Import {
+        #[command(subcommand)]
+        format: ImportFormat,
+    },
     /// The time-series store: statistics, compaction, backups (also while the server runs).
     Tsdb {
         #[command(subcommand)]
         action: TsdbAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportFormat {
+    /// Backfill an OpenMetrics text file whose samples carry timestamps (stop the server first).
+    Openmetrics {
+        file: PathBuf,
+        /// The client (slug) the series belong to.
+        #[arg(long)]
+        client: String,
     },
 }
 
@@ -250,6 +266,29 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             Ok(())
         }
         Command::Routes => Ok(()),
+        Command::Import {
+            format: ImportFormat::Openmetrics { file, client },
+        } => {
+            let row: Option<(i64, i64)> = sqlx::query_as("SELECT id, retention_days FROM clients WHERE slug = ?")
+                .bind(&client)
+                .fetch_optional(&pool)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            let (client_id, days) = row.ok_or_else(|| Error::Usage(format!("client {client} does not exist")))?;
+            let text = std::fs::read(&file).map_err(io(format!("reading {}", file.display())))?;
+            let db = vitrine_tsdb::Db::open(&store::dir(&config), vitrine_tsdb::Options::default())
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            let keep_from = store::now_ms() - days * vitrine_tsdb::db::DAY_MS;
+            let report = store::import_openmetrics(&db, store::tenant(client_id), &text, keep_from, &mut |n| {
+                eprintln!("{n} samples read");
+            })
+            .map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
+            println!(
+                "imported {} samples of {} series into {} blocks; {} samples older than the retention of {days} days skipped; {} duplicate timestamps dropped",
+                report.samples, report.series, report.blocks, report.too_old, report.duplicates
+            );
+            Ok(())
+        }
         Command::Tsdb { action } => {
             let command = match action {
                 TsdbAction::Stats => store::TsdbCommand::Stats,

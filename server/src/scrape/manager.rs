@@ -1,0 +1,372 @@
+//! Runs one scrape loop per target and keeps each target's health. Loops
+//! are spread over the interval (by a hash of the target) so that targets do
+//! not all fire at once, and each runs on its own task: a slow target never
+//! delays another.
+
+use super::fetch::{self, Guard};
+use super::ingest::{self, IngestError, SeriesCache, TargetLabels};
+use crate::store;
+use sqlx::SqlitePool;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use vitrine_exposition::{ACCEPT_HEADER, format_for_content_type};
+use vitrine_scrape_config::{ScrapeTarget, import_prometheus_yml, relabel};
+use vitrine_tsdb::{Db, Labels};
+
+/// What the targets page shows about a target.
+#[derive(Clone, Debug, Default)]
+pub struct Health {
+    pub up: bool,
+    /// Milliseconds since the epoch of the last scrape.
+    pub last_scrape_ms: i64,
+    pub duration_secs: f64,
+    pub samples: usize,
+    pub series_added: usize,
+    /// The last error in plain words.
+    pub error: Option<String>,
+}
+
+/// A target row, loaded.
+#[derive(Clone)]
+pub struct TargetRow {
+    pub id: i64,
+    pub client_id: i64,
+    pub project: String,
+    pub environment: String,
+    pub config: String,
+    pub updated_at: i64,
+}
+
+/// The single target of a stored prometheus.yml document.
+pub fn load_target(config: &str) -> Result<ScrapeTarget, String> {
+    let import = import_prometheus_yml(config).map_err(|e| e.to_string())?;
+    import
+        .jobs
+        .into_iter()
+        .flat_map(|job| job.targets)
+        .next()
+        .ok_or_else(|| "the stored configuration has no target".to_string())
+}
+
+/// The labels a target's series get, after `relabel_configs`; `None` when the rules drop the target.
+pub fn target_labels(target: &ScrapeTarget, row: &TargetRow, max_series_per_client: usize) -> Option<TargetLabels> {
+    let mut labels = target.discovered_labels();
+    if !relabel(&mut labels, target.relabel_configs()) {
+        return None;
+    }
+    let address = labels
+        .iter()
+        .find(|(n, _)| n == "__address__")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if !labels.iter().any(|(n, _)| n == "instance") {
+        labels.push(("instance".into(), address));
+    }
+    labels.retain(|(n, v)| !n.starts_with("__") && !v.is_empty() && !ingest::RESERVED.contains(&n.as_str()));
+    labels.sort();
+    Some(TargetLabels {
+        tenant: store::tenant(row.client_id),
+        labels,
+        project: row.project.clone(),
+        environment: row.environment.clone(),
+        honor_labels: target.honor_labels(),
+        honor_timestamps: target.honor_timestamps(),
+        metric_relabel: target.metric_relabel_configs().to_vec(),
+        limits: target.limits().clone(),
+        max_series_per_client,
+    })
+}
+
+pub struct Scraper {
+    pool: SqlitePool,
+    store: Arc<Db>,
+    guard: Guard,
+    max_series_per_client: usize,
+    health: RwLock<HashMap<i64, Health>>,
+    loops: Mutex<HashMap<i64, (i64, tokio::task::AbortHandle)>>,
+    changed: Notify,
+}
+
+impl Scraper {
+    pub fn new(pool: SqlitePool, store: Arc<Db>, guard: Guard, max_series_per_client: usize) -> Arc<Scraper> {
+        Arc::new(Scraper {
+            pool,
+            store,
+            guard,
+            max_series_per_client,
+            health: RwLock::default(),
+            loops: Mutex::default(),
+            changed: Notify::new(),
+        })
+    }
+
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// Tells the manager that targets were added, changed or removed.
+    pub fn targets_changed(&self) {
+        self.changed.notify_one();
+    }
+
+    pub fn health(&self, target: i64) -> Option<Health> {
+        self.health
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&target)
+            .cloned()
+    }
+
+    /// Keeps the loops in step with the targets table, forever.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.sync().await {
+                tracing::error!(error = %e, "loading scrape targets");
+            }
+            tokio::select! {
+                _ = self.changed.notified() => {},
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {},
+            }
+        }
+    }
+
+    async fn sync(self: &Arc<Self>) -> Result<(), sqlx::Error> {
+        let rows: Vec<(i64, i64, String, String, String, i64)> = sqlx::query_as(
+            "SELECT t.id, t.client_id, p.slug, e.name, t.config, t.updated_at
+             FROM targets t JOIN projects p ON p.id = t.project_id JOIN environments e ON e.id = t.environment_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let rows: Vec<TargetRow> = rows
+            .into_iter()
+            .map(|(id, client_id, project, environment, config, updated_at)| TargetRow {
+                id,
+                client_id,
+                project,
+                environment,
+                config,
+                updated_at,
+            })
+            .collect();
+        let mut loops = self.loops.lock().unwrap_or_else(|p| p.into_inner());
+        loops.retain(|id, (version, handle)| {
+            let keep = rows.iter().any(|r| r.id == *id && r.updated_at == *version);
+            if !keep {
+                handle.abort();
+            }
+            keep
+        });
+        self.health
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|id, _| rows.iter().any(|r| r.id == *id));
+        for row in rows {
+            if loops.contains_key(&row.id) {
+                continue;
+            }
+            let version = row.updated_at;
+            let id = row.id;
+            let handle = tokio::spawn(self.clone().scrape_loop(row)).abort_handle();
+            loops.insert(id, (version, handle));
+        }
+        Ok(())
+    }
+
+    fn set_health(&self, id: i64, health: Health) {
+        self.health
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, health);
+    }
+
+    async fn scrape_loop(self: Arc<Self>, row: TargetRow) {
+        let target = match load_target(&row.config) {
+            Ok(target) => target,
+            Err(e) => {
+                self.set_health(
+                    row.id,
+                    Health {
+                        error: Some(e),
+                        ..Health::default()
+                    },
+                );
+                return;
+            }
+        };
+        let Some(labels) = target_labels(&target, &row, self.max_series_per_client) else {
+            let error = Some("the target's relabel_configs drop it, so it is not scraped".to_string());
+            self.set_health(
+                row.id,
+                Health {
+                    error,
+                    ..Health::default()
+                },
+            );
+            return;
+        };
+        let client = match fetch::client(&target, &self.guard) {
+            Ok(client) => client,
+            Err(e) => {
+                self.set_health(
+                    row.id,
+                    Health {
+                        error: Some(e.to_string()),
+                        ..Health::default()
+                    },
+                );
+                return;
+            }
+        };
+        let interval = target.interval().as_std().max(Duration::from_millis(100));
+        // Spread the targets over the interval.
+        let offset = labels_hash(&labels) % interval.as_millis().max(1) as u64;
+        tokio::time::sleep(Duration::from_millis(offset)).await;
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut cache = SeriesCache::default();
+        loop {
+            tick.tick().await;
+            let health = self.scrape_once(&client, &target, &labels, &mut cache).await;
+            self.set_health(row.id, health);
+        }
+    }
+
+    async fn scrape_once(
+        &self,
+        client: &reqwest::Client,
+        target: &ScrapeTarget,
+        labels: &TargetLabels,
+        cache: &mut SeriesCache,
+    ) -> Health {
+        let started = Instant::now();
+        let scrape_ms = store::now_ms();
+        let fetched = fetch::fetch(client, target, &self.guard, ACCEPT_HEADER).await;
+        let store = self.store.clone();
+        let labels_for_report = labels.labels.clone();
+        let outcome = match fetched {
+            Ok(answer) => {
+                let format = format_for_content_type(answer.content_type.as_deref());
+                ingest::ingest(&store, labels, cache, &answer.body, format, scrape_ms).map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        let duration = started.elapsed().as_secs_f64();
+        let health = match &outcome {
+            Ok(report) => Health {
+                up: true,
+                last_scrape_ms: scrape_ms,
+                duration_secs: duration,
+                samples: report.post_relabel,
+                series_added: report.added,
+                error: None,
+            },
+            Err(e) => {
+                if let Err(stale) = ingest::mark_stale(&store, cache, scrape_ms) {
+                    tracing::warn!(error = %stale, "marking series stale");
+                }
+                Health {
+                    up: false,
+                    last_scrape_ms: scrape_ms,
+                    duration_secs: duration,
+                    error: Some(e.clone()),
+                    ..Health::default()
+                }
+            }
+        };
+        let report = outcome.as_ref().ok();
+        let values = [
+            ("up", if health.up { 1.0 } else { 0.0 }),
+            ("scrape_duration_seconds", duration),
+            ("scrape_samples_scraped", report.map_or(0.0, |r| r.scraped as f64)),
+            (
+                "scrape_samples_post_metric_relabeling",
+                report.map_or(0.0, |r| r.post_relabel as f64),
+            ),
+            ("scrape_series_added", report.map_or(0.0, |r| r.added as f64)),
+        ];
+        if let Err(e) = append_report(&store, labels, &labels_for_report, &values, scrape_ms) {
+            tracing::warn!(error = %e, "storing scrape health");
+        }
+        health
+    }
+}
+
+fn labels_hash(labels: &TargetLabels) -> u64 {
+    let pairs: Vec<(&str, &str)> = labels.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    Labels::from_pairs(&pairs).hash64() ^ labels.tenant as u64
+}
+
+/// The series Prometheus writes for every scrape (`up`, `scrape_duration_seconds`, …).
+fn append_report(
+    store: &Db,
+    target: &TargetLabels,
+    target_labels: &[(String, String)],
+    values: &[(&str, f64)],
+    scrape_ms: i64,
+) -> Result<(), IngestError> {
+    let mut appender = store.appender();
+    for (name, value) in values {
+        let mut pairs: Vec<(String, String)> = target_labels.to_vec();
+        pairs.push(("__name__".into(), name.to_string()));
+        pairs.push(("project".into(), target.project.clone()));
+        pairs.push(("environment".into(), target.environment.clone()));
+        let series = appender.series(target.tenant, &Labels::new(pairs));
+        appender.add(series, scrape_ms, *value);
+    }
+    appender.commit().map(|_| ()).map_err(IngestError::Store)
+}
+
+/// What a one-off "test scrape" found, without storing anything.
+#[derive(Clone, Debug, Default)]
+pub struct TestScrape {
+    pub samples: usize,
+    pub series: usize,
+    /// Metric names by declared type, e.g. ("counter", 12).
+    pub types: Vec<(String, usize)>,
+    /// The first lines of the answer.
+    pub first_lines: Vec<String>,
+    pub duration_secs: f64,
+}
+
+/// Fetches once and parses everything, to show what would be ingested or the exact error.
+pub async fn test_scrape(config: &str, guard: &Guard) -> Result<TestScrape, String> {
+    let target = load_target(config)?;
+    let client = fetch::client(&target, guard).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let answer = fetch::fetch(&client, &target, guard, ACCEPT_HEADER)
+        .await
+        .map_err(|e| e.to_string())?;
+    let format = format_for_content_type(answer.content_type.as_deref());
+    let mut parser = vitrine_exposition::Parser::new(&answer.body, format);
+    let mut result = TestScrape {
+        duration_secs: started.elapsed().as_secs_f64(),
+        ..TestScrape::default()
+    };
+    let mut types: HashMap<String, usize> = HashMap::new();
+    let mut series = std::collections::HashSet::new();
+    while let Some(entry) = parser.next_entry().map_err(|e| e.to_string())? {
+        match entry {
+            vitrine_exposition::Entry::Type { kind, .. } => *types.entry(kind.as_str().to_string()).or_default() += 1,
+            vitrine_exposition::Entry::Sample(s) => {
+                result.samples += 1;
+                let mut key = s.name.to_string();
+                for (n, v) in &s.labels {
+                    key.push_str(&format!("\u{0}{n}\u{1}{v}"));
+                }
+                series.insert(key);
+            }
+            _ => {}
+        }
+    }
+    result.series = series.len();
+    result.types = types.into_iter().collect();
+    result.types.sort();
+    result.first_lines = String::from_utf8_lossy(&answer.body)
+        .lines()
+        .take(12)
+        .map(str::to_string)
+        .collect();
+    Ok(result)
+}
