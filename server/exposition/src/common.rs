@@ -15,10 +15,7 @@ pub(crate) struct PErr {
 }
 
 pub(crate) fn err<T>(pos: usize, msg: impl Into<String>) -> Result<T, PErr> {
-    Err(PErr {
-        pos,
-        msg: msg.into(),
-    })
+    Err(PErr { pos, msg: msg.into() })
 }
 
 const NAME_START: u8 = 1;
@@ -84,20 +81,46 @@ pub(crate) fn scan_lname(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A slice that the caller has checked to be ASCII, as `&str`.
-#[inline]
-pub(crate) fn ascii(b: &[u8]) -> &str {
-    // Never fails for the ASCII slices this is used on; the fallback only
-    // keeps the function total.
-    std::str::from_utf8(b).unwrap_or_default()
+/// The input, plus its longest valid UTF-8 prefix (validated once): `&str`
+/// tokens are sliced out of that prefix, and only tokens past the first
+/// invalid byte are validated one by one (which keeps error positions and
+/// their order exact).
+#[derive(Clone, Copy)]
+pub(crate) struct Src<'a> {
+    pub b: &'a [u8],
+    valid: &'a str,
 }
 
-/// Validates `raw` (which starts at byte offset `at` of the input) as UTF-8.
-#[inline]
-pub(crate) fn utf8<'a>(raw: &'a [u8], at: usize, what: &str) -> Result<&'a str, PErr> {
-    match std::str::from_utf8(raw) {
-        Ok(s) => Ok(s),
-        Err(e) => err(at + e.valid_up_to(), format!("invalid UTF-8 in {what}")),
+impl<'a> Src<'a> {
+    pub(crate) fn new(b: &'a [u8]) -> Src<'a> {
+        let valid = match std::str::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => b
+                .get(..e.valid_up_to())
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .unwrap_or_default(),
+        };
+        Src { b, valid }
+    }
+
+    /// Bytes `a..e` as `&str`, or an error at the first invalid byte.
+    #[inline]
+    pub(crate) fn str(&self, a: usize, e: usize, what: &str) -> Result<&'a str, PErr> {
+        if let Some(s) = self.valid.get(a..e) {
+            return Ok(s);
+        }
+        let raw = self.b.get(a..e).unwrap_or_default();
+        match std::str::from_utf8(raw) {
+            Ok(s) => Ok(s),
+            Err(x) => err(a + x.valid_up_to(), format!("invalid UTF-8 in {what}")),
+        }
+    }
+
+    /// Bytes `a..e`, which the caller has checked to be ASCII, as `&str`.
+    #[inline]
+    pub(crate) fn ascii(&self, a: usize, e: usize) -> &'a str {
+        // Never fails on ASCII ranges; the fallback keeps this total.
+        self.str(a, e, "").unwrap_or_default()
     }
 }
 
@@ -268,18 +291,14 @@ mod tests {
     fn duplicate_detection_small_and_large() {
         let input = b"x";
         let mut scratch = Vec::new();
-        let mk = |names: &[&'static str]| -> Vec<Label<'static>> {
-            names.iter().map(|n| (*n, Cow::Borrowed(""))).collect()
-        };
+        let mk =
+            |names: &[&'static str]| -> Vec<Label<'static>> { names.iter().map(|n| (*n, Cow::Borrowed(""))).collect() };
         assert!(check_duplicates(input, &mk(&["a", "b"]), true, &mut scratch).is_ok());
         assert!(check_duplicates(input, &mk(&["a", "b", "a"]), true, &mut scratch).is_err());
         assert!(check_duplicates(input, &mk(&["__name__"]), true, &mut scratch).is_err());
         assert!(check_duplicates(input, &mk(&["__name__"]), false, &mut scratch).is_ok());
         let names: Vec<String> = (0..40).map(|i| format!("l{i}")).collect();
-        let leaked: Vec<&'static str> = names
-            .iter()
-            .map(|s| &*Box::leak(s.clone().into_boxed_str()))
-            .collect();
+        let leaked: Vec<&'static str> = names.iter().map(|s| &*Box::leak(s.clone().into_boxed_str())).collect();
         assert!(check_duplicates(input, &mk(&leaked), true, &mut scratch).is_ok());
         let mut dup = leaked.clone();
         dup.push("l3");

@@ -39,8 +39,8 @@ impl FloatError {
 }
 
 const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
 ];
 
 fn syntax_or_unsupported(s: &[u8]) -> FloatError {
@@ -59,11 +59,7 @@ fn special(s: &[u8]) -> Result<f64, FloatError> {
         _ => (false, false, s),
     };
     if rest.eq_ignore_ascii_case(b"inf") || rest.eq_ignore_ascii_case(b"infinity") {
-        return Ok(if neg {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        });
+        return Ok(if neg { f64::NEG_INFINITY } else { f64::INFINITY });
     }
     if !signed && rest.eq_ignore_ascii_case(b"nan") {
         return Ok(f64::from_bits(NORMAL_NAN_BITS));
@@ -245,8 +241,8 @@ mod tests {
     #[test]
     fn refused_forms() {
         for s in [
-            "", "+", "-", ".", "e5", "1e", "1e+", "1.2.3", "1 ", " 1", "1\r", "0x10", "true",
-            "1,5", "--1", "+-1", "1e5.5", "٣",
+            "", "+", "-", ".", "e5", "1e", "1e+", "1.2.3", "1 ", " 1", "1\r", "0x10", "true", "1,5", "--1", "+-1",
+            "1e5.5", "٣",
         ] {
             assert_eq!(bad(s), FloatError::Syntax, "{s:?}");
         }
@@ -260,9 +256,27 @@ mod tests {
     #[test]
     fn fast_path_agrees_with_std() {
         let samples = [
-            "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10",
-            "3.14159", "2.718281828459045", "1e22", "1e-22", "123456789.123", "9007199254740992",
-            "4503599627370497.5", "0.30000000000000004", "1.0e10", "99999999999999999999",
+            "0.005",
+            "0.01",
+            "0.025",
+            "0.05",
+            "0.1",
+            "0.25",
+            "0.5",
+            "1",
+            "2.5",
+            "5",
+            "10",
+            "3.14159",
+            "2.718281828459045",
+            "1e22",
+            "1e-22",
+            "123456789.123",
+            "9007199254740992",
+            "4503599627370497.5",
+            "0.30000000000000004",
+            "1.0e10",
+            "99999999999999999999",
         ];
         for s in samples {
             assert_eq!(ok(s).to_bits(), s.parse::<f64>().unwrap().to_bits(), "{s}");

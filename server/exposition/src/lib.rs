@@ -4,7 +4,7 @@
 //! (`/metrics`) and for `vitrine import openmetrics FILE`. It accepts and
 //! rejects exactly what Prometheus 2.42's `model/textparse` does
 //! (`promlex.l`/`promparse.go` and `openmetricslex.l`/`openmetricsparse.go`),
-//! plus the duplicate-label check Prometheus makes right after parsing.
+//! plus the duplicate-label check Prometheus makes when appending.
 //!
 //! # Use
 //!
@@ -24,6 +24,18 @@
 //! has labels). The hot path, [`Parser::next_entry_ref`], lends the label
 //! slices out of buffers the parser reuses, so a scrape allocates nothing
 //! per sample unless a label value contains an escape.
+//!
+//! # Performance
+//!
+//! No regex, no per-byte work beyond one pass of hand-written scanning, no
+//! allocation per sample on the lending path. [`Parser::new`] validates the
+//! longest valid UTF-8 prefix of the input once (at memory speed); `&str`
+//! tokens are sliced out of it, and only tokens after a first invalid byte
+//! are validated individually. Plain decimal values take a Clinger fast path
+//! and fall back to the standard library's correctly rounded parser.
+//! `examples/throughput.rs` measures about 10 million samples (1.2 GB) per
+//! second on one core for a node-exporter-like text body
+//! (`cargo run -p vitrine-exposition --release --example throughput`).
 //!
 //! Names, label names and unescaped label values borrow from the input;
 //! label values and HELP texts are `Cow::Owned` only when they had escapes.
@@ -51,9 +63,11 @@
 //! * `# HELP name text` (escapes `\\` and `\n`; `\"` stays as is; UTF-8
 //!   required), `# TYPE name counter|gauge|histogram|summary|untyped`
 //!   (`untyped` is [`MetricType::Unknown`]; nothing else, not even trailing
-//!   blanks, is accepted). The text starts after the single blank following
-//!   the name. `# HELP` without a name is a comment, `# HELP ` followed by
-//!   something that is not a metric name is an error.
+//!   blanks, is accepted). The text is the rest of the line after the name
+//!   minus its first byte (normally the separating blank, so further blanks
+//!   stay in the text); a rest made only of blanks gives an empty text.
+//!   `# HELP` without a name is a comment, `# HELP ` followed by something
+//!   that is not a metric name is an error.
 //! * Other lines starting with `#` are comments and are skipped; blank and
 //!   blank-only lines are skipped; the last line needs no line feed.
 //! * No CRLF tolerance, like Prometheus: `\r` becomes part of the value or
@@ -82,7 +96,8 @@
 //!   Go's conversion is implementation-defined).
 //! * Exemplars: ` # {labels} value [timestamp]` after the value or the
 //!   timestamp, only on samples whose name ends in `_total` or `_bucket`
-//!   (Prometheus 2.42's `validateNameForExemplar`; 2.43 dropped that rule).
+//!   (Prometheus 2.42's `validateNameForExemplar`; later releases dropped
+//!   that rule, prometheus/prometheus#11984).
 //!   The 128-character limit on exemplar labels is a storage rule, not
 //!   checked here.
 //! * Sample names are not interpreted: `_total`, `_created`, `_bucket`,
@@ -95,10 +110,13 @@
 //! Metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*`, label names
 //! `[a-zA-Z_][a-zA-Z0-9_]*` (the lexers only produce those). A label name
 //! repeated in one label set, or a `__name__` label on a sample (it would
-//! repeat the metric name), is an error; Prometheus' scrape loop rejects
-//! those series right after parsing, here it is a parse error pointing at
-//! the repeated name. Errors carry a 1-based line and a 1-based byte column
-//! pointing at the offending byte or at the start of the offending token.
+//! repeat the metric name), is an error: Prometheus' parser lets it through
+//! but its TSDB appender then fails the scrape (`label name "x" is not
+//! unique`); here it is a parse error pointing at the repeated name, raised
+//! once the line is otherwise valid. Labels with empty values are returned
+//! as written (Prometheus drops them when storing). Errors carry a 1-based
+//! line and a 1-based byte column pointing at the offending byte or at the
+//! start of the offending token.
 //!
 //! # Deliberate differences from Prometheus
 //!
@@ -262,10 +280,7 @@ impl<'a> EntryRef<'_, 'a> {
                 metric,
                 text: text.clone(),
             },
-            EntryRef::Type { metric, kind } => Entry::Type {
-                metric,
-                kind: *kind,
-            },
+            EntryRef::Type { metric, kind } => Entry::Type { metric, kind: *kind },
             EntryRef::Unit { metric, unit } => Entry::Unit { metric, unit },
             EntryRef::Sample(s) => Entry::Sample(s.to_sample()),
         }
@@ -304,7 +319,7 @@ pub(crate) enum Raw<'a> {
 
 /// Parser state shared with the format modules.
 pub(crate) struct Core<'a> {
-    pub input: &'a [u8],
+    pub src: common::Src<'a>,
     pub pos: usize,
     pub labels: Vec<Label<'a>>,
     pub exemplar_labels: Vec<Label<'a>>,
@@ -322,7 +337,7 @@ impl<'a> Parser<'a> {
     pub fn new(input: &'a [u8], format: Format) -> Parser<'a> {
         Parser {
             core: Core {
-                input,
+                src: common::Src::new(input),
                 pos: 0,
                 labels: Vec::new(),
                 exemplar_labels: Vec::new(),
@@ -423,14 +438,11 @@ impl<'a> Parser<'a> {
     }
 
     fn error_at(&self, pos: usize, message: String) -> ParseError {
-        let input = self.core.input;
+        let input = self.core.src.b;
         let pos = pos.min(input.len());
         let before = &input[..pos];
         let line = 1 + before.iter().filter(|&&c| c == b'\n').count();
-        let line_start = before
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |p| p + 1);
+        let line_start = before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
         ParseError {
             line,
             column: pos - line_start + 1,

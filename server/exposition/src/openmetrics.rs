@@ -3,9 +3,10 @@
 //! only, no blank lines, no comments, `# EOF` last, float-second
 //! timestamps, exemplars on `_total` / `_bucket` samples.
 
+use std::borrow::Cow;
+
 use crate::common::{
-    PErr, check_duplicates, err, got, is_lname_start, is_name_start, quoted, scan_lname,
-    scan_name, unescape, utf8,
+    PErr, check_duplicates, err, got, is_lname_start, is_name_start, quoted, scan_lname, scan_name, unescape,
 };
 use crate::float::{parse_float, seconds_to_millis};
 use crate::{Core, MetricType, Raw};
@@ -29,7 +30,7 @@ fn exemplar_follows(b: &[u8], space: usize) -> bool {
 }
 
 pub(crate) fn next<'a>(c: &mut Core<'a>) -> Result<Option<Raw<'a>>, PErr> {
-    let b = c.input;
+    let b = c.src.b;
     let i = c.pos;
     match b.get(i) {
         None => err(i, "data does not end with # EOF"),
@@ -39,22 +40,17 @@ pub(crate) fn next<'a>(c: &mut Core<'a>) -> Result<Option<Raw<'a>>, PErr> {
             c.pos = p;
             Ok(Some(raw))
         }
-        Some(_) => err(
-            i,
-            format!("expected a metric name or \"# \", got {}", got(b, i)),
-        ),
+        Some(_) => err(i, format!("expected a metric name or \"# \", got {}", got(b, i))),
     }
 }
 
 /// A line starting with `#` at `i`: `# HELP`, `# TYPE`, `# UNIT` or
 /// `# EOF`. Anything else is an error, OpenMetrics has no comments.
 fn hash<'a>(c: &mut Core<'a>, i: usize) -> Result<Option<Raw<'a>>, PErr> {
-    let b = c.input;
+    let src = c.src;
+    let b = src.b;
     if b.get(i + 1) != Some(&b' ') {
-        return err(
-            i + 1,
-            format!("expected a space after '#', got {}", got(b, i + 1)),
-        );
+        return err(i + 1, format!("expected a space after '#', got {}", got(b, i + 1)));
     }
     let k = i + 2;
     let (rest, kind): (&[u8], u8) = match b.get(k) {
@@ -97,27 +93,30 @@ fn hash<'a>(c: &mut Core<'a>, i: usize) -> Result<Option<Raw<'a>>, PErr> {
     };
     let m = j;
     if !b.get(m).is_some_and(|&ch| is_name_start(ch)) {
-        return err(
-            m,
-            format!("expected metric name after {what}, got {}", got(b, m)),
-        );
+        return err(m, format!("expected metric name after {what}, got {}", got(b, m)));
     }
     let e = scan_name(b, m);
-    let metric = crate::common::ascii(&b[m..e]);
+    let metric = src.ascii(m, e);
     if b.get(e) != Some(&b' ') {
         return err(
             e,
-            format!("expected a space and text after the metric name in {what}, got {}", got(b, e)),
+            format!(
+                "expected a space and text after the metric name in {what}, got {}",
+                got(b, e)
+            ),
         );
     }
     let ts = e + 1;
     let Some(len) = b.get(ts..).and_then(|r| r.iter().position(|&ch| ch == b'\n')) else {
-        return err(b.len(), format!("expected line break at the end of {what}, got end of input"));
+        return err(
+            b.len(),
+            format!("expected line break at the end of {what}, got end of input"),
+        );
     };
     let text = &b[ts..ts + len];
     let raw = match kind {
         b'H' => {
-            let s = utf8(text, ts, "help text")?;
+            let s = src.str(ts, ts + len, "help text")?;
             // OpenMetrics uses label value escaping in HELP, `\"` included.
             Raw::Help(metric, unescape(s, true))
         }
@@ -139,20 +138,15 @@ fn hash<'a>(c: &mut Core<'a>, i: usize) -> Result<Option<Raw<'a>>, PErr> {
             // A non-empty unit must be a `_`-separated suffix of the name.
             let name = metric.as_bytes();
             let ok = text.is_empty()
-                || (name.len() > text.len()
-                    && name.ends_with(text)
-                    && name[name.len() - text.len() - 1] == b'_');
+                || (name.len() > text.len() && name.ends_with(text) && name[name.len() - text.len() - 1] == b'_');
             if !ok {
                 return err(
                     ts,
-                    format!(
-                        "unit {} is not a suffix of metric \"{metric}\"",
-                        quoted(text)
-                    ),
+                    format!("unit {} is not a suffix of metric \"{metric}\"", quoted(text)),
                 );
             }
             // A suffix of an ASCII name is ASCII.
-            Raw::Unit(metric, crate::common::ascii(text))
+            Raw::Unit(metric, src.ascii(ts, ts + len))
         }
     };
     c.pos = ts + len + 1;
@@ -168,9 +162,10 @@ fn not_a_keyword(b: &[u8], at: usize) -> String {
 
 /// A sample line whose metric name starts at `i`.
 fn sample<'a>(c: &mut Core<'a>, i: usize) -> Result<(Raw<'a>, usize), PErr> {
-    let b = c.input;
+    let src = c.src;
+    let b = src.b;
     let e = scan_name(b, i);
-    let name = crate::common::ascii(&b[i..e]);
+    let name = src.ascii(i, e);
     c.labels.clear();
     c.exemplar_labels.clear();
     let mut j = e;
@@ -203,10 +198,7 @@ fn sample<'a>(c: &mut Core<'a>, i: usize) -> Result<(Raw<'a>, usize), PErr> {
                 _ => {
                     return err(
                         j,
-                        format!(
-                            "expected line break or exemplar after timestamp, got {}",
-                            got(b, j)
-                        ),
+                        format!("expected line break or exemplar after timestamp, got {}", got(b, j)),
                     );
                 }
             }
@@ -214,10 +206,7 @@ fn sample<'a>(c: &mut Core<'a>, i: usize) -> Result<(Raw<'a>, usize), PErr> {
         Some(_) => {
             return err(
                 j,
-                format!(
-                    "expected timestamp, exemplar or line break, got {}",
-                    got(b, j)
-                ),
+                format!("expected timestamp, exemplar or line break, got {}", got(b, j)),
             );
         }
     }
@@ -263,18 +252,12 @@ fn value_after(b: &[u8], j: usize, after: &str) -> Result<(f64, usize), PErr> {
     let vs = j + 1;
     let ve = scan_token(b, vs);
     if ve == vs {
-        return err(
-            vs,
-            format!("expected value after {after}, got {}", got(b, vs)),
-        );
+        return err(vs, format!("expected value after {after}, got {}", got(b, vs)));
     }
     let tok = &b[vs..ve];
     match parse_float(tok) {
         Ok(v) => Ok((v, ve)),
-        Err(fe) => err(
-            vs,
-            format!("invalid value {}: {}", quoted(tok), fe.describe()),
-        ),
+        Err(fe) => err(vs, format!("invalid value {}: {}", quoted(tok), fe.describe())),
     }
 }
 
@@ -288,17 +271,14 @@ fn timestamp(b: &[u8], s: usize, what: &str) -> Result<(i64, usize), PErr> {
     match parse_float(tok) {
         Ok(ts) if ts.is_finite() => Ok((seconds_to_millis(ts), e)),
         Ok(_) => err(s, format!("invalid {what} {}", quoted(tok))),
-        Err(fe) => err(
-            s,
-            format!("invalid {what} {}: {}", quoted(tok), fe.describe()),
-        ),
+        Err(fe) => err(s, format!("invalid {what} {}: {}", quoted(tok), fe.describe())),
     }
 }
 
 /// The exemplar after `# {` (label set starting at `j`); returns the
 /// exemplar value and timestamp and the position after the line.
 fn exemplar(c: &mut Core<'_>, j: usize) -> Result<((f64, Option<i64>), usize), PErr> {
-    let b = c.input;
+    let b = c.src.b;
     let j = labels(c, j, true)?;
     let (value, j) = value_after(b, j, "exemplar labels")?;
     match b.get(j) {
@@ -311,19 +291,13 @@ fn exemplar(c: &mut Core<'_>, j: usize) -> Result<((f64, Option<i64>), usize), P
             } else {
                 err(
                     j,
-                    format!(
-                        "expected line break after exemplar timestamp, got {}",
-                        got(b, j)
-                    ),
+                    format!("expected line break after exemplar timestamp, got {}", got(b, j)),
                 )
             }
         }
         Some(_) => err(
             j,
-            format!(
-                "expected exemplar timestamp or line break, got {}",
-                got(b, j)
-            ),
+            format!("expected exemplar timestamp or line break, got {}", got(b, j)),
         ),
     }
 }
@@ -332,7 +306,8 @@ fn exemplar(c: &mut Core<'_>, j: usize) -> Result<((f64, Option<i64>), usize), P
 /// pairs, no trailing comma (Prometheus 2.42), `{}` allowed. Returns the
 /// position after `}`.
 fn labels(c: &mut Core<'_>, mut j: usize, exemplar: bool) -> Result<usize, PErr> {
-    let b = c.input;
+    let src = c.src;
+    let b = src.b;
     let mut first = true;
     loop {
         match b.get(j) {
@@ -340,18 +315,12 @@ fn labels(c: &mut Core<'_>, mut j: usize, exemplar: bool) -> Result<usize, PErr>
             Some(b',') if !first => {
                 j += 1;
                 if !b.get(j).is_some_and(|&ch| is_lname_start(ch)) {
-                    return err(
-                        j,
-                        format!("expected label name after ',', got {}", got(b, j)),
-                    );
+                    return err(j, format!("expected label name after ',', got {}", got(b, j)));
                 }
             }
             Some(&ch) if first && is_lname_start(ch) => {}
             _ if first => {
-                return err(
-                    j,
-                    format!("expected label name or '}}', got {}", got(b, j)),
-                );
+                return err(j, format!("expected label name or '}}', got {}", got(b, j)));
             }
             _ => {
                 return err(j, format!("expected ',' or '}}', got {}", got(b, j)));
@@ -360,29 +329,23 @@ fn labels(c: &mut Core<'_>, mut j: usize, exemplar: bool) -> Result<usize, PErr>
         first = false;
         let ls = j;
         j = scan_lname(b, j);
-        let lname = crate::common::ascii(&b[ls..j]);
+        let lname = src.ascii(ls, j);
         if b.get(j) != Some(&b'=') {
-            return err(
-                j,
-                format!("expected '=' after label name, got {}", got(b, j)),
-            );
+            return err(j, format!("expected '=' after label name, got {}", got(b, j)));
         }
         j += 1;
         if b.get(j) != Some(&b'"') {
-            return err(
-                j,
-                format!("expected quoted label value, got {}", got(b, j)),
-            );
+            return err(j, format!("expected quoted label value, got {}", got(b, j)));
         }
-        let close = scan_value(b, j, exemplar)?;
-        let raw = &b[j + 1..close];
-        let s = utf8(raw, j + 1, "label value")?;
+        let (close, escaped) = scan_value(b, j, exemplar)?;
+        let s = src.str(j + 1, close, "label value")?;
+        let value = if escaped { unescape(s, true) } else { Cow::Borrowed(s) };
         let out = if exemplar {
             &mut c.exemplar_labels
         } else {
             &mut c.labels
         };
-        out.push((lname, unescape(s, true)));
+        out.push((lname, value));
         j = close + 1;
     }
 }
@@ -390,16 +353,18 @@ fn labels(c: &mut Core<'_>, mut j: usize, exemplar: bool) -> Result<usize, PErr>
 /// `\"(\\.|[^\\"\n])*\"` from the opening quote `q`. In sample labels
 /// Prometheus' lexer skips NUL bytes (so they are allowed anywhere inside);
 /// in exemplar labels it does not (so they are refused). Returns the
-/// position of the closing quote.
-fn scan_value(b: &[u8], q: usize, exemplar: bool) -> Result<usize, PErr> {
+/// position of the closing quote and whether there was a backslash.
+fn scan_value(b: &[u8], q: usize, exemplar: bool) -> Result<(usize, bool), PErr> {
     let mut j = q + 1;
+    let mut escaped = false;
     loop {
         match b.get(j) {
             None => return err(q, "unterminated label value"),
-            Some(b'"') => return Ok(j),
+            Some(b'"') => return Ok((j, escaped)),
             Some(b'\n') => return err(j, "line break in label value"),
             Some(0) if exemplar => return err(j, "NUL byte in exemplar label value"),
             Some(b'\\') => {
+                escaped = true;
                 let esc = j;
                 j += 1;
                 if !exemplar {

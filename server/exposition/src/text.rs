@@ -4,9 +4,10 @@
 //! Prometheus appends a `\n` to the body before lexing; here the end of the
 //! input plays that role wherever a line break is expected.
 
+use std::borrow::Cow;
+
 use crate::common::{
-    PErr, check_duplicates, err, got, is_lname_start, is_name_start, quoted, scan_lname,
-    scan_name, unescape, utf8,
+    PErr, Src, check_duplicates, err, got, is_lname_start, is_name_start, quoted, scan_lname, scan_name, unescape,
 };
 use crate::float::{parse_float, parse_int_timestamp};
 use crate::{Core, MetricType, Raw};
@@ -47,7 +48,8 @@ enum Hash<'a> {
 }
 
 pub(crate) fn next<'a>(c: &mut Core<'a>) -> Result<Option<Raw<'a>>, PErr> {
-    let b = c.input;
+    let src = c.src;
+    let b = src.b;
     loop {
         let i = blank(b, c.pos);
         let Some(&ch) = b.get(i) else {
@@ -58,7 +60,7 @@ pub(crate) fn next<'a>(c: &mut Core<'a>) -> Result<Option<Raw<'a>>, PErr> {
             b'\n' => c.pos = i + 1,
             // `\0 return tEOF`: Prometheus stops reading here, without error.
             0 => return Ok(None),
-            b'#' => match hash(b, i)? {
+            b'#' => match hash(src, i)? {
                 Hash::Skip(p) => c.pos = p,
                 Hash::Stop => return Ok(None),
                 Hash::Meta(raw, p) => {
@@ -74,10 +76,7 @@ pub(crate) fn next<'a>(c: &mut Core<'a>) -> Result<Option<Raw<'a>>, PErr> {
             _ => {
                 return err(
                     i,
-                    format!(
-                        "expected a metric name, a comment or a blank line, got {}",
-                        got(b, i)
-                    ),
+                    format!("expected a metric name, a comment or a blank line, got {}", got(b, i)),
                 );
             }
         }
@@ -85,7 +84,8 @@ pub(crate) fn next<'a>(c: &mut Core<'a>) -> Result<Option<Raw<'a>>, PErr> {
 }
 
 /// A line starting with `#` at `i`.
-fn hash(b: &[u8], i: usize) -> Result<Hash<'_>, PErr> {
+fn hash(src: Src<'_>, i: usize) -> Result<Hash<'_>, PErr> {
+    let b = src.b;
     if !matches!(b.get(i + 1), Some(b' ' | b'\t')) {
         // `#` not followed by blanks: a comment up to the line break, but the
         // lexer treats a NUL byte in it as the end of the input.
@@ -111,7 +111,7 @@ fn hash(b: &[u8], i: usize) -> Result<Hash<'_>, PErr> {
         Ok(m) => m,
         Err(fail) => return Ok(Hash::Skip(after_line(b, fail))),
     };
-    meta(b, m, kind.1).map(|(raw, p)| Hash::Meta(raw, p))
+    meta(src, m, kind.1).map(|(raw, p)| Hash::Meta(raw, p))
 }
 
 /// Matches the rest of `HELP[\t ]+` / `TYPE[\t ]+` from `i`, skipping NUL
@@ -142,16 +142,14 @@ fn keyword(b: &[u8], mut i: usize, rest: &[u8]) -> Result<usize, usize> {
 }
 
 /// `# HELP name text` / `# TYPE name type`, the metric name starting at `m`.
-fn meta(b: &[u8], m: usize, help: bool) -> Result<(Raw<'_>, usize), PErr> {
+fn meta(src: Src<'_>, m: usize, help: bool) -> Result<(Raw<'_>, usize), PErr> {
+    let b = src.b;
     let what = if help { "HELP" } else { "TYPE" };
     if !b.get(m).is_some_and(|&c| is_name_start(c)) {
-        return err(
-            m,
-            format!("expected metric name after {what}, got {}", got(b, m)),
-        );
+        return err(m, format!("expected metric name after {what}, got {}", got(b, m)));
     }
     let e = scan_name(b, m);
-    let metric = crate::common::ascii(&b[m..e]);
+    let metric = src.ascii(m, e);
     let (rest, line_end) = match b.get(e..).and_then(|r| r.iter().position(|&c| c == b'\n')) {
         Some(p) => (&b[e..e + p], e + p + 1),
         None => (&b[e..], b.len()),
@@ -162,13 +160,11 @@ fn meta(b: &[u8], m: usize, help: bool) -> Result<(Raw<'_>, usize), PErr> {
     let (text, text_at, nul_after) = match rest.first() {
         None => (&rest[..0], e, false),
         Some(0) => (&rest[..0], e, true),
-        Some(b' ' | b'\t') if rest.iter().all(|c| matches!(c, b' ' | b'\t' | 0)) => {
-            (&rest[..0], e, false)
-        }
+        Some(b' ' | b'\t') if rest.iter().all(|c| matches!(c, b' ' | b'\t' | 0)) => (&rest[..0], e, false),
         Some(_) => (&rest[1..], e + 1, false),
     };
     let raw = if help {
-        let s = utf8(text, text_at, "help text")?;
+        let s = src.str(text_at, text_at + text.len(), "help text")?;
         Raw::Help(metric, unescape(s, false))
     } else {
         let kind = match text {
@@ -182,19 +178,17 @@ fn meta(b: &[u8], m: usize, help: bool) -> Result<(Raw<'_>, usize), PErr> {
         Raw::Type(metric, kind)
     };
     if nul_after {
-        return err(
-            e,
-            format!("expected line break after metadata, got {}", got(b, e)),
-        );
+        return err(e, format!("expected line break after metadata, got {}", got(b, e)));
     }
     Ok((raw, line_end))
 }
 
 /// A sample line whose metric name starts at `i`.
 fn sample<'a>(c: &mut Core<'a>, i: usize) -> Result<(Raw<'a>, usize), PErr> {
-    let b = c.input;
+    let src = c.src;
+    let b = src.b;
     let e = scan_name(b, i);
-    let name = crate::common::ascii(&b[i..e]);
+    let name = src.ascii(i, e);
     c.labels.clear();
     c.exemplar_labels.clear();
     let mut j = blank(b, e);
@@ -207,17 +201,13 @@ fn sample<'a>(c: &mut Core<'a>, i: usize) -> Result<(Raw<'a>, usize), PErr> {
         j += 1;
     }
     if j == vs {
-        return err(
-            vs,
-            format!("expected value after metric, got {}", got(b, vs)),
-        );
+        return err(vs, format!("expected value after metric, got {}", got(b, vs)));
     }
     let tok = &b[vs..j];
-    let value = parse_float(tok)
-        .map_err(|fe| PErr {
-            pos: vs,
-            msg: format!("invalid value {}: {}", quoted(tok), fe.describe()),
-        })?;
+    let value = parse_float(tok).map_err(|fe| PErr {
+        pos: vs,
+        msg: format!("invalid value {}: {}", quoted(tok), fe.describe()),
+    })?;
     j = blank(b, j);
     let (timestamp_ms, next) = match b.get(j) {
         None => (None, b.len()),
@@ -239,18 +229,12 @@ fn sample<'a>(c: &mut Core<'a>, i: usize) -> Result<(Raw<'a>, usize), PErr> {
                 None => (Some(ts), b.len()),
                 Some(b'\n') => (Some(ts), j + 1),
                 Some(_) => {
-                    return err(
-                        j,
-                        format!("expected line break after timestamp, got {}", got(b, j)),
-                    );
+                    return err(j, format!("expected line break after timestamp, got {}", got(b, j)));
                 }
             }
         }
         Some(_) => {
-            return err(
-                j,
-                format!("expected timestamp or line break, got {}", got(b, j)),
-            );
+            return err(j, format!("expected timestamp or line break, got {}", got(b, j)));
         }
     };
     check_duplicates(b, &c.labels, true, &mut c.scratch)?;
@@ -269,28 +253,23 @@ fn sample<'a>(c: &mut Core<'a>, i: usize) -> Result<(Raw<'a>, usize), PErr> {
 /// Blanks are allowed around every token, the comma between pairs is
 /// optional and a trailing comma is allowed (as in Prometheus 2.42).
 fn labels(c: &mut Core<'_>, mut j: usize) -> Result<usize, PErr> {
-    let b = c.input;
+    let src = c.src;
+    let b = src.b;
     loop {
         j = blank(b, j);
         match b.get(j) {
             Some(b'}') => return Ok(j + 1),
             Some(&ch) if is_lname_start(ch) => {}
             _ => {
-                return err(
-                    j,
-                    format!("expected label name or '}}', got {}", got(b, j)),
-                );
+                return err(j, format!("expected label name or '}}', got {}", got(b, j)));
             }
         }
         let ls = j;
         j = scan_lname(b, j);
-        let lname = crate::common::ascii(&b[ls..j]);
+        let lname = src.ascii(ls, j);
         j = blank(b, j);
         if b.get(j) != Some(&b'=') {
-            return err(
-                j,
-                format!("expected '=' after label name, got {}", got(b, j)),
-            );
+            return err(j, format!("expected '=' after label name, got {}", got(b, j)));
         }
         j += 1;
         // Whitespace before the value; the lexer is in its label-value state
@@ -302,15 +281,12 @@ fn labels(c: &mut Core<'_>, mut j: usize) -> Result<usize, PErr> {
             }
         }
         if b.get(j) != Some(&b'"') {
-            return err(
-                j,
-                format!("expected quoted label value, got {}", got(b, j)),
-            );
+            return err(j, format!("expected quoted label value, got {}", got(b, j)));
         }
-        let close = scan_value(b, j)?;
-        let raw = &b[j + 1..close];
-        let s = utf8(raw, j + 1, "label value")?;
-        c.labels.push((lname, unescape(s, true)));
+        let (close, escaped) = scan_value(b, j)?;
+        let s = src.str(j + 1, close, "label value")?;
+        let value = if escaped { unescape(s, true) } else { Cow::Borrowed(s) };
+        c.labels.push((lname, value));
         j = blank(b, close + 1);
         if b.get(j) == Some(&b',') {
             j += 1;
@@ -321,14 +297,16 @@ fn labels(c: &mut Core<'_>, mut j: usize) -> Result<usize, PErr> {
 /// `\"(\\.|[^\\"])*\"` starting at the opening quote `q`, NUL bytes allowed
 /// anywhere inside (Prometheus skips them in this state), raw line breaks
 /// allowed, but not a backslash followed by a line break. Returns the
-/// position of the closing quote.
-fn scan_value(b: &[u8], q: usize) -> Result<usize, PErr> {
+/// position of the closing quote and whether there was a backslash.
+fn scan_value(b: &[u8], q: usize) -> Result<(usize, bool), PErr> {
     let mut j = q + 1;
+    let mut escaped = false;
     loop {
         match b.get(j) {
             None => return err(q, "unterminated label value"),
-            Some(b'"') => return Ok(j),
+            Some(b'"') => return Ok((j, escaped)),
             Some(b'\\') => {
+                escaped = true;
                 let esc = j;
                 j += 1;
                 while b.get(j) == Some(&0) {

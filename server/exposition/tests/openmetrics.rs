@@ -110,10 +110,24 @@ foo_total 17.0 1520879607.789 # {xx="yy"} 5"#,
     use MetricType::*;
     assert_eq!(
         kinds,
-        vec![Summary, Gauge, Histogram, GaugeHistogram, Histogram, GaugeHistogram, Info, StateSet, Unknown, Counter]
+        vec![
+            Summary,
+            Gauge,
+            Histogram,
+            GaugeHistogram,
+            Histogram,
+            GaugeHistogram,
+            Info,
+            StateSet,
+            Unknown,
+            Counter
+        ]
     );
     let Entry::Sample(f) = &e[34] else { panic!() };
-    assert_eq!((f.name, f.value, f.timestamp_ms), ("foo_total", 17.0, Some(1520879607789)));
+    assert_eq!(
+        (f.name, f.value, f.timestamp_ms),
+        ("foo_total", 17.0, Some(1520879607789))
+    );
     assert_eq!(f.exemplar.as_ref().unwrap().labels, vec![("xx", "yy".into())]);
     assert_eq!(
         e[35],
@@ -262,7 +276,13 @@ fn no_comments_blank_lines_or_extra_blanks() {
     assert_error(" a 1\n# EOF\n", O, 1, 1, "expected a metric name");
     assert_error("a  1\n# EOF\n", O, 1, 3, "expected value after metric");
     assert_error("a 1  2\n# EOF\n", O, 1, 5, "expected timestamp");
-    assert_error("a{b=\"c\", d=\"e\"} 1\n# EOF\n", O, 1, 9, "expected label name after ','");
+    assert_error(
+        "a{b=\"c\", d=\"e\"} 1\n# EOF\n",
+        O,
+        1,
+        9,
+        "expected label name after ','",
+    );
     assert_error("a {b=\"c\"} 1\n# EOF\n", O, 1, 3, "invalid value");
     assert_error("a 1 \n# EOF\n", O, 1, 5, "expected timestamp");
     assert_error("#  HELP a x\n# EOF\n", O, 1, 3, "expected HELP");
@@ -271,23 +291,55 @@ fn no_comments_blank_lines_or_extra_blanks() {
 
 #[test]
 fn metadata() {
-    let e = om("# TYPE a gaugehistogram\n# TYPE b info\n# TYPE c stateset\n# TYPE d unknown\n# UNIT e_seconds seconds\n# HELP f say \\\"hi\\\"\\n\n# EOF\n");
+    let e = om(
+        "# TYPE a gaugehistogram\n# TYPE b info\n# TYPE c stateset\n# TYPE d unknown\n# UNIT e_seconds seconds\n# HELP f say \\\"hi\\\"\\n\n# EOF\n",
+    );
     assert_eq!(
         e,
         vec![
-            Entry::Type { metric: "a", kind: MetricType::GaugeHistogram },
-            Entry::Type { metric: "b", kind: MetricType::Info },
-            Entry::Type { metric: "c", kind: MetricType::StateSet },
-            Entry::Type { metric: "d", kind: MetricType::Unknown },
-            Entry::Unit { metric: "e_seconds", unit: "seconds" },
-            Entry::Help { metric: "f", text: "say \"hi\"\n".into() },
+            Entry::Type {
+                metric: "a",
+                kind: MetricType::GaugeHistogram
+            },
+            Entry::Type {
+                metric: "b",
+                kind: MetricType::Info
+            },
+            Entry::Type {
+                metric: "c",
+                kind: MetricType::StateSet
+            },
+            Entry::Type {
+                metric: "d",
+                kind: MetricType::Unknown
+            },
+            Entry::Unit {
+                metric: "e_seconds",
+                unit: "seconds"
+            },
+            Entry::Help {
+                metric: "f",
+                text: "say \"hi\"\n".into()
+            },
         ]
     );
     assert_error("# TYPE a untyped\n# EOF\n", O, 1, 10, "invalid metric type \"untyped\"");
-    assert_error("# TYPE a counter \n# EOF\n", O, 1, 10, "invalid metric type \"counter \"");
+    assert_error(
+        "# TYPE a counter \n# EOF\n",
+        O,
+        1,
+        10,
+        "invalid metric type \"counter \"",
+    );
     assert_error("# TYPE a\n# EOF\n", O, 1, 9, "expected a space and text");
     assert_error("# HELP a x", O, 1, 11, "expected line break");
-    assert_error("# UNIT a_seconds bytes\n# EOF\n", O, 1, 18, "unit \"bytes\" is not a suffix");
+    assert_error(
+        "# UNIT a_seconds bytes\n# EOF\n",
+        O,
+        1,
+        18,
+        "unit \"bytes\" is not a suffix",
+    );
     assert_error("# UNIT seconds seconds\n# EOF\n", O, 1, 16, "not a suffix");
     assert_error("# UNIT aseconds seconds\n# EOF\n", O, 1, 17, "not a suffix");
     let e = error(b"# HELP a x\xff\n# EOF\n", O);
@@ -312,7 +364,13 @@ fn float_second_timestamps() {
     assert_error("a 1 NaN\n# EOF\n", O, 1, 5, "invalid timestamp \"NaN\"");
     assert_error("a 1 +Inf\n# EOF\n", O, 1, 5, "invalid timestamp");
     assert_error("a 1 1_0\n# EOF\n", O, 1, 5, "unsupported character in float");
-    assert_error("a 1 2 3\n# EOF\n", O, 1, 6, "expected line break or exemplar after timestamp");
+    assert_error(
+        "a 1 2 3\n# EOF\n",
+        O,
+        1,
+        6,
+        "expected line break or exemplar after timestamp",
+    );
 }
 
 #[test]
@@ -320,24 +378,68 @@ fn exemplars() {
     let s = sample(&om("a_total 1 # {} 2\n# EOF\n"));
     assert_eq!(
         s.exemplar,
-        Some(Exemplar { labels: vec![], value: 2.0, timestamp_ms: None })
+        Some(Exemplar {
+            labels: vec![],
+            value: 2.0,
+            timestamp_ms: None
+        })
     );
     let s = sample(&om("a_bucket{le=\"1\"} 3 10.5 # {t=\"x\\\"y\"} 0.5 9.25\n# EOF\n"));
     assert_eq!(s.timestamp_ms, Some(10500));
     assert_eq!(
         s.exemplar,
-        Some(Exemplar { labels: vec![("t", "x\"y".into())], value: 0.5, timestamp_ms: Some(9250) })
+        Some(Exemplar {
+            labels: vec![("t", "x\"y".into())],
+            value: 0.5,
+            timestamp_ms: Some(9250)
+        })
     );
     let s = sample(&om("a_total 1 # {a=\"b\"} NaN\n# EOF\n"));
     assert_eq!(s.exemplar.unwrap().value.to_bits(), NORMAL_NAN_BITS);
     // Only _total and _bucket samples may carry exemplars in 2.42.
     assert_error("a 1 # {a=\"b\"} 1\n# EOF\n", O, 1, 5, "does not support exemplars");
-    assert_error("a_count 1 # {a=\"b\"} 1\n# EOF\n", O, 1, 11, "does not support exemplars");
-    assert_error("a_total 1 # {a=\"b\",a=\"c\"} 1\n# EOF\n", O, 1, 20, "duplicate label name \"a\"");
-    assert_error("a_total 1 # {a=\"b\"}\n# EOF\n", O, 1, 20, "expected a space and a value after exemplar labels");
-    assert_error("a_total 1 # {a=\"b\"} 1 NaN\n# EOF\n", O, 1, 23, "invalid exemplar timestamp");
-    assert_error("a_total 1 # {a=\"b\"} 1 2 3\n# EOF\n", O, 1, 24, "expected line break after exemplar timestamp");
-    assert_error("a_total 1 # {a=\"b\"} 1 2", O, 1, 24, "expected line break after exemplar timestamp");
+    assert_error(
+        "a_count 1 # {a=\"b\"} 1\n# EOF\n",
+        O,
+        1,
+        11,
+        "does not support exemplars",
+    );
+    assert_error(
+        "a_total 1 # {a=\"b\",a=\"c\"} 1\n# EOF\n",
+        O,
+        1,
+        20,
+        "duplicate label name \"a\"",
+    );
+    assert_error(
+        "a_total 1 # {a=\"b\"}\n# EOF\n",
+        O,
+        1,
+        20,
+        "expected a space and a value after exemplar labels",
+    );
+    assert_error(
+        "a_total 1 # {a=\"b\"} 1 NaN\n# EOF\n",
+        O,
+        1,
+        23,
+        "invalid exemplar timestamp",
+    );
+    assert_error(
+        "a_total 1 # {a=\"b\"} 1 2 3\n# EOF\n",
+        O,
+        1,
+        24,
+        "expected line break after exemplar timestamp",
+    );
+    assert_error(
+        "a_total 1 # {a=\"b\"} 1 2",
+        O,
+        1,
+        24,
+        "expected line break after exemplar timestamp",
+    );
     assert_error("a_total 1 # {a=\"b\"} 1", O, 1, 22, "data does not end with # EOF");
     assert_error("a_total 1 # {a=\"\0\"} 1\n# EOF\n", O, 1, 17, "NUL byte");
     assert_error("a_total 1 # x\n# EOF\n", O, 1, 11, "invalid timestamp \"#\"");
@@ -352,7 +454,20 @@ fn suffixes_are_plain_names() {
     let names: Vec<&str> = samples(&om(doc)).iter().map(|s| s.name).collect();
     assert_eq!(
         names,
-        ["a_total", "a_created", "h_bucket", "h_count", "h_sum", "h_created", "g_gcount", "g_gsum", "i_info", "s", "other", "a_total"]
+        [
+            "a_total",
+            "a_created",
+            "h_bucket",
+            "h_count",
+            "h_sum",
+            "h_created",
+            "g_gcount",
+            "g_gsum",
+            "i_info",
+            "s",
+            "other",
+            "a_total"
+        ]
     );
 }
 
@@ -388,4 +503,11 @@ fn values() {
 fn error_positions_on_later_lines() {
     let doc = "# TYPE a counter\na_total{x=\"1\"} 1\na_total{x=\"2\"} oops\n# EOF\n";
     assert_error(doc, O, 3, 16, "invalid value \"oops\"");
+}
+
+#[test]
+fn interleaved_families_are_not_rejected() {
+    // OpenMetrics forbids this, Prometheus 2.42 does not check it.
+    let e = om("# TYPE a counter\n# TYPE b gauge\na_total 1\nb 2\na_total 3\n# TYPE a counter\nb 4\n# EOF\n");
+    assert_eq!(samples(&e).len(), 4);
 }

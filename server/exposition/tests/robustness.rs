@@ -46,7 +46,7 @@ fn drive(input: &[u8], format: Format) -> (Vec<Entry<'_>>, Option<ParseError>) {
         assert!(calls <= input.len() + 2, "more entries than bytes");
         let a = owned.next_entry();
         let b = lent.next_entry_ref().map(|o| o.map(|e| e.to_entry()));
-        assert_eq!(a, b, "owned and lending APIs disagree");
+        assert_eq!(key(&a), key(&b), "owned and lending APIs disagree");
         match a {
             Ok(Some(e)) => {
                 check_entry(input, &e);
@@ -65,6 +65,23 @@ fn drive(input: &[u8], format: Format) -> (Vec<Entry<'_>>, Option<ParseError>) {
     (entries, error)
 }
 
+/// A comparison key that treats NaN values as equal when their bits are.
+fn key(r: &Result<Option<Entry<'_>>, ParseError>) -> String {
+    let bits = match r {
+        Ok(Some(Entry::Sample(s))) => format!(
+            "{:x} {:?}",
+            s.value.to_bits(),
+            s.exemplar.as_ref().map(|x| x.value.to_bits())
+        ),
+        _ => String::new(),
+    };
+    format!("{r:?} {bits}")
+}
+
+fn entries_key(e: &[Entry<'_>]) -> Vec<String> {
+    e.iter().map(|x| key(&Ok(Some(x.clone())))).collect()
+}
+
 fn in_input(input: &[u8], s: &str) -> bool {
     let start = input.as_ptr() as usize;
     let p = s.as_ptr() as usize;
@@ -75,8 +92,7 @@ fn is_metric_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && (b[0].is_ascii_alphabetic() || b[0] == b'_' || b[0] == b':')
-        && b.iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
 }
 
 fn is_label_name(s: &str) -> bool {
@@ -132,6 +148,14 @@ fn check_error(input: &[u8], e: &ParseError) {
     );
 }
 
+/// `PROPTEST_CASES` overrides the default number of cases (for long runs).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 const INTERESTING: &[u8] = b"{}\",=\\ \t\n#\0\r.eE+-_:aZ09HELPTYUNIOF\xff\xc3\xa9";
 
 #[derive(Debug, Clone)]
@@ -178,7 +202,7 @@ fn apply(doc: &[u8], muts: &[Mutation]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes(input in proptest::collection::vec(any::<u8>(), 0..512)) {
@@ -212,25 +236,26 @@ proptest! {
 fn valid_documents_parse() {
     let (e, err) = drive(TEXT_DOC.as_bytes(), Format::PrometheusText);
     assert!(err.is_none(), "{err:?}");
-    assert_eq!(e.len(), 9);
+    assert_eq!(e.len(), 8);
     let (e, err) = drive(OM_DOC.as_bytes(), Format::OpenMetrics);
     assert!(err.is_none(), "{err:?}");
-    assert_eq!(e.len(), 13);
+    assert_eq!(e.len(), 12);
 }
 
 #[test]
 fn every_prefix_of_valid_documents() {
-    for (doc, f) in [
-        (TEXT_DOC, Format::PrometheusText),
-        (OM_DOC, Format::OpenMetrics),
-    ] {
+    for (doc, f) in [(TEXT_DOC, Format::PrometheusText), (OM_DOC, Format::OpenMetrics)] {
         let full = drive(doc.as_bytes(), f).0;
         for cut in 0..=doc.len() {
             let (entries, err) = drive(&doc.as_bytes()[..cut], f);
             // A prefix yields a prefix of the entries (the last one may be cut
             // short, e.g. a shorter value or a HELP text).
             let stable = entries.len().saturating_sub(1);
-            assert_eq!(entries[..stable], full[..stable], "cut at {cut}");
+            assert_eq!(
+                entries_key(&entries[..stable]),
+                entries_key(&full[..stable]),
+                "cut at {cut}"
+            );
             if f == Format::OpenMetrics && cut < doc.len() - 1 {
                 assert!(err.is_some(), "OpenMetrics prefix without # EOF accepted: {cut}");
             }
@@ -296,10 +321,7 @@ fn gen_sample() -> impl Strategy<Value = Gen> {
     )
         .prop_map(|(name, labels, value, ts)| Gen {
             name,
-            labels: labels
-                .into_iter()
-                .filter(|(n, _)| n != "__name__")
-                .collect(),
+            labels: labels.into_iter().filter(|(n, _)| n != "__name__").collect(),
             value,
             ts,
         })
@@ -350,7 +372,7 @@ fn render(samples: &[Gen], om: bool) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(500), ..ProptestConfig::default() })]
 
     #[test]
     fn round_trip(samples in proptest::collection::vec(gen_sample(), 0..20)) {

@@ -169,7 +169,13 @@ fn comments_are_skipped() {
 fn metadata_errors() {
     assert_error("# HELP \n", T, 1, 8, "expected metric name after HELP");
     assert_error("# TYPE 1m counter\n", T, 1, 8, "expected metric name after TYPE");
-    assert_error("ok 1\n# HELP ", T, 2, 8, "expected metric name after HELP, got end of input");
+    assert_error(
+        "ok 1\n# HELP ",
+        T,
+        2,
+        8,
+        "expected metric name after HELP, got end of input",
+    );
 }
 
 #[test]
@@ -224,7 +230,13 @@ fn label_set_errors() {
     assert_error("a{b:c=\"d\"} 1\n", T, 1, 4, "expected '='");
     assert_error("a{b=\"c\"} 1\nx{y=\"z", T, 2, 5, "unterminated label value");
     assert_error("a{b=\"c\"}{d=\"e\"} 1\n", T, 1, 9, "expected value after metric");
-    assert_error("a{b=\"c\"\n} 1\n", T, 1, 8, "expected label name or '}', got line break");
+    assert_error(
+        "a{b=\"c\"\n} 1\n",
+        T,
+        1,
+        8,
+        "expected label name or '}', got line break",
+    );
     assert_error("{b=\"c\"} 1\n", T, 1, 1, "expected a metric name");
 }
 
@@ -294,10 +306,7 @@ fn values() {
 
 #[test]
 fn timestamps() {
-    assert_eq!(
-        sample(&text("a 1 1520879607789\n")).timestamp_ms,
-        Some(1520879607789)
-    );
+    assert_eq!(sample(&text("a 1 1520879607789\n")).timestamp_ms, Some(1520879607789));
     assert_eq!(sample(&text("a 1 0\n")).timestamp_ms, Some(0));
     assert_error("a 1 -1\n", T, 1, 5, "expected timestamp or line break");
     assert_error("a 1 1.5\n", T, 1, 6, "expected line break after timestamp");
@@ -309,10 +318,7 @@ fn timestamps() {
 #[test]
 fn tabs_and_spaces_between_tokens() {
     let s = sample(&text("\t a\t{\tb\t=\t\"c\"\t,\t}\t 1 \t 2\t \n"));
-    assert_eq!(
-        (labels(&s), s.value, s.timestamp_ms),
-        (l(&[("b", "c")]), 1.0, Some(2))
-    );
+    assert_eq!((labels(&s), s.value, s.timestamp_ms), (l(&[("b", "c")]), 1.0, Some(2)));
 }
 
 #[test]
@@ -377,7 +383,10 @@ fn parser_stops_after_error() {
     let mut p = Parser::new(b"a 1\nbad line\nc 3\n", T);
     assert!(matches!(p.next_entry(), Ok(Some(Entry::Sample(_)))));
     let e = p.next_entry().unwrap_err();
-    assert_eq!(e.to_string(), "line 2, column 5: invalid value \"line\": invalid syntax");
+    assert_eq!(
+        e.to_string(),
+        "line 2, column 5: invalid value \"line\": invalid syntax"
+    );
     assert_eq!(p.next_entry(), Ok(None));
     assert_eq!(p.next_entry(), Ok(None));
 }
@@ -396,7 +405,13 @@ fn ref_api_matches_owned_api() {
 
 #[test]
 fn no_exemplars_in_text_format() {
-    assert_error("a_total 1 # {b=\"c\"} 1\n", T, 1, 11, "expected timestamp or line break");
+    assert_error(
+        "a_total 1 # {b=\"c\"} 1\n",
+        T,
+        1,
+        11,
+        "expected timestamp or line break",
+    );
 }
 
 #[test]

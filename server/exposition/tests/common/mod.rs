@@ -16,8 +16,7 @@ pub fn parse(input: &[u8], format: Format) -> Result<Vec<Entry<'_>>, ParseError>
 }
 
 pub fn text(input: &str) -> Vec<Entry<'_>> {
-    parse(input.as_bytes(), Format::PrometheusText)
-        .unwrap_or_else(|e| panic!("{input:?}: {e}"))
+    parse(input.as_bytes(), Format::PrometheusText).unwrap_or_else(|e| panic!("{input:?}: {e}"))
 }
 
 pub fn om(input: &str) -> Vec<Entry<'_>> {
@@ -44,11 +43,7 @@ pub fn error(input: &[u8], format: Format) -> ParseError {
 #[track_caller]
 pub fn assert_error(input: &str, format: Format, line: usize, column: usize, needle: &str) {
     let e = error(input.as_bytes(), format);
-    assert_eq!(
-        (e.line, e.column),
-        (line, column),
-        "{input:?}: wrong position for {e}"
-    );
+    assert_eq!((e.line, e.column), (line, column), "{input:?}: wrong position for {e}");
     assert!(
         e.message.contains(needle),
         "{input:?}: message {:?} lacks {needle:?}",
@@ -73,19 +68,14 @@ pub fn sample<'a>(entries: &[Entry<'a>]) -> Sample<'a> {
 }
 
 pub fn labels(s: &Sample<'_>) -> Vec<(String, String)> {
-    s.labels
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect()
+    s.labels.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
 }
 
 pub fn l(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
 }
 
+#[allow(clippy::ptr_arg)] // the point is to look at the Cow itself
 pub fn is_borrowed(c: &Cow<'_, str>) -> bool {
     matches!(c, Cow::Borrowed(_))
 }
