@@ -134,12 +134,16 @@ impl RangeKind {
         match self {
             RangeKind::Unspecified => "it means \"this host\", so connecting to it reaches the Vitrine server itself",
             RangeKind::ThisNetwork => "these addresses mean \"this network\" and can reach the Vitrine server itself",
-            RangeKind::Loopback => "loopback addresses reach the Vitrine server itself, not the machine you want to monitor",
+            RangeKind::Loopback => {
+                "loopback addresses reach the Vitrine server itself, not the machine you want to monitor"
+            }
             RangeKind::Private => {
                 "private addresses belong to internal networks, which Vitrine must not reach on anyone's behalf"
             }
             RangeKind::SharedAddressSpace => "this range is internal to an internet provider's network",
-            RangeKind::CloudMetadata => "this is a cloud metadata service, which hands out the server's own credentials",
+            RangeKind::CloudMetadata => {
+                "this is a cloud metadata service, which hands out the server's own credentials"
+            }
             RangeKind::LinkLocal => "link-local addresses only reach machines on the server's own network segment",
             RangeKind::ProtocolAssignments => "this range is reserved for special protocol uses, not for servers",
             RangeKind::Documentation => "this range is reserved for examples in documentation; no real server uses it",
@@ -148,7 +152,9 @@ impl RangeKind {
             RangeKind::Multicast => "multicast addresses name a group of hosts, not one server that can be scraped",
             RangeKind::Broadcast => "the broadcast address reaches every host on the local network",
             RangeKind::Reserved => "this range is reserved and not routable on the internet",
-            RangeKind::UniqueLocal => "unique local addresses are the IPv6 private networks, internal to an organisation",
+            RangeKind::UniqueLocal => {
+                "unique local addresses are the IPv6 private networks, internal to an organisation"
+            }
             RangeKind::SiteLocal => "site-local addresses are internal to a site (and deprecated)",
             RangeKind::DiscardOnly => "this prefix exists only to discard traffic",
             RangeKind::LocalNat64 => "this NAT64 prefix translates to addresses inside a local network",
@@ -281,9 +287,10 @@ impl AddressPolicy {
         let Some(forbidden) = classify(ip) else {
             return Ok(());
         };
-        let allowed = self.allow.iter().any(|net| {
-            net.contains(&ip) || forbidden.embedded.is_some_and(|(_, v4)| net.contains(&IpAddr::V4(v4)))
-        });
+        let allowed = self
+            .allow
+            .iter()
+            .any(|net| net.contains(&ip) || forbidden.embedded.is_some_and(|(_, v4)| net.contains(&IpAddr::V4(v4))));
         if allowed { Ok(()) } else { Err(forbidden) }
     }
 }
@@ -577,24 +584,48 @@ mod tests {
     #[test]
     fn other_embeddings() {
         let f = refused("::127.0.0.1");
-        assert_eq!((f.kind, f.embedded.map(|e| e.0)), (RangeKind::Loopback, Some(Embedding::Ipv4Compatible)));
+        assert_eq!(
+            (f.kind, f.embedded.map(|e| e.0)),
+            (RangeKind::Loopback, Some(Embedding::Ipv4Compatible))
+        );
         let f = refused("::8.8.8.8");
-        assert_eq!((f.kind, f.embedded.map(|e| e.0)), (RangeKind::DeprecatedIpv4Embedding, Some(Embedding::Ipv4Compatible)));
+        assert_eq!(
+            (f.kind, f.embedded.map(|e| e.0)),
+            (RangeKind::DeprecatedIpv4Embedding, Some(Embedding::Ipv4Compatible))
+        );
         let f = refused("::ffff:0:127.0.0.1");
-        assert_eq!((f.kind, f.embedded.map(|e| e.0)), (RangeKind::Loopback, Some(Embedding::Ipv4Translated)));
+        assert_eq!(
+            (f.kind, f.embedded.map(|e| e.0)),
+            (RangeKind::Loopback, Some(Embedding::Ipv4Translated))
+        );
         let f = refused("::ffff:0:8.8.8.8");
-        assert_eq!((f.kind, f.embedded.map(|e| e.0)), (RangeKind::DeprecatedIpv4Embedding, Some(Embedding::Ipv4Translated)));
+        assert_eq!(
+            (f.kind, f.embedded.map(|e| e.0)),
+            (RangeKind::DeprecatedIpv4Embedding, Some(Embedding::Ipv4Translated))
+        );
         let f = refused("64:ff9b::127.0.0.1");
-        assert_eq!((f.kind, f.embedded.map(|e| e.0)), (RangeKind::Loopback, Some(Embedding::Nat64)));
+        assert_eq!(
+            (f.kind, f.embedded.map(|e| e.0)),
+            (RangeKind::Loopback, Some(Embedding::Nat64))
+        );
         let f = refused("64:ff9b::a9fe:a9fe");
-        assert_eq!((f.kind, f.embedded.map(|e| e.0)), (RangeKind::CloudMetadata, Some(Embedding::Nat64)));
+        assert_eq!(
+            (f.kind, f.embedded.map(|e| e.0)),
+            (RangeKind::CloudMetadata, Some(Embedding::Nat64))
+        );
         let f = refused("2002:7f00:0001::1");
         assert_eq!(f.embedded, Some((Embedding::SixToFour, Ipv4Addr::new(127, 0, 0, 1))));
         assert_eq!(kind("2002:c0a8:0101::1"), RangeKind::Private);
         assert_eq!(kind("2002:a9fe:a9fe::"), RangeKind::CloudMetadata);
         // Teredo: client 10.0.0.1 inverted is f5ff:fffe.
         let f = refused("2001:0:4136:e378:8000:63bf:f5ff:fffe");
-        assert_eq!((f.kind, f.embedded), (RangeKind::Private, Some((Embedding::Teredo, Ipv4Addr::new(10, 0, 0, 1)))));
+        assert_eq!(
+            (f.kind, f.embedded),
+            (
+                RangeKind::Private,
+                Some((Embedding::Teredo, Ipv4Addr::new(10, 0, 0, 1)))
+            )
+        );
         // Teredo server in a private range.
         assert_eq!(kind("2001:0:c0a8:0101::f7f7:f7f7"), RangeKind::Private);
         // Teredo with public server and client (8.8.8.8 inverted is f7f7:f7f7).
@@ -635,7 +666,10 @@ mod tests {
             AddressPolicy::parse(["10.0.0.0/33"]),
             Err(PolicyError::InvalidCidr("10.0.0.0/33".into()))
         );
-        assert_eq!(AddressPolicy::parse(["intranet"]), Err(PolicyError::InvalidCidr("intranet".into())));
+        assert_eq!(
+            AddressPolicy::parse(["intranet"]),
+            Err(PolicyError::InvalidCidr("intranet".into()))
+        );
         assert_eq!(
             AddressPolicy::parse(["x"]).unwrap_err().to_string(),
             "\"x\" is not an IP address or CIDR range (e.g. 10.20.0.0/16 or fd12:3456::/48)"
@@ -663,7 +697,16 @@ mod tests {
         );
         assert!(refused("fe80::1").to_string().contains("fe80::/10 (link-local)"));
         // Every kind has a name and a reason.
-        for addr in ["0.1.0.0", "100.64.0.1", "192.0.0.1", "198.18.0.1", "192.88.99.2", "255.255.255.255", "100::1", "64:ff9b:1::1"] {
+        for addr in [
+            "0.1.0.0",
+            "100.64.0.1",
+            "192.0.0.1",
+            "198.18.0.1",
+            "192.88.99.2",
+            "255.255.255.255",
+            "100::1",
+            "64:ff9b:1::1",
+        ] {
             let text = refused(addr).to_string();
             assert!(text.len() > 60, "{text}");
         }
@@ -685,7 +728,11 @@ mod tests {
                 assert!(classify(IpAddr::V4(v4)).is_some(), "{v4}");
             }
             let v6 = IpAddr::V6(v4.to_ipv6_mapped());
-            assert_eq!(classify(v6).map(|f| f.kind), classify(IpAddr::V4(v4)).map(|f| f.kind), "{v6}");
+            assert_eq!(
+                classify(v6).map(|f| f.kind),
+                classify(IpAddr::V4(v4)).map(|f| f.kind),
+                "{v6}"
+            );
         }
     }
 }

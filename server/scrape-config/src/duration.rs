@@ -72,7 +72,11 @@ impl PromDuration {
 
     /// A duration of `millis` milliseconds, or `None` beyond the range Prometheus accepts.
     pub const fn from_millis(millis: u64) -> Option<PromDuration> {
-        if millis > MAX_MS { None } else { Some(PromDuration { millis }) }
+        if millis > MAX_MS {
+            None
+        } else {
+            Some(PromDuration { millis })
+        }
     }
 
     /// A duration of `secs` seconds, or `None` beyond the range Prometheus accepts.
@@ -174,7 +178,7 @@ impl fmt::Display for PromDuration {
         }
         for (name, mult) in UNITS {
             let exact_only = name == "y" || name == "w";
-            if exact_only && ms % mult != 0 {
+            if exact_only && !ms.is_multiple_of(mult) {
                 continue;
             }
             let v = ms / mult;
@@ -205,7 +209,10 @@ mod tests {
         assert_eq!(p("1y"), Ok(365 * 86_400_000));
         assert_eq!(p("100ms"), Ok(100));
         assert_eq!(p("1h30m"), Ok(5_400_000));
-        assert_eq!(p("1y2w3d4h5m6s7ms"), Ok(MS_PER_YEAR + 2 * MS_PER_WEEK + 3 * MS_PER_DAY + 4 * 3_600_000 + 5 * 60_000 + 6_007));
+        assert_eq!(
+            p("1y2w3d4h5m6s7ms"),
+            Ok(MS_PER_YEAR + 2 * MS_PER_WEEK + 3 * MS_PER_DAY + 4 * 3_600_000 + 5 * 60_000 + 6_007)
+        );
         assert_eq!(p("0"), Ok(0));
         assert_eq!(p("0s"), Ok(0));
         assert_eq!(p("000m"), Ok(0));
@@ -217,8 +224,8 @@ mod tests {
     fn rejects_what_prometheus_rejects() {
         assert_eq!(p(""), Err(DurationError::Empty));
         for bad in [
-            "1", "15", "s", "1.5s", "-1s", "+1s", "1s1m", "1m1m", "1ms1s", "1 s", " 1s", "1s ", "1S", "1sec", "1h1", "1µs",
-            "1ns", "m", "1d1y",
+            "1", "15", "s", "1.5s", "-1s", "+1s", "1s1m", "1m1m", "1ms1s", "1 s", " 1s", "1s ", "1S", "1sec", "1h1",
+            "1µs", "1ns", "m", "1d1y",
         ] {
             assert_eq!(p(bad), Err(DurationError::Invalid(bad.to_owned())), "{bad}");
         }
@@ -229,7 +236,10 @@ mod tests {
         // 292 years fit in an int64 of nanoseconds, 293 do not.
         assert!(p("292y").is_ok());
         assert!(matches!(p("293y"), Err(DurationError::OutOfRange(_))));
-        assert!(matches!(p("99999999999999999999999s"), Err(DurationError::OutOfRange(_))));
+        assert!(matches!(
+            p("99999999999999999999999s"),
+            Err(DurationError::OutOfRange(_))
+        ));
         assert_eq!(p("9223372036854ms"), Ok(MAX_MS));
         assert!(matches!(p("9223372036855ms"), Err(DurationError::OutOfRange(_))));
     }
@@ -252,7 +262,18 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for text in ["15s", "1m30s", "2h", "1d", "1w", "1y", "100ms", "90d", "1d1h1m1s1ms", "0s"] {
+        for text in [
+            "15s",
+            "1m30s",
+            "2h",
+            "1d",
+            "1w",
+            "1y",
+            "100ms",
+            "90d",
+            "1d1h1m1s1ms",
+            "0s",
+        ] {
             let d: PromDuration = text.parse().unwrap();
             assert_eq!(d.to_string(), text);
         }
@@ -264,7 +285,12 @@ mod tests {
     fn converts_to_and_from_std() {
         let d = PromDuration::from_secs(15).unwrap();
         assert_eq!(Duration::from(d), Duration::from_secs(15));
-        assert_eq!(PromDuration::try_from(Duration::from_micros(1_500)).unwrap().as_millis(), 1);
+        assert_eq!(
+            PromDuration::try_from(Duration::from_micros(1_500))
+                .unwrap()
+                .as_millis(),
+            1
+        );
         assert!(PromDuration::try_from(Duration::MAX).is_err());
         assert!(PromDuration::from_secs(u64::MAX).is_none());
         assert!(PromDuration::ZERO.is_zero());

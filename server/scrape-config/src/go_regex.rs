@@ -19,14 +19,11 @@ use regex::{Captures, Regex, RegexBuilder};
 /// Errors are the `regex` crate's message about the pattern as written by the user.
 pub(crate) fn compile(go_pattern: &str) -> Result<Regex, String> {
     let translated = translate(go_pattern);
-    RegexBuilder::new(&translated)
-        .octal(true)
-        .build()
-        .map_err(|e| match e {
-            regex::Error::Syntax(msg) => last_line(&msg),
-            regex::Error::CompiledTooBig(limit) => format!("the compiled regex exceeds the size limit of {limit} bytes"),
-            other => other.to_string(),
-        })
+    RegexBuilder::new(&translated).octal(true).build().map_err(|e| match e {
+        regex::Error::Syntax(msg) => last_line(&msg),
+        regex::Error::CompiledTooBig(limit) => format!("the compiled regex exceeds the size limit of {limit} bytes"),
+        other => other.to_string(),
+    })
 }
 
 /// The `error: …` line of a multi-line `regex` syntax error, which is the part that stays

@@ -7,9 +7,16 @@
 //! timeout may not exceed the interval; job names are unique; `scheme` defaults to `http`
 //! and `metrics_path` to `/metrics`; `params` become the query string.
 //!
-//! Two leniencies: a static target may be written as a full `http(s)://host:port/path`
-//! URL (its own scheme, and its path unless it is `/`, are used); and labels of a static
-//! config with an empty value are left out (Prometheus treats them as absent anyway).
+//! Each static target is built like Prometheus builds it: its address becomes
+//! `__address__` and the job's `relabel_configs` are applied, so the blackbox exporter
+//! pattern imports as the exporter's URL with `?target=…`; targets the rules drop are listed
+//! in [`ImportedJob::dropped_targets`].
+//!
+//! Two leniencies: in a job without `relabel_configs`, a static target may be written as a
+//! full `http(s)://host:port/path` URL (its own scheme, and its path unless it is `/`, are
+//! used); and labels of a static config with an empty value are left out (Prometheus treats
+//! them as absent anyway). Labels whose names Vitrine reserves (`project`, `environment`,
+//! `__…`) are not imported and are listed as unsupported.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +27,7 @@ use crate::labels::{is_valid_label_name, reserved_label_reason};
 use crate::relabel::{Action, RelabelConfig, RelabelSpec};
 use crate::secret::Secret;
 use crate::size::parse_byte_size;
-use crate::target::{Auth, Limits, Scheme, ScrapeTarget, ScrapeUrl, TlsConfig};
+use crate::target::{Auth, Limits, Scheme, ScrapeTarget, ScrapeUrl, TargetError, TlsConfig};
 use crate::yaml::{self, Kind, LoadError, Node};
 
 /// The result of importing a `prometheus.yml`.
@@ -73,8 +80,11 @@ pub struct ImportedJob {
     /// The job's effective scrape timeout.
     pub scrape_timeout: PromDuration,
     /// One target per address of its `static_configs`, with the job's settings and the
-    /// static config's labels. Empty when the job only uses service discovery.
+    /// static config's labels, relabelled. Empty when the job only uses service discovery.
     pub targets: Vec<ScrapeTarget>,
+    /// The static targets (addresses as written) that the job's `relabel_configs` drop, as
+    /// Prometheus would.
+    pub dropped_targets: Vec<String>,
 }
 
 /// A setting that was not imported.
@@ -167,35 +177,14 @@ impl ImportError {
 /// assert_eq!(target.interval().to_string(), "30s");
 /// ```
 pub fn import_prometheus_yml(text: &str) -> Result<Import, ImportError> {
-    let root = match yaml::load(text) {
-        Ok(Some(root)) => root,
-        Ok(None) => {
-            return Err(ImportError::Invalid {
-                path: "prometheus.yml".into(),
-                line: 1,
-                column: 1,
-                message: "the file is empty".into(),
-                hint: "paste the contents of prometheus.yml, with its `scrape_configs` section".into(),
-            });
-        }
-        Err(LoadError::Syntax { line, column, message }) => {
-            let hint = syntax_hint(text, line, &message);
-            return Err(ImportError::Syntax {
-                line,
-                column,
-                message,
-                hint,
-            });
-        }
-        Err(LoadError::Refused { line, column, message }) => {
-            return Err(ImportError::Invalid {
-                path: "prometheus.yml".into(),
-                line,
-                column,
-                message,
-                hint: "fix the YAML at this position".into(),
-            });
-        }
+    let Some(root) = load(text, "prometheus.yml")? else {
+        return Err(ImportError::Invalid {
+            path: "prometheus.yml".into(),
+            line: 1,
+            column: 1,
+            message: "the file is empty".into(),
+            hint: "paste the contents of prometheus.yml, with its `scrape_configs` section".into(),
+        });
     };
     let mut ctx = Ctx::default();
     let top = entries(&root, "prometheus.yml", "the top level of prometheus.yml")?;
@@ -243,7 +232,10 @@ pub fn import_prometheus_yml(text: &str) -> Result<Import, ImportError> {
     }
     let mut jobs: Vec<ImportedJob> = Vec::new();
     if let Some(list) = scrape_configs {
-        for (i, item) in items(list, "scrape_configs", "a list of scrape configs")?.iter().enumerate() {
+        for (i, item) in items(list, "scrape_configs", "a list of scrape configs")?
+            .iter()
+            .enumerate()
+        {
             let path = format!("scrape_configs[{i}]");
             let (job, name_node) = ctx.job(item, &path, &global)?;
             if jobs.iter().any(|j| j.job_name == job.job_name) {
@@ -264,6 +256,101 @@ pub fn import_prometheus_yml(text: &str) -> Result<Import, ImportError> {
         jobs,
         unsupported,
     })
+}
+
+/// The path of the list in [`parse_relabel_configs`]'s errors.
+const RELABEL_CONFIGS: &str = "relabel_configs";
+
+/// Parses a list of relabel rules written as under `relabel_configs:` (or
+/// `metric_relabel_configs:`) in a `prometheus.yml`, as typed into a form: one `- ` item per
+/// rule, with the fields `source_labels`, `separator`, `target_label`, `regex`, `modulus`,
+/// `replacement` and `action`.
+///
+/// Empty text (or only spaces, line breaks and comments) is an empty list. The rules are
+/// read and validated exactly as [`import_prometheus_yml`] reads them, with one difference:
+/// an unknown field (a misspelled `regx:`) is an error instead of a note, as there is no
+/// list of unsupported settings to put it in. Errors have a line and a column counted in
+/// `yaml` itself, a path such as `relabel_configs[1].action`, and a hint.
+///
+/// ```
+/// use vitrine_scrape_config::{Action, parse_relabel_configs};
+/// let rules = parse_relabel_configs("- source_labels: [__name__]\n  regex: go_.*\n  action: drop\n").unwrap();
+/// assert_eq!(rules[0].action(), Action::Drop);
+/// assert_eq!(rules[0].regex().as_str(), "go_.*");
+/// assert!(parse_relabel_configs("  \n").unwrap().is_empty());
+///
+/// let err = parse_relabel_configs("- source_labels: [__name__]\n  action: dorp\n").unwrap_err();
+/// assert_eq!((err.line(), err.column()), (2, 11));
+/// assert!(err.hint().contains("keep, drop"));
+/// ```
+pub fn parse_relabel_configs(yaml: &str) -> Result<Vec<RelabelConfig>, ImportError> {
+    let Some(root) = load(yaml, RELABEL_CONFIGS)? else {
+        return Ok(Vec::new());
+    };
+    if let Kind::Map(entries) = &root.kind {
+        let wrapped = entries
+            .first()
+            .map(|(key, _)| key.key_text())
+            .filter(|k| k == "relabel_configs" || k == "metric_relabel_configs");
+        let hint = match wrapped {
+            Some(key) => format!(
+                "leave out the `{key}:` line and write only the rules below it, each starting with `- ` at the \
+                 beginning of a line"
+            ),
+            None => "start each rule with `- ` (for example `- source_labels: [__name__]`) and indent its other \
+                     fields below the first one, in the same column"
+                .into(),
+        };
+        return Err(invalid(
+            RELABEL_CONFIGS,
+            &root,
+            format!("expected a list of relabel rules, found {}", root.describe()),
+            hint,
+        ));
+    }
+    let mut ctx = Ctx::default();
+    let configs = ctx.relabel_configs(&root, RELABEL_CONFIGS)?;
+    if let Some(unknown) = ctx.unsupported.into_iter().next() {
+        let field = unknown
+            .path
+            .split_once("].")
+            .map_or(unknown.path.as_str(), |(_, field)| field)
+            .to_owned();
+        return Err(ImportError::Invalid {
+            path: unknown.path,
+            line: unknown.line,
+            column: unknown.column,
+            message: format!("unknown field {field:?} in a relabel rule"),
+            hint: "the fields of a relabel rule are source_labels, separator, target_label, regex, modulus, \
+                   replacement and action: check the spelling and the indentation"
+                .into(),
+        });
+    }
+    Ok(configs)
+}
+
+/// Reads the YAML tree of `text`; `Ok(None)` when it has no content. `path` names the text
+/// in errors about valid YAML that is refused (a second document, an unknown alias).
+fn load(text: &str, path: &str) -> Result<Option<Node>, ImportError> {
+    match yaml::load(text) {
+        Ok(root) => Ok(root),
+        Err(LoadError::Syntax { line, column, message }) => {
+            let hint = syntax_hint(text, line, &message);
+            Err(ImportError::Syntax {
+                line,
+                column,
+                message,
+                hint,
+            })
+        }
+        Err(LoadError::Refused { line, column, message }) => Err(ImportError::Invalid {
+            path: path.into(),
+            line,
+            column,
+            message,
+            hint: "fix the YAML at this position".into(),
+        }),
+    }
 }
 
 fn invalid(path: &str, node: &Node, message: impl Into<String>, hint: impl Into<String>) -> ImportError {
@@ -327,7 +414,12 @@ fn boolean(node: &Node, path: &str) -> Result<Option<bool>, ImportError> {
     match s.as_str() {
         "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => Ok(Some(true)),
         "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => Ok(Some(false)),
-        _ => Err(invalid(path, node, format!("expected true or false, found {s:?}"), "write true or false")),
+        _ => Err(invalid(
+            path,
+            node,
+            format!("expected true or false, found {s:?}"),
+            "write true or false",
+        )),
     }
 }
 
@@ -432,9 +524,18 @@ impl Ctx {
                 "query_log_file" | "scrape_failure_log_file" => {
                     self.skip(&path, key, "Vitrine keeps no log files of the Prometheus kind", true)
                 }
-                "body_size_limit" | "sample_limit" | "target_limit" | "label_limit" | "label_name_length_limit"
-                | "label_value_length_limit" | "keep_dropped_targets" | "scrape_protocols" | "rule_query_offset"
-                | "metric_name_validation_scheme" | "metric_name_escaping_scheme" | "always_scrape_classic_histograms"
+                "body_size_limit"
+                | "sample_limit"
+                | "target_limit"
+                | "label_limit"
+                | "label_name_length_limit"
+                | "label_value_length_limit"
+                | "keep_dropped_targets"
+                | "scrape_protocols"
+                | "rule_query_offset"
+                | "metric_name_validation_scheme"
+                | "metric_name_escaping_scheme"
+                | "always_scrape_classic_histograms"
                 | "convert_classic_histograms_to_nhcb" => self.skip(
                     &path,
                     key,
@@ -473,7 +574,10 @@ impl Ctx {
             return Err(invalid(
                 path,
                 node,
-                format!("expected a scrape config (job_name, static_configs, …), found {}", node.describe()),
+                format!(
+                    "expected a scrape config (job_name, static_configs, …), found {}",
+                    node.describe()
+                ),
                 "each item of scrape_configs starts with `- job_name: <name>`",
             ));
         }
@@ -506,7 +610,9 @@ impl Ctx {
                 }
                 "bearer_token" => {
                     f.auth_keys.push(("bearer_token", key));
-                    f.auth = string(value, &p)?.map(|t| Auth::Bearer(Secret::new(t))).unwrap_or_default();
+                    f.auth = string(value, &p)?
+                        .map(|t| Auth::Bearer(Secret::new(t)))
+                        .unwrap_or_default();
                 }
                 "bearer_token_file" => {
                     f.auth_keys.push(("bearer_token_file", key));
@@ -537,7 +643,12 @@ impl Ctx {
                 "body_size_limit" => {
                     if let Some(s) = string(value, &p)? {
                         f.limits.body_size_limit = Some(parse_byte_size(&s).map_err(|e| {
-                            invalid(&p, value, e.to_string(), "write a size such as 10MB or 512KiB (0 means no limit)")
+                            invalid(
+                                &p,
+                                value,
+                                e.to_string(),
+                                "write a size such as 10MB or 512KiB (0 means no limit)",
+                            )
                         })?);
                     }
                 }
@@ -610,7 +721,10 @@ impl Ctx {
             return Err(invalid(
                 &join(path, names[1]),
                 second,
-                format!("only one kind of authentication can be configured, found {}", names.join(" and ")),
+                format!(
+                    "only one kind of authentication can be configured, found {}",
+                    names.join(" and ")
+                ),
                 "keep one of them",
             ));
         }
@@ -639,6 +753,7 @@ impl Ctx {
         }
 
         let mut targets = Vec::new();
+        let mut dropped_targets = Vec::new();
         if let Some(list) = f.static_configs {
             let list_path = join(path, "static_configs");
             for (i, sc) in items(list, &list_path, "a list of static configs")?.iter().enumerate() {
@@ -662,10 +777,21 @@ impl Ctx {
                     }
                 }
                 for (address, t, tp) in addresses {
-                    let url = target_url(scheme, &address, &metrics_path, &f.params).map_err(|e| {
-                        invalid(&tp, t, e.to_string(), "write each target as host:port, for example localhost:9090")
-                    })?;
-                    let target = ScrapeTarget::builder(job_name.clone(), url)
+                    let bad_target =
+                        |e: String| invalid(&tp, t, e, "write each target as host:port, for example localhost:9090");
+                    // Without relabelling, a full URL is accepted as a convenience; with it, the
+                    // address is passed on as written, as Prometheus does (blackbox exporter style).
+                    let builder = if f.relabel_configs.is_empty() && address.contains("://") {
+                        let url = target_url(scheme, &address, &metrics_path, &f.params)
+                            .map_err(|e| bad_target(e.to_string()))?;
+                        ScrapeTarget::builder(job_name.clone(), url)
+                    } else {
+                        ScrapeTarget::builder_for_address(job_name.clone(), address.clone())
+                            .scheme(scheme)
+                            .metrics_path(metrics_path.clone())
+                            .params(f.params.clone())
+                    };
+                    let built = builder
                         .interval(interval)
                         .timeout(timeout)
                         .labels(labels.iter().cloned())
@@ -676,9 +802,20 @@ impl Ctx {
                         .relabel_configs(f.relabel_configs.clone())
                         .metric_relabel_configs(f.metric_relabel_configs.clone())
                         .limits(f.limits)
-                        .build()
-                        .map_err(|e| invalid(&tp, t, e.to_string(), "fix this job's settings"))?;
-                    targets.push(target);
+                        .build();
+                    match built {
+                        Ok(target) => targets.push(target),
+                        Err(TargetError::DroppedByRelabelling) => dropped_targets.push(address),
+                        Err(e @ TargetError::Url(_)) => return Err(bad_target(e.to_string())),
+                        Err(e) => {
+                            return Err(invalid(
+                                &tp,
+                                t,
+                                e.to_string(),
+                                "fix this job's settings or its relabel_configs",
+                            ));
+                        }
+                    }
                 }
             }
         }
@@ -689,6 +826,7 @@ impl Ctx {
                 scrape_interval: interval,
                 scrape_timeout: timeout,
                 targets,
+                dropped_targets,
             },
             Some(name_node),
         ))
@@ -840,9 +978,7 @@ impl Ctx {
                      its host name",
                     false,
                 ),
-                "min_version" | "max_version" => {
-                    self.skip(&p, key, "Vitrine applies its own TLS version policy", true)
-                }
+                "min_version" | "max_version" => self.skip(&p, key, "Vitrine applies its own TLS version policy", true),
                 _ => self.unknown(&p, key),
             }
         }
@@ -1035,7 +1171,9 @@ fn dash_column(line: &str) -> Option<usize> {
 fn misaligned(above: &[&str], current: &str, line: usize) -> Option<String> {
     let significant = || above.iter().enumerate().rev().filter(|(_, l)| is_significant(l));
     if let Some(dash) = dash_column(current) {
-        let dashes: Vec<(usize, usize)> = significant().filter_map(|(i, l)| dash_column(l).map(|c| (i + 1, c))).collect();
+        let dashes: Vec<(usize, usize)> = significant()
+            .filter_map(|(i, l)| dash_column(l).map(|c| (i + 1, c)))
+            .collect();
         if dashes.is_empty() || dashes.iter().any(|(_, c)| *c == dash) {
             return None;
         }
@@ -1071,10 +1209,19 @@ fn indentation_hint(text: &str, line: usize) -> String {
          the same mapping must start in the same column, list items ('- ') of one list must line up, and values \
          containing ': ' need quotes"
     );
-    let Some(current) = line.checked_sub(1).and_then(|i| lines.get(i)).filter(|l| is_significant(l)) else {
+    let Some(current) = line
+        .checked_sub(1)
+        .and_then(|i| lines.get(i))
+        .filter(|l| is_significant(l))
+    else {
         return general;
     };
-    let Some((prev_index, previous)) = lines[..line - 1].iter().enumerate().rev().find(|(_, l)| is_significant(l)) else {
+    let Some((prev_index, previous)) = lines[..line - 1]
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, l)| is_significant(l))
+    else {
         return general;
     };
     let prev_line = prev_index + 1;
@@ -1182,7 +1329,11 @@ scrape_configs:
         assert_eq!(job.scrape_interval.to_string(), "30s");
         assert_eq!(job.scrape_timeout.to_string(), "5s");
         let a = &job.targets[0];
-        assert_eq!(a.url().as_str(), "https://a:9100/custom/metrics?debug=true&module=http_2xx");
+        // The first relabel rule copies the address into the `target` parameter.
+        assert_eq!(
+            a.url().as_str(),
+            "https://a:9100/custom/metrics?debug=true&module=http_2xx&target=a%3A9100"
+        );
         assert_eq!(a.job(), "secure");
         assert!(a.honor_labels());
         assert!(!a.honor_timestamps());
@@ -1224,7 +1375,10 @@ scrape_configs:
             Ok(Auth::Bearer(Secret::new("xyz")))
         );
         let e = t("    authorization:\n      type: Basic\n      credentials: xyz\n").unwrap_err();
-        assert_eq!(e.message(), "authorization type cannot be set to \"basic\", use \"basic_auth\" instead");
+        assert_eq!(
+            e.message(),
+            "authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
+        );
         let e = t("    bearer_token: a\n    basic_auth:\n      username: u\n").unwrap_err();
         assert_eq!((e.line(), e.column()), (4, 5));
         assert!(e.message().contains("bearer_token and basic_auth"), "{e}");
@@ -1324,8 +1478,11 @@ scrape_configs:
 sraping_typo: {}
 "#;
         let i = import(text);
-        let got: Vec<(&str, usize, usize, bool)> =
-            i.unsupported.iter().map(|u| (u.path.as_str(), u.line, u.column, u.harmless)).collect();
+        let got: Vec<(&str, usize, usize, bool)> = i
+            .unsupported
+            .iter()
+            .map(|u| (u.path.as_str(), u.line, u.column, u.harmless))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -1347,7 +1504,9 @@ sraping_typo: {}
         );
         assert_eq!(i.jobs.len(), 3);
         assert!(i.jobs[1].targets.is_empty());
-        assert_eq!(i.jobs[2].targets[0].labels().len(), 0);
+        // `keep` with regex x on no source labels (the empty string) drops the target.
+        assert!(i.jobs[2].targets.is_empty());
+        assert_eq!(i.jobs[2].dropped_targets, ["c:1"]);
         assert!(i.unsupported[5].reason.contains("service discovery"));
     }
 
@@ -1379,12 +1538,42 @@ sraping_typo: {}
     fn invalid_settings_have_positions_and_hints() {
         let cases = [
             ("scrape_configs:\n  - static_configs: []\n", 2, 5, "job_name is missing"),
-            ("scrape_configs:\n  - job_name: a\n  - job_name: a\n", 3, 15, "found multiple scrape configs"),
-            ("scrape_configs:\n  - job_name: a\n    scheme: ftp\n", 3, 13, "unsupported scheme"),
-            ("scrape_configs:\n  - job_name: a\n    metrics_path: metrics\n", 3, 19, "must start with '/'"),
-            ("scrape_configs:\n  - job_name: a\n    honor_labels: maybe\n", 3, 19, "expected true or false"),
-            ("scrape_configs:\n  - job_name: a\n    sample_limit: lots\n", 3, 19, "expected a whole number"),
-            ("scrape_configs:\n  - job_name: a\n    body_size_limit: 10 MB\n", 3, 22, "not a valid byte size"),
+            (
+                "scrape_configs:\n  - job_name: a\n  - job_name: a\n",
+                3,
+                15,
+                "found multiple scrape configs",
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    scheme: ftp\n",
+                3,
+                13,
+                "unsupported scheme",
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    metrics_path: metrics\n",
+                3,
+                19,
+                "must start with '/'",
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    honor_labels: maybe\n",
+                3,
+                19,
+                "expected true or false",
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    sample_limit: lots\n",
+                3,
+                19,
+                "expected a whole number",
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    body_size_limit: 10 MB\n",
+                3,
+                22,
+                "not a valid byte size",
+            ),
             (
                 "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://x:99999/']\n",
                 4,
@@ -1427,7 +1616,12 @@ sraping_typo: {}
                 9,
                 "invalid regex \"(a\"",
             ),
-            ("scrape_configs:\n  job_name: a\n", 2, 3, "expected a list of scrape configs"),
+            (
+                "scrape_configs:\n  job_name: a\n",
+                2,
+                3,
+                "expected a list of scrape configs",
+            ),
             ("scrape_configs:\n  - just a string\n", 2, 5, "expected a scrape config"),
             ("- a\n- b\n", 1, 1, "expected the top level"),
             ("", 1, 1, "the file is empty"),
@@ -1444,8 +1638,57 @@ sraping_typo: {}
     #[test]
     fn full_url_targets() {
         let text = "scrape_configs:\n  - job_name: j\n    metrics_path: /m\n    static_configs:\n      - targets: ['https://h:8443', 'http://h2/custom', 'h3']\n";
-        let urls: Vec<String> = import(text).jobs[0].targets.iter().map(|t| t.url().to_string()).collect();
+        let urls: Vec<String> = import(text).jobs[0]
+            .targets
+            .iter()
+            .map(|t| t.url().to_string())
+            .collect();
         assert_eq!(urls, ["https://h:8443/m", "http://h2/custom", "http://h3/m"]);
+    }
+
+    #[test]
+    fn blackbox_exporter_config_imports_like_prometheus() {
+        // The example configuration of the blackbox exporter's README.
+        let text = r#"
+scrape_configs:
+  - job_name: 'blackbox'
+    metrics_path: /probe
+    params:
+      module: [http_2xx]
+    static_configs:
+      - targets:
+        - http://prometheus.io
+        - https://prometheus.io
+        - http://example.com:8080
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: 127.0.0.1:9115
+      - source_labels: [__param_target]
+        regex: .*example.com.*
+        action: drop
+"#;
+        let i = import(text);
+        let job = &i.jobs[0];
+        let got: Vec<(&str, &str)> = job.targets.iter().map(|t| (t.url().as_str(), t.instance())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "http://127.0.0.1:9115/probe?module=http_2xx&target=http%3A%2F%2Fprometheus.io",
+                    "http://prometheus.io"
+                ),
+                (
+                    "http://127.0.0.1:9115/probe?module=http_2xx&target=https%3A%2F%2Fprometheus.io",
+                    "https://prometheus.io"
+                ),
+            ]
+        );
+        assert_eq!(job.dropped_targets, ["http://example.com:8080"]);
+        assert!(i.unsupported.is_empty());
     }
 
     #[test]
@@ -1479,14 +1722,25 @@ scrape_configs:
         let e = error(text);
         assert!(e.hint().contains("indentation"), "{e}");
         assert!(e.hint().contains(&format!("line {}", e.line())), "{e}");
-        assert!(e.hint().contains("did you mean column 5, like `static_configs` on line 3?"), "{e}");
+        assert!(
+            e.hint()
+                .contains("did you mean column 5, like `static_configs` on line 3?"),
+            "{e}"
+        );
         // A list item out of line with its siblings.
         let e = error("scrape_configs:\n- job_name: a\n  static_configs:\n  - targets: [x:1]\n - job_name: b\n");
         assert_eq!(e.line(), 5, "{e}");
-        assert!(e.hint().contains("list item ('- ') on line 5 starts in column 2"), "{e}");
+        assert!(
+            e.hint().contains("list item ('- ') on line 5 starts in column 2"),
+            "{e}"
+        );
         // A key that does line up with something, but too deep under a key with a value.
         let e = error("a:\n  b: 1\n    c: 2\n");
-        assert!(e.hint().contains("`c` on line 3 starts in column 5, further right than `b` on line 2"), "{e}");
+        assert!(
+            e.hint()
+                .contains("`c` on line 3 starts in column 5, further right than `b` on line 2"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1506,5 +1760,134 @@ scrape_configs:
             "scrape_configs:\n  - job_name: j\n    basic_auth: {username: u, password: hunter2}\n    static_configs: [{targets: [h:1]}]\n",
         );
         assert!(!format!("{i:?}").contains("hunter2"));
+    }
+
+    fn rules_error(text: &str) -> ImportError {
+        parse_relabel_configs(text).unwrap_err()
+    }
+
+    fn path_of(e: &ImportError) -> &str {
+        match e {
+            ImportError::Invalid { path, .. } => path,
+            ImportError::Syntax { .. } => "",
+        }
+    }
+
+    #[test]
+    fn relabel_textarea_reads_rules() {
+        let rules = parse_relabel_configs("- source_labels: [__name__]\n  regex: go_.*\n  action: drop\n").unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].source_labels(), ["__name__"]);
+        assert_eq!(rules[0].regex().as_str(), "go_.*");
+        assert_eq!(rules[0].action(), Action::Drop);
+        // Every field, comments, quotes, blank lines, a flow list and CRLF line ends.
+        let text = "# keep the API jobs\r\n- source_labels: [job, 'instance']\r\n  separator: \"@\"\r\n  regex: \
+                    \"api-(.*)@.*\"\r\n  target_label: service\r\n  replacement: '${1}'\r\n\r\n- {action: hashmod, \
+                    source_labels: [instance], target_label: shard, modulus: 4}\r\n- action: LabelDrop\r\n  regex: tmp_.*\r\n";
+        let rules = parse_relabel_configs(text).unwrap();
+        assert_eq!(rules.len(), 3);
+        assert_eq!(
+            (
+                rules[0].separator(),
+                rules[0].target_label(),
+                rules[0].replacement(),
+                rules[0].action()
+            ),
+            ("@", "service", "${1}", Action::Replace)
+        );
+        assert_eq!((rules[1].action(), rules[1].modulus()), (Action::HashMod, 4));
+        assert_eq!(rules[2].action(), Action::LabelDrop);
+        // The same rules as under relabel_configs in a prometheus.yml.
+        let yml = format!(
+            "scrape_configs:\n  - job_name: j\n    relabel_configs:\n{}    static_configs: [{{targets: [h:1]}}]\n",
+            text.replace("\r\n", "\n")
+                .lines()
+                .map(|l| format!("      {l}\n"))
+                .collect::<String>()
+        );
+        assert_eq!(import(&yml).jobs[0].targets[0].relabel_configs(), rules.as_slice());
+    }
+
+    #[test]
+    fn relabel_textarea_empty_text_is_no_rules() {
+        for text in ["", " ", "\n\n", "  \t\n", "# just a comment\n", "[]", "~"] {
+            assert_eq!(parse_relabel_configs(text), Ok(Vec::new()), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn relabel_textarea_errors_point_into_the_text() {
+        // An unknown action: at its value.
+        let e = rules_error("- source_labels: [__name__]\n  action: dorp\n");
+        assert_eq!((e.line(), e.column()), (2, 11), "{e}");
+        assert_eq!(e.message(), "unknown relabel action \"dorp\"");
+        assert!(e.hint().contains("keepequal"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("relabel_configs[0].action (line 2, column 11)"),
+            "{e}"
+        );
+        // A rule the action does not accept: at the rule, with Prometheus' message.
+        let e = rules_error("- action: drop\n  regex: x\n- source_labels: [a]\n  regex: (.*)\n");
+        assert_eq!((e.line(), e.column()), (3, 3), "{e}");
+        assert_eq!(
+            e.message(),
+            "relabel configuration for replace action requires 'target_label' value"
+        );
+        assert!(e.to_string().starts_with("relabel_configs[1] "), "{e}");
+        let e = rules_error("- regex: '(unclosed'\n  action: keep\n");
+        assert_eq!((e.line(), e.column()), (1, 3), "{e}");
+        assert!(e.message().starts_with("invalid regex \"(unclosed\""), "{e}");
+        assert!(e.hint().contains("RE2"), "{e}");
+        let e = rules_error("- source_labels: [ok, not-a-label]\n  action: drop\n");
+        assert_eq!(e.message(), "\"not-a-label\" is not a valid label name");
+        let e = rules_error("- source_labels: [a]\n  modulus: four\n");
+        assert_eq!(
+            (e.line(), e.column(), path_of(&e)),
+            (2, 12, "relabel_configs[0].modulus"),
+            "{e}"
+        );
+        // A misspelled field is an error, not silently ignored.
+        let e = rules_error("- source_labels: [a]\n  regx: x\n  action: drop\n");
+        assert_eq!(
+            (e.line(), e.column(), path_of(&e)),
+            (2, 3, "relabel_configs[0].regx"),
+            "{e}"
+        );
+        assert_eq!(e.message(), "unknown field \"regx\" in a relabel rule");
+        assert!(e.hint().contains("source_labels, separator"), "{e}");
+        // YAML syntax errors get the import's hints, with lines counted in the text.
+        let e = rules_error("- source_labels: [a]\n   action: drop\n");
+        assert!(matches!(e, ImportError::Syntax { line: 2, .. }), "{e}");
+        assert!(e.hint().contains("indentation"), "{e}");
+        let e = rules_error("- action: drop\n\tregex: x\n");
+        assert!(e.hint().contains("tab"), "{e}");
+        let e = rules_error("- source_labels: [a, b\n  action: drop\n");
+        assert!(matches!(e, ImportError::Syntax { .. }), "{e}");
+        let e = rules_error("- action: drop\n---\n- action: keep\n");
+        assert_eq!((e.line(), path_of(&e)), (3, "relabel_configs"), "{e}");
+    }
+
+    #[test]
+    fn relabel_textarea_explains_common_shapes() {
+        // The list pasted with its key.
+        let e = rules_error("relabel_configs:\n  - action: drop\n    regex: x\n");
+        assert_eq!((e.line(), e.column()), (1, 1), "{e}");
+        assert!(e.hint().contains("leave out the `relabel_configs:` line"), "{e}");
+        let e = rules_error("metric_relabel_configs:\n- action: drop\n");
+        assert!(e.hint().contains("`metric_relabel_configs:`"), "{e}");
+        // One rule without its `- `.
+        let e = rules_error("source_labels: [a]\naction: drop\n");
+        assert_eq!(
+            e.message(),
+            "expected a list of relabel rules, found a mapping (key: value pairs)"
+        );
+        assert!(e.hint().contains("start each rule with `- `"), "{e}");
+        // A list of something else.
+        let e = rules_error("- drop\n");
+        assert!(e.message().contains("found a single value"), "{e}");
+        assert_eq!((e.line(), e.column(), path_of(&e)), (1, 3, "relabel_configs[0]"), "{e}");
+        let e = rules_error("drop\n");
+        assert!(e.message().contains("expected a list of relabel configs"), "{e}");
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! A [`RelabelConfig`] is built from a [`RelabelSpec`] (the fields as written in
 //! `prometheus.yml`, all optional) and validated with Prometheus' rules and messages.
-//! [`relabel`] applies a list of them to a label set.
+//! [`relabel()`] applies a list of them to a label set.
 //!
 //! All eleven actions of Prometheus 2.42 are supported: `replace` (the default), `keep`,
 //! `drop`, `keepequal` and `dropequal` (new in 2.41), `hashmod`, `labelmap`, `labeldrop`,
@@ -167,11 +167,15 @@ pub struct RelabelRegex {
 impl RelabelRegex {
     /// Compiles `^(?:source)$`.
     pub fn new(source: &str) -> Result<RelabelRegex, RelabelConfigError> {
-        let regex = go_regex::compile(&format!("^(?:{source})$")).map_err(|reason| RelabelConfigError::InvalidRegex {
-            regex: source.to_owned(),
-            reason,
-        })?;
-        Ok(RelabelRegex { source: source.to_owned(), regex })
+        let regex =
+            go_regex::compile(&format!("^(?:{source})$")).map_err(|reason| RelabelConfigError::InvalidRegex {
+                regex: source.to_owned(),
+                reason,
+            })?;
+        Ok(RelabelRegex {
+            source: source.to_owned(),
+            regex,
+        })
     }
 
     /// The expression as written, without the anchors.
@@ -292,13 +296,18 @@ impl RelabelConfig {
         if c.modulus == 0 && action == HashMod {
             return Err(E::ModulusRequired);
         }
-        if matches!(action, Replace | HashMod | Lowercase | Uppercase | KeepEqual | DropEqual) && c.target_label.is_empty() {
+        if matches!(
+            action,
+            Replace | HashMod | Lowercase | Uppercase | KeepEqual | DropEqual
+        ) && c.target_label.is_empty()
+        {
             return Err(E::TargetLabelRequired(action));
         }
         if action == Replace && !is_valid_target_template(&c.target_label) {
             return Err(invalid_target());
         }
-        if matches!(action, Lowercase | Uppercase | KeepEqual | DropEqual | HashMod) && !is_valid_label_name(&c.target_label)
+        if matches!(action, Lowercase | Uppercase | KeepEqual | DropEqual | HashMod)
+            && !is_valid_label_name(&c.target_label)
         {
             return Err(invalid_target());
         }
@@ -361,6 +370,43 @@ impl RelabelConfig {
     /// The action.
     pub fn action(&self) -> Action {
         self.action
+    }
+
+    /// The shortest [`RelabelSpec`] describing this step: the action always, every other
+    /// field only where it differs from its default. [`RelabelConfig::new`] turns it back
+    /// into an equal config.
+    ///
+    /// It is not necessarily the spec the config was built from: a field written with its
+    /// default value (`separator: ";"`) is left out, and the action is named even where it
+    /// was the default `replace`.
+    ///
+    /// ```
+    /// use vitrine_scrape_config::{Action, RelabelConfig, RelabelSpec};
+    /// let config = RelabelConfig::new(RelabelSpec {
+    ///     source_labels: vec!["__name__".into()],
+    ///     separator: Some(";".into()),
+    ///     regex: Some("go_.*".into()),
+    ///     action: Some(Action::Drop),
+    ///     ..Default::default()
+    /// })
+    /// .unwrap();
+    /// let spec = config.spec();
+    /// assert_eq!(spec.separator, None);
+    /// assert_eq!(spec.regex.as_deref(), Some("go_.*"));
+    /// assert_eq!(RelabelConfig::new(spec), Ok(config));
+    /// ```
+    pub fn spec(&self) -> RelabelSpec {
+        let unless = |value: &str, default: &str| (value != default).then(|| value.to_owned());
+        RelabelSpec {
+            source_labels: self.source_labels.clone(),
+            separator: unless(&self.separator, DEFAULT_SEPARATOR),
+            target_label: unless(&self.target_label, ""),
+            // Left out when it is the default, as `keepequal` and `dropequal` refuse any regex.
+            regex: unless(self.regex.as_str(), DEFAULT_REGEX),
+            modulus: (self.modulus != 0).then_some(self.modulus),
+            replacement: unless(&self.replacement, DEFAULT_REPLACEMENT),
+            action: Some(self.action),
+        }
     }
 
     /// Applies this step; `false` means the label set is dropped.
@@ -543,7 +589,10 @@ mod tests {
     #[test]
     fn replace_with_braced_group() {
         let out = run(&ABC, &[replace(&["a"], "f(.*)", "d", "ch${1}-ch${1}")]);
-        assert_eq!(out, Some(ls(&[("a", "foo"), ("b", "bar"), ("c", "baz"), ("d", "choo-choo")])));
+        assert_eq!(
+            out,
+            Some(ls(&[("a", "foo"), ("b", "bar"), ("c", "baz"), ("d", "choo-choo")]))
+        );
     }
 
     #[test]
@@ -555,12 +604,18 @@ mod tests {
                 replace(&["c", "a"], "(b).*b(.*)ba(.*)", "d", "$1$2$2$3"),
             ],
         );
-        assert_eq!(out, Some(ls(&[("a", "boobam"), ("b", "bar"), ("c", "baz"), ("d", "boooom")])));
+        assert_eq!(
+            out,
+            Some(ls(&[("a", "boobam"), ("b", "bar"), ("c", "baz"), ("d", "boooom")]))
+        );
     }
 
     #[test]
     fn drop_stops_processing() {
-        let configs = [with_regex(Action::Drop, &["a"], ".*o.*"), replace(&["a"], "f(.*)", "d", "ch$1-ch$1")];
+        let configs = [
+            with_regex(Action::Drop, &["a"], ".*o.*"),
+            replace(&["a"], "f(.*)", "d", "ch$1-ch$1"),
+        ];
         assert_eq!(run(&[("a", "foo")], &configs), None);
         assert_eq!(run(&[("a", "foo"), ("b", "bar")], &configs[..1]), None);
     }
@@ -584,7 +639,10 @@ mod tests {
             run(&[("a", "foo")], &[with_regex(Action::Drop, &["a"], "no-match")]),
             Some(ls(&[("a", "foo")]))
         );
-        assert_eq!(run(&[("a", "foo")], &[with_regex(Action::Keep, &["a"], "no-match")]), None);
+        assert_eq!(
+            run(&[("a", "foo")], &[with_regex(Action::Keep, &["a"], "no-match")]),
+            None
+        );
         assert_eq!(
             run(&[("a", "foo")], &[with_regex(Action::Keep, &["a"], "f.*")]),
             Some(ls(&[("a", "foo")]))
@@ -618,7 +676,7 @@ mod tests {
             Some(ls(&[("a", "foo\nbar"), ("b", "734")]))
         );
         // The empty string hashes too: MD5("") = d41d8cd98f00b204e9800998ecf8427e.
-        assert_eq!(hashmod("", u64::MAX), 0xe9800998ecf8427e % u64::MAX);
+        assert_eq!(hashmod("", u64::MAX), 0xe9800998ecf8427e);
         assert_eq!(hashmod("", 1000), 0xe9800998ecf8427e_u64 % 1000);
     }
 
@@ -654,7 +712,13 @@ mod tests {
         });
         assert_eq!(
             run(&[("a", "foo"), ("b1", "bar"), ("b2", "baz")], &[c]),
-            Some(ls(&[("a", "foo"), ("b1", "bar"), ("b2", "baz"), ("bar_b1", "bar"), ("bar_b2", "baz")]))
+            Some(ls(&[
+                ("a", "foo"),
+                ("b1", "bar"),
+                ("b2", "baz"),
+                ("bar_b1", "bar"),
+                ("bar_b2", "baz")
+            ]))
         );
         let meta = cfg(RelabelSpec {
             regex: Some("__meta_(my.*)".into()),
@@ -663,7 +727,12 @@ mod tests {
         });
         assert_eq!(
             run(
-                &[("a", "foo"), ("__meta_my_bar", "aaa"), ("__meta_my_baz", "bbb"), ("__meta_other", "ccc")],
+                &[
+                    ("a", "foo"),
+                    ("__meta_my_bar", "aaa"),
+                    ("__meta_my_baz", "bbb"),
+                    ("__meta_other", "ccc")
+                ],
                 &[meta]
             ),
             Some(ls(&[
@@ -684,8 +753,15 @@ mod tests {
             ..spec(Action::LabelMap)
         });
         assert_eq!(
-            run(&[("__meta_kubernetes_node_label_zone", "eu-1"), ("instance", "n1")], &[c]),
-            Some(ls(&[("__meta_kubernetes_node_label_zone", "eu-1"), ("instance", "n1"), ("zone", "eu-1")]))
+            run(
+                &[("__meta_kubernetes_node_label_zone", "eu-1"), ("instance", "n1")],
+                &[c]
+            ),
+            Some(ls(&[
+                ("__meta_kubernetes_node_label_zone", "eu-1"),
+                ("instance", "n1"),
+                ("zone", "eu-1")
+            ]))
         );
     }
 
@@ -698,25 +774,39 @@ mod tests {
         );
         // Empty replacement: nothing to set.
         let c = replace(&["a"], "some-([^-]+)-([^,]+)", "${1}", "${3}");
-        assert_eq!(run(&[("a", "some-name-value")], &[c]), Some(ls(&[("a", "some-name-value")])));
+        assert_eq!(
+            run(&[("a", "some-name-value")], &[c]),
+            Some(ls(&[("a", "some-name-value")]))
+        );
         // Targets that expand to an invalid or empty name are ignored.
         let configs = [
             replace(&["a"], "some-([^-]+)-([^,]+)", "${3}", "${1}"),
             replace(&["a"], "some-([^-]+)(-[^,]+)", "${3}", "${1}"),
             replace(&["a"], "some-([^-]+)-([^,]+)", "${2}", "${1}"),
         ];
-        assert_eq!(run(&[("a", "some-name-0")], &configs), Some(ls(&[("a", "some-name-0")])));
+        assert_eq!(
+            run(&[("a", "some-name-0")], &configs),
+            Some(ls(&[("a", "some-name-0")]))
+        );
     }
 
     #[test]
     fn real_life_tag_parsing() {
         let configs = [
-            replace(&["__meta_sd_tags"], "(?:.+,|^)path:(/[^,]+).*", "__metrics_path__", "${1}"),
+            replace(
+                &["__meta_sd_tags"],
+                "(?:.+,|^)path:(/[^,]+).*",
+                "__metrics_path__",
+                "${1}",
+            ),
             replace(&["__meta_sd_tags"], "(?:.+,|^)job:([^,]+).*", "job", "${1}"),
             replace(&["__meta_sd_tags"], "(?:.+,|^)label:([^=]+)=([^,]+).*", "${1}", "${2}"),
         ];
         assert_eq!(
-            run(&[("__meta_sd_tags", "path:/secret,job:some-job,label:foo=bar")], &configs),
+            run(
+                &[("__meta_sd_tags", "path:/secret,job:some-job,label:foo=bar")],
+                &configs
+            ),
             Some(ls(&[
                 ("__meta_sd_tags", "path:/secret,job:some-job,label:foo=bar"),
                 ("__metrics_path__", "/secret"),
@@ -739,7 +829,11 @@ mod tests {
                 "__meta_kubernetes_pod_container_port_name",
                 "metrics",
             ),
-            with_regex(Action::Keep, &["__meta_kubernetes_pod_container_port_name"], "^metrics$"),
+            with_regex(
+                Action::Keep,
+                &["__meta_kubernetes_pod_container_port_name"],
+                "^metrics$",
+            ),
         ];
         assert_eq!(
             run(
@@ -785,7 +879,11 @@ mod tests {
         });
         assert_eq!(
             run(&[("foo", "bAr123Foo")], &[up.clone(), low.clone()]),
-            Some(ls(&[("foo", "bAr123Foo"), ("foo_lowercase", "bar123foo"), ("foo_uppercase", "BAR123FOO")]))
+            Some(ls(&[
+                ("foo", "bAr123Foo"),
+                ("foo_lowercase", "bar123foo"),
+                ("foo_uppercase", "BAR123FOO")
+            ]))
         );
         // Go maps one character to one character: ß stays ß, İ becomes i.
         assert_eq!(go_uppercase("straße"), "STRAßE");
@@ -813,7 +911,10 @@ mod tests {
         assert_eq!(run(&input, &[eq(Action::DropEqual, "__port2")]), Some(ls(&input)));
         assert_eq!(run(&input, &[eq(Action::KeepEqual, "__port2")]), None);
         // A missing target equals an empty source value.
-        assert_eq!(run(&[("x", "1")], &[eq(Action::KeepEqual, "missing")]), Some(ls(&[("x", "1")])));
+        assert_eq!(
+            run(&[("x", "1")], &[eq(Action::KeepEqual, "missing")]),
+            Some(ls(&[("x", "1")]))
+        );
     }
 
     #[test]
@@ -831,7 +932,10 @@ mod tests {
         let c = replace(&["missing"], "(.*)", "env", "prod");
         assert_eq!(run(&[("b", "2")], &[c]), Some(ls(&[("b", "2"), ("env", "prod")])));
         // keep with "" only matches an empty input.
-        assert_eq!(run(&[("b", "2")], &[with_regex(Action::Keep, &["missing"], "")]), Some(ls(&[("b", "2")])));
+        assert_eq!(
+            run(&[("b", "2")], &[with_regex(Action::Keep, &["missing"], "")]),
+            Some(ls(&[("b", "2")]))
+        );
         assert_eq!(run(&[("b", "2")], &[with_regex(Action::Keep, &["b"], "")]), None);
         // No source labels at all: the input is the empty string.
         let c = replace(&[], "(.*)", "static", "value");
@@ -863,7 +967,10 @@ mod tests {
         );
         assert_eq!(
             run(
-                &[("__address__", "10.1.2.3:8080"), ("__meta_kubernetes_pod_annotation_prometheus_io_port", "9102")],
+                &[
+                    ("__address__", "10.1.2.3:8080"),
+                    ("__meta_kubernetes_pod_annotation_prometheus_io_port", "9102")
+                ],
                 &[c]
             ),
             Some(ls(&[
@@ -994,7 +1101,10 @@ mod tests {
                 ..spec(Action::LabelDrop)
             },
         ] {
-            assert_eq!(err(extra), "labeldrop action requires only 'regex', and no other fields");
+            assert_eq!(
+                err(extra),
+                "labeldrop action requires only 'regex', and no other fields"
+            );
         }
         assert_eq!(
             err(RelabelSpec {
@@ -1049,11 +1159,13 @@ mod tests {
         assert!(msg.starts_with(r#"invalid regex "(abc": "#), "{msg}");
         assert!(msg.contains("unclosed group"), "{msg}");
         assert!(!msg.contains('\n'), "{msg}");
-        assert!(err(RelabelSpec {
-            regex: Some("a{2,1}".into()),
-            ..spec(Action::Keep)
-        })
-        .starts_with("invalid regex"));
+        assert!(
+            err(RelabelSpec {
+                regex: Some("a{2,1}".into()),
+                ..spec(Action::Keep)
+            })
+            .starts_with("invalid regex")
+        );
     }
 
     #[test]

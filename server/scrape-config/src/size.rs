@@ -88,10 +88,19 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "MB", "1 MB", "1mb", "1M", "1XB", ".5MB", "1.MB", "1.2.3MB", "-1MB", "1MB ", "10Mi"] {
-            assert_eq!(parse_byte_size(bad), Err(ByteSizeError::Invalid(bad.to_owned())), "{bad}");
+        for bad in [
+            "", "MB", "1 MB", "1mb", "1M", "1XB", ".5MB", "1.MB", "1.2.3MB", "-1MB", "1MB ", "10Mi",
+        ] {
+            assert_eq!(
+                parse_byte_size(bad),
+                Err(ByteSizeError::Invalid(bad.to_owned())),
+                "{bad}"
+            );
         }
         assert!(matches!(parse_byte_size("16EB"), Err(ByteSizeError::OutOfRange(_))));
-        assert!(matches!(parse_byte_size("99999999999999999999999"), Err(ByteSizeError::OutOfRange(_))));
+        assert!(matches!(
+            parse_byte_size("99999999999999999999999"),
+            Err(ByteSizeError::OutOfRange(_))
+        ));
     }
 }

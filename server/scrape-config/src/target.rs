@@ -150,7 +150,10 @@ impl ScrapeUrl {
         metrics_path: &str,
         params: &BTreeMap<String, Vec<String>>,
     ) -> Result<ScrapeUrl, UrlError> {
-        if address.is_empty() || address.contains(['/', '?', '#', '@', '\\']) || address.chars().any(char::is_whitespace) {
+        if address.is_empty()
+            || address.contains(['/', '?', '#', '@', '\\'])
+            || address.chars().any(char::is_whitespace)
+        {
             return Err(UrlError::InvalidAddress(address.to_owned()));
         }
         if !metrics_path.starts_with('/') {
@@ -339,6 +342,27 @@ pub enum TargetError {
     /// `ca_pem` holds no PEM certificate.
     #[error("the CA certificate is not PEM: expected a '-----BEGIN CERTIFICATE-----' block")]
     InvalidCaPem,
+    /// The address, scheme or path (as configured or as relabelled) do not make a valid URL.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    /// The relabelling dropped the target (a `keep`, `drop`, `keepequal` or `dropequal` rule).
+    #[error("the relabelling rules drop this target")]
+    DroppedByRelabelling,
+    /// The relabelling removed `__address__`.
+    #[error("no address: the relabelling removed the __address__ label")]
+    NoAddress,
+    /// The relabelling set `__scrape_interval__` or `__scrape_timeout__` to something that
+    /// is not a duration.
+    #[error("error parsing {label}: {source}")]
+    RelabelledDuration {
+        /// The label.
+        label: &'static str,
+        /// Why the value is not a duration.
+        source: DurationError,
+    },
+    /// The relabelling set `__scrape_interval__` or `__scrape_timeout__` to 0.
+    #[error("{0} cannot be 0")]
+    ZeroRelabelledDuration(&'static str),
 }
 
 /// The interval a target gets unless told otherwise.
@@ -353,13 +377,24 @@ pub const DEFAULT_TIMEOUT: PromDuration = match PromDuration::from_secs(10) {
     None => PromDuration::ZERO,
 };
 
-/// One endpoint to scrape, valid by construction. Build it with [`ScrapeTarget::builder`].
+/// One endpoint to scrape, valid by construction. Build it with [`ScrapeTarget::builder`]
+/// (from a URL) or [`ScrapeTarget::builder_for_address`] (from a Prometheus static target).
+///
+/// A target is described the way Prometheus describes one: an address (`__address__`), a
+/// scheme, a metrics path and query parameters, settings and extra labels, and
+/// `relabel_configs`. Building it applies the relabelling exactly like Prometheus 2.42 does
+/// before a scrape, so [`ScrapeTarget::url`], [`ScrapeTarget::interval`],
+/// [`ScrapeTarget::timeout`] and [`ScrapeTarget::target_labels`] are what will really be
+/// used — for the blackbox exporter pattern, the exporter's URL with `?target=…`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScrapeTarget {
-    url: ScrapeUrl,
     job: String,
-    interval: PromDuration,
-    timeout: PromDuration,
+    address: String,
+    scheme: Scheme,
+    metrics_path: String,
+    params: BTreeMap<String, Vec<String>>,
+    configured_interval: PromDuration,
+    configured_timeout: PromDuration,
     labels: BTreeMap<String, String>,
     honor_labels: bool,
     honor_timestamps: bool,
@@ -368,12 +403,17 @@ pub struct ScrapeTarget {
     relabel_configs: Vec<RelabelConfig>,
     metric_relabel_configs: Vec<RelabelConfig>,
     limits: Limits,
+    // The result of relabelling.
+    url: ScrapeUrl,
+    interval: PromDuration,
+    timeout: PromDuration,
+    target_labels: Vec<(String, String)>,
 }
 
 impl ScrapeTarget {
     /// Starts a target for `job` at `url` with the defaults: interval 15s, timeout 10s (or
-    /// the interval, if shorter), no labels, no auth, no limits, `honor_labels: false`,
-    /// `honor_timestamps: true`.
+    /// the interval, if shorter), no labels, no auth, no limits, no relabelling,
+    /// `honor_labels: false`, `honor_timestamps: true`.
     ///
     /// ```
     /// use vitrine_scrape_config::{PromDuration, ScrapeTarget, ScrapeUrl};
@@ -389,9 +429,60 @@ impl ScrapeTarget {
     /// assert!(err.to_string().contains("reserved"));
     /// ```
     pub fn builder(job: impl Into<String>, url: ScrapeUrl) -> TargetBuilder {
+        let address = match url.as_url().port() {
+            Some(port) => format!("{}:{port}", url.host()),
+            None => url.host().to_owned(),
+        };
+        let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, value) in url.as_url().query_pairs() {
+            params.entry(name.into_owned()).or_default().push(value.into_owned());
+        }
+        ScrapeTarget::builder_for_address(job, address)
+            .scheme(url.scheme())
+            .metrics_path(url.path())
+            .params(params)
+    }
+
+    /// Starts a target the way a Prometheus static config describes one: `address` becomes
+    /// `__address__` as written (normally `host:port`; anything that the relabelling turns
+    /// into one, as in the blackbox exporter pattern), with scheme `http`, metrics path
+    /// `/metrics` and no parameters unless set on the builder.
+    ///
+    /// ```
+    /// use vitrine_scrape_config::{Action, RelabelConfig, RelabelSpec, ScrapeTarget};
+    /// let rule = |source: &[&str], target: &str, replacement: Option<&str>| {
+    ///     RelabelConfig::new(RelabelSpec {
+    ///         source_labels: source.iter().map(|s| s.to_string()).collect(),
+    ///         target_label: Some(target.into()),
+    ///         replacement: replacement.map(Into::into),
+    ///         ..Default::default()
+    ///     })
+    ///     .unwrap()
+    /// };
+    /// // The blackbox exporter recipe: probe https://example.com through the exporter.
+    /// let target = ScrapeTarget::builder_for_address("blackbox", "https://example.com")
+    ///     .metrics_path("/probe")
+    ///     .params([("module".to_string(), vec!["http_2xx".to_string()])].into_iter().collect())
+    ///     .relabel_configs(vec![
+    ///         rule(&["__address__"], "__param_target", None),
+    ///         rule(&["__param_target"], "instance", None),
+    ///         rule(&[], "__address__", Some("blackbox-exporter:9115")),
+    ///     ])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     target.url().as_str(),
+    ///     "http://blackbox-exporter:9115/probe?module=http_2xx&target=https%3A%2F%2Fexample.com"
+    /// );
+    /// assert_eq!(target.instance(), "https://example.com");
+    /// ```
+    pub fn builder_for_address(job: impl Into<String>, address: impl Into<String>) -> TargetBuilder {
         TargetBuilder {
-            url,
             job: job.into(),
+            address: address.into(),
+            scheme: Scheme::Http,
+            metrics_path: "/metrics".into(),
+            params: BTreeMap::new(),
             interval: DEFAULT_INTERVAL,
             timeout: None,
             labels: Vec::new(),
@@ -405,7 +496,7 @@ impl ScrapeTarget {
         }
     }
 
-    /// The URL to scrape.
+    /// The URL to scrape (after relabelling).
     pub fn url(&self) -> &ScrapeUrl {
         &self.url
     }
@@ -415,7 +506,28 @@ impl ScrapeTarget {
         &self.job
     }
 
-    /// How often to scrape.
+    /// The address as configured (`__address__` before relabelling).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The scheme as configured (`__scheme__` before relabelling).
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// The metrics path as configured (`__metrics_path__` before relabelling).
+    pub fn metrics_path(&self) -> &str {
+        &self.metrics_path
+    }
+
+    /// The query parameters as configured.
+    pub fn params(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.params
+    }
+
+    /// How often to scrape (after relabelling; the configured value unless relabelling sets
+    /// `__scrape_interval__`).
     pub fn interval(&self) -> PromDuration {
         self.interval
     }
@@ -425,9 +537,36 @@ impl ScrapeTarget {
         self.timeout
     }
 
-    /// The extra labels attached to every series of this target.
+    /// The interval as configured (`__scrape_interval__` before relabelling).
+    pub(crate) fn configured_interval(&self) -> PromDuration {
+        self.configured_interval
+    }
+
+    /// The timeout as configured, or as defaulted (`__scrape_timeout__` before relabelling).
+    pub(crate) fn configured_timeout(&self) -> PromDuration {
+        self.configured_timeout
+    }
+
+    /// The extra labels as configured.
     pub fn labels(&self) -> &BTreeMap<String, String> {
         &self.labels
+    }
+
+    /// The target's labels after relabelling, sorted by name: every label not starting
+    /// with `__`, with `job` and `instance` (which defaults to the address with its port).
+    /// `project` and `environment` are never among them: Vitrine sets those itself, so
+    /// relabelling cannot move series into another project.
+    pub fn target_labels(&self) -> &[(String, String)] {
+        &self.target_labels
+    }
+
+    /// The `instance` label.
+    pub fn instance(&self) -> &str {
+        self.target_labels
+            .iter()
+            .find(|(n, _)| n == "instance")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
     }
 
     /// Whether labels from the scraped data win over the target's labels on conflicts.
@@ -450,12 +589,13 @@ impl ScrapeTarget {
         &self.tls
     }
 
-    /// Relabelling applied to the target's labels before scraping.
+    /// Relabelling applied to the target's labels (already applied to [`Self::url`] and
+    /// [`Self::target_labels`]).
     pub fn relabel_configs(&self) -> &[RelabelConfig] {
         &self.relabel_configs
     }
 
-    /// Relabelling applied to every scraped series.
+    /// Relabelling to apply to every scraped series.
     pub fn metric_relabel_configs(&self) -> &[RelabelConfig] {
         &self.metric_relabel_configs
     }
@@ -465,154 +605,130 @@ impl ScrapeTarget {
         &self.limits
     }
 
-    /// `host:port` of the URL, the default value of the `instance` label.
-    pub fn instance(&self) -> String {
-        self.url.authority()
-    }
-
     /// The labels Prometheus feeds to `relabel_configs` for this target, sorted by name:
     /// `__address__`, `__scheme__`, `__metrics_path__`, `__scrape_interval__`,
-    /// `__scrape_timeout__`, one `__param_<name>` per query parameter (its first value),
-    /// `job`, and the extra labels (an extra `job` label wins, as in Prometheus).
+    /// `__scrape_timeout__`, one `__param_<name>` per parameter (its first value), `job`, and
+    /// the extra labels (an extra `job` label wins, as in Prometheus).
     pub fn discovered_labels(&self) -> Vec<(String, String)> {
-        let mut out: BTreeMap<String, String> = BTreeMap::new();
-        for (name, value) in self.url.as_url().query_pairs() {
-            out.entry(format!("__param_{name}")).or_insert_with(|| value.into_owned());
-        }
-        out.insert("__address__".into(), self.url.authority());
-        out.insert("__scheme__".into(), self.url.scheme().to_string());
-        out.insert("__metrics_path__".into(), self.url.path().to_owned());
-        out.insert("__scrape_interval__".into(), self.interval.to_string());
-        out.insert("__scrape_timeout__".into(), self.timeout.to_string());
-        out.insert("job".into(), self.job.clone());
-        out.extend(self.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-        out.into_iter().collect()
-    }
-
-    /// Applies `relabel_configs` to [`Self::discovered_labels`] like Prometheus 2.42's
-    /// `PopulateLabels`: `Ok(None)` when relabelling drops the target, otherwise the URL,
-    /// interval and timeout the relabelled `__address__`, `__scheme__`, `__metrics_path__`,
-    /// `__param_*`, `__scrape_interval__` and `__scrape_timeout__` labels give, and the
-    /// target's public labels.
-    ///
-    /// The public labels are those not starting with `__`, with `instance` defaulting to
-    /// `host:port`. `project` and `environment` are removed: Vitrine sets them itself, so
-    /// relabelling cannot move series into another tenant's project.
-    pub fn resolve(&self) -> Result<Option<ResolvedTarget>, ResolveError> {
-        let mut labels = self.discovered_labels();
-        if !crate::relabel::relabel(&mut labels, &self.relabel_configs) {
-            return Ok(None);
-        }
-        let get = |name: &str| {
-            labels
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-                .unwrap_or_default()
-        };
-        let address = get("__address__");
-        if address.is_empty() {
-            return Err(ResolveError::NoAddress);
-        }
-        let scheme: Scheme = get("__scheme__").parse()?;
-        let path = match get("__metrics_path__") {
-            p if p.starts_with('/') => p.to_owned(),
-            p => format!("/{p}"),
-        };
-        let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (name, value) in self.url.as_url().query_pairs() {
-            params.entry(name.into_owned()).or_default().push(value.into_owned());
-        }
-        for (name, value) in &labels {
-            if let Some(param) = name.strip_prefix("__param_") {
-                let values = params.entry(param.to_owned()).or_default();
-                match values.first_mut() {
-                    Some(first) => first.clone_from(value),
-                    None => values.push(value.clone()),
-                }
-            }
-        }
-        let url = ScrapeUrl::from_address(scheme, address, &path, &params)?;
-        let duration = |label: &'static str| {
-            let text = get(label);
-            match text.parse::<PromDuration>() {
-                Ok(d) if !d.is_zero() => Ok(d),
-                Ok(_) => Err(ResolveError::ZeroDuration(label)),
-                Err(source) => Err(ResolveError::Duration { label, source }),
-            }
-        };
-        let interval = duration("__scrape_interval__")?;
-        let timeout = duration("__scrape_timeout__")?;
-        if timeout > interval {
-            return Err(ResolveError::TimeoutExceedsInterval { timeout, interval });
-        }
-        let instance = url.authority();
-        let mut public: Vec<(String, String)> = labels
-            .into_iter()
-            .filter(|(n, _)| !n.starts_with("__") && n != "project" && n != "environment")
-            .collect();
-        if !public.iter().any(|(n, _)| n == "instance") {
-            let at = public.partition_point(|(n, _)| n.as_str() < "instance");
-            public.insert(at, ("instance".into(), instance));
-        }
-        Ok(Some(ResolvedTarget {
-            url,
-            interval,
-            timeout,
-            labels: public,
-        }))
+        discovered_labels(
+            &self.job,
+            &self.address,
+            self.scheme,
+            &self.metrics_path,
+            &self.params,
+            self.configured_interval,
+            self.configured_timeout,
+            &self.labels,
+        )
     }
 }
 
-/// Where and how to scrape a target after its relabelling ([`ScrapeTarget::resolve`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolvedTarget {
-    /// The URL to scrape.
-    pub url: ScrapeUrl,
-    /// The scrape interval.
-    pub interval: PromDuration,
-    /// The scrape timeout.
-    pub timeout: PromDuration,
-    /// The target's labels, sorted by name, `instance` included.
-    pub labels: Vec<(String, String)>,
+#[allow(clippy::too_many_arguments)]
+fn discovered_labels(
+    job: &str,
+    address: &str,
+    scheme: Scheme,
+    metrics_path: &str,
+    params: &BTreeMap<String, Vec<String>>,
+    interval: PromDuration,
+    timeout: PromDuration,
+    labels: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for (name, values) in params {
+        if let Some(first) = values.first() {
+            out.insert(format!("__param_{name}"), first.clone());
+        }
+    }
+    out.insert("__address__".into(), address.to_owned());
+    out.insert("__scheme__".into(), scheme.to_string());
+    out.insert("__metrics_path__".into(), metrics_path.to_owned());
+    out.insert("__scrape_interval__".into(), interval.to_string());
+    out.insert("__scrape_timeout__".into(), timeout.to_string());
+    out.insert("job".into(), job.to_owned());
+    out.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out.into_iter().filter(|(_, v)| !v.is_empty()).collect()
 }
 
-/// Why a target's relabelled labels do not describe a scrapable endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum ResolveError {
-    /// Relabelling removed `__address__`.
-    #[error("no address: relabelling removed the __address__ label")]
-    NoAddress,
-    /// The relabelled address, scheme or path do not make a valid URL.
-    #[error(transparent)]
-    Url(#[from] UrlError),
-    /// `__scrape_interval__` or `__scrape_timeout__` is not a duration.
-    #[error("error parsing {label}: {source}")]
-    Duration {
-        /// The label.
-        label: &'static str,
-        /// Why the value is not a duration.
-        source: DurationError,
-    },
-    /// `__scrape_interval__` or `__scrape_timeout__` is zero.
-    #[error("{label} cannot be 0")]
-    ZeroDuration(&'static str),
-    /// The relabelled timeout exceeds the relabelled interval.
-    #[error("scrape timeout cannot be greater than scrape interval ({timeout} > {interval})")]
-    TimeoutExceedsInterval {
-        /// The timeout.
-        timeout: PromDuration,
-        /// The interval.
-        interval: PromDuration,
-    },
+/// What relabelling produced: where and how often to scrape, and the target's labels.
+struct Resolved {
+    url: ScrapeUrl,
+    interval: PromDuration,
+    timeout: PromDuration,
+    labels: Vec<(String, String)>,
+}
+
+/// Prometheus 2.42's `PopulateLabels` after the labels are assembled.
+fn resolve(
+    mut labels: Vec<(String, String)>,
+    relabel_configs: &[RelabelConfig],
+    params: &BTreeMap<String, Vec<String>>,
+) -> Result<Resolved, TargetError> {
+    if !crate::relabel::relabel(&mut labels, relabel_configs) {
+        return Err(TargetError::DroppedByRelabelling);
+    }
+    let get = |name: &str| {
+        labels
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let address = get("__address__");
+    if address.is_empty() {
+        return Err(TargetError::NoAddress);
+    }
+    let scheme: Scheme = get("__scheme__").parse()?;
+    let path = match get("__metrics_path__") {
+        p if p.starts_with('/') => p.to_owned(),
+        p => format!("/{p}"),
+    };
+    let mut params = params.clone();
+    for (name, value) in &labels {
+        if let Some(param) = name.strip_prefix("__param_") {
+            let values = params.entry(param.to_owned()).or_default();
+            match values.first_mut() {
+                Some(first) => first.clone_from(value),
+                None => values.push(value.clone()),
+            }
+        }
+    }
+    let url = ScrapeUrl::from_address(scheme, address, &path, &params)?;
+    let duration = |label: &'static str| match get(label).parse::<PromDuration>() {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(TargetError::ZeroRelabelledDuration(label)),
+        Err(source) => Err(TargetError::RelabelledDuration { label, source }),
+    };
+    let interval = duration("__scrape_interval__")?;
+    let timeout = duration("__scrape_timeout__")?;
+    if timeout > interval {
+        return Err(TargetError::TimeoutExceedsInterval { timeout, interval });
+    }
+    let mut public: Vec<(String, String)> = labels
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with("__") && n != "project" && n != "environment")
+        .collect();
+    if !public.iter().any(|(n, _)| n == "instance") {
+        let at = public.partition_point(|(n, _)| n.as_str() < "instance");
+        public.insert(at, ("instance".into(), url.authority()));
+    }
+    Ok(Resolved {
+        url,
+        interval,
+        timeout,
+        labels: public,
+    })
 }
 
 /// Collects the settings of a [`ScrapeTarget`]; [`TargetBuilder::build`] validates them.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct TargetBuilder {
-    url: ScrapeUrl,
     job: String,
+    address: String,
+    scheme: Scheme,
+    metrics_path: String,
+    params: BTreeMap<String, Vec<String>>,
     interval: PromDuration,
     timeout: Option<PromDuration>,
     labels: Vec<(String, String)>,
@@ -626,6 +742,24 @@ pub struct TargetBuilder {
 }
 
 impl TargetBuilder {
+    /// The scheme (`__scheme__`).
+    pub fn scheme(mut self, scheme: Scheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// The metrics path (`__metrics_path__`); must start with `/`.
+    pub fn metrics_path(mut self, path: impl Into<String>) -> Self {
+        self.metrics_path = path.into();
+        self
+    }
+
+    /// The query parameters (sent sorted by name, values in order).
+    pub fn params(mut self, params: BTreeMap<String, Vec<String>>) -> Self {
+        self.params = params;
+        self
+    }
+
     /// How often to scrape.
     pub fn interval(mut self, interval: PromDuration) -> Self {
         self.interval = interval;
@@ -646,7 +780,8 @@ impl TargetBuilder {
 
     /// Adds extra labels.
     pub fn labels<K: Into<String>, V: Into<String>>(mut self, labels: impl IntoIterator<Item = (K, V)>) -> Self {
-        self.labels.extend(labels.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self.labels
+            .extend(labels.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
 
@@ -692,13 +827,20 @@ impl TargetBuilder {
         self
     }
 
-    /// Validates everything and returns the target.
+    /// Validates everything, applies the relabelling and returns the target.
+    ///
+    /// Fails with [`TargetError::DroppedByRelabelling`] when the relabelling drops the
+    /// target, and with the other variants when a setting, or what the relabelling made of
+    /// the address, scheme, path or durations, is not valid.
     pub fn build(self) -> Result<ScrapeTarget, TargetError> {
         if self.job.is_empty() {
             return Err(TargetError::EmptyJobName);
         }
         if self.job.chars().any(char::is_control) {
             return Err(TargetError::InvalidJobName(self.job));
+        }
+        if !self.metrics_path.starts_with('/') {
+            return Err(UrlError::InvalidPath(self.metrics_path).into());
         }
         if self.interval.is_zero() {
             return Err(TargetError::ZeroInterval);
@@ -732,11 +874,25 @@ impl TargetBuilder {
         {
             return Err(TargetError::InvalidCaPem);
         }
-        Ok(ScrapeTarget {
-            url: self.url,
-            job: self.job,
-            interval: self.interval,
+        let discovered = discovered_labels(
+            &self.job,
+            &self.address,
+            self.scheme,
+            &self.metrics_path,
+            &self.params,
+            self.interval,
             timeout,
+            &labels,
+        );
+        let resolved = resolve(discovered, &self.relabel_configs, &self.params)?;
+        Ok(ScrapeTarget {
+            job: self.job,
+            address: self.address,
+            scheme: self.scheme,
+            metrics_path: self.metrics_path,
+            params: self.params,
+            configured_interval: self.interval,
+            configured_timeout: timeout,
             labels,
             honor_labels: self.honor_labels,
             honor_timestamps: self.honor_timestamps,
@@ -745,6 +901,10 @@ impl TargetBuilder {
             relabel_configs: self.relabel_configs,
             metric_relabel_configs: self.metric_relabel_configs,
             limits: self.limits.normalized(),
+            url: resolved.url,
+            interval: resolved.interval,
+            timeout: resolved.timeout,
+            target_labels: resolved.labels,
         })
     }
 }
@@ -824,15 +984,27 @@ mod tests {
 
     #[test]
     fn url_rejections() {
-        assert_eq!(ScrapeUrl::parse("ftp://x/"), Err(UrlError::UnsupportedScheme("ftp".into())));
-        assert_eq!(ScrapeUrl::parse("file:///etc/passwd"), Err(UrlError::UnsupportedScheme("file".into())));
+        assert_eq!(
+            ScrapeUrl::parse("ftp://x/"),
+            Err(UrlError::UnsupportedScheme("ftp".into()))
+        );
+        assert_eq!(
+            ScrapeUrl::parse("file:///etc/passwd"),
+            Err(UrlError::UnsupportedScheme("file".into()))
+        );
         assert_eq!(ScrapeUrl::parse("http://user:pw@x/"), Err(UrlError::Credentials));
         assert_eq!(ScrapeUrl::parse("http://user@x/"), Err(UrlError::Credentials));
         assert_eq!(ScrapeUrl::parse("http://x/#frag"), Err(UrlError::Fragment));
-        assert!(matches!(ScrapeUrl::parse("localhost:9090"), Err(UrlError::UnsupportedScheme(_))));
+        assert!(matches!(
+            ScrapeUrl::parse("localhost:9090"),
+            Err(UrlError::UnsupportedScheme(_))
+        ));
         assert!(matches!(ScrapeUrl::parse("not a url"), Err(UrlError::Parse { .. })));
         assert!(matches!(ScrapeUrl::parse("http://"), Err(UrlError::Parse { .. })));
-        assert!(matches!(ScrapeUrl::parse("http://x:99999/"), Err(UrlError::Parse { .. })));
+        assert!(matches!(
+            ScrapeUrl::parse("http://x:99999/"),
+            Err(UrlError::Parse { .. })
+        ));
         let err = ScrapeUrl::parse("nope").unwrap_err().to_string();
         assert!(err.starts_with("\"nope\" is not a valid URL"), "{err}");
     }
@@ -906,16 +1078,31 @@ mod tests {
             })
         );
         assert_eq!(
-            target().interval(d("5s")).timeout(d("6s")).build().unwrap_err().to_string(),
+            target()
+                .interval(d("5s"))
+                .timeout(d("6s"))
+                .build()
+                .unwrap_err()
+                .to_string(),
             "the scrape timeout (6s) is longer than the scrape interval (5s)"
         );
-        assert_eq!(target().interval(PromDuration::ZERO).build(), Err(TargetError::ZeroInterval));
-        assert_eq!(target().timeout(PromDuration::ZERO).build(), Err(TargetError::ZeroTimeout));
+        assert_eq!(
+            target().interval(PromDuration::ZERO).build(),
+            Err(TargetError::ZeroInterval)
+        );
+        assert_eq!(
+            target().timeout(PromDuration::ZERO).build(),
+            Err(TargetError::ZeroTimeout)
+        );
     }
 
     #[test]
     fn label_rules() {
-        let t = target().label("team", "a").labels([("env_tier", "gold"), ("team", "b")]).build().unwrap();
+        let t = target()
+            .label("team", "a")
+            .labels([("env_tier", "gold"), ("team", "b")])
+            .build()
+            .unwrap();
         assert_eq!(t.labels().get("team").map(String::as_str), Some("b"));
         assert_eq!(t.labels().len(), 2);
         assert!(target().label("instance", "x").label("job", "y").build().is_ok());
@@ -932,7 +1119,10 @@ mod tests {
                 "{invalid}"
             );
         }
-        assert_eq!(target().label("a", "").build(), Err(TargetError::EmptyLabelValue("a".into())));
+        assert_eq!(
+            target().label("a", "").build(),
+            Err(TargetError::EmptyLabelValue("a".into()))
+        );
         let msg = target().label("project", "x").build().unwrap_err().to_string();
         assert_eq!(
             msg,
@@ -965,16 +1155,34 @@ mod tests {
         };
         assert!(basic("admin", "pw").is_ok());
         assert!(basic("", "").is_ok());
-        assert!(matches!(basic("a:b", "pw"), Err(TargetError::InvalidCredential { field: "basic auth username", .. })));
-        assert!(matches!(basic("a", "p\r\nX-Evil: 1"), Err(TargetError::InvalidCredential { field: "basic auth password", .. })));
+        assert!(matches!(
+            basic("a:b", "pw"),
+            Err(TargetError::InvalidCredential {
+                field: "basic auth username",
+                ..
+            })
+        ));
+        assert!(matches!(
+            basic("a", "p\r\nX-Evil: 1"),
+            Err(TargetError::InvalidCredential {
+                field: "basic auth password",
+                ..
+            })
+        ));
         assert!(target().auth(Auth::Bearer(Secret::new("tok"))).build().is_ok());
         assert!(matches!(
             target().auth(Auth::Bearer(Secret::new(""))).build(),
-            Err(TargetError::InvalidCredential { field: "bearer token", .. })
+            Err(TargetError::InvalidCredential {
+                field: "bearer token",
+                ..
+            })
         ));
         assert!(matches!(
             target().auth(Auth::Bearer(Secret::new("a\nb"))).build(),
-            Err(TargetError::InvalidCredential { field: "bearer token", .. })
+            Err(TargetError::InvalidCredential {
+                field: "bearer token",
+                ..
+            })
         ));
     }
 
@@ -1027,12 +1235,13 @@ mod tests {
 
     #[test]
     fn discovered_labels_feed_relabelling() {
-        let params = [("module".to_string(), vec!["a".to_string(), "b".to_string()])].into_iter().collect();
+        let params = [("module".to_string(), vec!["a".to_string(), "b".to_string()])]
+            .into_iter()
+            .collect();
         let u = ScrapeUrl::from_address(Scheme::Https, "host", "/probe", &params).unwrap();
         let t = ScrapeTarget::builder("blackbox", u).label("team", "x").build().unwrap();
-        let labels = t.discovered_labels();
         let expected: Vec<(String, String)> = [
-            ("__address__", "host:443"),
+            ("__address__", "host"),
             ("__metrics_path__", "/probe"),
             ("__param_module", "a"),
             ("__scheme__", "https"),
@@ -1044,12 +1253,20 @@ mod tests {
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
-        assert_eq!(labels, expected);
+        assert_eq!(t.discovered_labels(), expected);
+        // Both values of the parameter are kept in the URL.
+        assert_eq!(t.url().as_str(), "https://host/probe?module=a&module=b");
+        assert_eq!(
+            (t.address(), t.scheme(), t.metrics_path()),
+            ("host", Scheme::Https, "/probe")
+        );
+        assert_eq!(t.params()["module"], ["a", "b"]);
         let t = target().label("job", "override").build().unwrap();
         assert!(t.discovered_labels().contains(&("job".into(), "override".into())));
+        assert!(t.target_labels().contains(&("job".into(), "override".into())));
     }
 
-    fn relabel(action: crate::Action, source: &[&str], target: Option<&str>, replacement: Option<&str>) -> RelabelConfig {
+    fn rule(action: crate::Action, source: &[&str], target: Option<&str>, replacement: Option<&str>) -> RelabelConfig {
         RelabelConfig::new(crate::RelabelSpec {
             source_labels: source.iter().map(|s| s.to_string()).collect(),
             target_label: target.map(Into::into),
@@ -1060,94 +1277,136 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn resolve_without_relabelling() {
-        let t = target().label("team", "infra").build().unwrap();
-        let r = t.resolve().unwrap().unwrap();
-        assert_eq!(r.url, *t.url());
-        assert_eq!((r.interval, r.timeout), (d("15s"), d("10s")));
-        assert_eq!(
-            r.labels,
-            vec![
-                ("instance".to_string(), "localhost:9100".to_string()),
-                ("job".to_string(), "node".to_string()),
-                ("team".to_string(), "infra".to_string()),
-            ]
-        );
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
     #[test]
-    fn resolve_blackbox_pattern() {
+    fn target_labels_without_relabelling() {
+        let t = target().label("team", "infra").build().unwrap();
+        assert_eq!((t.interval(), t.timeout()), (d("15s"), d("10s")));
+        assert_eq!(
+            t.target_labels(),
+            pairs(&[("instance", "localhost:9100"), ("job", "node"), ("team", "infra")])
+        );
+        // The instance label always carries the port, as in Prometheus 2.42.
+        let t = ScrapeTarget::builder("j", url("https://example.com/m"))
+            .build()
+            .unwrap();
+        assert_eq!(t.instance(), "example.com:443");
+        assert_eq!(t.address(), "example.com");
+        let t = ScrapeTarget::builder("j", url("http://[::1]:9090/m")).build().unwrap();
+        assert_eq!((t.instance(), t.address()), ("[::1]:9090", "[::1]:9090"));
+    }
+
+    #[test]
+    fn blackbox_pattern() {
         use crate::Action::Replace;
-        // The blackbox exporter recipe from the Prometheus documentation.
-        let params = [("module".to_string(), vec!["http_2xx".to_string()])].into_iter().collect();
-        let u = ScrapeUrl::from_address(Scheme::Http, "example.com", "/probe", &params).unwrap();
-        let t = ScrapeTarget::builder("blackbox", u)
+        // The blackbox exporter recipe from the exporter's documentation.
+        let params = [("module".to_string(), vec!["http_2xx".to_string()])]
+            .into_iter()
+            .collect();
+        let t = ScrapeTarget::builder_for_address("blackbox", "example.com")
+            .metrics_path("/probe")
+            .params(params)
             .relabel_configs(vec![
-                relabel(Replace, &["__address__"], Some("__param_target"), None),
-                relabel(Replace, &["__param_target"], Some("instance"), None),
-                relabel(Replace, &[], Some("__address__"), Some("127.0.0.1:9115")),
+                rule(Replace, &["__address__"], Some("__param_target"), None),
+                rule(Replace, &["__param_target"], Some("instance"), None),
+                rule(Replace, &[], Some("__address__"), Some("127.0.0.1:9115")),
             ])
             .build()
             .unwrap();
-        let r = t.resolve().unwrap().unwrap();
-        assert_eq!(r.url.as_str(), "http://127.0.0.1:9115/probe?module=http_2xx&target=example.com%3A80");
         assert_eq!(
-            r.labels,
-            vec![
-                ("instance".to_string(), "example.com:80".to_string()),
-                ("job".to_string(), "blackbox".to_string())
-            ]
+            t.url().as_str(),
+            "http://127.0.0.1:9115/probe?module=http_2xx&target=example.com"
         );
+        assert_eq!(
+            t.target_labels(),
+            pairs(&[("instance", "example.com"), ("job", "blackbox")])
+        );
+        assert_eq!(t.address(), "example.com");
     }
 
     #[test]
-    fn resolve_drop_and_errors() {
+    fn relabelling_drops_and_errors() {
         use crate::Action::{Drop, LabelDrop, Replace};
-        let dropped = target().relabel_configs(vec![relabel(Drop, &["job"], None, None)]).build().unwrap();
-        assert_eq!(dropped.resolve(), Ok(None));
-        let no_address = target()
-            .relabel_configs(vec![RelabelConfig::new(crate::RelabelSpec {
-                regex: Some("__address__".into()),
-                action: Some(LabelDrop),
-                ..Default::default()
-            })
-            .unwrap()])
-            .build()
-            .unwrap();
-        assert_eq!(no_address.resolve(), Err(ResolveError::NoAddress));
-        let slow = target()
-            .relabel_configs(vec![relabel(Replace, &[], Some("__scrape_timeout__"), Some("1m"))])
-            .build()
-            .unwrap();
         assert_eq!(
-            slow.resolve().unwrap_err().to_string(),
-            "scrape timeout cannot be greater than scrape interval (1m > 15s)"
+            target().relabel_configs(vec![rule(Drop, &["job"], None, None)]).build(),
+            Err(TargetError::DroppedByRelabelling)
         );
-        let bad = target()
-            .relabel_configs(vec![relabel(Replace, &[], Some("__scheme__"), Some("ftp"))])
+        let drop_address = RelabelConfig::new(crate::RelabelSpec {
+            regex: Some("__address__".into()),
+            action: Some(LabelDrop),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            target().relabel_configs(vec![drop_address]).build(),
+            Err(TargetError::NoAddress)
+        );
+        assert_eq!(
+            target()
+                .relabel_configs(vec![rule(Replace, &[], Some("__scrape_timeout__"), Some("1m"))])
+                .build()
+                .unwrap_err()
+                .to_string(),
+            "the scrape timeout (1m) is longer than the scrape interval (15s)"
+        );
+        assert_eq!(
+            target()
+                .relabel_configs(vec![rule(Replace, &[], Some("__scheme__"), Some("ftp"))])
+                .build(),
+            Err(TargetError::Url(UrlError::UnsupportedScheme("ftp".into())))
+        );
+        assert!(matches!(
+            target()
+                .relabel_configs(vec![rule(Replace, &[], Some("__scrape_interval__"), Some("soon"))])
+                .build(),
+            Err(TargetError::RelabelledDuration {
+                label: "__scrape_interval__",
+                ..
+            })
+        ));
+        assert_eq!(
+            target()
+                .relabel_configs(vec![rule(Replace, &[], Some("__scrape_interval__"), Some("0s"))])
+                .build(),
+            Err(TargetError::ZeroRelabelledDuration("__scrape_interval__"))
+        );
+        // A relabelled interval and path are used.
+        let t = target()
+            .relabel_configs(vec![
+                rule(Replace, &[], Some("__scrape_interval__"), Some("1m")),
+                rule(Replace, &[], Some("__metrics_path__"), Some("other")),
+            ])
             .build()
             .unwrap();
-        assert_eq!(bad.resolve(), Err(ResolveError::Url(UrlError::UnsupportedScheme("ftp".into()))));
-        let bad = target()
-            .relabel_configs(vec![relabel(Replace, &[], Some("__scrape_interval__"), Some("soon"))])
-            .build()
-            .unwrap();
-        assert!(matches!(bad.resolve(), Err(ResolveError::Duration { label: "__scrape_interval__", .. })));
+        assert_eq!((t.interval(), t.url().path()), (d("1m"), "/other"));
         // Relabelling cannot set the tenant labels.
-        let sneaky = target()
-            .relabel_configs(vec![relabel(Replace, &[], Some("project"), Some("someone-else"))])
+        let t = target()
+            .relabel_configs(vec![rule(Replace, &[], Some("project"), Some("someone-else"))])
             .build()
             .unwrap();
-        let r = sneaky.resolve().unwrap().unwrap();
-        assert!(r.labels.iter().all(|(n, _)| n != "project"));
+        assert!(t.target_labels().iter().all(|(n, _)| n != "project"));
+        // An address that is not host:port without relabelling fixing it.
+        assert_eq!(
+            ScrapeTarget::builder_for_address("j", "https://x").build(),
+            Err(TargetError::Url(UrlError::InvalidAddress("https://x".into())))
+        );
+        assert_eq!(
+            target().metrics_path("metrics").build(),
+            Err(TargetError::Url(UrlError::InvalidPath("metrics".into())))
+        );
     }
 
     #[test]
     fn schemes() {
         assert_eq!("HTTPS".parse::<Scheme>(), Ok(Scheme::Https));
         assert_eq!("http".parse::<Scheme>(), Ok(Scheme::Http));
-        assert_eq!("gopher".parse::<Scheme>(), Err(UrlError::UnsupportedScheme("gopher".into())));
+        assert_eq!(
+            "gopher".parse::<Scheme>(),
+            Err(UrlError::UnsupportedScheme("gopher".into()))
+        );
         assert_eq!(Scheme::default(), Scheme::Http);
         assert_eq!((Scheme::Http.default_port(), Scheme::Https.default_port()), (80, 443));
     }

@@ -55,9 +55,17 @@ impl Node {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum LoadError {
     /// The parser refused the text.
-    Syntax { line: usize, column: usize, message: String },
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// The document is structurally valid YAML that we refuse.
-    Refused { line: usize, column: usize, message: String },
+    Refused {
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 enum Frame {
@@ -184,7 +192,9 @@ impl Builder {
                 self.count(n, &span)?;
                 self.finish(target, 0)
             }
-            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => Ok(()),
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {
+                Ok(())
+            }
         }
     }
 }
@@ -254,7 +264,9 @@ fn merge_and_check(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, Load
     }
     for (i, (key, _)) in own.iter().enumerate() {
         if let Some((first, _)) = own[..i].iter().find(|(k, _)| same_key(k, key)) {
-            let name = scalar_key(key).map(|s| format!("{s:?}")).unwrap_or_else(|| "this key".into());
+            let name = scalar_key(key)
+                .map(|s| format!("{s:?}"))
+                .unwrap_or_else(|| "this key".into());
             return Err(LoadError::Refused {
                 line: key.line,
                 column: key.column,
@@ -330,7 +342,10 @@ mod tests {
         assert_eq!(load("---\n...\n").unwrap(), None);
         let doc = load("a:\nb: ~\nc: null\nd: 'null'\n").unwrap().unwrap();
         let kinds: Vec<_> = map(&doc).iter().map(|(_, v)| v.kind.clone()).collect();
-        assert_eq!(kinds, vec![Kind::Null, Kind::Null, Kind::Null, Kind::Scalar("null".into(), false)]);
+        assert_eq!(
+            kinds,
+            vec![Kind::Null, Kind::Null, Kind::Null, Kind::Scalar("null".into(), false)]
+        );
     }
 
     #[test]
@@ -357,17 +372,27 @@ mod tests {
 
     #[test]
     fn anchors_aliases_and_merge_keys() {
-        let doc = load("base: &b {x: 1, y: 2}\nchild:\n  <<: *b\n  y: 3\nlist: [*b]\n").unwrap().unwrap();
+        let doc = load("base: &b {x: 1, y: 2}\nchild:\n  <<: *b\n  y: 3\nlist: [*b]\n")
+            .unwrap()
+            .unwrap();
         let m = map(&doc);
         let child = map(&m[1].1);
         let pairs: Vec<_> = child.iter().map(|(k, v)| (k.key_text(), v.key_text())).collect();
-        assert_eq!(pairs, vec![("y".to_string(), "3".to_string()), ("x".to_string(), "1".to_string())]);
+        assert_eq!(
+            pairs,
+            vec![("y".to_string(), "3".to_string()), ("x".to_string(), "1".to_string())]
+        );
         let Kind::Seq(items) = &m[2].1.kind else { panic!() };
         assert_eq!(map(&items[0]).len(), 2);
-        let doc = load("a: &a {p: 1}\nb: &b {p: 2, q: 3}\nc:\n  <<: [*a, *b]\n").unwrap().unwrap();
+        let doc = load("a: &a {p: 1}\nb: &b {p: 2, q: 3}\nc:\n  <<: [*a, *b]\n")
+            .unwrap()
+            .unwrap();
         let c = map(&map(&doc)[2].1);
         let pairs: Vec<_> = c.iter().map(|(k, v)| (k.key_text(), v.key_text())).collect();
-        assert_eq!(pairs, vec![("p".to_string(), "1".to_string()), ("q".to_string(), "3".to_string())]);
+        assert_eq!(
+            pairs,
+            vec![("p".to_string(), "1".to_string()), ("q".to_string(), "3".to_string())]
+        );
         assert!(matches!(load("a: {<<: 1}\n"), Err(LoadError::Refused { .. })));
     }
 
@@ -379,7 +404,10 @@ mod tests {
             text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
         }
         let err = load(&text).unwrap_err();
-        assert!(matches!(err, LoadError::Refused { ref message, .. } if message.contains("too many aliases")), "{err:?}");
+        assert!(
+            matches!(err, LoadError::Refused { ref message, .. } if message.contains("too many aliases")),
+            "{err:?}"
+        );
     }
 
     #[test]

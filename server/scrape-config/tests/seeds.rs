@@ -13,7 +13,13 @@ const SEED_003: &str = include_str!("fixtures/seed003_prometheus.yml");
 #[test]
 fn seed_000_fails_with_position_and_indentation_hint() {
     let err = import_prometheus_yml(SEED_000).unwrap_err();
-    let ImportError::Syntax { line, column, message, hint } = &err else {
+    let ImportError::Syntax {
+        line,
+        column,
+        message,
+        hint,
+    } = &err
+    else {
         panic!("expected a YAML syntax error, got {err:?}");
     };
     // Line 19 is `    metrics_path: /metrics`; column 17 is its ':'.
@@ -25,7 +31,10 @@ fn seed_000_fails_with_position_and_indentation_hint() {
     assert!(hint.contains("`job_name` on line 18"), "{hint}");
     assert!(hint.contains("column 5"), "{hint}");
     let text = err.to_string();
-    assert!(text.starts_with("invalid YAML at line 19, column 17: mapping values are not allowed"), "{text}");
+    assert!(
+        text.starts_with("invalid YAML at line 19, column 17: mapping values are not allowed"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -58,7 +67,10 @@ fn seed_000_fixed_imports() {
         .iter()
         .map(|u| (u.path.as_str(), u.line, u.harmless))
         .collect();
-    assert_eq!(listed, [("global.evaluation_interval", 5, true), ("alerting", 7, false)]);
+    assert_eq!(
+        listed,
+        [("global.evaluation_interval", 5, true), ("alerting", 7, false)]
+    );
     assert!(import.unsupported[1].reason.contains("Alertmanager"));
 }
 
@@ -88,7 +100,10 @@ fn seed_003_imports_three_jobs() {
     }
     assert_eq!(import.unsupported.len(), 1);
     let u = &import.unsupported[0];
-    assert_eq!((u.path.as_str(), u.line, u.column, u.harmless), ("global.evaluation_interval", 3, 3, true));
+    assert_eq!(
+        (u.path.as_str(), u.line, u.column, u.harmless),
+        ("global.evaluation_interval", 3, 3, true)
+    );
     assert!(u.reason.starts_with("not used"), "{}", u.reason);
 }
 
