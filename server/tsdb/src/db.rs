@@ -74,6 +74,7 @@ pub struct Db {
     /// Serialises compaction, retention, deletion and snapshots.
     maintenance: Mutex<()>,
     block_seq: AtomicU64,
+    appended: AtomicU64,
     pub replay: ReplayReport,
 }
 
@@ -180,6 +181,7 @@ impl Db {
             blocks: RwLock::new(blocks),
             maintenance: Mutex::new(()),
             block_seq: AtomicU64::new(0),
+            appended: AtomicU64::new(0),
             replay,
         })
     }
@@ -513,6 +515,11 @@ impl Db {
         }
     }
 
+    /// Samples appended since the store was opened.
+    pub fn samples_appended(&self) -> u64 {
+        self.appended.load(Ordering::Relaxed)
+    }
+
     /// Forces the write-ahead log to disk (at shutdown).
     pub fn sync(&self) -> io::Result<()> {
         lock(&self.wal).sync()
@@ -599,16 +606,19 @@ impl Appender<'_> {
             }
             return Err(e);
         }
+        let mut appended = 0;
         if let Some(Record::Samples(list)) = records.last() {
             for (series, t, v) in list {
                 match self.db.head.append(*series, *t, *v) {
-                    Ok(true) => report.appended += 1,
+                    Ok(true) => appended += 1,
                     Ok(false) | Err(AppendError::DuplicateTimestamp) => report.duplicates += 1,
                     Err(AppendError::OutOfOrder) => report.out_of_order += 1,
                     Err(AppendError::OutOfBounds | AppendError::UnknownSeries) => report.out_of_bounds += 1,
                 }
             }
         }
+        report.appended = appended;
+        self.db.appended.fetch_add(appended as u64, Ordering::Relaxed);
         Ok(report)
     }
 }
