@@ -130,3 +130,88 @@ fn kill_9_during_ingestion_loses_nothing_acknowledged() {
     }
     println!("20 kills: {total_lost} acknowledged samples lost");
 }
+
+const FULL_ENV: &str = "VITRINE_DISK_FULL_DIR";
+
+/// The disk-full writer: runs only inside the child process started below.
+/// A file-size limit (RLIMIT_FSIZE) makes writes fail as on a full disk.
+#[test]
+fn disk_full_process() {
+    let Some(dir) = std::env::var_os(FULL_ENV) else { return };
+    let db = Db::open(std::path::Path::new(&dir), Options::default()).expect("the store opens");
+    let set_limit = |bytes: libc::rlim_t| {
+        let limit = libc::rlimit {
+            rlim_cur: bytes,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: plain system calls with valid arguments.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+        }
+    };
+    set_limit(64 * 1024);
+    let mut acked = 0i64;
+    let mut failures = 0;
+    let mut t = 0i64;
+    let mut appender = db.appender();
+    let mut pending = false;
+    while failures < 3 {
+        if !pending {
+            for i in 0..SERIES {
+                let series = appender.series(1, &labels(i));
+                appender.add(series, t, (t / STEP_MS) as f64);
+            }
+        }
+        match appender.commit() {
+            Ok(_) => {
+                acked = t;
+                t += STEP_MS;
+                pending = false;
+            }
+            Err(e) => {
+                // The failed batch stays in the appender for the retry.
+                println!("paused: {e}");
+                failures += 1;
+                pending = true;
+            }
+        }
+    }
+    // Space returns: the batch that failed is committed now.
+    set_limit(libc::RLIM_INFINITY);
+    appender.commit().expect("ingestion resumes");
+    println!("resumed acked={acked} retried={t}");
+}
+
+#[test]
+fn a_full_disk_pauses_ingestion_and_it_resumes_without_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "disk_full_process", "--nocapture", "--test-threads=1"])
+        .env(FULL_ENV, dir.path())
+        .output()
+        .expect("starting the writer");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("paused: File too large"), "{stdout}");
+    let resumed = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("resumed acked="))
+        .expect("resumed");
+    let retried: i64 = resumed.split(" retried=").nth(1).unwrap().trim().parse().unwrap();
+    let db = Db::open(dir.path(), Options::default()).expect("the store opens after the full disk");
+    for s in all(&db) {
+        let times: Vec<i64> = s.samples.iter().map(|x| x.0).collect();
+        let expected: Vec<i64> = (0..=retried / STEP_MS).map(|i| i * STEP_MS).collect();
+        assert_eq!(
+            times, expected,
+            "{}: every acknowledged sample and the retried batch, nothing else",
+            s.labels
+        );
+    }
+    println!("{stdout}");
+}
