@@ -172,13 +172,24 @@ pub struct Meta {
     pub series: u64,
     pub samples: u64,
     pub level: u32,
+    /// Blocks (directory names) this one replaces: a merge or a rewrite writes
+    /// the new block first; if it is cut short before the old ones are gone,
+    /// opening the store removes them.
+    pub replaces: Vec<String>,
 }
 
 impl Meta {
     fn to_json(&self) -> String {
+        let replaces: Vec<String> = self.replaces.iter().map(|r| format!("\"{r}\"")).collect();
         format!(
-            "{{\"version\":{},\"min_t\":{},\"max_t\":{},\"series\":{},\"samples\":{},\"level\":{}}}\n",
-            self.version, self.min_t, self.max_t, self.series, self.samples, self.level
+            "{{\"version\":{},\"min_t\":{},\"max_t\":{},\"series\":{},\"samples\":{},\"level\":{},\"replaces\":[{}]}}\n",
+            self.version,
+            self.min_t,
+            self.max_t,
+            self.series,
+            self.samples,
+            self.level,
+            replaces.join(",")
         )
     }
 
@@ -196,6 +207,17 @@ impl Meta {
             series: u64::try_from(field("series")?).ok()?,
             samples: u64::try_from(field("samples")?).ok()?,
             level: u32::try_from(field("level")?).ok()?,
+            replaces: match text.find("\"replaces\":[") {
+                Some(start) => {
+                    let rest = &text[start + 12..];
+                    rest[..rest.find(']')?]
+                        .split(',')
+                        .map(|name| name.trim().trim_matches('"').to_string())
+                        .filter(|name| !name.is_empty())
+                        .collect()
+                }
+                None => Vec::new(),
+            },
         })
     }
 }
@@ -212,7 +234,14 @@ struct SeriesEntry {
 /// Writes a block from series sorted by labels, each with samples sorted by
 /// time inside `[min_t, max_t)`. Written to a temporary directory and renamed,
 /// so a block either exists completely or not at all.
-pub fn write(dir: &Path, meta_level: u32, min_t: i64, max_t: i64, series: &[SeriesData]) -> io::Result<Meta> {
+pub fn write(
+    dir: &Path,
+    meta_level: u32,
+    min_t: i64,
+    max_t: i64,
+    replaces: &[String],
+    series: &[SeriesData],
+) -> io::Result<Meta> {
     let tmp = dir.with_extension("tmp");
     if tmp.exists() {
         fs::remove_dir_all(&tmp)?;
@@ -296,6 +325,7 @@ pub fn write(dir: &Path, meta_level: u32, min_t: i64, max_t: i64, series: &[Seri
         series: entries.len() as u64,
         samples,
         level: meta_level,
+        replaces: replaces.to_vec(),
     };
     write_synced(&tmp.join("meta.json"), meta.to_json().as_bytes())?;
     crate::wal::sync_dir(&tmp)?;
@@ -559,9 +589,10 @@ mod tests {
             })
             .collect();
         let path = dir.path().join("b1");
-        let meta = write(&path, 1, 0, 100_000, &series).unwrap();
+        let meta = write(&path, 1, 0, 100_000, &["old-1".to_string()], &series).unwrap();
         assert_eq!((meta.series, meta.samples), (50, 5000));
         let block = Block::open(&path).unwrap();
+        assert_eq!(block.meta.replaces, ["old-1"]);
         let got = block.select(&[Matcher::equal("route", "/r7")], 10_000, 20_000).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].samples.len(), 11);
@@ -577,7 +608,7 @@ mod tests {
     fn a_block_of_another_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b");
-        write(&path, 1, 0, 10, &[]).unwrap();
+        write(&path, 1, 0, 10, &[], &[]).unwrap();
         let meta = fs::read_to_string(path.join("meta.json"))
             .unwrap()
             .replace("\"version\":1", "\"version\":9");

@@ -129,8 +129,8 @@ impl Db {
             };
             for block_entry in fs::read_dir(entry.path()).map_err(at(&entry.path()))? {
                 let path = block_entry.map_err(at(dir))?.path();
-                if path.extension().is_some_and(|e| e == "tmp") {
-                    // An interrupted write or compaction: never a complete block.
+                if path.extension().is_some_and(|e| e == "tmp" || e == "deleted") {
+                    // An interrupted write, or a removal cut short: never a live block.
                     fs::remove_dir_all(&path).map_err(at(&path))?;
                     continue;
                 }
@@ -139,6 +139,20 @@ impl Db {
             }
         }
         for list in blocks.values_mut() {
+            // Finish replacements a crash cut short: remove blocks a newer block replaces.
+            let replaced: std::collections::HashSet<String> =
+                list.iter().flat_map(|b| b.meta.replaces.iter().cloned()).collect();
+            let (stale, live): (Vec<Arc<Block>>, Vec<Arc<Block>>) = std::mem::take(list).into_iter().partition(|b| {
+                b.dir
+                    .file_name()
+                    .is_some_and(|n| replaced.contains(&*n.to_string_lossy()))
+            });
+            for b in stale {
+                let doomed = b.dir.with_extension("deleted");
+                fs::rename(&b.dir, &doomed).map_err(at(&b.dir))?;
+                fs::remove_dir_all(&doomed).map_err(at(&doomed))?;
+            }
+            *list = live;
             list.sort_by_key(|b| (b.meta.min_t, b.meta.max_t));
         }
         let head = Head::new();
@@ -238,12 +252,42 @@ impl Db {
         max_t: i64,
         series: &[SeriesData],
     ) -> io::Result<()> {
-        if series.iter().all(|s| s.samples.is_empty()) {
-            return Ok(());
+        self.replace_blocks(tenant, level, min_t, max_t, series, &[])
+    }
+
+    /// Writes a block that takes the place of `old`, then removes them. The
+    /// new block names the old ones, so a crash in between is finished at the next open.
+    fn replace_blocks(
+        &self,
+        tenant: Tenant,
+        level: u32,
+        min_t: i64,
+        max_t: i64,
+        series: &[SeriesData],
+        old: &[Arc<Block>],
+    ) -> io::Result<()> {
+        if series.iter().any(|s| !s.samples.is_empty()) {
+            self.add_block(tenant, level, min_t, max_t, series, old)?;
         }
+        self.remove_blocks(tenant, old)
+    }
+
+    fn add_block(
+        &self,
+        tenant: Tenant,
+        level: u32,
+        min_t: i64,
+        max_t: i64,
+        series: &[SeriesData],
+        old: &[Arc<Block>],
+    ) -> io::Result<()> {
         let dir = self.new_block_dir(tenant, min_t);
         fs::create_dir_all(tenant_dir(&self.dir, tenant))?;
-        block::write(&dir, level, min_t, max_t, series)?;
+        let replaces: Vec<String> = old
+            .iter()
+            .filter_map(|b| Some(b.dir.file_name()?.to_string_lossy().into_owned()))
+            .collect();
+        block::write(&dir, level, min_t, max_t, &replaces, series)?;
         let opened = Arc::new(Block::open(&dir)?);
         let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
         let list = blocks.entry(tenant).or_default();
@@ -372,8 +416,7 @@ impl Db {
         let min_t = group.iter().map(|b| b.meta.min_t).min().unwrap_or(0);
         let max_t = group.iter().map(|b| b.meta.max_t).max().unwrap_or(0);
         let level = group.iter().map(|b| b.meta.level).max().unwrap_or(1) + 1;
-        self.write_block(tenant, level, min_t, max_t, &series)?;
-        self.remove_blocks(tenant, group)
+        self.replace_blocks(tenant, level, min_t, max_t, &series, group)
     }
 
     fn remove_blocks(&self, tenant: Tenant, gone: &[Arc<Block>]) -> io::Result<()> {
@@ -383,8 +426,11 @@ impl Db {
                 list.retain(|b| !gone.iter().any(|g| Arc::ptr_eq(g, b)));
             }
         }
+        // Renaming is atomic: a crash leaves a block either whole or marked for removal.
         for b in gone {
-            fs::remove_dir_all(&b.dir)?;
+            let doomed = b.dir.with_extension("deleted");
+            fs::rename(&b.dir, &doomed)?;
+            fs::remove_dir_all(&doomed)?;
         }
         Ok(())
     }
@@ -422,8 +468,7 @@ impl Db {
                 continue;
             }
             removed += drop.len();
-            self.write_block(tenant, b.meta.level, b.meta.min_t, b.meta.max_t, &keep)?;
-            self.remove_blocks(tenant, &[b])?;
+            self.replace_blocks(tenant, b.meta.level, b.meta.min_t, b.meta.max_t, &keep, std::slice::from_ref(&b))?;
         }
         Ok(removed)
     }
@@ -483,6 +528,7 @@ impl Db {
                     1,
                     min_t,
                     max_t + 1,
+                    &[],
                     &series,
                 )?;
             }
@@ -725,5 +771,25 @@ mod tests {
             copy.select(1, &all(), 0, i64::MAX).unwrap(),
             db.select(1, &all(), 0, i64::MAX).unwrap()
         );
+    }
+
+    #[test]
+    fn a_replacement_cut_short_by_a_crash_is_finished_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Db::open(dir.path(), Options::default()).unwrap();
+            fill(&db, 1, "up", 0, HOUR_MS, 60_000);
+            db.compact_head(true).unwrap();
+            let old = db.blocks_of(1);
+            // The new block is written, the old one is still there: as if killed in between.
+            let series = old[0].all().unwrap();
+            db.add_block(1, 2, old[0].meta.min_t, old[0].meta.max_t, &series, &old)
+                .unwrap();
+            assert_eq!(db.blocks_of(1).len(), 2);
+        }
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        assert_eq!(db.blocks_of(1).len(), 1, "the replaced block is gone");
+        assert_eq!(db.blocks_of(1)[0].meta.level, 2);
+        assert_eq!(db.select(1, &all(), 0, i64::MAX).unwrap()[0].samples.len(), 60);
     }
 }
