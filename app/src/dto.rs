@@ -20,6 +20,7 @@ pub enum Page {
     Login(LoginPage),
     AgencyHome(AgencyHome),
     ClientHome(ClientHome),
+    Targets(Box<TargetsPage>),
     AcceptInvite(AcceptInvite),
     InviteInvalid,
     Problem(Problem),
@@ -148,4 +149,200 @@ pub struct AcceptInvite {
     pub email: String,
     pub client_name: String,
     pub form: FormState,
+}
+
+/// The targets page of one environment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TargetsPage {
+    pub client_slug: String,
+    pub client_name: String,
+    pub project_slug: String,
+    pub project_name: String,
+    pub environment: String,
+    /// Milliseconds since the epoch when the page was made; ages are counted from it.
+    pub now_ms: i64,
+    pub targets: Vec<TargetRow>,
+    /// Agency people add, test and delete targets; client people only look.
+    pub can_manage: bool,
+    pub notice: Option<TargetsNotice>,
+    pub add_form: TargetForm,
+    pub import_form: TargetForm,
+    /// Secrets were taken out of the pasted prometheus.yml shown again.
+    pub import_secrets_removed: bool,
+    pub test: Option<TestScrapeResult>,
+    pub import_report: Option<ImportReport>,
+    /// What the client's targets declared about their metrics (`# TYPE`, `# HELP`, `# UNIT`), by name.
+    pub metrics: Vec<MetricInfo>,
+}
+
+/// One metric as its target describes it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MetricInfo {
+    pub name: String,
+    pub kind: String,
+    pub help: String,
+    pub unit: String,
+}
+
+impl TargetsPage {
+    /// `/clients/{client}/projects/{project}/environments/{environment}/targets`
+    pub fn path(&self) -> String {
+        targets_path(&self.client_slug, &self.project_slug, &self.environment)
+    }
+}
+
+/// The address of an environment's targets page.
+pub fn targets_path(client: &str, project: &str, environment: &str) -> String {
+    format!("/clients/{client}/projects/{project}/environments/{environment}/targets")
+}
+
+/// One target as listed: never its credentials.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TargetRow {
+    pub id: i64,
+    pub job: String,
+    pub url: String,
+    /// How often it is scraped, e.g. `15s`.
+    pub interval: Option<String>,
+    /// `None` until the first scrape has finished.
+    pub health: Option<TargetHealth>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TargetHealth {
+    pub up: bool,
+    /// Milliseconds since the epoch; `None` when the target could not be scraped at all
+    /// (its settings are not usable, the reason is in `error`).
+    pub last_scrape_ms: Option<i64>,
+    pub duration_ms: f64,
+    pub samples: u64,
+    pub series_added: u64,
+    /// The last error in plain words.
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum TargetsNotice {
+    Added { job: String },
+    Deleted { job: String },
+}
+
+/// Why a field of the target forms was refused. The details come from the
+/// configuration parser (line, column, its reason and hint).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetProblem {
+    Required,
+    TooLong,
+    InvalidChoice,
+    /// The address cannot be scraped.
+    Url(String),
+    /// Not a duration in Prometheus syntax, or not a usable one.
+    Duration(String),
+    /// A line of the extra labels.
+    Label {
+        line: usize,
+        reason: String,
+    },
+    /// A line of the extra labels that is not `name=value`.
+    LabelSyntax {
+        line: usize,
+    },
+    /// A label given on two lines.
+    LabelTwice {
+        line: usize,
+        name: String,
+    },
+    /// YAML (relabel rules, prometheus.yml) with its position.
+    Yaml {
+        line: usize,
+        column: usize,
+        message: String,
+        hint: String,
+    },
+    /// Any other setting the target cannot have.
+    Setting(String),
+    /// The environment has a target with this job and address.
+    Exists,
+}
+
+/// A submitted target form: values as typed (never secrets) and the problems per field.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TargetForm {
+    pub values: Vec<(String, String)>,
+    pub problems: Vec<(String, TargetProblem)>,
+}
+
+impl TargetForm {
+    pub fn value(&self, field: &str) -> &str {
+        self.values
+            .iter()
+            .find(|(name, _)| name == field)
+            .map_or("", |(_, value)| value.as_str())
+    }
+
+    pub fn problem(&self, field: &str) -> Option<&TargetProblem> {
+        self.problems
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, problem)| problem)
+    }
+
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
+}
+
+/// What a test scrape found (nothing of it is stored).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TestScrapeResult {
+    /// `None` for the add form's "test before saving".
+    pub target_id: Option<i64>,
+    pub job: String,
+    pub url: String,
+    pub outcome: Result<TestScrapeReport, String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TestScrapeReport {
+    pub series: u64,
+    pub samples: u64,
+    /// Declared metric types with how many metrics have each.
+    pub types: Vec<(String, u64)>,
+    pub first_lines: Vec<String>,
+    pub duration_ms: f64,
+}
+
+/// The summary of an import from prometheus.yml.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub jobs: Vec<ImportedJobReport>,
+    /// Every setting that was not imported.
+    pub unsupported: Vec<UnsupportedSetting>,
+}
+
+impl ImportReport {
+    pub fn added(&self) -> usize {
+        self.jobs.iter().map(|job| job.added.len()).sum()
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ImportedJobReport {
+    pub name: String,
+    /// Addresses added.
+    pub added: Vec<String>,
+    /// Addresses that were in this environment already.
+    pub existing: Vec<String>,
+    /// Addresses the job's relabel_configs drop.
+    pub dropped: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnsupportedSetting {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub reason: String,
+    /// Leaving it out changes nothing that is scraped.
+    pub harmless: bool,
 }

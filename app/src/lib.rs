@@ -17,6 +17,7 @@ use locales::i18n;
 pub mod dto;
 mod islands;
 mod pages;
+mod targets;
 mod text;
 
 pub use i18n::Locale;

@@ -5,6 +5,7 @@
 use crate::dto::*;
 use crate::i18n::Locale;
 use crate::islands::PasswordInput;
+use crate::targets::Targets;
 use leptos::prelude::*;
 use leptos_i18n::Locale as _;
 use leptos_i18n::{td, td_string};
@@ -42,6 +43,12 @@ fn page_title(locale: Locale, page: &Page) -> String {
         Page::Login(_) => td_string!(locale, login_title).to_string(),
         Page::AgencyHome(home) => home.agency_name.clone(),
         Page::ClientHome(home) => home.client.name.clone(),
+        Page::Targets(page) => format!(
+            "{} · {} · {}",
+            td_string!(locale, targets_title),
+            page.environment,
+            page.project_name
+        ),
         Page::AcceptInvite(_) => td_string!(locale, accept_title).to_string(),
         Page::InviteInvalid => td_string!(locale, accept_invalid_title).to_string(),
         Page::Problem(problem) => problem_text(locale, *problem).0.to_string(),
@@ -101,6 +108,7 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::Login(login) => view! { <Login locale=locale page=login /> }.into_any(),
         Page::AgencyHome(home) => view! { <Agency locale=locale home=home csrf=csrf /> }.into_any(),
         Page::ClientHome(home) => view! { <Client locale=locale home=home csrf=csrf /> }.into_any(),
+        Page::Targets(page) => view! { <Targets locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
         Page::InviteInvalid => view! {
             <section class="card narrow">
@@ -240,7 +248,7 @@ fn Login(locale: Locale, page: LoginPage) -> impl IntoView {
 }
 
 #[component]
-fn ProjectList(locale: Locale, projects: Vec<ProjectSummary>) -> impl IntoView {
+fn ProjectList(locale: Locale, client: String, projects: Vec<ProjectSummary>) -> impl IntoView {
     if projects.is_empty() {
         return view! { <p class="empty">{td_string!(locale, no_projects)}</p> }.into_any();
     }
@@ -253,8 +261,13 @@ fn ProjectList(locale: Locale, projects: Vec<ProjectSummary>) -> impl IntoView {
                         <li>
                             <strong>{project.name}</strong>
                             " "
-                            <code>{project.slug}</code>
-                            <EnvironmentList locale=locale environments=project.environments />
+                            <code>{project.slug.clone()}</code>
+                            <EnvironmentList
+                                locale=locale
+                                client=client.clone()
+                                project=project.slug.clone()
+                                environments=project.environments
+                            />
                         </li>
                     }
                 })
@@ -264,8 +277,14 @@ fn ProjectList(locale: Locale, projects: Vec<ProjectSummary>) -> impl IntoView {
     .into_any()
 }
 
+/// The environments of a project as chips, each a link to its targets page.
 #[component]
-fn EnvironmentList(locale: Locale, environments: Vec<EnvironmentSummary>) -> impl IntoView {
+fn EnvironmentList(
+    locale: Locale,
+    client: String,
+    project: String,
+    environments: Vec<EnvironmentSummary>,
+) -> impl IntoView {
     if environments.is_empty() {
         return view! { <p class="empty">{td_string!(locale, no_environments)}</p> }.into_any();
     }
@@ -273,7 +292,14 @@ fn EnvironmentList(locale: Locale, environments: Vec<EnvironmentSummary>) -> imp
         <ul class="environments" aria-label=td_string!(locale, environments)>
             {environments
                 .into_iter()
-                .map(|env| view! { <li class="env">{env.name}</li> })
+                .map(|env| {
+                    let href = targets_path(&client, &project, &env.name);
+                    view! {
+                        <li class="env">
+                            <a href=href title=td_string!(locale, environment_targets_link)>{env.name}</a>
+                        </li>
+                    }
+                })
                 .collect_view()}
         </ul>
     }
@@ -300,7 +326,7 @@ fn Agency(locale: Locale, home: AgencyHome, csrf: String) -> impl IntoView {
                                     <h2>
                                         <a href=format!("/clients/{}", client.slug)>{client.name}</a>
                                     </h2>
-                                    <ProjectList locale=locale projects=client.projects />
+                                    <ProjectList locale=locale client=client.slug.clone() projects=client.projects />
                                 </li>
                             }
                         })
@@ -374,7 +400,12 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
                         view! {
                             <li class="card">
                                 <h3>{project.name.clone()} " " <code>{project.slug.clone()}</code></h3>
-                                <EnvironmentList locale=locale environments=project.environments.clone() />
+                                <EnvironmentList
+                                    locale=locale
+                                    client=client.slug.clone()
+                                    project=project.slug.clone()
+                                    environments=project.environments.clone()
+                                />
                                 {can_manage.then(|| view! {
                                     <form method="post" action=action class="inline">
                                         <Csrf token=csrf.clone() />

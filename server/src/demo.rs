@@ -64,3 +64,78 @@ pub async fn seed(db: &SqlitePool) -> Result<bool, AdminError> {
     }
     Ok(true)
 }
+
+/// Live data for the demo client: the demo shop, Vitrine itself and, when
+/// `prometheus-node-exporter` is installed, a node exporter started as a
+/// child process — each as a target of ACME's shop, live environment. Their
+/// addresses change at every start, so the targets are updated each time.
+/// Returns the node exporter process, which stops when it is dropped.
+pub async fn live_targets(pool: &SqlitePool, vitrine_metrics: &str) -> Result<Option<tokio::process::Child>, String> {
+    let shop = crate::demo_app::start()
+        .await
+        .map_err(|e| format!("starting the demo shop: {e}"))?;
+    let mut targets = vec![
+        ("shop", "demo-shop", shop),
+        ("vitrine", "vitrine", vitrine_metrics.to_string()),
+    ];
+    let node = start_node_exporter().await;
+    if let Some((_, url)) = &node {
+        targets.push(("node", "node-exporter", url.clone()));
+    }
+    for (job, builtin, url) in targets {
+        upsert_target(pool, job, builtin, &url).await?;
+    }
+    Ok(node.map(|(child, _)| child))
+}
+
+async fn start_node_exporter() -> Option<(tokio::process::Child, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = tokio::process::Command::new("prometheus-node-exporter")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    tracing::info!(port, "started prometheus-node-exporter for the demo");
+    Some((child, format!("http://127.0.0.1:{port}/metrics")))
+}
+
+async fn upsert_target(pool: &SqlitePool, job: &str, builtin: &str, url: &str) -> Result<(), String> {
+    use vitrine_scrape_config::{ScrapeTarget, ScrapeUrl};
+    let parsed = ScrapeUrl::parse(url).map_err(|e| e.to_string())?;
+    let target = ScrapeTarget::builder(job, parsed).build().map_err(|e| e.to_string())?;
+    let config = target.to_prometheus_yml();
+    let now = crate::tenancy::now();
+    sqlx::query(
+        "INSERT INTO targets (agency_id, client_id, project_id, environment_id, job, url, config, builtin, created_at, updated_at)
+         SELECT e.agency_id, e.client_id, e.project_id, e.id, ?, ?, ?, ?, ?, ?
+         FROM environments e JOIN projects p ON p.id = e.project_id JOIN clients c ON c.id = e.client_id
+         WHERE c.slug = 'acme' AND p.slug = 'shop' AND e.name = 'live'
+           AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.builtin = ? AND t.client_id = c.id)",
+    )
+    .bind(job)
+    .bind(url)
+    .bind(&config)
+    .bind(builtin)
+    .bind(now)
+    .bind(now)
+    .bind(builtin)
+    .execute(pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    sqlx::query("UPDATE targets SET url = ?, config = ?, updated_at = ? WHERE builtin = ? AND url <> ?")
+        .bind(url)
+        .bind(&config)
+        .bind(now)
+        .bind(builtin)
+        .bind(url)
+        .execute(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}

@@ -343,6 +343,18 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     let key = session_key(&config.data_dir)?;
     let tsdb = store::open(&config).map_err(|e| Error::Usage(e.to_string()))?;
     tokio::spawn(store::maintain(tsdb.clone(), pool.clone()));
+    let mut allow = config.scrape_allow.clone();
+    if demo {
+        // The demo's targets run on this machine.
+        allow.extend(["127.0.0.0/8".to_string(), "::1/128".to_string()]);
+    }
+    let policy = vitrine_scrape_config::AddressPolicy::parse(allow.iter().map(String::as_str))
+        .map_err(|e| Error::Usage(format!("scrape_allow: {e}")))?;
+    let guard = scrape::fetch::Guard {
+        policy: Arc::new(policy),
+        lookup: Arc::new(scrape::fetch::SystemLookup),
+    };
+    let scraper = scrape::manager::Scraper::new(pool.clone(), tsdb.clone(), guard, config.max_series_per_client);
     let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool.clone());
     tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(600)));
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -370,10 +382,25 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         metrics: Arc::default(),
         public_base: public_base.clone(),
         tsdb: tsdb.clone(),
+        scraper: scraper.clone(),
         operator_token: operator_token.clone().into(),
         leptos,
         config: Arc::new(config),
     };
+    let _node_exporter = if demo {
+        // Vitrine scrapes itself through loopback even when it listens on every address.
+        let own = if bound.ip().is_unspecified() {
+            std::net::SocketAddr::from(([127, 0, 0, 1], bound.port()))
+        } else {
+            bound
+        };
+        demo::live_targets(&state.db, &format!("http://{own}/metrics"))
+            .await
+            .map_err(Error::Usage)?
+    } else {
+        None
+    };
+    tokio::spawn(scraper.run());
     let app = http::router(state, sessions, key);
     println!("Vitrine listening on http://{bound}");
     if public_base.as_ref() != format!("http://{bound}") {

@@ -74,12 +74,83 @@ impl Route {
     }
 
     /// The path with its parameters filled in.
-    pub fn fill(&self, client: &str, project: &str, token: &str) -> String {
+    pub fn fill(&self, place: &Place<'_>, token: &str) -> String {
         self.path
-            .replace("{client}", client)
-            .replace("{project}", project)
+            .replace("{client}", place.client)
+            .replace("{project}", place.project)
+            .replace("{environment}", place.environment)
+            .replace("{target}", place.target)
             .replace("{token}", token)
     }
+}
+
+/// The values for a route's tenant parameters: slugs of a client and a project,
+/// an environment's name and a target's id.
+#[derive(Clone, Copy, Debug)]
+pub struct Place<'a> {
+    pub client: &'a str,
+    pub project: &'a str,
+    pub environment: &'a str,
+    pub target: &'a str,
+}
+
+impl<'a> Place<'a> {
+    pub fn new(client: &'a str, project: &'a str, environment: &'a str, target: &'a str) -> Place<'a> {
+        Place {
+            client,
+            project,
+            environment,
+            target,
+        }
+    }
+}
+
+/// The address of an environment's targets page.
+pub fn targets_path(client: &str, project: &str, environment: &str) -> String {
+    format!("/clients/{client}/projects/{project}/environments/{environment}/targets")
+}
+
+/// One row of a targets page, as read from its HTML.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetSeen {
+    pub id: i64,
+    pub job: String,
+    pub url: String,
+    /// The text of the health badge (`up`, `down`, `waiting`).
+    pub health: String,
+    /// The whole row as text (tags included), for further checks.
+    pub row: String,
+}
+
+/// The targets listed on a targets page, in page order.
+pub fn targets_on_page(html: &str) -> Vec<TargetSeen> {
+    let html = visible(html);
+    let mut found = vec![];
+    let mut rest = html.as_str();
+    while let Some(at) = rest.find("<tr id=\"target-") {
+        let row_text = &rest[at..];
+        let end = row_text.find("</tr>").unwrap_or(row_text.len());
+        let row = &row_text[..end];
+        let id: String = row["<tr id=\"target-".len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let job = between(row, "<th scope=\"row\">", "<").unwrap_or_default().trim();
+        let url = between(row, "<code>", "</code>").unwrap_or_default();
+        let health = between(row, "class=\"status ", "</span>")
+            .and_then(|badge| badge.split_once('>'))
+            .map(|(_, text)| text.trim().to_string())
+            .unwrap_or_default();
+        found.push(TargetSeen {
+            id: id.parse().unwrap_or(-1),
+            job: unescape(job),
+            url: unescape(url),
+            health,
+            row: row.to_string(),
+        });
+        rest = &row_text[end..];
+    }
+    found
 }
 
 /// The route table as the binary prints it.

@@ -39,6 +39,45 @@ fn client_routes(table: &[Route]) -> Vec<Route> {
     table.iter().filter(|r| r.path.contains("{client}")).cloned().collect()
 }
 
+/// The ids of a target of globex (portal, live; added by the owner through the
+/// form, as the demo has none there) and of the first demo target of acme (shop, live).
+async fn target_ids(server: &Server) -> (String, String) {
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    let globex = targets_path("globex", "portal", "live");
+    let metrics = server.url("/metrics");
+    owner
+        .post_form(
+            &globex,
+            &[("csrf", csrf.as_str()), ("job", "portal"), ("url", metrics.as_str())],
+        )
+        .await
+        .expect_status(303);
+    let page = owner.get(&globex).await;
+    page.expect_status(200);
+    let globex_id = targets_on_page(&page.body)
+        .first()
+        .map(|t| t.id.to_string())
+        .unwrap_or_else(|| panic!("globex's target is not listed: {}", page.summary()));
+    let page = owner.get(&targets_path("acme", "shop", "live")).await;
+    page.expect_status(200);
+    let acme_id = targets_on_page(&page.body)
+        .first()
+        .map(|t| t.id.to_string())
+        .unwrap_or_else(|| panic!("the demo has no target in acme's shop, live: {}", page.summary()));
+    (globex_id, acme_id)
+}
+
+/// What globex's admin sees of globex's targets: ids, jobs and addresses.
+async fn globex_targets(globex: &Client) -> Vec<(i64, String, String)> {
+    let page = globex.get(&targets_path("globex", "portal", "live")).await;
+    page.expect_status(200);
+    targets_on_page(&page.body)
+        .into_iter()
+        .map(|t| (t.id, t.job, t.url))
+        .collect()
+}
+
 #[test]
 fn the_route_table_lists_the_tenant_routes() {
     let table = routes();
@@ -52,6 +91,26 @@ fn the_route_table_lists_the_tenant_routes() {
         ("POST", "/clients/{client}/projects"),
         ("POST", "/clients/{client}/projects/{project}/environments"),
         ("POST", "/clients/{client}/invites"),
+        (
+            "GET",
+            "/clients/{client}/projects/{project}/environments/{environment}/targets",
+        ),
+        (
+            "POST",
+            "/clients/{client}/projects/{project}/environments/{environment}/targets",
+        ),
+        (
+            "POST",
+            "/clients/{client}/projects/{project}/environments/{environment}/targets/import",
+        ),
+        (
+            "POST",
+            "/clients/{client}/projects/{project}/environments/{environment}/targets/{target}/test",
+        ),
+        (
+            "POST",
+            "/clients/{client}/projects/{project}/environments/{environment}/targets/{target}/delete",
+        ),
         ("GET", "/agency"),
         ("POST", "/agency/clients"),
         ("POST", "/logout"),
@@ -93,7 +152,7 @@ async fn anonymous_visitors_are_sent_to_the_login_page() {
     let anonymous = server.client();
     for route in signed_in {
         for (client, project) in [("acme", "shop"), ("globex", "portal"), ("no-such-client", "none")] {
-            let path = route.fill(client, project, &"0".repeat(64));
+            let path = route.fill(&Place::new(client, project, "live", "1"), &"0".repeat(64));
             let response = call(&anonymous, route, &path, None).await;
             assert_eq!(response.status, 303, "{} {path}: {}", route.method, response.summary());
             let location = response.location().unwrap_or_default();
@@ -119,8 +178,13 @@ async fn a_client_person_cannot_reach_another_client() {
     let tenant_routes = client_routes(&table);
     assert!(tenant_routes.len() >= 4, "too few routes with {{client}}: {table:?}");
     let server = Server::start();
+    let (globex_target, acme_target) = target_ids(&server).await;
+    let foreign = Place::new("globex", "portal", "live", &globex_target);
+    let own = Place::new("acme", "shop", "live", &acme_target);
 
     let globex = server.login(GLOBEX_ADMIN).await;
+    let globex_targets_before = globex_targets(&globex).await;
+    assert_eq!(globex_targets_before.len(), 1, "{globex_targets_before:?}");
     let globex_before = globex.get("/clients/globex").await;
     globex_before.expect_status(200).expect_text("Customer portal");
     let owner = server.login(OWNER).await;
@@ -130,7 +194,7 @@ async fn a_client_person_cannot_reach_another_client() {
     let acme = server.login(ACME_ADMIN).await;
     let token = acme.csrf().await;
     for route in &tenant_routes {
-        let path = route.fill("globex", "portal", "");
+        let path = route.fill(&foreign, "");
         let response = call(&acme, route, &path, Some(&token)).await;
         assert_eq!(
             response.status,
@@ -160,11 +224,16 @@ async fn a_client_person_cannot_reach_another_client() {
         "the agency overview changed"
     );
     assert!(!server.log_contains("invitation created"), "{}", server.log());
+    assert_eq!(
+        globex_targets(&globex).await,
+        globex_targets_before,
+        "globex's targets changed after acme's admin sent forms to them"
+    );
 
     // The same requests for acme's own client are not answered with 404, so
     // the 404s above are not just a broken request.
     for route in &tenant_routes {
-        let path = route.fill("acme", "shop", "");
+        let path = route.fill(&own, "");
         let response = call(&acme, route, &path, Some(&token)).await;
         assert_ne!(
             response.status,
@@ -187,6 +256,7 @@ async fn a_foreign_client_looks_exactly_like_a_missing_one() {
     let tenant_routes = client_routes(&table);
     assert!(!tenant_routes.is_empty());
     let server = Server::start();
+    let (globex_target, acme_target) = target_ids(&server).await;
     let acme = server.login(ACME_ADMIN).await;
     let token = acme.csrf().await;
 
@@ -196,10 +266,10 @@ async fn a_foreign_client_looks_exactly_like_a_missing_one() {
     assert_eq!(first.normalized(), second.normalized());
 
     for route in &tenant_routes {
-        let foreign = route.fill("globex", "portal", "");
+        let foreign = route.fill(&Place::new("globex", "portal", "live", &globex_target), "");
         let cases = [
-            route.fill("no-such-client", "portal", ""),
-            route.fill("no-such-client", "no-such-project", ""),
+            route.fill(&Place::new("no-such-client", "portal", "live", &globex_target), ""),
+            route.fill(&Place::new("no-such-client", "no-such-project", "none", "1"), ""),
         ];
         let foreign_response = call(&acme, route, &foreign, Some(&token)).await;
         foreign_response.expect_status(404);
@@ -221,17 +291,37 @@ async fn a_foreign_client_looks_exactly_like_a_missing_one() {
                 );
             }
         }
+        let mut look_alike = vec![];
         if route.path.contains("{project}") {
-            // A project of the own client that does not exist looks the same as well.
-            let own_missing = route.fill("acme", "no-such-project", "");
-            let response = call(&acme, route, &own_missing, Some(&token)).await;
-            assert_eq!(response.status, 404, "{} {own_missing}", route.method);
-            assert_eq!(foreign_response.normalized(), response.normalized());
-            // And a project of another client under the own client's address.
-            let crossed = route.fill("acme", "portal", "");
-            let response = call(&acme, route, &crossed, Some(&token)).await;
-            assert_eq!(response.status, 404, "{} {crossed}", route.method);
-            assert_eq!(foreign_response.normalized(), response.normalized());
+            // A project of the own client that does not exist looks the same as well,
+            look_alike.push(Place::new("acme", "no-such-project", "live", &acme_target));
+            // and a project of another client under the own client's address.
+            look_alike.push(Place::new("acme", "portal", "live", &acme_target));
+        }
+        if route.path.contains("{environment}") {
+            // An environment the own project does not have.
+            look_alike.push(Place::new("acme", "shop", "no-such-environment", &acme_target));
+        }
+        if route.path.contains("{target}") {
+            // Another client's target by its id under the own environment, an id that
+            // does not exist, one that is not a number, and the own target under
+            // another environment or project.
+            look_alike.push(Place::new("acme", "shop", "live", &globex_target));
+            look_alike.push(Place::new("acme", "shop", "live", "999999999"));
+            look_alike.push(Place::new("acme", "shop", "live", "not-a-number"));
+            look_alike.push(Place::new("acme", "shop", "stage", &acme_target));
+            look_alike.push(Place::new("acme", "api", "live", &acme_target));
+        }
+        for place in look_alike {
+            let path = route.fill(&place, "");
+            let response = call(&acme, route, &path, Some(&token)).await;
+            assert_eq!(response.status, 404, "{} {path}", route.method);
+            assert_eq!(
+                foreign_response.normalized(),
+                response.normalized(),
+                "{} {foreign} and {path} answer differently",
+                route.method
+            );
         }
     }
 }

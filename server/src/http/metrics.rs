@@ -69,6 +69,62 @@ impl Metrics {
     }
 }
 
+/// The store's and the scrapers' own figures, in the text format.
+pub fn render_store(tsdb: &vitrine_tsdb::Db, targets: usize, targets_up: usize) -> String {
+    let stats = tsdb.stats();
+    let blocks: usize = stats.tenants.iter().map(|(_, t)| t.blocks.len()).sum();
+    let block_bytes: u64 = stats
+        .tenants
+        .iter()
+        .flat_map(|(_, t)| t.blocks.iter())
+        .map(|b| b.bytes)
+        .sum();
+    let gauges = [
+        (
+            "vitrine_tsdb_head_series",
+            "Series in the head.",
+            stats.head.series as f64,
+        ),
+        (
+            "vitrine_tsdb_head_samples",
+            "Samples in the head.",
+            stats.head.samples as f64,
+        ),
+        (
+            "vitrine_tsdb_head_chunk_bytes",
+            "Bytes of the head's chunks.",
+            stats.head.chunk_bytes as f64,
+        ),
+        (
+            "vitrine_tsdb_wal_bytes",
+            "Bytes of the write-ahead log.",
+            stats.wal_bytes as f64,
+        ),
+        ("vitrine_tsdb_blocks", "Blocks on disk.", blocks as f64),
+        (
+            "vitrine_tsdb_block_bytes",
+            "Bytes of the blocks on disk.",
+            block_bytes as f64,
+        ),
+        ("vitrine_scrape_targets", "Scrape targets.", targets as f64),
+        (
+            "vitrine_scrape_targets_up",
+            "Scrape targets whose last scrape worked.",
+            targets_up as f64,
+        ),
+    ];
+    let mut out = String::new();
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP vitrine_tsdb_samples_appended_total Samples appended since the start.\n# TYPE vitrine_tsdb_samples_appended_total counter\nvitrine_tsdb_samples_appended_total {}",
+        tsdb.samples_appended()
+    );
+    out
+}
+
 fn labels(route: &str, method: &str, status: u16) -> String {
     let route = route.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
     format!("route=\"{route}\",method=\"{method}\",status=\"{status}\"")

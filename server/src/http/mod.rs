@@ -8,6 +8,7 @@ mod metrics;
 mod pages;
 mod render;
 pub mod routes;
+mod targets;
 
 use crate::config::Config;
 use axum::Router;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub public_base: Arc<str>,
     /// The time-series store.
     pub tsdb: Arc<vitrine_tsdb::Db>,
+    /// The scrape loops and their targets' health.
+    pub scraper: Arc<crate::scrape::manager::Scraper>,
     /// Token of the operator endpoints (`vitrine tsdb …` while serving).
     pub operator_token: Arc<str>,
 }

@@ -6,7 +6,7 @@ use super::render::{self, locale};
 use super::{AppState, Metrics};
 use crate::tenancy::model::Language;
 use crate::tenancy::password;
-use crate::tenancy::scope::{Caller, Scope, ScopedClient, ScopedProject};
+use crate::tenancy::scope::{Caller, Scope, ScopedClient, ScopedEnvironment, ScopedProject, ScopedTarget};
 use crate::tenancy::{TenancyError, invites};
 use app::Locale;
 use app::dto::*;
@@ -53,16 +53,16 @@ impl SignedIn {
         }
     }
 
-    fn scope<'a>(&'a self, state: &'a AppState) -> Scope<'a> {
+    pub(super) fn scope<'a>(&'a self, state: &'a AppState) -> Scope<'a> {
         Scope::new(&state.db, &self.caller)
     }
 
-    async fn problem(&self, state: &AppState, problem: Problem) -> Response {
+    pub(super) async fn problem(&self, state: &AppState, problem: Problem) -> Response {
         render::problem(state, self.locale, Some(self.viewer()), problem).await
     }
 
     /// The response for a failed tenancy operation that is not a form problem.
-    async fn failure(&self, state: &AppState, err: TenancyError) -> Response {
+    pub(super) async fn failure(&self, state: &AppState, err: TenancyError) -> Response {
         match err {
             TenancyError::NotFound | TenancyError::Invalid(_) => self.problem(state, Problem::NotFound).await,
             TenancyError::Forbidden => self.problem(state, Problem::Forbidden).await,
@@ -167,6 +167,66 @@ impl FromRequestParts<AppState> for ProjectAccess {
     }
 }
 
+/// An environment (`{environment}`, its name) of a project in the path, all visible to the caller.
+pub struct EnvironmentAccess {
+    pub who: SignedIn,
+    pub client: ScopedClient,
+    pub project: ScopedProject,
+    pub environment: ScopedEnvironment,
+}
+
+impl FromRequestParts<AppState> for EnvironmentAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let ProjectAccess { access, project } = ProjectAccess::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ClientAccess { who, client } = access;
+        match who
+            .scope(state)
+            .environment(&project, &path_param(&params, "environment"))
+            .await
+        {
+            Ok(environment) => Ok(EnvironmentAccess {
+                who,
+                client,
+                project,
+                environment,
+            }),
+            Err(e) => Err(who.failure(state, e).await),
+        }
+    }
+}
+
+/// A target (`{target}`, its numeric id) of an environment in the path. An id that is
+/// not a number, or names a target of any other environment, is the same 404.
+pub struct TargetAccess {
+    pub access: EnvironmentAccess,
+    pub target: ScopedTarget,
+}
+
+impl FromRequestParts<AppState> for TargetAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let access = EnvironmentAccess::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let who = &access.who;
+        let found = match path_param(&params, "target").parse::<i64>() {
+            Ok(id) => who.scope(state).target(&access.environment, id).await,
+            Err(_) => Err(TenancyError::NotFound),
+        };
+        match found {
+            Ok(target) => Ok(TargetAccess { access, target }),
+            Err(e) => Err(who.failure(state, e).await),
+        }
+    }
+}
+
 /// The fields of a submitted form, in order. A body that is not a form gives
 /// no fields (so the page shows "required" beside each); a body over the
 /// limit gives the 413 page.
@@ -209,7 +269,7 @@ impl FromRequest<AppState> for CheckedForm {
     }
 }
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields
         .iter()
         .find(|(key, _)| key == name)
@@ -566,9 +626,14 @@ pub async fn health_ready(State(state): State<AppState>) -> Response {
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let metrics: &Metrics = &state.metrics;
+    let (targets, up) = state.scraper.counts();
+    let tsdb = state.tsdb.clone();
+    let store = tokio::task::spawn_blocking(move || super::metrics::render_store(&tsdb, targets, up))
+        .await
+        .unwrap_or_default();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        metrics.render(),
+        metrics.render() + &store,
     )
         .into_response()
 }

@@ -1,7 +1,7 @@
 //! The route table. The router is built from it and `vitrine routes` prints
 //! it, so the tenancy and CSRF tests cover every route there is.
 
-use super::{AppState, admin, pages};
+use super::{AppState, admin, pages, targets};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
@@ -19,7 +19,8 @@ pub enum Access {
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct RouteSpec {
     pub method: &'static str,
-    /// axum path pattern; `{client}` and `{project}` are slugs resolved through the scoped access layer.
+    /// axum path pattern; `{client}` and `{project}` are slugs, `{environment}` a name and
+    /// `{target}` a numeric id, all resolved through the scoped access layer.
     pub path: &'static str,
     pub access: Access,
 }
@@ -54,6 +55,36 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/clients/{client}/projects/{project}/environments",
             SignedIn,
             post(pages::create_environment),
+        ),
+        r(
+            "GET",
+            "/clients/{client}/projects/{project}/environments/{environment}/targets",
+            SignedIn,
+            get(targets::targets_page),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/projects/{project}/environments/{environment}/targets",
+            SignedIn,
+            post(targets::add_target),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/projects/{project}/environments/{environment}/targets/import",
+            SignedIn,
+            post(targets::import_targets),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/projects/{project}/environments/{environment}/targets/{target}/test",
+            SignedIn,
+            post(targets::test_target),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/projects/{project}/environments/{environment}/targets/{target}/delete",
+            SignedIn,
+            post(targets::delete_target),
         ),
         r(
             "POST",

@@ -3,6 +3,7 @@
 //! that disappeared as stale. A scrape is all or nothing: on any error no
 //! sample of it is stored.
 
+use super::catalog::{Catalog, Exemplar};
 use std::collections::{HashMap, HashSet};
 use vitrine_exposition::{EntryRef, Format, ParseError, Parser};
 use vitrine_scrape_config::{Limits, RelabelConfig, relabel};
@@ -111,6 +112,7 @@ fn check_limits(labels: &Labels, limits: &Limits) -> Result<(), IngestError> {
 /// timestamps when honoured), plus stale markers for series that vanished.
 pub fn ingest(
     db: &Db,
+    catalog: &Catalog,
     target: &TargetLabels,
     cache: &mut SeriesCache,
     body: &[u8],
@@ -123,10 +125,25 @@ pub fn ingest(
     let mut seen: HashSet<SeriesRef> = HashSet::with_capacity(cache.last_scrape.len());
     let mut key = String::new();
     let mut new_keys: Vec<(String, Option<SeriesRef>)> = Vec::new();
+    let mut exemplars: Vec<(SeriesRef, Exemplar)> = Vec::new();
     let tenant_series = db.head().series_count(target.tenant);
     let outcome = (|| {
         while let Some(entry) = parser.next_entry_ref()? {
-            let EntryRef::Sample(sample) = entry else { continue };
+            let sample = match entry {
+                EntryRef::Sample(sample) => sample,
+                EntryRef::Type { metric, kind } => {
+                    catalog.declare(target.tenant, metric, |m| m.kind = kind.as_str().to_string());
+                    continue;
+                }
+                EntryRef::Help { metric, text } => {
+                    catalog.declare(target.tenant, metric, |m| m.help = text.to_string());
+                    continue;
+                }
+                EntryRef::Unit { metric, unit } => {
+                    catalog.declare(target.tenant, metric, |m| m.unit = unit.to_string());
+                    continue;
+                }
+            };
             report.scraped += 1;
             key.clear();
             key.push_str(sample.name);
@@ -176,6 +193,16 @@ pub fn ingest(
             };
             appender.add(series, t, sample.value);
             seen.insert(series);
+            if let Some(e) = sample.exemplar {
+                exemplars.push((
+                    series,
+                    Exemplar {
+                        labels: e.labels.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+                        value: e.value,
+                        timestamp_ms: e.timestamp_ms.unwrap_or(t),
+                    },
+                ));
+            }
         }
         Ok(())
     })();
@@ -190,6 +217,9 @@ pub fn ingest(
     appender.commit().map_err(IngestError::Store)?;
     cache.series.extend(new_keys);
     cache.last_scrape = seen;
+    for (series, exemplar) in exemplars {
+        catalog.record_exemplar(target.tenant, series, exemplar);
+    }
     Ok(report)
 }
 
@@ -253,6 +283,7 @@ mod tests {
         let mut cache = SeriesCache::default();
         let report = ingest(
             &db,
+            &Catalog::default(),
             &target(vec![], false),
             &mut cache,
             BODY,
@@ -294,6 +325,7 @@ mod tests {
         .unwrap();
         ingest(
             &db,
+            &Catalog::default(),
             &target(vec![rewrite], true),
             &mut SeriesCache::default(),
             BODY,
@@ -323,9 +355,27 @@ mod tests {
         .unwrap();
         let t = target(vec![drop], false);
         let mut cache = SeriesCache::default();
-        let first = ingest(&db, &t, &mut cache, BODY, Format::PrometheusText, 1000).unwrap();
+        let first = ingest(
+            &db,
+            &Catalog::default(),
+            &t,
+            &mut cache,
+            BODY,
+            Format::PrometheusText,
+            1000,
+        )
+        .unwrap();
         assert_eq!((first.scraped, first.post_relabel), (2, 1));
-        ingest(&db, &t, &mut cache, b"other 1\n", Format::PrometheusText, 2000).unwrap();
+        ingest(
+            &db,
+            &Catalog::default(),
+            &t,
+            &mut cache,
+            b"other 1\n",
+            Format::PrometheusText,
+            2000,
+        )
+        .unwrap();
         let series = all(&db, 4);
         assert_eq!(series.len(), 2, "up_custom was dropped");
         let requests = series.iter().find(|s| s.labels.get("route").is_some()).unwrap();
@@ -346,6 +396,7 @@ mod tests {
         let broken = b"good 1\nbad{le=\"1\" 2\n";
         let err = ingest(
             &db,
+            &Catalog::default(),
             &target(vec![], false),
             &mut cache,
             broken,
@@ -357,7 +408,16 @@ mod tests {
         assert!(all(&db, 4).is_empty());
         let mut limited = target(vec![], false);
         limited.limits.sample_limit = Some(1);
-        let err = ingest(&db, &limited, &mut cache, BODY, Format::PrometheusText, 2000).unwrap_err();
+        let err = ingest(
+            &db,
+            &Catalog::default(),
+            &limited,
+            &mut cache,
+            BODY,
+            Format::PrometheusText,
+            2000,
+        )
+        .unwrap_err();
         assert!(matches!(err, IngestError::SampleLimit(1)), "{err}");
         assert!(all(&db, 4).is_empty());
         let (_other_dir, fresh) = store();
@@ -365,6 +425,7 @@ mod tests {
         small.max_series_per_client = 1;
         let err = ingest(
             &fresh,
+            &Catalog::default(),
             &small,
             &mut SeriesCache::default(),
             BODY,
@@ -377,6 +438,7 @@ mod tests {
         // After the failures a good scrape works and restarts keep it.
         ingest(
             &db,
+            &Catalog::default(),
             &target(vec![], false),
             &mut cache,
             BODY,
@@ -385,5 +447,41 @@ mod tests {
         )
         .unwrap();
         assert_eq!(all(&db, 4).len(), 2);
+    }
+
+    #[test]
+    fn metadata_and_exemplars_are_recorded_for_the_client() {
+        let (_dir, db) = store();
+        let catalog = Catalog::default();
+        let body = b"# TYPE rpc_seconds histogram\n# HELP rpc_seconds Time per call.\n# UNIT rpc_seconds seconds\nrpc_seconds_bucket{le=\"+Inf\"} 3 # {trace_id=\"abc\"} 0.42 1700000000.5\nrpc_seconds_count 3\nrpc_seconds_sum 1.2\n# EOF\n";
+        ingest(
+            &db,
+            &catalog,
+            &target(vec![], false),
+            &mut SeriesCache::default(),
+            body,
+            Format::OpenMetrics,
+            1000,
+        )
+        .unwrap();
+        let meta = &catalog.metadata(4)["rpc_seconds"];
+        assert_eq!(
+            (meta.kind.as_str(), meta.help.as_str(), meta.unit.as_str()),
+            ("histogram", "Time per call.", "seconds")
+        );
+        let labels = Labels::new(vec![
+            ("__name__".into(), "rpc_seconds_bucket".into()),
+            ("le".into(), "+Inf".into()),
+            ("instance".into(), "shop:8080".into()),
+            ("job".into(), "shop".into()),
+            ("team".into(), "web".into()),
+            ("project".into(), "shop".into()),
+            ("environment".into(), "live".into()),
+        ]);
+        let series = db.head().find(4, &labels).expect("the bucket series");
+        let exemplar = catalog.exemplar(4, series).expect("its exemplar");
+        assert_eq!(exemplar.labels, vec![("trace_id".to_string(), "abc".to_string())]);
+        assert_eq!((exemplar.value, exemplar.timestamp_ms), (0.42, 1_700_000_000_500));
+        assert!(catalog.metadata(5).is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! not all fire at once, and each runs on its own task: a slow target never
 //! delays another.
 
+use super::catalog::Catalog;
 use super::fetch::{self, Guard};
 use super::ingest::{self, IngestError, SeriesCache, TargetLabels};
 use crate::store;
@@ -12,7 +13,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use vitrine_exposition::{ACCEPT_HEADER, format_for_content_type};
-use vitrine_scrape_config::{ScrapeTarget, import_prometheus_yml, relabel};
+use vitrine_scrape_config::{ScrapeTarget, import_prometheus_yml};
 use vitrine_tsdb::{Db, Labels};
 
 /// What the targets page shows about a target.
@@ -42,41 +43,34 @@ pub struct TargetRow {
 /// The single target of a stored prometheus.yml document.
 pub fn load_target(config: &str) -> Result<ScrapeTarget, String> {
     let import = import_prometheus_yml(config).map_err(|e| e.to_string())?;
+    let dropped = import.jobs.iter().any(|job| !job.dropped_targets.is_empty());
     import
         .jobs
         .into_iter()
         .flat_map(|job| job.targets)
         .next()
-        .ok_or_else(|| "the stored configuration has no target".to_string())
+        .ok_or_else(|| {
+            if dropped {
+                "the target's relabel_configs drop it, so it is not scraped".to_string()
+            } else {
+                "the stored configuration has no target".to_string()
+            }
+        })
 }
 
-/// The labels a target's series get, after `relabel_configs`; `None` when the rules drop the target.
-pub fn target_labels(target: &ScrapeTarget, row: &TargetRow, max_series_per_client: usize) -> Option<TargetLabels> {
-    let mut labels = target.discovered_labels();
-    if !relabel(&mut labels, target.relabel_configs()) {
-        return None;
-    }
-    let address = labels
-        .iter()
-        .find(|(n, _)| n == "__address__")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    if !labels.iter().any(|(n, _)| n == "instance") {
-        labels.push(("instance".into(), address));
-    }
-    labels.retain(|(n, v)| !n.starts_with("__") && !v.is_empty() && !ingest::RESERVED.contains(&n.as_str()));
-    labels.sort();
-    Some(TargetLabels {
+/// Everything that shapes a target's series (its labels come from `relabel_configs`, applied when it was built).
+pub fn target_labels(target: &ScrapeTarget, row: &TargetRow, max_series_per_client: usize) -> TargetLabels {
+    TargetLabels {
         tenant: store::tenant(row.client_id),
-        labels,
+        labels: target.target_labels().to_vec(),
         project: row.project.clone(),
         environment: row.environment.clone(),
         honor_labels: target.honor_labels(),
         honor_timestamps: target.honor_timestamps(),
         metric_relabel: target.metric_relabel_configs().to_vec(),
-        limits: target.limits().clone(),
+        limits: *target.limits(),
         max_series_per_client,
-    })
+    }
 }
 
 pub struct Scraper {
@@ -85,6 +79,8 @@ pub struct Scraper {
     guard: Guard,
     max_series_per_client: usize,
     health: RwLock<HashMap<i64, Health>>,
+    /// Metadata and exemplars the scrapes declared.
+    pub catalog: Catalog,
     loops: Mutex<HashMap<i64, (i64, tokio::task::AbortHandle)>>,
     changed: Notify,
 }
@@ -97,6 +93,7 @@ impl Scraper {
             guard,
             max_series_per_client,
             health: RwLock::default(),
+            catalog: Catalog::default(),
             loops: Mutex::default(),
             changed: Notify::new(),
         })
@@ -109,6 +106,12 @@ impl Scraper {
     /// Tells the manager that targets were added, changed or removed.
     pub fn targets_changed(&self) {
         self.changed.notify_one();
+    }
+
+    /// How many targets are scraped, and how many of them are up.
+    pub fn counts(&self) -> (usize, usize) {
+        let health = self.health.read().unwrap_or_else(|p| p.into_inner());
+        (health.len(), health.values().filter(|h| h.up).count())
     }
 
     pub fn health(&self, target: i64) -> Option<Health> {
@@ -195,17 +198,7 @@ impl Scraper {
                 return;
             }
         };
-        let Some(labels) = target_labels(&target, &row, self.max_series_per_client) else {
-            let error = Some("the target's relabel_configs drop it, so it is not scraped".to_string());
-            self.set_health(
-                row.id,
-                Health {
-                    error,
-                    ..Health::default()
-                },
-            );
-            return;
-        };
+        let labels = target_labels(&target, &row, self.max_series_per_client);
         let client = match fetch::client(&target, &self.guard) {
             Ok(client) => client,
             Err(e) => {
@@ -248,7 +241,8 @@ impl Scraper {
         let outcome = match fetched {
             Ok(answer) => {
                 let format = format_for_content_type(answer.content_type.as_deref());
-                ingest::ingest(&store, labels, cache, &answer.body, format, scrape_ms).map_err(|e| e.to_string())
+                ingest::ingest(&store, &self.catalog, labels, cache, &answer.body, format, scrape_ms)
+                    .map_err(|e| e.to_string())
             }
             Err(e) => Err(e.to_string()),
         };

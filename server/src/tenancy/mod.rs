@@ -20,6 +20,9 @@ pub enum TenancyError {
     /// The caller sees the object but their role does not allow the action.
     #[error("not allowed for this role")]
     Forbidden,
+    /// The object exists already (a unique key of the table).
+    #[error("already exists")]
+    Duplicate,
     /// A form with problems; the values are kept so nothing typed is lost.
     #[error("invalid input")]
     Invalid(FormState),

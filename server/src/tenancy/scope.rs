@@ -6,6 +6,7 @@ use super::model::{Email, Language, Name, Role, Slug};
 use super::{FormCheck, Result, TenancyError, invites, is_unique_violation, now};
 use app::dto::{ClientSummary, EnvironmentSummary, FieldProblem, ProjectSummary};
 use sqlx::SqlitePool;
+use vitrine_scrape_config::ScrapeTarget;
 
 /// Who is making the request, loaded from the session for every request.
 #[derive(Clone, Debug)]
@@ -83,6 +84,43 @@ pub struct ScopedProject {
     _scoped: (),
 }
 
+/// An environment of a [`ScopedProject`]. Only [`Scope`] creates these.
+#[derive(Clone, Debug)]
+pub struct ScopedEnvironment {
+    pub id: i64,
+    pub project_id: i64,
+    pub client_id: i64,
+    pub agency_id: i64,
+    pub name: String,
+    /// For headings: the names of the project and the client.
+    pub project_name: String,
+    pub client_name: String,
+    _scoped: (),
+}
+
+/// A scrape target of a [`ScopedEnvironment`]. Only [`Scope`] creates these.
+#[derive(Clone, Debug)]
+pub struct ScopedTarget {
+    pub id: i64,
+    pub environment_id: i64,
+    pub client_id: i64,
+    pub job: String,
+    /// The address without credentials.
+    pub url: String,
+    _scoped: (),
+}
+
+/// A target as listed on the targets page.
+#[derive(Clone, Debug)]
+pub struct TargetListing {
+    pub id: i64,
+    pub job: String,
+    /// The address without credentials.
+    pub url: String,
+    /// How often it is scraped (read from the stored configuration), e.g. `15s`.
+    pub interval: Option<String>,
+}
+
 pub struct Scope<'a> {
     db: &'a SqlitePool,
     caller: &'a Caller,
@@ -139,6 +177,148 @@ impl<'a> Scope<'a> {
             slug,
             _scoped: (),
         })
+    }
+
+    /// An environment (by name) of a visible project.
+    pub async fn environment(&self, project: &ScopedProject, name: &str) -> Result<ScopedEnvironment> {
+        let row: Option<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT e.id, e.name, p.name, c.name
+             FROM environments e JOIN projects p ON p.id = e.project_id JOIN clients c ON c.id = e.client_id
+             WHERE e.project_id = ? AND e.client_id = ? AND e.agency_id = ? AND e.name = ?",
+        )
+        .bind(project.id)
+        .bind(project.client_id)
+        .bind(project.agency_id)
+        .bind(name)
+        .fetch_optional(self.db)
+        .await?;
+        let (id, name, project_name, client_name) = row.ok_or(TenancyError::NotFound)?;
+        Ok(ScopedEnvironment {
+            id,
+            project_id: project.id,
+            client_id: project.client_id,
+            agency_id: project.agency_id,
+            name,
+            project_name,
+            client_name,
+            _scoped: (),
+        })
+    }
+
+    /// The targets of a visible environment, by job and address.
+    pub async fn targets(&self, environment: &ScopedEnvironment) -> Result<Vec<TargetListing>> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, job, url, config FROM targets
+             WHERE environment_id = ? AND client_id = ? AND agency_id = ? ORDER BY job, url, id",
+        )
+        .bind(environment.id)
+        .bind(environment.client_id)
+        .bind(environment.agency_id)
+        .fetch_all(self.db)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, job, url, config)| TargetListing {
+                id,
+                job,
+                url,
+                // Only the interval leaves this function; the configuration holds credentials.
+                interval: crate::scrape::manager::load_target(&config)
+                    .ok()
+                    .map(|target| target.interval().to_string()),
+            })
+            .collect())
+    }
+
+    /// A target (by the id in the address) of a visible environment; a target of any
+    /// other environment, project or client is `NotFound`, exactly like a missing one.
+    pub async fn target(&self, environment: &ScopedEnvironment, id: i64) -> Result<ScopedTarget> {
+        let row: Option<(i64, String, String)> = sqlx::query_as(
+            "SELECT id, job, url FROM targets WHERE id = ? AND environment_id = ? AND client_id = ? AND agency_id = ?",
+        )
+        .bind(id)
+        .bind(environment.id)
+        .bind(environment.client_id)
+        .bind(environment.agency_id)
+        .fetch_optional(self.db)
+        .await?;
+        let (id, job, url) = row.ok_or(TenancyError::NotFound)?;
+        Ok(ScopedTarget {
+            id,
+            environment_id: environment.id,
+            client_id: environment.client_id,
+            job,
+            url,
+            _scoped: (),
+        })
+    }
+
+    /// Whether the caller may add, test and delete targets (agency people); `Forbidden` otherwise.
+    pub fn may_manage_targets(&self) -> Result<()> {
+        self.require(self.caller.role.may_manage_projects())
+    }
+
+    /// Stores a target in an environment; `Duplicate` when the environment has the
+    /// same job and address already.
+    pub async fn create_target(&self, environment: &ScopedEnvironment, target: &ScrapeTarget) -> Result<ScopedTarget> {
+        self.may_manage_targets()?;
+        let job = target.job().to_string();
+        // A ScrapeUrl never holds credentials: they live in the configuration only.
+        let url = target.url().as_str().to_string();
+        let now = now();
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO targets (agency_id, client_id, project_id, environment_id, job, url, config, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(environment.agency_id)
+        .bind(environment.client_id)
+        .bind(environment.project_id)
+        .bind(environment.id)
+        .bind(&job)
+        .bind(&url)
+        .bind(target.to_prometheus_yml())
+        .bind(now)
+        .bind(now)
+        .fetch_one(self.db)
+        .await;
+        match inserted {
+            Ok(id) => Ok(ScopedTarget {
+                id,
+                environment_id: environment.id,
+                client_id: environment.client_id,
+                job,
+                url,
+                _scoped: (),
+            }),
+            Err(e) if is_unique_violation(&e) => Err(TenancyError::Duplicate),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes a target.
+    pub async fn delete_target(&self, target: &ScopedTarget) -> Result<()> {
+        self.may_manage_targets()?;
+        sqlx::query("DELETE FROM targets WHERE id = ? AND environment_id = ? AND client_id = ?")
+            .bind(target.id)
+            .bind(target.environment_id)
+            .bind(target.client_id)
+            .execute(self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// The stored configuration of a target (a prometheus.yml document with its
+    /// credentials), for a test scrape. Never for display.
+    pub async fn target_config(&self, target: &ScopedTarget) -> Result<String> {
+        self.may_manage_targets()?;
+        let config: Option<String> =
+            sqlx::query_scalar("SELECT config FROM targets WHERE id = ? AND environment_id = ? AND client_id = ?")
+                .bind(target.id)
+                .bind(target.environment_id)
+                .bind(target.client_id)
+                .fetch_optional(self.db)
+                .await?;
+        config.ok_or(TenancyError::NotFound)
     }
 
     /// Every visible client (or just `only`) with its projects and environments, in three queries.
@@ -494,5 +674,127 @@ mod tests {
             invites::accept(&db, &expired, &ok).await,
             Err(TenancyError::NotFound)
         ));
+    }
+
+    fn scrape_target(job: &str, url: &str) -> ScrapeTarget {
+        let url = vitrine_scrape_config::ScrapeUrl::parse(url).unwrap();
+        ScrapeTarget::builder(job, url).build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn targets_belong_to_one_environment_of_one_client() {
+        let db = two_clients().await;
+        let boss = caller(&db, "boss@ag.de", None, Role::AgencyStaff).await;
+        let scope = Scope::new(&db, &boss);
+        let alpha = scope.client("alpha").await.unwrap();
+        let beta = scope.client("beta").await.unwrap();
+        let alpha_live = scope
+            .environment(&scope.project(&alpha, "shop").await.unwrap(), "live")
+            .await
+            .unwrap();
+        let beta_shop = scope.project(&beta, "shop").await.unwrap();
+        let beta_live = scope.environment(&beta_shop, "live").await.unwrap();
+        let beta_stage = scope.environment(&beta_shop, "stage").await.unwrap();
+        assert_eq!(
+            (beta_live.client_name.as_str(), beta_live.project_name.as_str()),
+            ("Beta", "Shop B")
+        );
+        // Alpha's shop has no stage environment; the name of beta's does not help.
+        let alpha_shop = scope.project(&alpha, "shop").await.unwrap();
+        assert!(matches!(
+            scope.environment(&alpha_shop, "stage").await,
+            Err(TenancyError::NotFound)
+        ));
+
+        let ours = scope
+            .create_target(&alpha_live, &scrape_target("node", "http://10.0.0.1:9100/metrics"))
+            .await
+            .unwrap();
+        let theirs = scope
+            .create_target(&beta_live, &scrape_target("node", "http://10.0.0.1:9100/metrics"))
+            .await
+            .unwrap();
+        // The same job and address twice in one environment is refused.
+        assert!(matches!(
+            scope
+                .create_target(&alpha_live, &scrape_target("node", "http://10.0.0.1:9100/metrics"))
+                .await,
+            Err(TenancyError::Duplicate)
+        ));
+        let listed = scope.targets(&alpha_live).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].id, listed[0].job.as_str(), listed[0].url.as_str()),
+            (ours.id, "node", "http://10.0.0.1:9100/metrics")
+        );
+        assert_eq!(listed[0].interval.as_deref(), Some("15s"));
+        assert_eq!(scope.target(&alpha_live, ours.id).await.unwrap().job, "node");
+        // Another client's target, by its id, under our environment: not found.
+        assert!(matches!(
+            scope.target(&alpha_live, theirs.id).await,
+            Err(TenancyError::NotFound)
+        ));
+        // The same client, another environment: not found either.
+        assert!(matches!(
+            scope.target(&beta_stage, theirs.id).await,
+            Err(TenancyError::NotFound)
+        ));
+        assert!(matches!(
+            scope.target(&alpha_live, i64::MAX).await,
+            Err(TenancyError::NotFound)
+        ));
+
+        // A person of alpha never reaches beta's environment, so never its targets.
+        let ann = caller(&db, "ann@alpha.de", Some("alpha"), Role::ClientAdmin).await;
+        let ann_scope = Scope::new(&db, &ann);
+        assert!(matches!(ann_scope.client("beta").await, Err(TenancyError::NotFound)));
+
+        scope.delete_target(&ours).await.unwrap();
+        assert!(scope.targets(&alpha_live).await.unwrap().is_empty());
+        assert_eq!(
+            scope.targets(&beta_live).await.unwrap().len(),
+            1,
+            "beta's target is untouched"
+        );
+    }
+
+    #[tokio::test]
+    async fn client_people_see_targets_but_do_not_change_them() {
+        let db = two_clients().await;
+        let boss = caller(&db, "boss@ag.de", None, Role::AgencyOwner).await;
+        let scope = Scope::new(&db, &boss);
+        let alpha = scope.client("alpha").await.unwrap();
+        let live = scope
+            .environment(&scope.project(&alpha, "shop").await.unwrap(), "live")
+            .await
+            .unwrap();
+        let target = scope
+            .create_target(&live, &scrape_target("shop", "https://shop.example/metrics"))
+            .await
+            .unwrap();
+        assert!(scope.target_config(&target).await.unwrap().contains("shop.example"));
+
+        for role in [Role::ClientViewer, Role::ClientAdmin] {
+            let person = caller(&db, &format!("{}@alpha.de", role.as_str()), Some("alpha"), role).await;
+            let mine = Scope::new(&db, &person);
+            let alpha = mine.client("alpha").await.unwrap();
+            let live = mine
+                .environment(&mine.project(&alpha, "shop").await.unwrap(), "live")
+                .await
+                .unwrap();
+            let listed = mine.targets(&live).await.unwrap();
+            assert_eq!(listed.len(), 1, "{role:?} lists the targets");
+            let seen = mine.target(&live, target.id).await.unwrap();
+            assert!(matches!(mine.may_manage_targets(), Err(TenancyError::Forbidden)));
+            assert!(matches!(
+                mine.create_target(&live, &scrape_target("x", "http://x.example/"))
+                    .await,
+                Err(TenancyError::Forbidden)
+            ));
+            assert!(matches!(mine.delete_target(&seen).await, Err(TenancyError::Forbidden)));
+            // The stored configuration (with its credentials) is not for them either.
+            assert!(matches!(mine.target_config(&seen).await, Err(TenancyError::Forbidden)));
+        }
+        assert_eq!(scope.targets(&live).await.unwrap().len(), 1, "nothing was deleted");
     }
 }
