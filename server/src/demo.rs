@@ -2,6 +2,7 @@
 
 use crate::tenancy::admin::{self, AdminError, Placement};
 use crate::tenancy::model::Role;
+use crate::tenancy::targets;
 use sqlx::SqlitePool;
 
 pub struct Login {
@@ -94,13 +95,21 @@ async fn start_node_exporter() -> Option<(tokio::process::Child, String)> {
         .local_addr()
         .ok()?
         .port();
-    let child = tokio::process::Command::new("prometheus-node-exporter")
+    let mut command = tokio::process::Command::new("prometheus-node-exporter");
+    command
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .ok()?;
+        .kill_on_drop(true);
+    // The exporter ends with Vitrine even when Vitrine is killed and cannot clean up.
+    // SAFETY: prctl is async-signal-safe and only changes the child's own settings.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    let child = command.spawn().ok()?;
     tracing::info!(port, "started prometheus-node-exporter for the demo");
     Some((child, format!("http://127.0.0.1:{port}/metrics")))
 }
@@ -109,33 +118,10 @@ async fn upsert_target(pool: &SqlitePool, job: &str, builtin: &str, url: &str) -
     use vitrine_scrape_config::{ScrapeTarget, ScrapeUrl};
     let parsed = ScrapeUrl::parse(url).map_err(|e| e.to_string())?;
     let target = ScrapeTarget::builder(job, parsed).build().map_err(|e| e.to_string())?;
-    let config = target.to_prometheus_yml();
-    let now = crate::tenancy::now();
-    sqlx::query(
-        "INSERT INTO targets (agency_id, client_id, project_id, environment_id, job, url, config, builtin, created_at, updated_at)
-         SELECT e.agency_id, e.client_id, e.project_id, e.id, ?, ?, ?, ?, ?, ?
-         FROM environments e JOIN projects p ON p.id = e.project_id JOIN clients c ON c.id = e.client_id
-         WHERE c.slug = 'acme' AND p.slug = 'shop' AND e.name = 'live'
-           AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.builtin = ? AND t.client_id = c.id)",
-    )
-    .bind(job)
-    .bind(url)
-    .bind(&config)
-    .bind(builtin)
-    .bind(now)
-    .bind(now)
-    .bind(builtin)
-    .execute(pool)
-    .await
-    .map_err(|e| e.to_string())?;
-    sqlx::query("UPDATE targets SET url = ?, config = ?, updated_at = ? WHERE builtin = ? AND url <> ?")
-        .bind(url)
-        .bind(&config)
-        .bind(now)
-        .bind(builtin)
-        .bind(url)
-        .execute(pool)
+    let place = targets::place_of(pool, "acme", "shop", "live")
         .await
         .map_err(|e| e.to_string())?;
-    Ok(())
+    targets::upsert_builtin(pool, place, &target, builtin)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -59,6 +59,11 @@ enum Command {
     },
     /// Print the HTTP route table as JSON.
     Routes,
+    /// Scrape targets of an environment.
+    Targets {
+        #[command(subcommand)]
+        action: TargetsAction,
+    },
     /// Load data into the time-series store.
     Import {
         #[command(subcommand)]
@@ -68,6 +73,20 @@ enum Command {
     Tsdb {
         #[command(subcommand)]
         action: TsdbAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TargetsAction {
+    /// Add every static target of a prometheus.yml to one environment (a running server picks them up within 30 s).
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        environment: String,
     },
 }
 
@@ -266,6 +285,38 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             Ok(())
         }
         Command::Routes => Ok(()),
+        Command::Targets {
+            action:
+                TargetsAction::Import {
+                    file,
+                    client,
+                    project,
+                    environment,
+                },
+        } => {
+            let text = std::fs::read_to_string(&file).map_err(io(format!("reading {}", file.display())))?;
+            let import = vitrine_scrape_config::import_prometheus_yml(&text)
+                .map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
+            let place = tenancy::targets::place_of(&pool, &client, &project, &environment)
+                .await
+                .map_err(|_| {
+                    Error::Usage(format!(
+                        "environment {environment} of project {project} of client {client} does not exist"
+                    ))
+                })?;
+            let targets: Vec<_> = import.jobs.iter().flat_map(|job| job.targets.iter().cloned()).collect();
+            let report = tenancy::targets::import(&pool, place, &targets)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            println!("{} targets added, {} already there", report.added, report.duplicates);
+            for skipped in &import.unsupported {
+                println!(
+                    "not imported: {} (line {}): {}",
+                    skipped.path, skipped.line, skipped.reason
+                );
+            }
+            Ok(())
+        }
         Command::Import {
             format: ImportFormat::Openmetrics { file, client },
         } => {

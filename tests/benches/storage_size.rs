@@ -128,9 +128,13 @@ fn main() {
     );
     let (prometheus_bytes, _) = file_bytes(&blocks, &|_| true);
     let prometheus_per_sample = prometheus_bytes as f64 / samples as f64;
+    let (chunk_bytes, _) = file_bytes(&blocks, &|p| p.parent().is_some_and(|d| d.ends_with("chunks")));
+    let (index_bytes, _) = file_bytes(&blocks, &|p| p.ends_with("index"));
     println!(
-        "on disk: {} = {prometheus_per_sample:.3} bytes per sample",
-        human_bytes(prometheus_bytes as f64)
+        "on disk: {} = {prometheus_per_sample:.3} bytes per sample (chunks {}, index {})",
+        human_bytes(prometheus_bytes as f64),
+        human_bytes(chunk_bytes as f64),
+        human_bytes(index_bytes as f64)
     );
 
     section("Vitrine");
@@ -160,7 +164,8 @@ fn main() {
         let out = run_vitrine(&vitrine, &data, args);
         let hint = match *step {
             "import" | "compact" => {
-                "\n(`vitrine import openmetrics` and `vitrine tsdb compact` are needed: rebuild the binary with `cargo build --release -p vitrine` once they exist)"
+                "\n(this needs `vitrine import openmetrics` and `vitrine tsdb compact`: is the binary current? \
+                 rebuild it with `cargo build --release -p vitrine`)"
             }
             _ => "",
         };
@@ -192,6 +197,11 @@ fn main() {
         for line in String::from_utf8_lossy(&stats.stdout).lines() {
             println!("  | {line}");
         }
+    } else {
+        println!(
+            "(vitrine tsdb stats failed: {})",
+            String::from_utf8_lossy(&stats.stderr).trim()
+        );
     }
     let is_store = |path: &Path| {
         !path
@@ -216,24 +226,24 @@ fn main() {
         thousands(samples),
         thousands(series)
     );
-    println!("{:<28}{:>16}{:>16}{:>14}", "", "Prometheus", "Vitrine", "ratio V/P");
+    println!("{:<36}{:>16}{:>16}{:>14}", "", "Prometheus", "Vitrine", "ratio V/P");
     println!(
-        "{:<28}{:>16}{:>16}{:>14.3}",
+        "{:<36}{:>16}{:>16}{:>14.3}",
         "bytes on disk",
         thousands(prometheus_bytes),
         thousands(vitrine_bytes),
         vitrine_bytes as f64 / prometheus_bytes as f64
     );
     println!(
-        "{:<28}{:>16.3}{:>16.3}{:>14.3}",
+        "{:<36}{:>16.3}{:>16.3}{:>14.3}",
         "bytes per sample",
         prometheus_per_sample,
         vitrine_per_sample,
         vitrine_per_sample / prometheus_per_sample
     );
     println!(
-        "{:<28}{:>16}{:>16}{:>14.3}",
-        "20×500 series×90 d at 15 s",
+        "{:<36}{:>16}{:>16}{:>14.3}",
+        "20 projects × 500 series × 90 days",
         human_bytes(prometheus_per_sample * PROJECTION_SAMPLES),
         human_bytes(vitrine_per_sample * PROJECTION_SAMPLES),
         vitrine_per_sample / prometheus_per_sample

@@ -122,3 +122,64 @@ fn while_serving_the_commands_go_through_the_server_and_imports_are_refused() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("in use by another process"), "{stderr}");
 }
+
+#[test]
+fn targets_are_imported_from_a_prometheus_yml_on_the_command_line() {
+    let server = Server::start();
+    let data = server.data_dir();
+    let seed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/scrape-config/tests/fixtures/seed003_prometheus.yml");
+    let args = [
+        "targets",
+        "import",
+        seed.to_str().unwrap(),
+        "--client",
+        "globex",
+        "--project",
+        "portal",
+        "--environment",
+        "stage",
+    ];
+    let out = stdout_of(&vitrine(&data, &args));
+    assert!(out.contains("3 targets added, 0 already there"), "{out}");
+    assert!(
+        out.contains("evaluation_interval"),
+        "what is not imported is listed: {out}"
+    );
+    let again = stdout_of(&vitrine(&data, &args));
+    assert!(again.contains("0 targets added, 3 already there"), "{again}");
+    let wrong = vitrine(
+        &data,
+        &[
+            "targets",
+            "import",
+            seed.to_str().unwrap(),
+            "--client",
+            "acme",
+            "--project",
+            "portal",
+            "--environment",
+            "stage",
+        ],
+    );
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("does not exist"));
+    let broken =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/scrape-config/tests/fixtures/seed000_prometheus.yml");
+    let failed = vitrine(
+        &data,
+        &[
+            "targets",
+            "import",
+            broken.to_str().unwrap(),
+            "--client",
+            "globex",
+            "--project",
+            "portal",
+            "--environment",
+            "stage",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("line 19"), "{stderr}");
+}

@@ -9,6 +9,7 @@ pub mod invites;
 pub mod model;
 pub mod password;
 pub mod scope;
+pub mod targets;
 
 use app::dto::{FieldProblem, FormState};
 

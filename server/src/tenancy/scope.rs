@@ -3,7 +3,7 @@
 //! client people, by their client.
 
 use super::model::{Email, Language, Name, Role, Slug};
-use super::{FormCheck, Result, TenancyError, invites, is_unique_violation, now};
+use super::{FormCheck, Result, TenancyError, invites, is_unique_violation, now, targets};
 use app::dto::{ClientSummary, EnvironmentSummary, FieldProblem, ProjectSummary};
 use sqlx::SqlitePool;
 use vitrine_scrape_config::ScrapeTarget;
@@ -262,37 +262,21 @@ impl<'a> Scope<'a> {
     /// same job and address already.
     pub async fn create_target(&self, environment: &ScopedEnvironment, target: &ScrapeTarget) -> Result<ScopedTarget> {
         self.may_manage_targets()?;
-        let job = target.job().to_string();
-        // A ScrapeUrl never holds credentials: they live in the configuration only.
-        let url = target.url().as_str().to_string();
-        let now = now();
-        let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO targets (agency_id, client_id, project_id, environment_id, job, url, config, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(environment.agency_id)
-        .bind(environment.client_id)
-        .bind(environment.project_id)
-        .bind(environment.id)
-        .bind(&job)
-        .bind(&url)
-        .bind(target.to_prometheus_yml())
-        .bind(now)
-        .bind(now)
-        .fetch_one(self.db)
-        .await;
-        match inserted {
-            Ok(id) => Ok(ScopedTarget {
-                id,
-                environment_id: environment.id,
-                client_id: environment.client_id,
-                job,
-                url,
-                _scoped: (),
-            }),
-            Err(e) if is_unique_violation(&e) => Err(TenancyError::Duplicate),
-            Err(e) => Err(e.into()),
-        }
+        let place = targets::Place {
+            agency_id: environment.agency_id,
+            client_id: environment.client_id,
+            project_id: environment.project_id,
+            environment_id: environment.id,
+        };
+        let id = targets::insert(self.db, place, target, None).await?;
+        Ok(ScopedTarget {
+            id,
+            environment_id: environment.id,
+            client_id: environment.client_id,
+            job: target.job().to_string(),
+            url: target.url().as_str().to_string(),
+            _scoped: (),
+        })
     }
 
     /// Removes a target.

@@ -8,10 +8,19 @@ pub struct BitWriter {
 }
 
 impl BitWriter {
+    /// Grows in small steps: a head chunk of 120 samples takes about 150
+    /// bytes, and doubling would leave up to half of that unused in every series.
+    fn push_byte(&mut self) {
+        if self.bytes.len() == self.bytes.capacity() {
+            self.bytes.reserve_exact(32);
+        }
+        self.bytes.push(0);
+        self.free = 8;
+    }
+
     pub fn write_bit(&mut self, bit: bool) {
         if self.free == 0 {
-            self.bytes.push(0);
-            self.free = 8;
+            self.push_byte();
         }
         self.free -= 1;
         if bit && let Some(last) = self.bytes.last_mut() {
@@ -24,8 +33,7 @@ impl BitWriter {
         let mut count = count;
         while count > 0 {
             if self.free == 0 {
-                self.bytes.push(0);
-                self.free = 8;
+                self.push_byte();
             }
             let take = count.min(self.free);
             let shift = count - take;

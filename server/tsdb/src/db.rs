@@ -468,7 +468,14 @@ impl Db {
                 continue;
             }
             removed += drop.len();
-            self.replace_blocks(tenant, b.meta.level, b.meta.min_t, b.meta.max_t, &keep, std::slice::from_ref(&b))?;
+            self.replace_blocks(
+                tenant,
+                b.meta.level,
+                b.meta.min_t,
+                b.meta.max_t,
+                &keep,
+                std::slice::from_ref(&b),
+            )?;
         }
         Ok(removed)
     }
