@@ -81,7 +81,8 @@ pub struct Scraper {
     health: RwLock<HashMap<i64, Health>>,
     /// Metadata and exemplars the scrapes declared.
     pub catalog: Catalog,
-    loops: Mutex<HashMap<i64, (i64, tokio::task::AbortHandle)>>,
+    /// Running loops by target: the version they run and the signal that ends them.
+    loops: Mutex<HashMap<i64, (i64, tokio::sync::watch::Sender<bool>)>>,
     changed: Notify,
 }
 
@@ -154,10 +155,10 @@ impl Scraper {
             })
             .collect();
         let mut loops = self.loops.lock().unwrap_or_else(|p| p.into_inner());
-        loops.retain(|id, (version, handle)| {
+        loops.retain(|id, (version, stop)| {
             let keep = rows.iter().any(|r| r.id == *id && r.updated_at == *version);
             if !keep {
-                handle.abort();
+                let _ = stop.send(true);
             }
             keep
         });
@@ -171,8 +172,9 @@ impl Scraper {
             }
             let version = row.updated_at;
             let id = row.id;
-            let handle = tokio::spawn(self.clone().scrape_loop(row)).abort_handle();
-            loops.insert(id, (version, handle));
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            tokio::spawn(self.clone().scrape_loop(row, stopped));
+            loops.insert(id, (version, stop));
         }
         Ok(())
     }
@@ -184,7 +186,8 @@ impl Scraper {
             .insert(id, health);
     }
 
-    async fn scrape_loop(self: Arc<Self>, row: TargetRow) {
+    /// Scrapes one target until it is removed or changed; then its series are marked stale.
+    async fn scrape_loop(self: Arc<Self>, row: TargetRow, mut stop: tokio::sync::watch::Receiver<bool>) {
         let target = match load_target(&row.config) {
             Ok(target) => target,
             Err(e) => {
@@ -215,14 +218,19 @@ impl Scraper {
         let interval = target.interval().as_std().max(Duration::from_millis(100));
         // Spread the targets over the interval.
         let offset = labels_hash(&labels) % interval.as_millis().max(1) as u64;
-        tokio::time::sleep(Duration::from_millis(offset)).await;
-        let mut tick = tokio::time::interval(interval);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_millis(offset), interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut cache = SeriesCache::default();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
             let health = self.scrape_once(&client, &target, &labels, &mut cache).await;
             self.set_health(row.id, health);
+        }
+        if let Err(e) = ingest::mark_stale(&self.store, &mut cache, store::now_ms()) {
+            tracing::warn!(error = %e, "marking a removed target's series stale");
         }
     }
 
@@ -363,4 +371,95 @@ pub async fn test_scrape(config: &str, guard: &Guard) -> Result<TestScrape, Stri
         .map(str::to_string)
         .collect();
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenancy::admin;
+    use crate::tenancy::targets::{self, Place};
+    use vitrine_scrape_config::{AddressPolicy, ScrapeUrl};
+    use vitrine_tsdb::{MatchOp, Matcher, Options};
+
+    async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+        for _ in 0..100 {
+            if check() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn targets_are_scraped_and_a_removed_target_goes_stale() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(|| async { "# TYPE jobs gauge\njobs 3\n" }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        let pool = crate::tenancy::test_db().await;
+        admin::create_agency(&pool, "ag", "Agency").await.unwrap();
+        let client = admin::create_client(&pool, "ag", "shop", "Shop", "en").await.unwrap();
+        admin::create_project(&pool, client, "web", "Web", &["live"])
+            .await
+            .unwrap();
+        let place: Place = targets::place_of(&pool, "shop", "web", "live").await.unwrap();
+        let url = ScrapeUrl::parse(&format!("http://{addr}/metrics")).unwrap();
+        let target = ScrapeTarget::builder("app", url)
+            .interval("100ms".parse().unwrap())
+            .timeout("100ms".parse().unwrap())
+            .build()
+            .unwrap();
+        let id = targets::insert(&pool, place, &target, None).await.unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
+        let guard = Guard {
+            policy: Arc::new(AddressPolicy::parse(["127.0.0.0/8"]).unwrap()),
+            lookup: Arc::new(fetch::SystemLookup),
+        };
+        let scraper = Scraper::new(pool.clone(), db.clone(), guard, 1000);
+        scraper.sync().await.unwrap();
+        wait_for("the first scrape", || {
+            scraper.health(id).is_some_and(|h| h.up && h.samples == 1)
+        })
+        .await;
+        let select = |name: &str| {
+            db.select(
+                store::tenant(client),
+                &[Matcher::new(MatchOp::Equal, "__name__", name).unwrap()],
+                0,
+                i64::MAX,
+            )
+            .unwrap()
+        };
+        let jobs = select("jobs");
+        assert_eq!(jobs[0].labels.get("job"), Some("app"));
+        assert_eq!(jobs[0].labels.get("instance"), Some(addr.to_string().as_str()));
+        assert_eq!(jobs[0].labels.get("project"), Some("web"));
+        assert_eq!(jobs[0].labels.get("environment"), Some("live"));
+        assert_eq!(select("up")[0].samples.last().map(|s| s.1), Some(1.0));
+        assert!(!select("scrape_duration_seconds").is_empty());
+        assert_eq!(scraper.catalog.metadata(store::tenant(client))["jobs"].kind, "gauge");
+        assert_eq!(scraper.counts(), (1, 1));
+
+        sqlx::query("DELETE FROM targets WHERE id = ?")
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        scraper.sync().await.unwrap();
+        wait_for("stale markers", || {
+            select("jobs")[0]
+                .samples
+                .last()
+                .is_some_and(|s| vitrine_tsdb::is_stale(s.1))
+        })
+        .await;
+        assert!(scraper.health(id).is_none());
+    }
 }

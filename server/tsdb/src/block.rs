@@ -315,6 +315,24 @@ pub fn write(
         put_varint(&mut raw, e.min_t);
         put_varint(&mut raw, e.max_t.wrapping_sub(e.min_t));
     }
+    // The inverted index: for every label pair, the series that have it (ascending, delta-coded).
+    let mut postings: std::collections::BTreeMap<(u64, u64), Vec<u32>> = std::collections::BTreeMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        for (n, v) in e.labels.iter() {
+            postings.entry((symbol_id[n], symbol_id[v])).or_default().push(i as u32);
+        }
+    }
+    put_uvarint(&mut raw, postings.len() as u64);
+    for ((n, v), list) in &postings {
+        put_uvarint(&mut raw, *n);
+        put_uvarint(&mut raw, *v);
+        put_uvarint(&mut raw, list.len() as u64);
+        let mut previous = 0u32;
+        for s in list {
+            put_uvarint(&mut raw, (s - previous) as u64);
+            previous = *s;
+        }
+    }
     let mut index = INDEX_MAGIC.to_vec();
     index.extend_from_slice(&zstd::bulk::compress(&raw, ZSTD_LEVEL)?);
     write_synced(&tmp.join("index"), &index)?;
@@ -388,9 +406,8 @@ impl Block {
         }
         let n = d.len().ok_or_else(bad)?;
         let mut series = Vec::with_capacity(n);
-        let mut postings: HashMap<(String, String), Vec<u32>> = HashMap::new();
         let symbol = |id: u64| symbols.get(id as usize).cloned().ok_or_else(bad);
-        for i in 0..n {
+        for _ in 0..n {
             let labels_len = d.len().ok_or_else(bad)?;
             let mut pairs = Vec::with_capacity(labels_len);
             for _ in 0..labels_len {
@@ -399,12 +416,6 @@ impl Block {
                 pairs.push((name, value));
             }
             let labels = Labels::new(pairs);
-            for (n, v) in labels.iter() {
-                postings
-                    .entry((n.to_string(), v.to_string()))
-                    .or_default()
-                    .push(i as u32);
-            }
             let num = |d: &mut Decoder<'_>| d.uvarint().and_then(|v| u32::try_from(v).ok()).ok_or_else(bad);
             let page = num(&mut d)?;
             let offset = num(&mut d)?;
@@ -419,6 +430,25 @@ impl Block {
                 min_t,
                 max_t,
             });
+        }
+        let n = d.len().ok_or_else(bad)?;
+        let mut postings: HashMap<(String, String), Vec<u32>> = HashMap::with_capacity(n);
+        for _ in 0..n {
+            let name = symbol(d.uvarint().ok_or_else(bad)?)?;
+            let value = symbol(d.uvarint().ok_or_else(bad)?)?;
+            let count = d.len().ok_or_else(bad)?;
+            let mut list = Vec::with_capacity(count);
+            let mut s = 0u32;
+            for _ in 0..count {
+                s = s
+                    .checked_add(u32::try_from(d.uvarint().ok_or_else(bad)?).map_err(|_| bad())?)
+                    .ok_or_else(bad)?;
+                if s as usize >= series.len() {
+                    return Err(bad());
+                }
+                list.push(s);
+            }
+            postings.insert((name, value), list);
         }
         let chunks = File::open(dir.join("chunks"))?;
         let mut magic = [0u8; 8];
