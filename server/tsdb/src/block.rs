@@ -27,7 +27,7 @@ const INDEX_MAGIC: &[u8; 8] = b"VTIDX\x00\x00\x01";
 const CHUNKS_MAGIC: &[u8; 8] = b"VTCHK\x00\x00\x01";
 pub const FORMAT_VERSION: u32 = 1;
 const PAGE_BYTES: usize = 1 << 20;
-const ZSTD_LEVEL: i32 = 12;
+const ZSTD_LEVEL: i32 = 19;
 
 const VALUES_DECIMAL: u8 = 0;
 const VALUES_XOR: u8 = 1;
