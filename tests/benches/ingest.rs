@@ -6,21 +6,28 @@
 //! b) resident memory per active series: 100,000 series × 120 samples
 //!    appended through `Db` (in a child process, so nothing else shares its
 //!    heap) against Prometheus scraping the same 100,000 series every second;
-//! c) CPU seconds per million scraped samples: Prometheus scraping 40 node
-//!    exporter and 40 application targets on loopback against Vitrine's
-//!    in-process parse + append of the same pages (from a).
+//! c) CPU seconds per million scraped samples: Prometheus, then the release
+//!    `vitrine` binary (`serve --demo`, the targets imported with `vitrine
+//!    targets import`), each scraping the same 40 node exporter and 40
+//!    application targets on loopback every second — one after the other, never
+//!    both at once. CPU is the process' utime + stime; samples are the
+//!    server's own appended-samples counter over the same wall-clock window.
 //!
+//! `cargo build --release -p vitrine`, then
 //! `VITRINE_BENCH=1 cargo bench -p vitrine-tests --bench ingest`
-//! (needs Debian's prometheus and prometheus-node-exporter packages).
+//! (needs Debian's prometheus and prometheus-node-exporter packages; `VITRINE_BIN`
+//! points at another binary).
 
 mod common;
 
 use common::{
-    AppSim, Handler, NodeExporter, Prometheus, TargetServer, human_bytes, process_cpu_seconds, push_float,
-    require_program, rss, section, skip_unless_enabled, splitmix64, thousands, thread_cpu_seconds,
+    AppSim, Handler, NodeExporter, Prometheus, TargetServer, VitrineServer, human_bytes, load_average,
+    process_cpu_seconds, push_float, require_program, rss, section, skip_unless_enabled, splitmix64, thousands,
+    thread_cpu_seconds, vitrine_binary,
 };
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,9 +49,15 @@ const T0_MS: i64 = 1_700_000_000_000;
 /// b): series and samples per series.
 const MEMORY_SERIES: usize = 100_000;
 const MEMORY_SAMPLES: usize = 120;
-/// c): how long Prometheus is watched idle, and then scraping.
+/// c): how long Prometheus is watched idle, and then each server scraping.
 const IDLE_WINDOW: Duration = Duration::from_secs(15);
 const SCRAPE_WINDOW: Duration = Duration::from_secs(40);
+/// c): after all targets are up (their first scrapes create the series), before the window.
+const WARM_UP: Duration = Duration::from_secs(6);
+const TARGETS_UP_WITHIN: Duration = Duration::from_secs(90);
+/// c): vitrine's demo targets scrape every 15 s: their first scrapes pass, then two rounds are watched.
+const VITRINE_SETTLE: Duration = Duration::from_secs(20);
+const VITRINE_IDLE_WINDOW: Duration = Duration::from_secs(30);
 const GOAL_SAMPLES_PER_S: f64 = 1_000_000.0;
 const GOAL_BYTES_PER_SERIES: f64 = 1024.0;
 const CHILD_ENV: &str = "VITRINE_BENCH_CHILD";
@@ -57,6 +70,7 @@ fn main() {
     skip_unless_enabled("ingest");
     require_program("prometheus");
     require_program("prometheus-node-exporter");
+    let vitrine = vitrine_binary();
 
     section("Captures");
     let exporter = NodeExporter::start();
@@ -79,11 +93,12 @@ fn main() {
     let vitrine_memory = vitrine_memory();
     let throughput = vitrine_throughput(&node_pages, &app_pages);
     let prometheus_memory = prometheus_memory();
-    let prometheus_cpu = prometheus_cpu(&node_pages, &app_pages, throughput.cpu_per_million);
+    let prometheus_cpu = prometheus_cpu(&node_pages, &app_pages);
+    let vitrine_cpu = vitrine_cpu(&vitrine, &node_pages, &app_pages);
 
     section("ingest: summary");
     println!("{:<44}{:>16}{:>16}{:>10}", "", "Prometheus", "Vitrine", "V/P");
-    let prometheus_rate = 1e6 / prometheus_cpu.net_cpu_per_million;
+    let prometheus_rate = 1e6 / prometheus_cpu.net_per_million;
     println!(
         "{:<44}{:>16}{:>16}{:>10.2}",
         "a) samples/s per CPU core (steady state)",
@@ -100,10 +115,17 @@ fn main() {
     );
     println!(
         "{:<44}{:>16.3}{:>16.3}{:>10.2}",
-        "c) CPU seconds per million scraped samples",
-        prometheus_cpu.net_cpu_per_million,
-        throughput.cpu_per_million,
-        throughput.cpu_per_million / prometheus_cpu.net_cpu_per_million
+        "c) CPU-s per million scraped samples, net",
+        prometheus_cpu.net_per_million,
+        vitrine_cpu.net_per_million,
+        vitrine_cpu.net_per_million / prometheus_cpu.net_per_million
+    );
+    println!(
+        "{:<44}{:>16.3}{:>16.3}{:>10.2}",
+        "   … whole process (idle and demo included)",
+        prometheus_cpu.gross_per_million,
+        vitrine_cpu.gross_per_million,
+        vitrine_cpu.gross_per_million / prometheus_cpu.gross_per_million
     );
     println!(
         "goals: a) ≥ {} samples/s/core: {}; b) ≤ 1 KiB per series: {}",
@@ -112,10 +134,13 @@ fn main() {
         verdict(vitrine_memory.per_series <= GOAL_BYTES_PER_SERIES)
     );
     println!(
-        "notes: Vitrine's a) and c) are in process (parse + append + commit; the scrape loop over HTTP is not wired \
-         into this benchmark yet); Prometheus' include its whole scrape path (HTTP on loopback, scrape loop, Go GC) \
-         minus its idle CPU. b) Prometheus' RSS includes its scrape cache and Go's garbage headroom; Vitrine's covers \
-         the store only."
+        "notes: a) Vitrine's is in process (parse + append + commit, one core); Prometheus' is 1 / its net c). \
+         c) both are the real servers (Vitrine: the release binary, `serve --demo`) scraping the same 80 loopback \
+         targets every second over HTTP, one after the other, for the same {} s; net leaves out each server's CPU \
+         before the targets were added and, for Vitrine, the samples of the demo's own targets (every 15 s); whole \
+         process is all CPU over all samples appended. b) Prometheus' RSS includes its scrape cache and Go's garbage \
+         headroom; Vitrine's covers the store only.",
+        SCRAPE_WINDOW.as_secs()
     );
 }
 
@@ -236,7 +261,6 @@ fn scrape_into(db: &Db, target: &mut Target, page: &str, t: i64, key_buf: &mut V
 
 struct Throughput {
     per_cpu_second: f64,
-    cpu_per_million: f64,
 }
 
 fn vitrine_throughput(node_pages: &[String], app_pages: &[String]) -> Throughput {
@@ -307,10 +331,7 @@ fn vitrine_throughput(node_pages: &[String], app_pages: &[String]) -> Throughput
         human_bytes(stats.chunk_bytes as f64),
         stats.chunk_bytes as f64 / stats.samples as f64
     );
-    Throughput {
-        per_cpu_second,
-        cpu_per_million: cpu / samples as f64 * 1e6,
-    }
+    Throughput { per_cpu_second }
 }
 
 // ---------------------------------------------------------------------------
@@ -542,15 +563,20 @@ fn prometheus_memory() -> Memory {
 }
 
 // ---------------------------------------------------------------------------
-// c) CPU per million scraped samples, Prometheus
+// c) CPU per million scraped samples: Prometheus, then the vitrine binary
 // ---------------------------------------------------------------------------
 
-struct PrometheusCpu {
-    net_cpu_per_million: f64,
+/// One server's CPU per million samples over the scrape window.
+struct ScrapeCpu {
+    /// Without the CPU (and, for Vitrine, the demo targets' samples) of the server before the bench's targets.
+    net_per_million: f64,
+    /// All the process' CPU over all samples it appended in the window.
+    gross_per_million: f64,
 }
 
-fn prometheus_cpu(node_pages: &[String], app_pages: &[String], vitrine_cpu_per_million: f64) -> PrometheusCpu {
-    section("c) CPU per million scraped samples: Prometheus scraping node exporter and application targets");
+/// The bench's targets, `/node/0` … `/app/39` on one loopback server: node
+/// exporter captures and application pages, each target starting at its own page.
+fn mixed_targets(node_pages: &[String], app_pages: &[String]) -> TargetServer {
     let pages: Arc<(Vec<String>, Vec<String>)> = Arc::new((node_pages.to_vec(), app_pages.to_vec()));
     let counters: Arc<Vec<AtomicUsize>> = Arc::new((0..2 * TARGETS_PER_KIND).map(|_| AtomicUsize::new(0)).collect());
     let handler: Handler = Arc::new(move |path: &str| {
@@ -564,28 +590,68 @@ fn prometheus_cpu(node_pages: &[String], app_pages: &[String], vitrine_cpu_per_m
         let k = counters[slot].fetch_add(1, Ordering::Relaxed);
         Some(list[(k + number) % list.len()].clone().into_bytes())
     });
-    let target = TargetServer::start(handler);
+    TargetServer::start(handler)
+}
+
+/// (metrics path, instance label) of every target of [`mixed_targets`].
+fn mixed_paths() -> Vec<(String, String)> {
+    ["node", "app"]
+        .iter()
+        .flat_map(|kind| (0..TARGETS_PER_KIND).map(move |i| (format!("/{kind}/{i}"), format!("{kind}-{i:02}"))))
+        .collect()
+}
+
+/// Polls `up` (how many targets are up) until it reaches `wanted`.
+fn wait_until_up(what: &str, wanted: usize, mut up: impl FnMut() -> usize, log: impl Fn() -> String) -> f64 {
+    let started = Instant::now();
+    loop {
+        let now = up();
+        if now >= wanted {
+            return started.elapsed().as_secs_f64();
+        }
+        if started.elapsed() > TARGETS_UP_WITHIN {
+            panic!(
+                "{what}: only {now} of {wanted} targets were up after {TARGETS_UP_WITHIN:?}; its log:\n{}",
+                log()
+            );
+        }
+        thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn prometheus_cpu(node_pages: &[String], app_pages: &[String]) -> ScrapeCpu {
+    section("c) CPU per million scraped samples: Prometheus scraping node exporter and application targets");
+    let target = mixed_targets(node_pages, app_pages);
     let prometheus = Prometheus::start("mixed", "");
     let pid = prometheus.pid();
-    println!("{} (pid {pid}) on {}", prometheus.version, prometheus.addr);
+    println!(
+        "{} (pid {pid}) on {}; load average {}",
+        prometheus.version,
+        prometheus.addr,
+        load_average()
+    );
     thread::sleep(Duration::from_secs(3));
     let cpu = process_cpu_seconds(pid);
     thread::sleep(IDLE_WINDOW);
     let idle_rate = (process_cpu_seconds(pid) - cpu) / IDLE_WINDOW.as_secs_f64();
-    let groups: Vec<serde_json::Value> = ["node", "app"]
-        .iter()
-        .flat_map(|kind| {
-            (0..TARGETS_PER_KIND).map(move |i| {
-                serde_json::json!({
-                    "targets": [target.addr.to_string()],
-                    "labels": { "__metrics_path__": format!("/{kind}/{i}"), "instance": format!("{kind}-{i:02}") },
-                })
+    let groups: Vec<serde_json::Value> = mixed_paths()
+        .into_iter()
+        .map(|(path, instance)| {
+            serde_json::json!({
+                "targets": [target.addr.to_string()],
+                "labels": { "__metrics_path__": path, "instance": instance },
             })
         })
         .collect();
     prometheus.set_targets(&serde_json::Value::Array(groups));
-    // Let discovery and the first scrapes (which create the series) pass.
-    thread::sleep(Duration::from_secs(6));
+    // Discovery, then the first scrapes (which create the series) pass before the window.
+    let all_up = wait_until_up(
+        "Prometheus",
+        2 * TARGETS_PER_KIND,
+        || prometheus.targets_up(),
+        || prometheus.log_tail(),
+    );
+    thread::sleep(WARM_UP);
     let appended_start = prometheus.metric("prometheus_tsdb_head_samples_appended_total");
     let (cpu_start, wall) = (process_cpu_seconds(pid), Instant::now());
     thread::sleep(SCRAPE_WINDOW);
@@ -593,6 +659,7 @@ fn prometheus_cpu(node_pages: &[String], app_pages: &[String], vitrine_cpu_per_m
     let window = wall.elapsed().as_secs_f64();
     let samples = prometheus.metric("prometheus_tsdb_head_samples_appended_total") - appended_start;
     let scraped = prometheus.metric("prometheus_tsdb_head_series");
+    let up = prometheus.targets_up();
     drop(prometheus);
     drop(target);
     assert!(
@@ -602,22 +669,142 @@ fn prometheus_cpu(node_pages: &[String], app_pages: &[String], vitrine_cpu_per_m
     let gross = cpu / samples * 1e6;
     let net = (cpu - idle_rate * window) / samples * 1e6;
     println!(
-        "{} targets at 1 s: {} samples in {window:.1} s ({} series); CPU {cpu:.2} s, idle {:.4} CPU-s/s",
+        "{} targets at 1 s, all up {all_up:.1} s after they were set ({up} up at the end): {} samples in {window:.1} s \
+         = {}/s ({} series); CPU {cpu:.2} s, idle {idle_rate:.4} CPU-s/s",
         2 * TARGETS_PER_KIND,
         thousands(samples as u64),
+        thousands((samples / window) as u64),
         thousands(scraped as u64),
-        idle_rate
     );
     println!(
         "Prometheus: {net:.3} CPU-s per million samples without its idle CPU ({gross:.3} with it) = {} samples/s per core",
         thousands((1e6 / net) as u64)
     );
-    println!(
-        "Vitrine (from a): {:.3} CPU-s per million samples — in process (parse + append + commit); the scrape loop \
-         over HTTP is not wired into this benchmark yet",
-        vitrine_cpu_per_million
+    ScrapeCpu {
+        net_per_million: net,
+        gross_per_million: gross,
+    }
+}
+
+/// The prometheus.yml the vitrine binary imports: Prometheus' job, targets and intervals.
+fn vitrine_scrape_yml(target: SocketAddr) -> String {
+    let mut yml = String::from(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: mixed\n    static_configs:\n",
     );
-    PrometheusCpu {
-        net_cpu_per_million: net,
+    for (path, instance) in mixed_paths() {
+        // A full URL carries the metrics path (Vitrine does not import `__metrics_path__` labels).
+        yml.push_str(&format!(
+            "      - targets: ['http://{target}{path}']\n        labels:\n          instance: {instance}\n"
+        ));
+    }
+    yml
+}
+
+/// A figure of vitrine's `/metrics`, which must be there.
+fn counter(metrics: &HashMap<String, f64>, name: &str) -> f64 {
+    *metrics
+        .get(name)
+        .unwrap_or_else(|| panic!("vitrine's /metrics has no {name} (was it renamed?)"))
+}
+
+fn vitrine_cpu(binary: &std::path::Path, node_pages: &[String], app_pages: &[String]) -> ScrapeCpu {
+    section("c) CPU per million scraped samples: the vitrine binary scraping the same targets");
+    let target = mixed_targets(node_pages, app_pages);
+    let vitrine = VitrineServer::start_demo(binary);
+    let pid = vitrine.pid();
+    println!(
+        "{} (`serve --demo`, pid {pid}) on {}; load average {}",
+        vitrine.version,
+        vitrine.addr,
+        load_average()
+    );
+    // The demo's own targets (acme/shop/live: the demo shop, vitrine itself and a node
+    // exporter when installed) are scraped every 15 s; their first scrapes create their series.
+    thread::sleep(VITRINE_SETTLE);
+    let before = vitrine.metrics();
+    let demo_targets = before.get("vitrine_scrape_targets").copied().unwrap_or(0.0) as usize;
+    let demo_up = before.get("vitrine_scrape_targets_up").copied().unwrap_or(0.0) as usize;
+    let (cpu, wall) = (process_cpu_seconds(pid), Instant::now());
+    thread::sleep(VITRINE_IDLE_WINDOW);
+    let idle_cpu = process_cpu_seconds(pid) - cpu;
+    let idle_window = wall.elapsed().as_secs_f64();
+    let idle_samples = counter(&vitrine.metrics(), "vitrine_tsdb_samples_appended_total")
+        - counter(&before, "vitrine_tsdb_samples_appended_total");
+    let (idle_rate, idle_samples_rate) = (idle_cpu / idle_window, idle_samples / idle_window);
+    println!(
+        "idle ({demo_targets} demo targets every 15 s, {demo_up} up): {idle_rate:.4} CPU-s/s, {idle_samples_rate:.0} \
+         samples/s"
+    );
+
+    let yml = vitrine.path("prometheus.yml");
+    std::fs::write(&yml, vitrine_scrape_yml(target.addr)).expect("writing prometheus.yml");
+    let yml = yml.to_string_lossy().into_owned();
+    let imported = vitrine.run(&[
+        "targets",
+        "import",
+        &yml,
+        "--client",
+        "acme",
+        "--project",
+        "shop",
+        "--environment",
+        "stage",
+    ]);
+    let wanted = format!("{} targets added", 2 * TARGETS_PER_KIND);
+    assert!(
+        imported.starts_with(&wanted) && !imported.contains("not imported"),
+        "`vitrine targets import` did not add all {} targets:\n{imported}",
+        2 * TARGETS_PER_KIND
+    );
+    // The running server loads new targets within 30 s.
+    let all_up = wait_until_up(
+        "vitrine",
+        demo_up + 2 * TARGETS_PER_KIND,
+        || {
+            vitrine
+                .metrics()
+                .get("vitrine_scrape_targets_up")
+                .copied()
+                .unwrap_or(0.0) as usize
+        },
+        || vitrine.log_tail(),
+    );
+    println!(
+        "`vitrine targets import` into acme/shop/stage: {}; all up {all_up:.1} s later",
+        imported.lines().next().unwrap_or("").trim()
+    );
+    thread::sleep(WARM_UP);
+    let appended_start = counter(&vitrine.metrics(), "vitrine_tsdb_samples_appended_total");
+    let (cpu_start, wall) = (process_cpu_seconds(pid), Instant::now());
+    thread::sleep(SCRAPE_WINDOW);
+    let cpu = process_cpu_seconds(pid) - cpu_start;
+    let window = wall.elapsed().as_secs_f64();
+    let after = vitrine.metrics();
+    let samples = counter(&after, "vitrine_tsdb_samples_appended_total") - appended_start;
+    let series = after.get("vitrine_tsdb_head_series").copied().unwrap_or(0.0);
+    let up = after.get("vitrine_scrape_targets_up").copied().unwrap_or(0.0);
+    drop(vitrine);
+    drop(target);
+    assert!(samples > 0.0, "vitrine appended no samples while scraping");
+    let demo_samples = idle_samples_rate * window;
+    let gross = cpu / samples * 1e6;
+    let net = (cpu - idle_rate * window) / (samples - demo_samples) * 1e6;
+    println!(
+        "{} targets at 1 s + the demo's {demo_targets} ({up} up at the end): {} samples in {window:.1} s = {}/s \
+         ({} series in the head); CPU {cpu:.2} s",
+        2 * TARGETS_PER_KIND,
+        thousands(samples as u64),
+        thousands((samples / window) as u64),
+        thousands(series as u64),
+    );
+    println!(
+        "Vitrine: {net:.3} CPU-s per million samples without its idle CPU and the demo targets' ~{} samples \
+         ({gross:.3} whole process, demo targets included) = {} samples/s per core",
+        thousands(demo_samples as u64),
+        thousands((1e6 / net) as u64)
+    );
+    ScrapeCpu {
+        net_per_million: net,
+        gross_per_million: gross,
     }
 }

@@ -1,6 +1,6 @@
 //! Helpers shared by the benchmarks: the on/off switch, finding programs and
-//! free loopback ports, a node exporter and a Prometheus in temporary
-//! directories, a tiny HTTP target server, RSS and CPU readings, and the
+//! free loopback ports, a node exporter, a Prometheus and a `vitrine serve`
+//! in temporary directories, a tiny HTTP target server, RSS and CPU readings, and the
 //! synthetic application series.
 //!
 //! Everything here talks to 127.0.0.1 only.
@@ -222,6 +222,12 @@ pub fn process_cpu_seconds(pid: u32) -> f64 {
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     (utime + stime) as f64 / ticks
+}
+
+/// The 1, 5 and 15 minute load averages as `/proc/loadavg` gives them.
+pub fn load_average() -> String {
+    let text = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 /// CPU seconds used by the calling thread (nanosecond resolution).
@@ -495,23 +501,22 @@ impl Prometheus {
 
     /// Its own metrics, summed per metric name over all label sets.
     pub fn metrics(&self) -> HashMap<String, f64> {
-        let (status, body) =
-            http_get(self.addr, "/metrics").unwrap_or_else(|e| panic!("reading Prometheus' /metrics: {e}"));
-        assert_eq!(status, 200, "Prometheus' /metrics answered {status}");
-        let mut out = HashMap::new();
-        for line in String::from_utf8_lossy(&body).lines() {
-            if line.starts_with('#') || line.is_empty() {
-                continue;
-            }
-            let name_end = line.find(['{', ' ']).unwrap_or(line.len());
-            let value: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
-            *out.entry(line[..name_end].to_string()).or_insert(0.0) += value;
-        }
-        out
+        server_metrics(self.addr, "Prometheus")
     }
 
     pub fn metric(&self, name: &str) -> f64 {
         self.metrics().get(name).copied().unwrap_or(0.0)
+    }
+
+    /// How many of its active targets were scraped and are up (`/api/v1/targets`).
+    pub fn targets_up(&self) -> usize {
+        let (status, body) = http_get(self.addr, "/api/v1/targets?state=active")
+            .unwrap_or_else(|e| panic!("reading Prometheus' /api/v1/targets: {e}"));
+        assert_eq!(status, 200, "Prometheus' /api/v1/targets answered {status}");
+        let answer: serde_json::Value = serde_json::from_slice(&body).expect("/api/v1/targets is JSON");
+        answer["data"]["activeTargets"]
+            .as_array()
+            .map_or(0, |targets| targets.iter().filter(|t| t["health"] == "up").count())
     }
 
     pub fn log_tail(&self) -> String {
@@ -524,6 +529,167 @@ impl Drop for Prometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A server's `/metrics` (text format), summed per metric name over all label sets.
+pub fn server_metrics(addr: SocketAddr, what: &str) -> HashMap<String, f64> {
+    let (status, body) = http_get(addr, "/metrics").unwrap_or_else(|e| panic!("reading {what}'s /metrics: {e}"));
+    assert_eq!(status, 200, "{what}'s /metrics answered {status}");
+    let mut out = HashMap::new();
+    for line in String::from_utf8_lossy(&body).lines() {
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+        let value: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+        *out.entry(line[..name_end].to_string()).or_insert(0.0) += value;
+    }
+    out
+}
+
+/// The release `vitrine` binary serving the demo (`vitrine serve --demo`) from
+/// a fresh temporary data directory on a free loopback port; killed on drop
+/// (the node exporter the demo starts ends with it).
+pub struct VitrineServer {
+    child: Child,
+    binary: PathBuf,
+    pub addr: SocketAddr,
+    dir: TempDir,
+    pub version: String,
+}
+
+impl VitrineServer {
+    /// Runs `vitrine migrate`, then starts `vitrine serve --demo` and waits until it is ready.
+    pub fn start_demo(binary: &Path) -> VitrineServer {
+        let version = program_version(binary);
+        let dir = tempfile::Builder::new()
+            .prefix("vitrine-bench-")
+            .tempdir()
+            .expect("temporary directory");
+        for sub in ["data", "site"] {
+            fs::create_dir_all(dir.path().join(sub)).expect("creating the data and site directories");
+        }
+        let out = vitrine_command(binary, dir.path())
+            .arg("migrate")
+            .output()
+            .unwrap_or_else(|e| panic!("running {} migrate: {e}", binary.display()));
+        assert!(
+            out.status.success(),
+            "`vitrine migrate` failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = dir.path().join("serve.out");
+        let log = dir.path().join("serve.log");
+        let child = vitrine_command(binary, dir.path())
+            .args(["serve", "--demo"])
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&stdout).expect("vitrine's output file"))
+            .stderr(fs::File::create(&log).expect("vitrine's log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {} serve --demo: {e}", binary.display()));
+        let mut server = VitrineServer {
+            child,
+            binary: binary.to_path_buf(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            dir,
+            version,
+        };
+        const LISTENING: &str = "Vitrine listening on http://";
+        let started = Instant::now();
+        server.addr = loop {
+            let text = fs::read_to_string(&stdout).unwrap_or_default();
+            let found = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(LISTENING))
+                .and_then(|a| a.trim_end_matches('/').parse::<SocketAddr>().ok());
+            if let Some(addr) = found {
+                break addr;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!(
+                    "`vitrine serve --demo` exited ({status}) before listening; its log:\n{}",
+                    log_tail(&log)
+                );
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                panic!(
+                    "`vitrine serve --demo` printed no `{LISTENING}…` within 60 s; its log:\n{}",
+                    log_tail(&log)
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        };
+        assert!(
+            server.addr.ip().is_loopback(),
+            "vitrine listens on {}, not loopback",
+            server.addr
+        );
+        wait_for_http(server.addr, "/health/ready", Duration::from_secs(30), "vitrine", &log);
+        server
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Runs an operator command against the server's data directory; its standard output.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = vitrine_command(&self.binary, self.dir.path())
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("running vitrine {}: {e}", args.join(" ")));
+        assert!(
+            out.status.success(),
+            "`vitrine {}` failed ({}):\n{}{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A file in the server's temporary directory (removed on drop).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Its own metrics, summed per metric name over all label sets.
+    pub fn metrics(&self) -> HashMap<String, f64> {
+        server_metrics(self.addr, "vitrine")
+    }
+
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.dir.path().join("serve.log"))
+    }
+}
+
+impl Drop for VitrineServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `vitrine` with only the bench's settings: nothing inherited from `VITRINE_*` variables.
+fn vitrine_command(binary: &Path, dir: &Path) -> Command {
+    let mut command = Command::new(binary);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("VITRINE_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .current_dir(dir)
+        .env("VITRINE_DATA_DIR", dir.join("data"))
+        .env("VITRINE_SITE_ROOT", dir.join("site"))
+        .env("VITRINE_LISTEN", "127.0.0.1:0")
+        .env("VITRINE_SCRAPE_ALLOW", "127.0.0.0/8")
+        .env("VITRINE_LOG", "warn")
+        .env("NO_COLOR", "1");
+    command
 }
 
 // ---------------------------------------------------------------------------
