@@ -10,7 +10,7 @@
 use crate::block::{self, Block};
 use crate::head::{Head, HeadStats, SeriesRef};
 use crate::labels::{Labels, Matcher};
-use crate::wal::{Record, ReplayReport, Wal};
+use crate::wal::{Record, ReplayReport, SeriesBatch, Wal};
 use crate::{AppendError, SeriesData, Tenant};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
@@ -178,6 +178,8 @@ impl Db {
                 list.sort_unstable();
                 head.forget(&list);
             }
+            // Only written, never read back: decoding yields `Series`.
+            Record::NewSeries(_) => {}
         })
         .map_err(at(&wal_dir))?;
         if replay.truncated_bytes > 0 {
@@ -211,7 +213,7 @@ impl Db {
     pub fn appender(&self) -> Appender<'_> {
         Appender {
             db: self,
-            new_series: Vec::new(),
+            new_series: SeriesBatch::default(),
             samples: Vec::new(),
         }
     }
@@ -605,7 +607,7 @@ pub struct Stats {
 /// write; the samples reach the head only after the log has them.
 pub struct Appender<'a> {
     db: &'a Db,
-    new_series: Vec<(SeriesRef, Tenant, Labels)>,
+    new_series: SeriesBatch,
     samples: Vec<(SeriesRef, i64, f64)>,
 }
 
@@ -614,7 +616,7 @@ impl Appender<'_> {
     pub fn series(&mut self, tenant: Tenant, labels: &Labels) -> SeriesRef {
         let (series, created) = self.db.head.get_or_create(tenant, labels);
         if created {
-            self.new_series.push((series, tenant, labels.clone()));
+            self.new_series.push(series, tenant, labels);
         }
         series
     }
@@ -640,7 +642,7 @@ impl Appender<'_> {
         let mut wal = lock(&self.db.wal);
         let mut records = Vec::with_capacity(2);
         if !self.new_series.is_empty() {
-            records.push(Record::Series(std::mem::take(&mut self.new_series)));
+            records.push(Record::NewSeries(std::mem::take(&mut self.new_series)));
         }
         if !self.samples.is_empty() {
             records.push(Record::Samples(std::mem::take(&mut self.samples)));
@@ -652,9 +654,9 @@ impl Appender<'_> {
             // Keep the batch for a retry.
             for record in records {
                 match record {
-                    Record::Series(list) => self.new_series = list,
+                    Record::NewSeries(batch) => self.new_series = batch,
                     Record::Samples(list) => self.samples = list,
-                    Record::Delete(_) => {}
+                    Record::Series(_) | Record::Delete(_) => {}
                 }
             }
             return Err(e);

@@ -28,9 +28,44 @@ const SERIES: u8 = 1;
 const SAMPLES: u8 = 2;
 const DELETE: u8 = 3;
 
+/// New series of one commit, encoded as they are created: the label sets
+/// are not kept (a first scrape can create a hundred thousand of them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SeriesBatch {
+    count: usize,
+    entries: Vec<u8>,
+}
+
+impl SeriesBatch {
+    pub fn push(&mut self, series: SeriesRef, tenant: Tenant, labels: &Labels) {
+        put_series_entry(&mut self.entries, series, tenant, labels);
+        self.count += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+fn put_series_entry(out: &mut Vec<u8>, series: SeriesRef, tenant: Tenant, labels: &Labels) {
+    put_uvarint(out, series as u64);
+    put_uvarint(out, tenant as u64);
+    put_uvarint(out, labels.len() as u64);
+    for (n, v) in labels.iter() {
+        put_str(out, n);
+        put_str(out, v);
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
     Series(Vec<(SeriesRef, Tenant, Labels)>),
+    /// Written by an appender; read back as [`Record::Series`].
+    NewSeries(SeriesBatch),
     Samples(Vec<(SeriesRef, i64, f64)>),
     /// Series removed (privacy deletion); replay must not bring them back.
     Delete(Vec<SeriesRef>),
@@ -43,14 +78,13 @@ impl Record {
                 out.push(SERIES);
                 put_uvarint(out, list.len() as u64);
                 for (series, tenant, labels) in list {
-                    put_uvarint(out, *series as u64);
-                    put_uvarint(out, *tenant as u64);
-                    put_uvarint(out, labels.len() as u64);
-                    for (n, v) in labels.iter() {
-                        put_str(out, n);
-                        put_str(out, v);
-                    }
+                    put_series_entry(out, *series, *tenant, labels);
                 }
+            }
+            Record::NewSeries(batch) => {
+                out.push(SERIES);
+                put_uvarint(out, batch.count as u64);
+                out.extend_from_slice(&batch.entries);
             }
             Record::Samples(list) => {
                 out.push(SAMPLES);
@@ -278,6 +312,10 @@ impl Wal {
             return Err(e);
         }
         self.written += self.buf.len() as u64;
+        // A first scrape of many new series makes a large batch; do not keep its buffer.
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = Vec::new();
+        }
         if self.last_sync.elapsed() >= SYNC_EVERY {
             self.sync()?;
         }
