@@ -2,7 +2,8 @@
 //! client, and the latest exemplar of each series, kept in memory for the
 //! query API (`/api/v1/metadata`, `/api/v1/query_exemplars`).
 
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 use std::sync::{Mutex, RwLock};
 use vitrine_tsdb::Tenant;
 use vitrine_tsdb::head::SeriesRef;
@@ -16,6 +17,14 @@ pub struct MetricMeta {
     pub kind: String,
     pub help: String,
     pub unit: String,
+}
+
+/// What a `# TYPE`, `# HELP` or `# UNIT` line declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Kind,
+    Help,
+    Unit,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -38,24 +47,31 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Records what a scrape declared for `metric` (only what changed takes the write lock).
-    pub fn declare(&self, tenant: Tenant, metric: &str, update: impl Fn(&mut MetricMeta)) {
-        let current = self
+    /// Records what a scrape declared for `metric`. Every scrape repeats the
+    /// same declarations, so the usual case only reads and compares.
+    pub fn declare(&self, tenant: Tenant, metric: &str, field: Field, value: &str) {
+        let get = |meta: &MetricMeta| match field {
+            Field::Kind => meta.kind == value,
+            Field::Help => meta.help == value,
+            Field::Unit => meta.unit == value,
+        };
+        let known = self
             .metadata
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&tenant)
-            .and_then(|m| m.get(metric).cloned());
-        let mut next = current.clone().unwrap_or_default();
-        update(&mut next);
-        if current.as_ref() != Some(&next) {
-            self.metadata
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(tenant)
-                .or_default()
-                .insert(metric.to_string(), next);
+            .and_then(|m| m.get(metric).map(get));
+        if known == Some(true) {
+            return;
         }
+        let mut all = self.metadata.write().unwrap_or_else(|p| p.into_inner());
+        let meta = all.entry(tenant).or_default().entry(metric.to_string()).or_default();
+        let slot = match field {
+            Field::Kind => &mut meta.kind,
+            Field::Help => &mut meta.help,
+            Field::Unit => &mut meta.unit,
+        };
+        *slot = value.to_string();
     }
 
     pub fn metadata(&self, tenant: Tenant) -> HashMap<String, MetricMeta> {
@@ -102,8 +118,9 @@ mod tests {
     #[test]
     fn metadata_and_exemplars_are_kept_per_client() {
         let catalog = Catalog::default();
-        catalog.declare(1, "http_requests_total", |m| m.kind = "counter".into());
-        catalog.declare(1, "http_requests_total", |m| m.help = "Requests.".into());
+        catalog.declare(1, "http_requests_total", Field::Kind, "counter");
+        catalog.declare(1, "http_requests_total", Field::Help, "Requests.");
+        catalog.declare(1, "http_requests_total", Field::Help, "Requests.");
         assert_eq!(
             catalog.metadata(1)["http_requests_total"],
             MetricMeta {

@@ -3,8 +3,8 @@
 //! that disappeared as stale. A scrape is all or nothing: on any error no
 //! sample of it is stored.
 
-use super::catalog::{Catalog, Exemplar};
-use std::collections::{HashMap, HashSet};
+use super::catalog::{Catalog, Exemplar, Field};
+use rustc_hash::{FxHashMap, FxHashSet};
 use vitrine_exposition::{EntryRef, Format, ParseError, Parser};
 use vitrine_scrape_config::{Limits, RelabelConfig, relabel};
 use vitrine_tsdb::head::SeriesRef;
@@ -33,8 +33,8 @@ pub struct TargetLabels {
 /// label set (`None`: dropped by relabelling), and the series of the last scrape.
 #[derive(Default)]
 pub struct SeriesCache {
-    series: HashMap<String, Option<SeriesRef>>,
-    last_scrape: HashSet<SeriesRef>,
+    series: FxHashMap<String, Option<SeriesRef>>,
+    last_scrape: FxHashSet<SeriesRef>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -122,7 +122,8 @@ pub fn ingest(
     let mut parser = Parser::new(body, format);
     let mut appender = db.appender();
     let mut report = Ingested::default();
-    let mut seen: HashSet<SeriesRef> = HashSet::with_capacity(cache.last_scrape.len());
+    let mut seen: FxHashSet<SeriesRef> =
+        FxHashSet::with_capacity_and_hasher(cache.last_scrape.len(), Default::default());
     let mut key = String::new();
     let mut new_keys: Vec<(String, Option<SeriesRef>)> = Vec::new();
     let mut exemplars: Vec<(SeriesRef, Exemplar)> = Vec::new();
@@ -132,15 +133,15 @@ pub fn ingest(
             let sample = match entry {
                 EntryRef::Sample(sample) => sample,
                 EntryRef::Type { metric, kind } => {
-                    catalog.declare(target.tenant, metric, |m| m.kind = kind.as_str().to_string());
+                    catalog.declare(target.tenant, metric, Field::Kind, kind.as_str());
                     continue;
                 }
                 EntryRef::Help { metric, text } => {
-                    catalog.declare(target.tenant, metric, |m| m.help = text.to_string());
+                    catalog.declare(target.tenant, metric, Field::Help, &text);
                     continue;
                 }
                 EntryRef::Unit { metric, unit } => {
-                    catalog.declare(target.tenant, metric, |m| m.unit = unit.to_string());
+                    catalog.declare(target.tenant, metric, Field::Unit, unit);
                     continue;
                 }
             };
