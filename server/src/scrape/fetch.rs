@@ -158,11 +158,13 @@ pub struct Fetched {
     pub content_type: Option<String>,
 }
 
+/// Fetches the target's page; `size_hint` (the last answer's size) saves re-growing the buffer.
 pub async fn fetch(
     client: &reqwest::Client,
     target: &ScrapeTarget,
     guard: &Guard,
     accept: &str,
+    size_hint: usize,
 ) -> Result<Fetched, FetchError> {
     let url = target.url();
     if let Some(ip) = url.ip() {
@@ -191,7 +193,8 @@ pub async fn fetch(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let limit = target.limits().body_size_limit.unwrap_or(64 << 20);
-    let mut body = Vec::new();
+    let expected = response.content_length().map_or(size_hint, |n| n as usize);
+    let mut body = Vec::with_capacity(expected.min(limit as usize) + 1024);
     while let Some(chunk) = response.chunk().await.map_err(|e| describe(e, timeout))? {
         if body.len() as u64 + chunk.len() as u64 > limit {
             return Err(FetchError::TooLarge(limit));
@@ -239,7 +242,7 @@ mod tests {
     async fn refused(url: &str, guard: &Guard) -> String {
         let t = target(url);
         let client = client(&t, guard).unwrap();
-        match fetch(&client, &t, guard, "*/*").await {
+        match fetch(&client, &t, guard, "*/*", 0).await {
             Err(FetchError::Refused(why)) => why,
             Err(other) => panic!("{url}: expected a refusal, got {other}"),
             Ok(_) => panic!("{url}: expected a refusal, got an answer"),
@@ -307,7 +310,7 @@ mod tests {
         let why = refused(&format!("http://{addr}/named"), &guard).await;
         assert!(why.contains("10.1.2.3"), "{why}");
         let t = target(&format!("http://{addr}/ok"));
-        let fetched = fetch(&client(&t, &guard).unwrap(), &t, &guard, "*/*").await.unwrap();
+        let fetched = fetch(&client(&t, &guard).unwrap(), &t, &guard, "*/*", 0).await.unwrap();
         assert_eq!(fetched.body, b"up 1\n");
     }
 }

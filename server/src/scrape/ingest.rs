@@ -35,6 +35,10 @@ pub struct TargetLabels {
 pub struct SeriesCache {
     series: FxHashMap<String, Option<SeriesRef>>,
     last_scrape: FxHashSet<SeriesRef>,
+    /// Reused for the next scrape's series, so steady scrapes allocate no set.
+    spare: FxHashSet<SeriesRef>,
+    /// Size of the last answer, to size the next buffer.
+    pub last_body_len: usize,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -120,10 +124,11 @@ pub fn ingest(
     scrape_ms: i64,
 ) -> Result<Ingested, IngestError> {
     let mut parser = Parser::new(body, format);
-    let mut appender = db.appender();
+    let mut appender = db.appender_with_capacity(cache.last_scrape.len());
     let mut report = Ingested::default();
-    let mut seen: FxHashSet<SeriesRef> =
-        FxHashSet::with_capacity_and_hasher(cache.last_scrape.len(), Default::default());
+    cache.last_body_len = body.len();
+    let mut seen = std::mem::take(&mut cache.spare);
+    seen.clear();
     let mut key = String::new();
     let mut new_keys: Vec<(String, Option<SeriesRef>)> = Vec::new();
     let mut exemplars: Vec<(SeriesRef, Exemplar)> = Vec::new();
@@ -217,7 +222,7 @@ pub fn ingest(
     }
     appender.commit().map_err(IngestError::Store)?;
     cache.series.extend(new_keys);
-    cache.last_scrape = seen;
+    cache.spare = std::mem::replace(&mut cache.last_scrape, seen);
     for (series, exemplar) in exemplars {
         catalog.record_exemplar(target.tenant, series, exemplar);
     }

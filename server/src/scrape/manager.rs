@@ -243,7 +243,7 @@ impl Scraper {
     ) -> Health {
         let started = Instant::now();
         let scrape_ms = store::now_ms();
-        let fetched = fetch::fetch(client, target, &self.guard, ACCEPT_HEADER).await;
+        let fetched = fetch::fetch(client, target, &self.guard, ACCEPT_HEADER, cache.last_body_len).await;
         let store = self.store.clone();
         let labels_for_report = labels.labels.clone();
         let outcome = match fetched {
@@ -337,7 +337,7 @@ pub async fn test_scrape(config: &str, guard: &Guard) -> Result<TestScrape, Stri
     let target = load_target(config)?;
     let client = fetch::client(&target, guard).map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let answer = fetch::fetch(&client, &target, guard, ACCEPT_HEADER)
+    let answer = fetch::fetch(&client, &target, guard, ACCEPT_HEADER, 0)
         .await
         .map_err(|e| e.to_string())?;
     let format = format_for_content_type(answer.content_type.as_deref());

@@ -211,10 +211,15 @@ impl Db {
     }
 
     pub fn appender(&self) -> Appender<'_> {
+        self.appender_with_capacity(0)
+    }
+
+    /// An appender with room for `samples` samples (e.g. the size of the last scrape).
+    pub fn appender_with_capacity(&self, samples: usize) -> Appender<'_> {
         Appender {
             db: self,
             new_series: SeriesBatch::default(),
-            samples: Vec::new(),
+            samples: Vec::with_capacity(samples),
         }
     }
 
