@@ -59,6 +59,11 @@ enum Command {
     },
     /// Print the HTTP route table as JSON.
     Routes,
+    /// API tokens of a client (for Grafana, promtool and other Prometheus API clients).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Scrape targets of an environment.
     Targets {
         #[command(subcommand)]
@@ -73,6 +78,18 @@ enum Command {
     Tsdb {
         #[command(subcommand)]
         action: TsdbAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token; it is printed once, alone on the last line.
+    Create {
+        #[arg(long)]
+        client: String,
+        /// What the token is for, e.g. "grafana".
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -285,6 +302,24 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             Ok(())
         }
         Command::Routes => Ok(()),
+        Command::Token {
+            action: TokenAction::Create { client, name },
+        } => {
+            let row: Option<(i64, i64)> = sqlx::query_as("SELECT id, agency_id FROM clients WHERE slug = ?")
+                .bind(&client)
+                .fetch_optional(&pool)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            let (client_id, agency_id) = row.ok_or_else(|| Error::Usage(format!("client {client} does not exist")))?;
+            let name =
+                tenancy::model::Name::parse(&name).map_err(|_| Error::Usage("--name must not be empty".into()))?;
+            let (_, token) = tenancy::tokens::create(&pool, agency_id, client_id, name.as_str(), None)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            println!("API token {} for client {client} (shown only now):", name.as_str());
+            println!("{token}");
+            Ok(())
+        }
         Command::Targets {
             action:
                 TargetsAction::Import {

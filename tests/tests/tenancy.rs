@@ -133,7 +133,7 @@ fn the_route_table_lists_the_tenant_routes() {
     }
     for route in &table {
         assert!(
-            ["public", "signed_in", "operator"].contains(&route.access.as_str()),
+            ["public", "signed_in", "operator", "token"].contains(&route.access.as_str()),
             "unknown access {route:?}"
         );
         assert!(

@@ -2,6 +2,7 @@
 //! rendering pages, health and metrics.
 
 mod admin;
+mod api;
 mod guard;
 mod limiter;
 mod metrics;

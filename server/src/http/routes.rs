@@ -1,7 +1,7 @@
 //! The route table. The router is built from it and `vitrine routes` prints
 //! it, so the tenancy and CSRF tests cover every route there is.
 
-use super::{AppState, admin, pages, targets};
+use super::{AppState, admin, api, pages, targets};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
@@ -14,6 +14,8 @@ pub enum Access {
     SignedIn,
     /// Only the operator's command line, with the token from `<data_dir>/control`; 404 for everyone else.
     Operator,
+    /// Prometheus API clients with a client's API token; 401 in Prometheus' envelope otherwise.
+    Token,
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -97,6 +99,15 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/health/live", Public, get(pages::health_live)),
         r("GET", "/health/ready", Public, get(pages::health_ready)),
         r("GET", "/metrics", Public, get(pages::metrics)),
+        r("GET", "/api/v1/series", Token, get(api::series)),
+        r("POST", "/api/v1/series", Token, post(api::series)),
+        r("GET", "/api/v1/labels", Token, get(api::labels)),
+        r("POST", "/api/v1/labels", Token, post(api::labels)),
+        r("GET", "/api/v1/label/{name}/values", Token, get(api::label_values)),
+        r("GET", "/api/v1/metadata", Token, get(api::metadata)),
+        r("GET", "/api/v1/query_exemplars", Token, get(api::query_exemplars)),
+        r("POST", "/api/v1/query_exemplars", Token, post(api::query_exemplars)),
+        r("GET", "/api/v1/status/buildinfo", Token, get(api::buildinfo)),
         r("GET", "/admin/tsdb/stats", Operator, get(admin::tsdb_stats)),
         r("POST", "/admin/tsdb/compact", Operator, post(admin::tsdb_compact)),
         r("POST", "/admin/tsdb/snapshot", Operator, post(admin::tsdb_snapshot)),

@@ -95,11 +95,6 @@ impl Catalog {
             }
         }
     }
-
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the query API (/api/v1/query_exemplars) reads it")
-    )]
     pub fn exemplar(&self, tenant: Tenant, series: SeriesRef) -> Option<Exemplar> {
         self.exemplars
             .lock()

@@ -10,6 +10,7 @@ pub mod model;
 pub mod password;
 pub mod scope;
 pub mod targets;
+pub mod tokens;
 
 use app::dto::{FieldProblem, FormState};
 

@@ -111,6 +111,23 @@ impl Matcher {
         })
     }
 
+    /// A regex matcher with a regex compiled elsewhere (the PromQL parser
+    /// translates Go's syntax); it must be anchored.
+    pub fn with_regex(op: MatchOp, name: &str, value: &str, regex: Regex) -> Matcher {
+        Matcher {
+            name: name.to_string(),
+            op,
+            value: value.to_string(),
+            regex: Some(regex),
+        }
+    }
+
+    /// The same name and value under another operator (not for regex operators: use [`Matcher::new`]).
+    pub fn with_op(mut self, op: MatchOp) -> Matcher {
+        self.op = op;
+        self
+    }
+
     pub fn equal(name: &str, value: &str) -> Matcher {
         Matcher {
             name: name.to_string(),

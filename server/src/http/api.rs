@@ -1,0 +1,401 @@
+//! The Prometheus HTTP API for one client, authenticated by the client's API
+//! token (`Authorization: Bearer …`, or as the password of HTTP Basic auth,
+//! which is how `promtool` sends it). Same envelope, result shapes, time
+//! formats and error types as Prometheus; texts stay Prometheus' English.
+
+use super::AppState;
+use crate::store;
+use crate::tenancy::tokens;
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use vitrine_tsdb::{Labels, MatchOp, Matcher, SeriesData, Tenant};
+
+/// Prometheus' error envelope.
+pub struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn bad_data(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "bad_data",
+            message: message.into(),
+        }
+    }
+
+    fn internal(message: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %message, "API request failed");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "internal",
+            message: "internal error".into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "status": "error", "errorType": self.kind, "error": self.message });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"vitrine\""),
+            );
+        }
+        response
+    }
+}
+
+fn success(data: Value) -> Response {
+    axum::Json(json!({ "status": "success", "data": data })).into_response()
+}
+
+/// The client whose token came with the request.
+pub struct ApiClient {
+    pub tenant: Tenant,
+}
+
+fn presented_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    if let Some(token) = value.strip_prefix("Bearer ") {
+        return Some(token.trim().to_string());
+    }
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let pair = String::from_utf8(decoded).ok()?;
+    pair.split_once(':').map(|(_, password)| password.to_string())
+}
+
+impl FromRequestParts<AppState> for ApiClient {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let unauthorized = |message: &str| ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "unauthorized",
+            message: message.to_string(),
+        };
+        let token = presented_token(&parts.headers).ok_or_else(|| unauthorized("an API token is required"))?;
+        match tokens::client_of(&state.db, &token).await {
+            Ok(client) => Ok(ApiClient {
+                tenant: store::tenant(client),
+            }),
+            Err(crate::tenancy::TenancyError::NotFound) => Err(unauthorized("the API token is not valid")),
+            Err(e) => Err(ApiError::internal(e)),
+        }
+    }
+}
+
+/// Query parameters, GET or form POST, with repeated keys (`match[]`).
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(query: Option<&str>, body: &[u8]) -> Params {
+        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
+        pairs.extend(serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default());
+        Params(pairs)
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A time parameter (RFC 3339 or Unix seconds) in milliseconds, or `default`.
+    fn time(&self, name: &str, default: i64) -> Result<i64, ApiError> {
+        match self.get(name) {
+            None | Some("") => Ok(default),
+            Some(raw) => parse_time(raw).ok_or_else(|| {
+                ApiError::bad_data(format!(
+                    "invalid parameter \"{name}\": cannot parse \"{raw}\" to a valid timestamp"
+                ))
+            }),
+        }
+    }
+}
+
+/// Prometheus' `parseTime`: Unix seconds with a fraction, or RFC 3339.
+pub fn parse_time(raw: &str) -> Option<i64> {
+    if let Ok(seconds) = raw.parse::<f64>() {
+        return seconds.is_finite().then(|| (seconds * 1000.0).round() as i64);
+    }
+    let parsed = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok()?;
+    Some((parsed.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// `match[]` selectors as store matchers, each selector one list.
+fn selectors(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
+    params
+        .all("match[]")
+        .map(|raw| {
+            let invalid = |e: String| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}"));
+            let expr = vitrine_promql::parse(raw).map_err(|e| invalid(e.to_string()))?;
+            let vitrine_promql::Expr::VectorSelector(selector) = expr else {
+                return Err(invalid("1:1: parse error: expected a vector selector".into()));
+            };
+            Ok(selector.matchers.iter().map(store_matcher).collect())
+        })
+        .collect()
+}
+
+fn store_matcher(m: &vitrine_promql::Matcher) -> Matcher {
+    let op = match m.op {
+        vitrine_promql::MatchOp::Equal => MatchOp::Equal,
+        vitrine_promql::MatchOp::NotEqual => MatchOp::NotEqual,
+        vitrine_promql::MatchOp::Regex => MatchOp::Regex,
+        vitrine_promql::MatchOp::NotRegex => MatchOp::NotRegex,
+    };
+    match m.regex() {
+        Some(regex) => Matcher::with_regex(op, &m.name, &m.value, regex.clone()),
+        None => Matcher::equal(&m.name, &m.value).with_op(op),
+    }
+}
+
+/// The client's series matching any of the selectors (all series without any), over `[start, end]`.
+async fn matching_series(state: &AppState, tenant: Tenant, params: &Params) -> Result<Vec<SeriesData>, ApiError> {
+    let mut lists = selectors(params)?;
+    if lists.is_empty() {
+        lists.push(vec![
+            Matcher::new(MatchOp::Regex, "__name__", ".+").map_err(ApiError::internal)?,
+        ]);
+    }
+    let start = params.time("start", i64::MIN / 2)?;
+    let end = params.time("end", i64::MAX / 2)?;
+    let tsdb = state.tsdb.clone();
+    let found = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<SeriesData>> {
+        let mut all: BTreeMap<Labels, SeriesData> = BTreeMap::new();
+        for matchers in lists {
+            for series in tsdb.select(tenant, &matchers, start, end)? {
+                all.entry(series.labels.clone()).or_insert(series);
+            }
+        }
+        Ok(all.into_values().collect())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(found)
+}
+
+fn labels_json(labels: &Labels) -> Value {
+    Value::Object(
+        labels
+            .iter()
+            .map(|(n, v)| (n.to_string(), Value::String(v.to_string())))
+            .collect(),
+    )
+}
+
+pub async fn series(
+    State(state): State<AppState>,
+    client: ApiClient,
+    RawQuery(q): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let params = Params::parse(q.as_deref(), &body);
+    if params.all("match[]").next().is_none() {
+        return ApiError::bad_data("no match[] parameter provided").into_response();
+    }
+    match matching_series(&state, client.tenant, &params).await {
+        Ok(found) => success(Value::Array(found.iter().map(|s| labels_json(&s.labels)).collect())),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn labels(
+    State(state): State<AppState>,
+    client: ApiClient,
+    RawQuery(q): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let params = Params::parse(q.as_deref(), &body);
+    match matching_series(&state, client.tenant, &params).await {
+        Ok(found) => {
+            let names: BTreeSet<&str> = found.iter().flat_map(|s| s.labels.iter().map(|(n, _)| n)).collect();
+            success(json!(names))
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn label_values(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let params = Params::parse(q.as_deref(), &[]);
+    if !vitrine_scrape_config::is_valid_label_name(&name) {
+        return ApiError::bad_data(format!("invalid label name: \"{name}\"")).into_response();
+    }
+    match matching_series(&state, client.tenant, &params).await {
+        Ok(found) => {
+            let values: BTreeSet<&str> = found.iter().filter_map(|s| s.labels.get(&name)).collect();
+            success(json!(values))
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn metadata(State(state): State<AppState>, client: ApiClient, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref(), &[]);
+    let limit = match params.get("limit").map(str::parse::<i64>) {
+        None => -1,
+        Some(Ok(limit)) => limit,
+        Some(Err(_)) => return ApiError::bad_data("limit must be a number").into_response(),
+    };
+    let wanted = params.get("metric").filter(|m| !m.is_empty());
+    let mut all: Vec<(String, crate::scrape::catalog::MetricMeta)> = state
+        .scraper
+        .catalog
+        .metadata(client.tenant)
+        .into_iter()
+        .filter(|(name, _)| wanted.is_none_or(|w| w == name))
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    if limit >= 0 {
+        all.truncate(limit as usize);
+    }
+    let data: serde_json::Map<String, Value> = all
+        .into_iter()
+        .map(|(name, meta)| {
+            (
+                name,
+                json!([{ "type": meta.kind, "help": meta.help, "unit": meta.unit }]),
+            )
+        })
+        .collect();
+    success(Value::Object(data))
+}
+
+pub async fn query_exemplars(
+    State(state): State<AppState>,
+    client: ApiClient,
+    RawQuery(q): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let params = Params::parse(q.as_deref(), &body);
+    let Some(query) = params.get("query") else {
+        return ApiError::bad_data("invalid parameter \"query\": no query given").into_response();
+    };
+    let expr = match vitrine_promql::parse(query) {
+        Ok(expr) => expr,
+        Err(e) => return ApiError::bad_data(e.api_message("query")).into_response(),
+    };
+    let (start, end) = match (params.time("start", i64::MIN / 2), params.time("end", i64::MAX / 2)) {
+        (Ok(start), Ok(end)) => (start, end),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    };
+    let mut selectors = Vec::new();
+    collect_selectors(&expr, &mut selectors);
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for matchers in selectors {
+        let found = match state.tsdb.select(client.tenant, &matchers, i64::MIN / 2, i64::MAX / 2) {
+            Ok(found) => found,
+            Err(e) => return ApiError::internal(e).into_response(),
+        };
+        for series in found {
+            if !seen.insert(series.labels.clone()) {
+                continue;
+            }
+            let Some(reference) = state.tsdb.head().find(client.tenant, &series.labels) else {
+                continue;
+            };
+            let Some(exemplar) = state.scraper.catalog.exemplar(client.tenant, reference) else {
+                continue;
+            };
+            if exemplar.timestamp_ms < start || exemplar.timestamp_ms > end {
+                continue;
+            }
+            let labels = Labels::new(exemplar.labels.clone());
+            out.push(json!({
+                "seriesLabels": labels_json(&series.labels),
+                "exemplars": [{
+                    "labels": labels_json(&labels),
+                    "value": format_value(exemplar.value),
+                    "timestamp": exemplar.timestamp_ms as f64 / 1000.0,
+                }],
+            }));
+        }
+    }
+    success(Value::Array(out))
+}
+
+fn collect_selectors(expr: &vitrine_promql::Expr, out: &mut Vec<Vec<Matcher>>) {
+    if let vitrine_promql::Expr::VectorSelector(selector) = expr {
+        out.push(selector.matchers.iter().map(store_matcher).collect());
+    }
+    for child in expr.children() {
+        collect_selectors(child, out);
+    }
+}
+
+/// A sample value as Prometheus writes it in JSON: a string, `NaN`, `+Inf`, `-Inf`.
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Reports a Prometheus 2.42-compatible version so Grafana enables its features.
+pub async fn buildinfo(_client: ApiClient) -> Response {
+    success(json!({
+        "version": "2.42.0",
+        "revision": concat!("vitrine-", env!("CARGO_PKG_VERSION")),
+        "branch": "vitrine",
+        "buildUser": "vitrine",
+        "buildDate": "",
+        "goVersion": "",
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn tokens_come_as_bearer_or_as_the_basic_password() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(presented_token(&headers), None);
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer vit_abc"));
+        assert_eq!(presented_token(&headers).as_deref(), Some("vit_abc"));
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("t:vit_def")
+        );
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&basic).unwrap());
+        assert_eq!(presented_token(&headers).as_deref(), Some("vit_def"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
+        assert_eq!(presented_token(&headers), None);
+    }
+
+    #[test]
+    fn times_and_values_read_and_print_like_prometheus() {
+        assert_eq!(parse_time("1700000000.5"), Some(1_700_000_000_500));
+        assert_eq!(parse_time("2023-11-14T22:13:20Z"), Some(1_700_000_000_000));
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(format_value(1.5), "1.5");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_value(f64::NAN), "NaN");
+    }
+}

@@ -1,0 +1,192 @@
+//! The Prometheus HTTP API, black-box: a client's API token reads that
+//! client's series, labels, metadata and exemplars and nothing of another
+//! client's, on every endpoint of the route table marked `token`.
+
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use vitrine_tests::{Server, binary, routes};
+
+fn cli(server: &Server, args: &[&str]) -> String {
+    let out = Command::new(binary())
+        .args(args)
+        .env("VITRINE_DATA_DIR", server.data_dir())
+        .env("VITRINE_LOG", "warn")
+        .output()
+        .expect("running vitrine");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn token(server: &Server, client: &str) -> String {
+    let out = cli(server, &["token", "create", "--client", client, "--name", "test"]);
+    out.lines()
+        .last()
+        .expect("the token on the last line")
+        .trim()
+        .to_string()
+}
+
+/// A target scraping Vitrine's own /metrics every second, for one environment.
+fn scrape_vitrine(server: &Server, client: &str, project: &str, environment: &str) {
+    let yml = server.data_dir().join(format!("{client}.yml"));
+    std::fs::write(
+        &yml,
+        format!(
+            "scrape_configs:\n  - job_name: self\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs:\n      - targets: ['{}']\n",
+            server.host()
+        ),
+    )
+    .unwrap();
+    cli(
+        server,
+        &[
+            "targets",
+            "import",
+            yml.to_str().unwrap(),
+            "--client",
+            client,
+            "--project",
+            project,
+            "--environment",
+            environment,
+        ],
+    );
+}
+
+async fn get(server: &Server, token: Option<&str>, path: &str) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(server.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON answer"))
+}
+
+async fn wait_for_series(server: &Server, token: &str, selector: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = get(server, Some(token), &format!("/api/v1/series?match[]={selector}")).await;
+        if body["data"].as_array().is_some_and(|a| !a.is_empty()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no series {selector} after 30 s: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn values(body: &Value, label: &str) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s[label].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_token_reads_only_its_clients_data_on_every_endpoint() {
+    let server = Server::start();
+    let acme = token(&server, "acme");
+    let globex = token(&server, "globex");
+    scrape_vitrine(&server, "acme", "shop", "stage");
+    scrape_vitrine(&server, "globex", "portal", "live");
+    wait_for_series(&server, &acme, "up").await;
+    wait_for_series(&server, &globex, "up").await;
+    // The demo shop scrapes for acme only (every 15 s): its business series are acme's alone.
+    wait_for_series(&server, &acme, "business_revenue_total").await;
+
+    // Every token route refuses requests without a valid token, in Prometheus' envelope.
+    let token_routes: Vec<_> = routes().into_iter().filter(|r| r.access == "token").collect();
+    assert!(token_routes.len() >= 6, "{token_routes:?}");
+    for route in &token_routes {
+        let path = route.path.replace("{name}", "job");
+        let method: reqwest::Method = route.method.parse().unwrap();
+        for bearer in [None, Some("vit_0000"), Some(&globex[..globex.len() - 1])] {
+            let mut request = reqwest::Client::new().request(method.clone(), server.url(&path));
+            if let Some(b) = bearer {
+                request = request.bearer_auth(b);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 401, "{route:?} with {bearer:?}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["status"], "error");
+            assert_eq!(body["errorType"], "unauthorized");
+        }
+    }
+
+    // series
+    let (status, body) = get(&server, Some(&acme), "/api/v1/series?match[]=up").await;
+    assert_eq!(status, 200);
+    assert!(values(&body, "project").iter().all(|p| p == "shop"), "{body}");
+    let (_, body) = get(&server, Some(&globex), "/api/v1/series?match[]={__name__=~\".%2B\"}").await;
+    assert!(!values(&body, "project").is_empty());
+    assert!(values(&body, "project").iter().all(|p| p == "portal"), "{body}");
+    let (_, body) = get(&server, Some(&globex), "/api/v1/series?match[]=business_revenue_total").await;
+    assert_eq!(body["data"], Value::Array(vec![]), "globex must not see acme's shop");
+
+    // labels and label values
+    let (_, body) = get(&server, Some(&globex), "/api/v1/label/project/values").await;
+    assert_eq!(body["data"], serde_json::json!(["portal"]));
+    let (_, body) = get(&server, Some(&acme), "/api/v1/label/project/values").await;
+    assert_eq!(body["data"], serde_json::json!(["shop"]));
+    let (_, body) = get(&server, Some(&globex), "/api/v1/label/__name__/values").await;
+    assert!(
+        !body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == "business_revenue_total")
+    );
+    let (_, body) = get(&server, Some(&acme), "/api/v1/labels?match[]=business_revenue_total").await;
+    assert!(
+        body["data"].as_array().unwrap().iter().any(|n| n == "currency"),
+        "{body}"
+    );
+    let (_, body) = get(&server, Some(&globex), "/api/v1/labels").await;
+    assert!(
+        !body["data"].as_array().unwrap().iter().any(|n| n == "currency"),
+        "{body}"
+    );
+
+    // metadata
+    let (_, body) = get(&server, Some(&acme), "/api/v1/metadata?metric=business_revenue_total").await;
+    assert_eq!(body["data"]["business_revenue_total"][0]["type"], "counter", "{body}");
+    let (_, body) = get(&server, Some(&globex), "/api/v1/metadata").await;
+    assert!(body["data"].get("business_revenue_total").is_none(), "{body}");
+    assert!(body["data"].get("vitrine_http_requests_total").is_some(), "{body}");
+
+    // exemplars (text-format targets have none) and errors
+    let (status, body) = get(&server, Some(&globex), "/api/v1/query_exemplars?query=up").await;
+    assert_eq!((status, &body["data"]), (200, &Value::Array(vec![])));
+    let (status, body) = get(&server, Some(&acme), "/api/v1/query_exemplars?query=sum(").await;
+    assert_eq!((status, body["errorType"].as_str()), (400, Some("bad_data")));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid parameter \"query\": 1:5: parse error"),
+        "{body}"
+    );
+    let (status, body) = get(&server, Some(&acme), "/api/v1/series").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("no match[] parameter provided"))
+    );
+    let (status, body) = get(&server, Some(&acme), "/api/v1/series?match[]=rate(up[5m])").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = get(&server, Some(&acme), "/api/v1/labels?start=yesterday").await;
+    assert_eq!(status, 400, "{body}");
+
+    // buildinfo, and the token as the password of Basic auth (as promtool sends it)
+    let response = reqwest::Client::new()
+        .get(server.url("/api/v1/status/buildinfo"))
+        .basic_auth("t", Some(&acme))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["version"], "2.42.0");
+}
