@@ -1,6 +1,7 @@
 //! PromQL for Vitrine: a parser that answers exactly like Prometheus 2.42's
 //! (`promql/parser`): the same accepted queries, the same syntax tree, the same type checks
-//! and the same first error message, at the same position.
+//! and the same first error message, at the same position; and an evaluator ([`eval`]) whose
+//! results on float series are Prometheus 2.42's.
 //!
 //! ```
 //! use vitrine_promql::{Expr, parse};
@@ -13,13 +14,29 @@
 //! assert_eq!(err.to_string(), "1:4: parse error: unexpected end of input");
 //! ```
 //!
+//! ```
+//! use vitrine_promql::eval::{EvalOptions, MemoryStorage, Value, eval_instant};
+//! use vitrine_promql::{Labels, parse};
+//!
+//! let mut storage = MemoryStorage::new();
+//! let up = Labels::from_pairs(&[("__name__", "up"), ("job", "api")]);
+//! storage.add(up, [(0, 1.0), (15_000, 1.0), (30_000, 0.0)]);
+//! let expr = parse("sum_over_time(up[1m])").unwrap();
+//! let Value::Vector(v) = eval_instant(&storage, &expr, 30_000, &EvalOptions::default()).unwrap() else {
+//!     unreachable!()
+//! };
+//! assert_eq!((v[0].labels.to_string(), v[0].v), (r#"{job="api"}"#.to_owned(), 2.0));
+//! ```
+//!
 //! What differs between Prometheus versions (the function table now; later the 3.x range
 //! semantics and renamed functions such as `holt_winters`) is decided by [`Dialect`] alone.
 
 mod ast;
 mod check;
+pub mod eval;
 mod functions;
 mod go;
+mod labels;
 mod lexer;
 mod matcher;
 mod parser;
@@ -28,7 +45,9 @@ mod printer;
 use std::fmt;
 
 pub use ast::*;
+pub use eval::{EvalError, EvalOptions, MemoryStorage, Queryable, Value, eval_instant, eval_range};
 pub use functions::{Function, PROMETHEUS_2_42};
+pub use labels::{Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use printer::format_duration;
 
