@@ -189,4 +189,103 @@ async fn a_token_reads_only_its_clients_data_on_every_endpoint() {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"]["version"], "2.42.0");
+
+    // PromQL: instant and range queries, scoped to the token's client.
+    let (status, body) = get(&server, Some(&acme), "/api/v1/query?query=sum%20by%20(project)%20(up)").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["resultType"], "vector");
+    assert_eq!(
+        values(
+            &serde_json::json!({"data": body["data"]["result"].as_array().unwrap().iter().map(|r| r["metric"].clone()).collect::<Vec<_>>()}),
+            "project"
+        ),
+        ["shop"]
+    );
+    let (_, body) = get(
+        &server,
+        Some(&globex),
+        "/api/v1/query?query=count(business_revenue_total)",
+    )
+    .await;
+    assert_eq!(
+        body["data"]["result"],
+        Value::Array(vec![]),
+        "globex sees none of acme's series: {body}"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let range = format!("/api/v1/query_range?query=up&start={}&end={now}&step=1", now - 20);
+    let (status, body) = get(&server, Some(&acme), &range).await;
+    assert_eq!(
+        (status, body["data"]["resultType"].as_str()),
+        (200, Some("matrix")),
+        "{body}"
+    );
+    let series = body["data"]["result"].as_array().unwrap();
+    assert!(
+        !series.is_empty() && series.iter().all(|s| s["metric"]["project"] == "shop"),
+        "{body}"
+    );
+    assert!(
+        series
+            .iter()
+            .any(|s| s["values"].as_array().is_some_and(|v| v.len() > 5)),
+        "{body}"
+    );
+    let (_, body) = get(&server, Some(&globex), &range).await;
+    assert!(
+        body["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["metric"]["project"] == "portal"),
+        "{body}"
+    );
+    let (status, body) = get(&server, Some(&acme), "/api/v1/query?query=").await;
+    assert_eq!((status, body["errorType"].as_str()), (400, Some("bad_data")), "{body}");
+    let (status, body) = get(
+        &server,
+        Some(&acme),
+        &format!("/api/v1/query_range?query=up&start={now}&end={}&step=0", now - 1),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = get(&server, Some(&acme), "/api/v1/query?query=rate(up)").await;
+    assert_eq!((status, body["errorType"].as_str()), (400, Some("bad_data")), "{body}");
+
+    // promtool (Debian's prometheus package; .ci/run installs it) with the token in the URL.
+    let url = format!("http://t:{acme}@{}", server.host());
+    let out = Command::new("promtool")
+        .args(["query", "instant", &url, "up"])
+        .output()
+        .expect("promtool is installed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "promtool: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("up{") && text.contains("project=\"shop\"") && !text.contains("portal"),
+        "{text}"
+    );
+    let out = Command::new("promtool")
+        .args([
+            "query",
+            "range",
+            "--start",
+            &(now - 10).to_string(),
+            "--end",
+            &now.to_string(),
+            "--step",
+            "1s",
+            &url,
+            "up",
+        ])
+        .output()
+        .expect("promtool");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up{"));
 }

@@ -356,6 +356,180 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
+/// A step or duration parameter: float seconds or a Prometheus duration (`15s`), in milliseconds.
+fn duration_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
+    let Some(raw) = params.get(name).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(seconds) = raw.parse::<f64>()
+        && seconds.is_finite()
+    {
+        return Ok(Some((seconds * 1000.0).round() as i64));
+    }
+    raw.parse::<vitrine_scrape_config::PromDuration>()
+        .map(|d| Some(d.as_millis() as i64))
+        .map_err(|_| {
+            ApiError::bad_data(format!(
+                "invalid parameter \"{name}\": cannot parse \"{raw}\" to a valid duration"
+            ))
+        })
+}
+
+/// Evaluates off the async threads and maps engine errors to Prometheus' error types.
+async fn evaluate(
+    state: &AppState,
+    tenant: Tenant,
+    params: &Params,
+    run: impl FnOnce(
+        &vitrine_promql::eval::TsdbQueryable<'_>,
+        &vitrine_promql::Expr,
+        &vitrine_promql::EvalOptions,
+    ) -> Result<vitrine_promql::Value, vitrine_promql::EvalError>
+    + Send
+    + 'static,
+) -> Result<vitrine_promql::Value, ApiError> {
+    let query = params.get("query").unwrap_or("");
+    let expr = vitrine_promql::parse(query).map_err(|e| ApiError::bad_data(e.api_message("query")))?;
+    let mut opts = vitrine_promql::EvalOptions::default();
+    if let Some(timeout) = duration_param(params, "timeout")? {
+        opts.timeout =
+            Some(std::time::Duration::from_millis(timeout.max(1) as u64).min(opts.timeout.unwrap_or_default()));
+    }
+    let tsdb = state.tsdb.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let storage = vitrine_promql::eval::TsdbQueryable { db: &tsdb, tenant };
+        run(&storage, &expr, &opts)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    result.map_err(|e| {
+        use vitrine_promql::EvalError as E;
+        let (status, kind) = match &e {
+            E::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            E::Canceled => (StatusCode::SERVICE_UNAVAILABLE, "canceled"),
+            E::BadData(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+            E::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            E::TooManySamples | E::TooManySeries(_) | E::Execution(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "execution")
+            }
+        };
+        ApiError {
+            status,
+            kind,
+            message: e.to_string(),
+        }
+    })
+}
+
+fn point(t: i64, v: f64) -> Value {
+    json!([t as f64 / 1000.0, format_value(v)])
+}
+
+fn metric<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
+    Value::Object(
+        labels
+            .map(|(n, v)| (n.to_string(), Value::String(v.to_string())))
+            .collect(),
+    )
+}
+
+fn value_json(value: vitrine_promql::Value) -> Value {
+    use vitrine_promql::Value as V;
+    match value {
+        V::Scalar { t, v } => json!({ "resultType": "scalar", "result": point(t, v) }),
+        V::String { t, v } => json!({ "resultType": "string", "result": [t as f64 / 1000.0, v] }),
+        V::Vector(samples) => json!({
+            "resultType": "vector",
+            "result": samples.iter().map(|s| json!({ "metric": metric(s.labels.iter()), "value": point(s.t, s.v) })).collect::<Vec<_>>(),
+        }),
+        V::Matrix(series) => json!({
+            "resultType": "matrix",
+            "result": series
+                .iter()
+                .map(|s| json!({ "metric": metric(s.labels.iter()), "values": s.points.iter().map(|p| point(p.t, p.v)).collect::<Vec<_>>() }))
+                .collect::<Vec<_>>(),
+        }),
+    }
+}
+
+pub async fn query(
+    State(state): State<AppState>,
+    client: ApiClient,
+    RawQuery(q): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let params = Params::parse(q.as_deref(), &body);
+    let t = match params.time("time", store::now_ms()) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    match evaluate(&state, client.tenant, &params, move |s, e, o| {
+        vitrine_promql::eval_instant(s, e, t, o)
+    })
+    .await
+    {
+        Ok(value) => success(value_json(value)),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn query_range(
+    State(state): State<AppState>,
+    client: ApiClient,
+    RawQuery(q): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let params = Params::parse(q.as_deref(), &body);
+    let checked = (|| {
+        let missing = |name: &str| {
+            ApiError::bad_data(format!(
+                "invalid parameter \"{name}\": cannot parse \"\" to a valid timestamp"
+            ))
+        };
+        let start = params
+            .get("start")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| missing("start"))
+            .and(params.time("start", 0))?;
+        let end = params
+            .get("end")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| missing("end"))
+            .and(params.time("end", 0))?;
+        if end < start {
+            return Err(ApiError::bad_data(
+                "invalid parameter \"end\": end timestamp must not be before start time",
+            ));
+        }
+        let step = duration_param(&params, "step")?
+            .ok_or_else(|| ApiError::bad_data("invalid parameter \"step\": cannot parse \"\" to a valid duration"))?;
+        if step <= 0 {
+            return Err(ApiError::bad_data(
+                "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
+            ));
+        }
+        if (end - start) / step > 11_000 {
+            return Err(ApiError::bad_data(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+            ));
+        }
+        Ok((start, end, step))
+    })();
+    let (start, end, step) = match checked {
+        Ok(checked) => checked,
+        Err(e) => return e.into_response(),
+    };
+    let run = move |s: &vitrine_promql::eval::TsdbQueryable<'_>,
+                    e: &vitrine_promql::Expr,
+                    o: &vitrine_promql::EvalOptions| {
+        vitrine_promql::eval_range(s, e, start, end, step, o).map(vitrine_promql::Value::Matrix)
+    };
+    match evaluate(&state, client.tenant, &params, run).await {
+        Ok(value) => success(value_json(value)),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// Reports a Prometheus 2.42-compatible version so Grafana enables its features.
 pub async fn buildinfo(_client: ApiClient) -> Response {
     success(json!({
