@@ -18,7 +18,7 @@ use regex::{Captures, Regex, RegexBuilder};
 ///
 /// Errors are the `regex` crate's message about the pattern as written by the user.
 pub(crate) fn compile(go_pattern: &str) -> Result<Regex, String> {
-    let translated = translate(go_pattern);
+    let translated = vitrine_goregex::translate(go_pattern);
     RegexBuilder::new(&translated).octal(true).build().map_err(|e| match e {
         regex::Error::Syntax(msg) => last_line(&msg),
         regex::Error::CompiledTooBig(limit) => format!("the compiled regex exceeds the size limit of {limit} bytes"),
@@ -34,129 +34,6 @@ fn last_line(msg: &str) -> String {
         .find_map(|l| l.trim().strip_prefix("error: "))
         .map(str::to_owned)
         .unwrap_or_else(|| msg.trim().to_owned())
-}
-
-const DIGIT: &str = "0-9";
-const WORD: &str = "0-9A-Za-z_";
-const SPACE: &str = r"\t\n\f\r ";
-
-fn translate(p: &str) -> String {
-    let chars: Vec<char> = p.chars().collect();
-    let mut out = String::with_capacity(p.len() + 8);
-    let mut i = 0;
-    let mut in_class = false;
-    // Position right after a class's opening `[` or `[^`, where `]` is literal.
-    let mut class_start = false;
-    while i < chars.len() {
-        let c = chars[i];
-        let at_class_start = std::mem::replace(&mut class_start, false);
-        match c {
-            '\\' if i + 1 < chars.len() => {
-                let e = chars[i + 1];
-                i += 2;
-                match e {
-                    'Q' => {
-                        // Literal text up to `\E` or the end of the pattern.
-                        while i < chars.len() {
-                            if chars[i] == '\\' && chars.get(i + 1) == Some(&'E') {
-                                i += 2;
-                                break;
-                            }
-                            push_literal(&mut out, chars[i]);
-                            i += 1;
-                        }
-                    }
-                    'd' | 'D' | 'w' | 'W' | 's' | 'S' => {
-                        let set = match e.to_ascii_lowercase() {
-                            'd' => DIGIT,
-                            'w' => WORD,
-                            _ => SPACE,
-                        };
-                        let negated = e.is_ascii_uppercase();
-                        match (in_class, negated) {
-                            (true, false) => out.push_str(set),
-                            _ => {
-                                out.push('[');
-                                if negated {
-                                    out.push('^');
-                                }
-                                out.push_str(set);
-                                out.push(']');
-                            }
-                        }
-                    }
-                    'b' | 'B' if !in_class => {
-                        out.push_str("(?-u:\\");
-                        out.push(e);
-                        out.push(')');
-                    }
-                    _ => {
-                        out.push('\\');
-                        out.push(e);
-                    }
-                }
-            }
-            '[' if !in_class => {
-                in_class = true;
-                out.push('[');
-                i += 1;
-                if chars.get(i) == Some(&'^') {
-                    out.push('^');
-                    i += 1;
-                }
-                class_start = true;
-            }
-            ']' if in_class && at_class_start => {
-                out.push_str("\\]");
-                i += 1;
-            }
-            ']' if in_class => {
-                in_class = false;
-                out.push(']');
-                i += 1;
-            }
-            '[' if in_class => {
-                // `[:alpha:]` is a POSIX class in both syntaxes; any other `[` is literal in Go.
-                if chars.get(i + 1) == Some(&':')
-                    && let Some(len) = chars[i + 2..].windows(2).position(|w| w == [':', ']'])
-                {
-                    out.extend(&chars[i..i + 2 + len + 2]);
-                    i += 2 + len + 2;
-                } else {
-                    out.push_str("\\[");
-                    i += 1;
-                }
-            }
-            '&' | '~' if in_class => {
-                out.push('\\');
-                out.push(c);
-                i += 1;
-            }
-            '-' if in_class && chars.get(i + 1) == Some(&'-') => {
-                out.push_str("-\\-");
-                i += 2;
-            }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn push_literal(out: &mut String, c: char) {
-    if regex_syntax_meta(c) {
-        out.push('\\');
-    }
-    out.push(c);
-}
-
-fn regex_syntax_meta(c: char) -> bool {
-    matches!(
-        c,
-        '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' | '&' | '-' | '~'
-    )
 }
 
 /// Expands a replacement template the way Go's `Regexp.ExpandString` does.
