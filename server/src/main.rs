@@ -95,7 +95,7 @@ enum TokenAction {
 
 #[derive(Subcommand)]
 enum TargetsAction {
-    /// Add every static target of a prometheus.yml to one environment (a running server picks them up within 30 s).
+    /// Add every static target of a prometheus.yml to one environment (a running server picks them up within 5 s).
     Import {
         file: PathBuf,
         #[arg(long)]

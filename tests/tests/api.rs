@@ -65,13 +65,13 @@ async fn get(server: &Server, token: Option<&str>, path: &str) -> (u16, Value) {
 }
 
 async fn wait_for_series(server: &Server, token: &str, selector: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (_, body) = get(server, Some(token), &format!("/api/v1/series?match[]={selector}")).await;
         if body["data"].as_array().is_some_and(|a| !a.is_empty()) {
             return;
         }
-        assert!(Instant::now() < deadline, "no series {selector} after 30 s: {body}");
+        assert!(Instant::now() < deadline, "no series {selector} after 60 s: {body}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

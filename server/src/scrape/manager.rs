@@ -131,7 +131,7 @@ impl Scraper {
             }
             tokio::select! {
                 _ = self.changed.notified() => {},
-                _ = tokio::time::sleep(Duration::from_secs(30)) => {},
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {},
             }
         }
     }
