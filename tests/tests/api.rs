@@ -228,12 +228,17 @@ async fn a_token_reads_only_its_clients_data_on_every_endpoint() {
         !series.is_empty() && series.iter().all(|s| s["metric"]["project"] == "shop"),
         "{body}"
     );
-    assert!(
-        series
-            .iter()
-            .any(|s| s["values"].as_array().is_some_and(|v| v.len() > 5)),
-        "{body}"
-    );
+    // Points one step apart, ending at the range's end.
+    for s in series {
+        let points = s["values"].as_array().unwrap();
+        assert!(
+            points
+                .windows(2)
+                .all(|w| w[1][0].as_f64().unwrap() - w[0][0].as_f64().unwrap() == 1.0),
+            "{body}"
+        );
+        assert_eq!(points.last().unwrap()[0].as_f64(), Some(now as f64), "{body}");
+    }
     let (_, body) = get(&server, Some(&globex), &range).await;
     assert!(
         body["data"]["result"]
