@@ -488,6 +488,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     };
     tokio::spawn(scraper.run());
     let app = http::router(state, sessions, key);
+    let shutdown = shutdown_signal();
     println!("Vitrine listening on http://{bound}");
     if public_base.as_ref() != format!("http://{bound}") {
         println!("Public address: {public_base}");
@@ -503,7 +504,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(shutdown)
     .await
     .map_err(io("serving HTTP"))?;
     let _ = std::fs::remove_file(store::control_file(&data_dir));
@@ -514,24 +515,30 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers for SIGTERM and Ctrl-C at once (before the server says it listens),
+/// and resolves when either arrives.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let interrupt = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
