@@ -54,6 +54,14 @@ pub struct Config {
     pub scrape_allow: Vec<String>,
     /// Most active series one client may have; scrapes that would add more fail (`VITRINE_MAX_SERIES_PER_CLIENT`).
     pub max_series_per_client: usize,
+    /// Longest a query may evaluate, in seconds (`VITRINE_QUERY_TIMEOUT_SECS`).
+    pub query_timeout_secs: u64,
+    /// Most samples one query may hold in memory at once (`VITRINE_QUERY_MAX_SAMPLES`).
+    pub query_max_samples: usize,
+    /// Most series one query may return (`VITRINE_QUERY_MAX_SERIES`).
+    pub query_max_series: usize,
+    /// Queries one client may run at the same time; more get 503 (`VITRINE_QUERY_CONCURRENCY_PER_CLIENT`).
+    pub query_concurrency_per_client: usize,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -81,6 +89,10 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             scrape_allow: Vec::new(),
             max_series_per_client: 100_000,
+            query_timeout_secs: 30,
+            query_max_samples: 50_000_000,
+            query_max_series: 10_000,
+            query_concurrency_per_client: 4,
         }
     }
 }
@@ -135,6 +147,10 @@ impl Config {
         env!("VITRINE_LOGIN_WINDOW_SECS", login_window_secs);
         env!("VITRINE_MAX_BODY_BYTES", max_body_bytes);
         env!("VITRINE_MAX_SERIES_PER_CLIENT", max_series_per_client);
+        env!("VITRINE_QUERY_TIMEOUT_SECS", query_timeout_secs);
+        env!("VITRINE_QUERY_MAX_SAMPLES", query_max_samples);
+        env!("VITRINE_QUERY_MAX_SERIES", query_max_series);
+        env!("VITRINE_QUERY_CONCURRENCY_PER_CLIENT", query_concurrency_per_client);
         if let Some(value) = var("VITRINE_SCRAPE_ALLOW") {
             self.scrape_allow = value
                 .split(',')

@@ -6,6 +6,7 @@ mod db;
 mod demo;
 mod demo_app;
 mod http;
+mod query;
 mod scrape;
 mod store;
 mod tenancy;
@@ -469,6 +470,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         public_base: public_base.clone(),
         tsdb: tsdb.clone(),
         scraper: scraper.clone(),
+        queries: query::Queries::new(tsdb.clone(), query::QueryLimits::from_config(&config)),
         operator_token: operator_token.clone().into(),
         leptos,
         config: Arc::new(config),

@@ -294,3 +294,70 @@ async fn a_token_reads_only_its_clients_data_on_every_endpoint() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("up{"));
 }
+
+#[tokio::test]
+async fn query_limits_answer_in_prometheus_envelope_and_spare_other_clients() {
+    let server = Server::start_with(&[
+        ("VITRINE_QUERY_MAX_SERIES", "2"),
+        ("VITRINE_QUERY_CONCURRENCY_PER_CLIENT", "1"),
+    ]);
+    let acme = token(&server, "acme");
+    let globex = token(&server, "globex");
+
+    // Three series where two are allowed: 422 execution, with the count.
+    let three = "vector(1) or label_replace(vector(1), \"a\", \"b\", \"\", \"\") or label_replace(vector(1), \"a\", \"c\", \"\", \"\")";
+    let url = format!("/api/v1/query?query={}", urlencode(three));
+    let (status, body) = get(&server, Some(&acme), &url).await;
+    assert_eq!((status, body["errorType"].as_str()), (422, Some("execution")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("3 series"), "{body}");
+
+    // One query at a time for acme: while a slow one runs (a median over a day of 1 s points at 10,000 steps; it ends by its 3 s timeout),
+    // acme's next query gets 503 unavailable, and globex's runs.
+    let slow = format!(
+        "/api/v1/query_range?timeout=3s&start=0&end=10000&step=1&query={}",
+        urlencode("quantile_over_time(0.5, vector(1)[1d:1s])")
+    );
+    let slow_server = server.url(&slow);
+    let slow_token = acme.clone();
+    let running = tokio::spawn(async move {
+        let response = reqwest::Client::new()
+            .get(slow_server)
+            .bearer_auth(slow_token)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json::<Value>().await.unwrap())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, body) = get(&server, Some(&acme), "/api/v1/query?query=vector(1)").await;
+    assert_eq!(
+        (status, body["errorType"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
+    let (status, body) = get(&server, Some(&globex), "/api/v1/query?query=vector(1)").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = running.await.unwrap();
+    assert_eq!((status, body["errorType"].as_str()), (503, Some("timeout")), "{body}");
+    let (status, body) = get(&server, Some(&acme), "/api/v1/query?query=vector(1)").await;
+    assert_eq!(status, 200, "the slot is free again: {body}");
+
+    // Too many points per series: 400 bad_data with Prometheus' text.
+    let (status, body) = get(
+        &server,
+        Some(&acme),
+        "/api/v1/query_range?query=vector(1)&start=0&end=100000&step=1",
+    )
+    .await;
+    assert_eq!((status, body["errorType"].as_str()), (400, Some("bad_data")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("11,000 points"), "{body}");
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

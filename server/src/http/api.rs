@@ -4,6 +4,7 @@
 //! formats and error types as Prometheus; texts stay Prometheus' English.
 
 use super::AppState;
+use crate::query::{QueryError, Span};
 use crate::store;
 use crate::tenancy::tokens;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
@@ -375,43 +376,27 @@ fn duration_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> 
         })
 }
 
-/// Evaluates off the async threads and maps engine errors to Prometheus' error types.
+/// Runs the `query` parameter within the query limits and maps the errors to Prometheus'
+/// error types.
 async fn evaluate(
     state: &AppState,
     tenant: Tenant,
     params: &Params,
-    run: impl FnOnce(
-        &vitrine_promql::eval::TsdbQueryable<'_>,
-        &vitrine_promql::Expr,
-        &vitrine_promql::EvalOptions,
-    ) -> Result<vitrine_promql::Value, vitrine_promql::EvalError>
-    + Send
-    + 'static,
+    span: Span,
 ) -> Result<vitrine_promql::Value, ApiError> {
     let query = params.get("query").unwrap_or("");
     let expr = vitrine_promql::parse(query).map_err(|e| ApiError::bad_data(e.api_message("query")))?;
-    let mut opts = vitrine_promql::EvalOptions::default();
-    if let Some(timeout) = duration_param(params, "timeout")? {
-        opts.timeout =
-            Some(std::time::Duration::from_millis(timeout.max(1) as u64).min(opts.timeout.unwrap_or_default()));
-    }
-    let tsdb = state.tsdb.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let storage = vitrine_promql::eval::TsdbQueryable { db: &tsdb, tenant };
-        run(&storage, &expr, &opts)
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    result.map_err(|e| {
+    let timeout = duration_param(params, "timeout")?.map(|ms| std::time::Duration::from_millis(ms.max(1) as u64));
+    state.queries.run(tenant, expr, span, timeout).await.map_err(|e| {
         use vitrine_promql::EvalError as E;
         let (status, kind) = match &e {
-            E::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
-            E::Canceled => (StatusCode::SERVICE_UNAVAILABLE, "canceled"),
-            E::BadData(_) => (StatusCode::BAD_REQUEST, "bad_data"),
-            E::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-            E::TooManySamples | E::TooManySeries(_) | E::Execution(_) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "execution")
-            }
+            QueryError::Eval(E::Timeout) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            QueryError::Eval(E::Canceled) => (StatusCode::SERVICE_UNAVAILABLE, "canceled"),
+            QueryError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            QueryError::Eval(E::BadData(_)) => (StatusCode::BAD_REQUEST, "bad_data"),
+            QueryError::Eval(E::Storage(_)) | QueryError::Internal(_) => return ApiError::internal(e),
+            QueryError::Eval(E::TooManySamples | E::TooManySeries(_) | E::Execution(_))
+            | QueryError::TooManySeries { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "execution"),
         };
         ApiError {
             status,
@@ -463,11 +448,7 @@ pub async fn query(
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    match evaluate(&state, client.tenant, &params, move |s, e, o| {
-        vitrine_promql::eval_instant(s, e, t, o)
-    })
-    .await
-    {
+    match evaluate(&state, client.tenant, &params, Span::Instant(t)).await {
         Ok(value) => success(value_json(value)),
         Err(e) => e.into_response(),
     }
@@ -508,23 +489,13 @@ pub async fn query_range(
                 "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
             ));
         }
-        if (end - start) / step > 11_000 {
-            return Err(ApiError::bad_data(
-                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
-            ));
-        }
         Ok((start, end, step))
     })();
     let (start, end, step) = match checked {
         Ok(checked) => checked,
         Err(e) => return e.into_response(),
     };
-    let run = move |s: &vitrine_promql::eval::TsdbQueryable<'_>,
-                    e: &vitrine_promql::Expr,
-                    o: &vitrine_promql::EvalOptions| {
-        vitrine_promql::eval_range(s, e, start, end, step, o).map(vitrine_promql::Value::Matrix)
-    };
-    match evaluate(&state, client.tenant, &params, run).await {
+    match evaluate(&state, client.tenant, &params, Span::Range { start, end, step }).await {
         Ok(value) => success(value_json(value)),
         Err(e) => e.into_response(),
     }

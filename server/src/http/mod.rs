@@ -45,6 +45,8 @@ pub struct AppState {
     pub tsdb: Arc<vitrine_tsdb::Db>,
     /// The scrape loops and their targets' health.
     pub scraper: Arc<crate::scrape::manager::Scraper>,
+    /// Runs PromQL for the API and the pages, within the query limits.
+    pub queries: Arc<crate::query::Queries>,
     /// Token of the operator endpoints (`vitrine tsdb …` while serving).
     pub operator_token: Arc<str>,
 }

@@ -667,6 +667,11 @@ impl<'o> Evaluator<'o> {
             };
             let mut out_points = Vec::new();
             for (step, &ts) in steps.iter().enumerate() {
+                // Prometheus checks only between series; a wide window over many steps can
+                // take long, so the timeout and cancellation are honoured within a series too.
+                if step % 256 == 0 {
+                    self.check_done()?;
+                }
                 let maxt = ts - offset;
                 let mint = maxt - range;
                 self.matrix_iter_slice(samples, mint, maxt, &mut points)?;
