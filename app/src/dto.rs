@@ -132,6 +132,7 @@ pub enum ClientForm {
     Project(FormState),
     Environment { project: String, form: FormState },
     Invite(FormState),
+    Token(FormState),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -141,6 +142,53 @@ pub struct ClientHome {
     pub can_invite: bool,
     pub failed_form: Option<ClientForm>,
     pub invite_created_for: Option<String>,
+    /// The API tokens, for the people who may query the client's data (agency, client admins).
+    pub tokens: Option<ApiTokens>,
+}
+
+/// The API tokens section of a client's page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ApiTokens {
+    pub tokens: Vec<ApiTokenRow>,
+    /// The server's public address: the Prometheus data source URL for Grafana and promtool.
+    pub api_base: String,
+    pub notice: Option<TokenNotice>,
+}
+
+/// One API token as listed: never the token itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub name: String,
+    /// Milliseconds since the epoch.
+    pub created_ms: i64,
+    /// The e-mail address of who created it; `None` for the command line or a removed person.
+    pub created_by: Option<String>,
+    pub last_used_ms: Option<i64>,
+    pub revoked_ms: Option<i64>,
+}
+
+/// What the tokens section tells once, right after a form.
+#[derive(Clone, Serialize, Deserialize)]
+pub enum TokenNotice {
+    /// A new token, shown this one time only.
+    Created {
+        name: String,
+        token: String,
+    },
+    Revoked {
+        name: String,
+    },
+}
+
+/// The token stays out of logs and debug output.
+impl std::fmt::Debug for TokenNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenNotice::Created { name, .. } => write!(f, "Created {{ name: {name:?}, token: *** }}"),
+            TokenNotice::Revoked { name } => write!(f, "Revoked {{ name: {name:?} }}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

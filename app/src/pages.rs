@@ -5,7 +5,7 @@
 use crate::dto::*;
 use crate::i18n::Locale;
 use crate::islands::PasswordInput;
-use crate::targets::Targets;
+use crate::targets::{Targets, utc_text};
 use leptos::prelude::*;
 use leptos_i18n::Locale as _;
 use leptos_i18n::{td, td_string};
@@ -380,6 +380,10 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
         Some(ClientForm::Invite(form)) => form.clone(),
         _ => FormState::default(),
     };
+    let token_form = match &failed {
+        Some(ClientForm::Token(form)) => form.clone(),
+        _ => FormState::default(),
+    };
     let environment_form = |project: &str| match &failed {
         Some(ClientForm::Environment { project: p, form }) if p == project => form.clone(),
         _ => FormState::default(),
@@ -464,6 +468,155 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
                 </section>
             }
         })}
+        {home.tokens.map(|tokens| view! {
+            <ApiTokensSection locale=locale client=client.name.clone() action=format!("{base}/tokens") tokens=tokens form=token_form csrf=csrf.clone() />
+        })}
+    }
+}
+
+/// The client's API tokens: the list, the revoke buttons, the form for a new one, a new
+/// token shown once, and how to use a token with Grafana and promtool.
+#[component]
+fn ApiTokensSection(
+    locale: Locale,
+    client: String,
+    /// `/clients/{client}/tokens`
+    action: String,
+    tokens: ApiTokens,
+    form: FormState,
+    csrf: String,
+) -> impl IntoView {
+    let base = tokens.api_base.clone();
+    let mut shown_token = None;
+    let notice = tokens.notice.clone().map(|notice| match notice {
+        TokenNotice::Created { name, token } => {
+            shown_token = Some(token.clone());
+            view! {
+                <div class="alert success new-token" role="status">
+                    <p>{td!(locale, token_created, name = name.clone())}</p>
+                    <p><code class="token" id="new-token">{token}</code></p>
+                </div>
+            }
+            .into_any()
+        }
+        TokenNotice::Revoked { name } => view! {
+            <p class="alert success" role="status">{td!(locale, token_revoked_notice, name = name.clone())}</p>
+        }
+        .into_any(),
+    });
+    let rows = tokens
+        .tokens
+        .iter()
+        .map(|token| {
+            let status = match token.revoked_ms {
+                Some(at) => view! {
+                    <span class="status down">{td_string!(locale, token_revoked)}</span>
+                    <br />
+                    <small class="hint">{utc_text(at)}</small>
+                }
+                .into_any(),
+                None => view! { <span class="status up">{td_string!(locale, token_active)}</span> }.into_any(),
+            };
+            let revoke = token.revoked_ms.is_none().then(|| {
+                view! {
+                    <form method="post" action=format!("{action}/{}/revoke", token.id)>
+                        <Csrf token=csrf.clone() />
+                        <button type="submit" class="danger">{td_string!(locale, token_revoke_submit)}</button>
+                    </form>
+                }
+            });
+            view! {
+                <tr id=format!("token-{}", token.id)>
+                    <th scope="row">{token.name.clone()}</th>
+                    <td>{utc_text(token.created_ms)}</td>
+                    <td>{token.created_by.clone().unwrap_or_else(|| td_string!(locale, token_created_by_unknown).to_string())}</td>
+                    <td>{token.last_used_ms.map_or_else(|| td_string!(locale, token_never_used).to_string(), utc_text)}</td>
+                    <td>{status}</td>
+                    <td class="actions">{revoke}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let list = if tokens.tokens.is_empty() {
+        view! { <p class="empty">{td_string!(locale, tokens_none)}</p> }.into_any()
+    } else {
+        let columns = vec![
+            (td_string!(locale, token_col_name), ""),
+            (td_string!(locale, token_col_created), ""),
+            (td_string!(locale, token_col_created_by), ""),
+            (td_string!(locale, token_col_last_used), ""),
+            (td_string!(locale, token_col_status), ""),
+            (td_string!(locale, col_actions), ""),
+        ];
+        view! {
+            <ScrollTable id="tokens" class="targets tokens" caption=td_string!(locale, tokens_caption) columns=columns>
+                {rows}
+            </ScrollTable>
+        }
+        .into_any()
+    };
+    let example = shown_token.clone().unwrap_or_else(|| "vit_…".to_string());
+    view! {
+        <section class="card" id="api-tokens">
+            <h2>{td_string!(locale, tokens_title)}</h2>
+            <p>{td!(locale, tokens_intro, client = client.clone())}</p>
+            {notice}
+            {list}
+            <details class="token-usage" open=shown_token.is_some()>
+                <summary>{td_string!(locale, token_usage_title)}</summary>
+                <p>{td!(locale, token_usage_grafana, url = view! { <code>{base.clone()}</code> })}</p>
+                <p>{td_string!(locale, token_usage_promtool)}</p>
+                <pre><code>{format!("promtool query instant {} up", with_password(&base, &example))}</code></pre>
+                <p>{td_string!(locale, token_usage_header)}</p>
+                <pre><code>{format!("Authorization: Bearer {example}")}</code></pre>
+            </details>
+            <h3>{td_string!(locale, token_create_title)}</h3>
+            <FormSummary locale=locale form=form.clone() />
+            <form method="post" action=action.clone() class="inline">
+                <Csrf token=csrf.clone() />
+                <Field locale=locale form=form id_prefix="token" name="name" label=td_string!(locale, token_name) hint=td_string!(locale, token_name_hint) />
+                <button type="submit">{td_string!(locale, token_create_submit)}</button>
+            </form>
+        </section>
+    }
+}
+
+/// A table that scrolls sideways on narrow screens instead of squeezing, with its caption and
+/// column headings (text and class, e.g. `num` for numbers); the rows are the children.
+#[component]
+pub(crate) fn ScrollTable(
+    /// The table's id, unique on the page.
+    id: &'static str,
+    class: &'static str,
+    caption: &'static str,
+    columns: Vec<(&'static str, &'static str)>,
+    children: Children,
+) -> impl IntoView {
+    let caption_id = format!("{id}-caption");
+    let labelled_by = caption_id.clone();
+    view! {
+        <div class="table-scroll" role="region" aria-labelledby=labelled_by tabindex="0">
+            <table id=id class=class>
+                <caption id=caption_id>{caption}</caption>
+                <thead>
+                    <tr>
+                        {columns
+                            .into_iter()
+                            .map(|(heading, class)| view! { <th scope="col" class=(!class.is_empty()).then_some(class)>{heading}</th> })
+                            .collect_view()}
+                    </tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// The address with `t:<password>@` after the scheme, as promtool takes Basic auth.
+fn with_password(base: &str, password: &str) -> String {
+    match base.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://t:{password}@{rest}"),
+        None => format!("t:{password}@{base}"),
     }
 }
 

@@ -39,9 +39,17 @@ fn client_routes(table: &[Route]) -> Vec<Route> {
     table.iter().filter(|r| r.path.contains("{client}")).cloned().collect()
 }
 
-/// The ids of a target of globex (portal, live; added by the owner through the
-/// form, as the demo has none there) and of the first demo target of acme (shop, live).
-async fn target_ids(server: &Server) -> (String, String) {
+/// Objects of both demo clients that routes name by id: a target of globex (portal, live;
+/// added by the owner through the form, as the demo has none there), the first demo target of
+/// acme (shop, live), and an API token of each, made on the client pages.
+struct Fixture {
+    globex_target: String,
+    acme_target: String,
+    globex_token: String,
+    acme_token: String,
+}
+
+async fn fixture(server: &Server) -> Fixture {
     let owner = server.login(OWNER).await;
     let csrf = owner.csrf().await;
     let globex = targets_path("globex", "portal", "live");
@@ -55,17 +63,42 @@ async fn target_ids(server: &Server) -> (String, String) {
         .expect_status(303);
     let page = owner.get(&globex).await;
     page.expect_status(200);
-    let globex_id = targets_on_page(&page.body)
+    let globex_target = targets_on_page(&page.body)
         .first()
         .map(|t| t.id.to_string())
         .unwrap_or_else(|| panic!("globex's target is not listed: {}", page.summary()));
     let page = owner.get(&targets_path("acme", "shop", "live")).await;
     page.expect_status(200);
-    let acme_id = targets_on_page(&page.body)
+    let acme_target = targets_on_page(&page.body)
         .first()
         .map(|t| t.id.to_string())
         .unwrap_or_else(|| panic!("the demo has no target in acme's shop, live: {}", page.summary()));
-    (globex_id, acme_id)
+    let token = async |client: &str| {
+        let path = format!("/clients/{client}/tokens");
+        owner
+            .post_form(&path, &[("csrf", csrf.as_str()), ("name", "fixture")])
+            .await
+            .expect_status(303);
+        let page = owner.get(&format!("/clients/{client}")).await;
+        page.expect_status(200);
+        between(&page.body, &format!("action=\"{path}/"), "/revoke\"")
+            .unwrap_or_else(|| panic!("no token to revoke on {client}'s page: {}", page.summary()))
+            .to_string()
+    };
+    let globex_token = token("globex").await;
+    let acme_token = token("acme").await;
+    Fixture {
+        globex_target,
+        acme_target,
+        globex_token,
+        acme_token,
+    }
+}
+
+/// A route's path with its parameters filled in: the tenant's places, an invitation
+/// token (`{token}`) and an API token's id (`{api_token}`).
+fn fill(route: &Route, place: &Place<'_>, invite: &str, api_token: &str) -> String {
+    route.fill(place, invite).replace("{api_token}", api_token)
 }
 
 /// What globex's admin sees of globex's targets: ids, jobs and addresses.
@@ -91,6 +124,8 @@ fn the_route_table_lists_the_tenant_routes() {
         ("POST", "/clients/{client}/projects"),
         ("POST", "/clients/{client}/projects/{project}/environments"),
         ("POST", "/clients/{client}/invites"),
+        ("POST", "/clients/{client}/tokens"),
+        ("POST", "/clients/{client}/tokens/{api_token}/revoke"),
         (
             "GET",
             "/clients/{client}/projects/{project}/environments/{environment}/targets",
@@ -152,7 +187,7 @@ async fn anonymous_visitors_are_sent_to_the_login_page() {
     let anonymous = server.client();
     for route in signed_in {
         for (client, project) in [("acme", "shop"), ("globex", "portal"), ("no-such-client", "none")] {
-            let path = route.fill(&Place::new(client, project, "live", "1"), &"0".repeat(64));
+            let path = fill(route, &Place::new(client, project, "live", "1"), &"0".repeat(64), "1");
             let response = call(&anonymous, route, &path, None).await;
             assert_eq!(response.status, 303, "{} {path}: {}", route.method, response.summary());
             let location = response.location().unwrap_or_default();
@@ -178,9 +213,9 @@ async fn a_client_person_cannot_reach_another_client() {
     let tenant_routes = client_routes(&table);
     assert!(tenant_routes.len() >= 4, "too few routes with {{client}}: {table:?}");
     let server = Server::start();
-    let (globex_target, acme_target) = target_ids(&server).await;
-    let foreign = Place::new("globex", "portal", "live", &globex_target);
-    let own = Place::new("acme", "shop", "live", &acme_target);
+    let ids = fixture(&server).await;
+    let foreign = Place::new("globex", "portal", "live", &ids.globex_target);
+    let own = Place::new("acme", "shop", "live", &ids.acme_target);
 
     let globex = server.login(GLOBEX_ADMIN).await;
     let globex_targets_before = globex_targets(&globex).await;
@@ -194,7 +229,7 @@ async fn a_client_person_cannot_reach_another_client() {
     let acme = server.login(ACME_ADMIN).await;
     let token = acme.csrf().await;
     for route in &tenant_routes {
-        let path = route.fill(&foreign, "");
+        let path = fill(route, &foreign, "", &ids.globex_token);
         let response = call(&acme, route, &path, Some(&token)).await;
         assert_eq!(
             response.status,
@@ -233,7 +268,7 @@ async fn a_client_person_cannot_reach_another_client() {
     // The same requests for acme's own client are not answered with 404, so
     // the 404s above are not just a broken request.
     for route in &tenant_routes {
-        let path = route.fill(&own, "");
+        let path = fill(route, &own, "", &ids.acme_token);
         let response = call(&acme, route, &path, Some(&token)).await;
         assert_ne!(
             response.status,
@@ -256,7 +291,8 @@ async fn a_foreign_client_looks_exactly_like_a_missing_one() {
     let tenant_routes = client_routes(&table);
     assert!(!tenant_routes.is_empty());
     let server = Server::start();
-    let (globex_target, acme_target) = target_ids(&server).await;
+    let ids = fixture(&server).await;
+    let (globex_target, acme_target) = (&ids.globex_target, &ids.acme_target);
     let acme = server.login(ACME_ADMIN).await;
     let token = acme.csrf().await;
 
@@ -266,10 +302,25 @@ async fn a_foreign_client_looks_exactly_like_a_missing_one() {
     assert_eq!(first.normalized(), second.normalized());
 
     for route in &tenant_routes {
-        let foreign = route.fill(&Place::new("globex", "portal", "live", &globex_target), "");
+        let foreign = fill(
+            route,
+            &Place::new("globex", "portal", "live", globex_target),
+            "",
+            &ids.globex_token,
+        );
         let cases = [
-            route.fill(&Place::new("no-such-client", "portal", "live", &globex_target), ""),
-            route.fill(&Place::new("no-such-client", "no-such-project", "none", "1"), ""),
+            fill(
+                route,
+                &Place::new("no-such-client", "portal", "live", globex_target),
+                "",
+                &ids.globex_token,
+            ),
+            fill(
+                route,
+                &Place::new("no-such-client", "no-such-project", "none", "1"),
+                "",
+                "1",
+            ),
         ];
         let foreign_response = call(&acme, route, &foreign, Some(&token)).await;
         foreign_response.expect_status(404);
@@ -292,28 +343,40 @@ async fn a_foreign_client_looks_exactly_like_a_missing_one() {
             }
         }
         let mut look_alike = vec![];
+        let own_token = ids.acme_token.as_str();
         if route.path.contains("{project}") {
             // A project of the own client that does not exist looks the same as well,
-            look_alike.push(Place::new("acme", "no-such-project", "live", &acme_target));
+            look_alike.push((Place::new("acme", "no-such-project", "live", acme_target), own_token));
             // and a project of another client under the own client's address.
-            look_alike.push(Place::new("acme", "portal", "live", &acme_target));
+            look_alike.push((Place::new("acme", "portal", "live", acme_target), own_token));
         }
         if route.path.contains("{environment}") {
             // An environment the own project does not have.
-            look_alike.push(Place::new("acme", "shop", "no-such-environment", &acme_target));
+            look_alike.push((
+                Place::new("acme", "shop", "no-such-environment", acme_target),
+                own_token,
+            ));
         }
         if route.path.contains("{target}") {
             // Another client's target by its id under the own environment, an id that
             // does not exist, one that is not a number, and the own target under
             // another environment or project.
-            look_alike.push(Place::new("acme", "shop", "live", &globex_target));
-            look_alike.push(Place::new("acme", "shop", "live", "999999999"));
-            look_alike.push(Place::new("acme", "shop", "live", "not-a-number"));
-            look_alike.push(Place::new("acme", "shop", "stage", &acme_target));
-            look_alike.push(Place::new("acme", "api", "live", &acme_target));
+            look_alike.push((Place::new("acme", "shop", "live", globex_target), own_token));
+            look_alike.push((Place::new("acme", "shop", "live", "999999999"), own_token));
+            look_alike.push((Place::new("acme", "shop", "live", "not-a-number"), own_token));
+            look_alike.push((Place::new("acme", "shop", "stage", acme_target), own_token));
+            look_alike.push((Place::new("acme", "api", "live", acme_target), own_token));
         }
-        for place in look_alike {
-            let path = route.fill(&place, "");
+        if route.path.contains("{api_token}") {
+            // Another client's API token by its id under the own client, an id that does
+            // not exist and one that is not a number.
+            let own = Place::new("acme", "shop", "live", acme_target);
+            for id in [ids.globex_token.as_str(), "999999999", "not-a-number"] {
+                look_alike.push((own, id));
+            }
+        }
+        for (place, api_token) in look_alike {
+            let path = fill(route, &place, "", api_token);
             let response = call(&acme, route, &path, Some(&token)).await;
             assert_eq!(response.status, 404, "{} {path}", route.method);
             assert_eq!(

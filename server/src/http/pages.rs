@@ -7,7 +7,7 @@ use super::{AppState, Metrics};
 use crate::tenancy::model::Language;
 use crate::tenancy::password;
 use crate::tenancy::scope::{Caller, Scope, ScopedClient, ScopedEnvironment, ScopedProject, ScopedTarget};
-use crate::tenancy::{TenancyError, invites};
+use crate::tenancy::{TenancyError, invites, tokens};
 use app::Locale;
 use app::dto::*;
 use axum::body::Bytes;
@@ -16,7 +16,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rand::RngCore;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
@@ -24,6 +25,7 @@ use tower_sessions::Session;
 const USER_ID: &str = "user_id";
 const CSRF: &str = "csrf";
 const FLASH_INVITED: &str = "flash_invited";
+const FLASH_TOKEN: &str = "flash_token";
 
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -474,23 +476,48 @@ async fn render_client(
         Ok(_) => return who.problem(state, Problem::NotFound).await,
         Err(e) => return who.failure(state, e).await,
     };
-    // The notice belongs to the client the invitation was made for.
-    let flash: Option<(String, String)> = who.session.get(FLASH_INVITED).await.ok().flatten();
-    let invite_created_for = match flash {
-        Some((client, email)) if client == access.client.slug => {
-            let _ = who.session.remove_value(FLASH_INVITED).await;
-            Some(email)
-        }
-        _ => None,
+    let tokens = if tokens::may_query(who.caller.role) {
+        let listed = match tokens::list(&state.db, &who.caller, &access.client).await {
+            Ok(listed) => listed,
+            Err(e) => return who.failure(state, e).await,
+        };
+        Some(ApiTokens {
+            tokens: listed,
+            api_base: state.public_base.to_string(),
+            notice: take_flash(access, FLASH_TOKEN).await,
+        })
+    } else {
+        None
     };
     let home = ClientHome {
         client: summary,
         can_manage_projects: who.caller.role.may_manage_projects(),
         can_invite: who.caller.role.may_invite(),
         failed_form,
-        invite_created_for,
+        invite_created_for: take_flash(access, FLASH_INVITED).await,
+        tokens,
     };
     render::page(state, who.locale, Some(who.viewer()), Page::ClientHome(home), status).await
+}
+
+/// Keeps a notice for the next rendering of this client's page (not another client's).
+async fn put_flash<T: Serialize>(access: &ClientAccess, key: &str, notice: T) {
+    if let Err(e) = access.who.session.insert(key, (&access.client.slug, notice)).await {
+        tracing::warn!(error = %e, key, "storing a notice in the session");
+    }
+}
+
+/// The notice kept for this client's page, removed as it is shown: it appears once.
+async fn take_flash<T: DeserializeOwned>(access: &ClientAccess, key: &str) -> Option<T> {
+    let session = &access.who.session;
+    let flash: Option<(String, T)> = session.get(key).await.ok().flatten();
+    match flash {
+        Some((client, notice)) if client == access.client.slug => {
+            let _ = session.remove_value(key).await;
+            Some(notice)
+        }
+        _ => None,
+    }
 }
 
 pub async fn client_home(State(state): State<AppState>, access: ClientAccess) -> Response {
@@ -498,14 +525,16 @@ pub async fn client_home(State(state): State<AppState>, access: ClientAccess) ->
 }
 
 /// After a form on the client page: back to the page, or the page with the form's problems.
+/// `section` is the fragment (`#…`) of the part of the page the form belongs to, or empty.
 async fn after_client_form(
     state: &AppState,
     access: &ClientAccess,
     result: Result<(), TenancyError>,
+    section: &str,
     failed: impl FnOnce(FormState) -> ClientForm,
 ) -> Response {
     match result {
-        Ok(()) => Redirect::to(&format!("/clients/{}", access.client.slug)).into_response(),
+        Ok(()) => Redirect::to(&format!("/clients/{}{section}", access.client.slug)).into_response(),
         Err(TenancyError::Invalid(form)) => {
             render_client(state, access, Some(failed(form)), StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -519,7 +548,7 @@ pub async fn create_project(
     CheckedForm(form): CheckedForm,
 ) -> Response {
     let result = access.who.scope(&state).create_project(&access.client, &form).await;
-    after_client_form(&state, &access, result, ClientForm::Project).await
+    after_client_form(&state, &access, result, "", ClientForm::Project).await
 }
 
 pub async fn create_environment(
@@ -529,7 +558,7 @@ pub async fn create_environment(
 ) -> Response {
     let result = access.who.scope(&state).create_environment(&project, &form).await;
     let slug = project.slug.clone();
-    after_client_form(&state, &access, result, |form| ClientForm::Environment {
+    after_client_form(&state, &access, result, "", |form| ClientForm::Environment {
         project: slug,
         form,
     })
@@ -548,15 +577,54 @@ pub async fn create_invite(
             let link = format!("{}/invite/{token}", state.public_base);
             // Until mail exists, the operator hands the link on from the log.
             tracing::info!(client = %access.client.slug, email = %email, link = %link, "invitation created");
-            let _ = who
-                .session
-                .insert(FLASH_INVITED, (&access.client.slug, email.as_str()))
-                .await;
+            put_flash(&access, FLASH_INVITED, email.as_str()).await;
             Ok(())
         }
         Err(e) => Err(e),
     };
-    after_client_form(&state, &access, result, ClientForm::Invite).await
+    after_client_form(&state, &access, result, "", ClientForm::Invite).await
+}
+
+/// Where the client page shows its API tokens.
+const TOKENS_SECTION: &str = "#api-tokens";
+
+/// Creates an API token; the next rendering of the client page shows it, once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let result = match tokens::create_for(&state.db, &who.caller, &access.client, &form).await {
+        Ok((name, token)) => {
+            tracing::info!(client = %access.client.slug, name = %name, "API token created");
+            put_flash(&access, FLASH_TOKEN, TokenNotice::Created { name, token }).await;
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+    after_client_form(&state, &access, result, TOKENS_SECTION, ClientForm::Token).await
+}
+
+/// Revokes an API token (`{api_token}`, its id) of the client in the path.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    CheckedForm(_form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    // An id that is not a number names no token: the same 404 as a missing one.
+    let id = path_param(&params, "api_token").parse::<i64>().unwrap_or(-1);
+    let result = match tokens::revoke(&state.db, &who.caller, &access.client, id).await {
+        Ok(name) => {
+            tracing::info!(client = %access.client.slug, token = id, name = %name, "API token revoked");
+            put_flash(&access, FLASH_TOKEN, TokenNotice::Revoked { name }).await;
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+    after_client_form(&state, &access, result, TOKENS_SECTION, ClientForm::Token).await
 }
 
 pub async fn invite_page(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {

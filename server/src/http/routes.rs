@@ -21,8 +21,8 @@ pub enum Access {
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct RouteSpec {
     pub method: &'static str,
-    /// axum path pattern; `{client}` and `{project}` are slugs, `{environment}` a name and
-    /// `{target}` a numeric id, all resolved through the scoped access layer.
+    /// axum path pattern; `{client}` and `{project}` are slugs, `{environment}` a name,
+    /// `{target}` and `{api_token}` numeric ids, all resolved through the scoped access layer.
     pub path: &'static str,
     pub access: Access,
 }
@@ -93,6 +93,13 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/clients/{client}/invites",
             SignedIn,
             post(pages::create_invite),
+        ),
+        r("POST", "/clients/{client}/tokens", SignedIn, post(pages::create_token)),
+        r(
+            "POST",
+            "/clients/{client}/tokens/{api_token}/revoke",
+            SignedIn,
+            post(pages::revoke_token),
         ),
         r("GET", "/invite/{token}", Public, get(pages::invite_page)),
         r("POST", "/invite/{token}", Public, post(pages::invite_submit)),

@@ -1,7 +1,13 @@
 //! API tokens: 256 random bits, shown once, stored as their SHA-256. A token
 //! belongs to one client and reads only that client's data.
+//!
+//! The functions for people (list, create, revoke) take a [`ScopedClient`], which only the
+//! scoped access layer hands out, so they never reach another client's tokens.
 
-use super::{Result, TenancyError, now};
+use super::model::{Name, Role};
+use super::scope::{Caller, ScopedClient};
+use super::{FormCheck, Result, TenancyError, now};
+use app::dto::ApiTokenRow;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
@@ -62,10 +68,95 @@ pub async fn client_of(db: &SqlitePool, presented: &str) -> Result<i64> {
     Ok(client_id)
 }
 
+/// Who may run any PromQL over a client's data, on the Explore page or with an API token (and so
+/// manages the client's tokens): agency people and the client's admins. A token reads everything
+/// of its client, more than a viewer's pages show.
+pub fn may_query(role: Role) -> bool {
+    role.is_agency() || role == Role::ClientAdmin
+}
+
+fn require_query_rights(caller: &Caller) -> Result<()> {
+    if may_query(caller.role) {
+        Ok(())
+    } else {
+        Err(TenancyError::Forbidden)
+    }
+}
+
+/// The client's tokens, active ones first, newest first. Never their hashes.
+pub async fn list(db: &SqlitePool, caller: &Caller, client: &ScopedClient) -> Result<Vec<ApiTokenRow>> {
+    require_query_rights(caller)?;
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        name: String,
+        created_at: i64,
+        created_by: Option<String>,
+        last_used_at: Option<i64>,
+        revoked_at: Option<i64>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT t.id, t.name, t.created_at, u.email AS created_by, t.last_used_at, t.revoked_at
+         FROM api_tokens t LEFT JOIN users u ON u.id = t.created_by
+         WHERE t.client_id = ? AND t.agency_id = ?
+         ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC, t.id DESC",
+    )
+    .bind(client.id)
+    .bind(client.agency_id)
+    .fetch_all(db)
+    .await?;
+    let ms = |secs: i64| secs.saturating_mul(1000);
+    Ok(rows
+        .into_iter()
+        .map(|row| ApiTokenRow {
+            id: row.id,
+            name: row.name,
+            created_ms: ms(row.created_at),
+            created_by: row.created_by,
+            last_used_ms: row.last_used_at.map(ms),
+            revoked_ms: row.revoked_at.map(ms),
+        })
+        .collect())
+}
+
+/// Creates a token named by the form's `name` field; returns the name and the token (shown once).
+pub async fn create_for(
+    db: &SqlitePool,
+    caller: &Caller,
+    client: &ScopedClient,
+    form: &[(String, String)],
+) -> Result<(String, String)> {
+    require_query_rights(caller)?;
+    let mut check = FormCheck::new(form);
+    let name = check.field("name", Name::parse);
+    let name = check.finish(|| name)?;
+    let (_, token) = create(db, client.agency_id, client.id, name.as_str(), Some(caller.user_id)).await?;
+    Ok((name.as_str().to_string(), token))
+}
+
+/// Revokes a token of the client (at once: [`client_of`] refuses it from now on) and returns its
+/// name. A token of another client is `NotFound`, exactly like a missing one; revoking twice
+/// keeps the first time.
+pub async fn revoke(db: &SqlitePool, caller: &Caller, client: &ScopedClient, id: i64) -> Result<String> {
+    require_query_rights(caller)?;
+    let name: Option<String> = sqlx::query_scalar(
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?)
+         WHERE id = ? AND client_id = ? AND agency_id = ? RETURNING name",
+    )
+    .bind(now())
+    .bind(id)
+    .bind(client.id)
+    .bind(client.agency_id)
+    .fetch_optional(db)
+    .await?;
+    name.ok_or(TenancyError::NotFound)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tenancy::admin;
+    use crate::tenancy::scope::Scope;
 
     #[tokio::test]
     async fn a_token_opens_its_client_until_revoked_and_only_its_hash_is_stored() {
@@ -87,5 +178,83 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(client_of(&db, &token).await, Err(TenancyError::NotFound)));
+    }
+
+    async fn person(db: &SqlitePool, email: &str, client: Option<&str>, role: Role) -> Caller {
+        let place = admin::Placement {
+            agency: "ag",
+            client,
+            role,
+        };
+        let id = admin::create_user(db, email, "a long enough password", place)
+            .await
+            .unwrap();
+        Caller::load(db, id).await.unwrap().unwrap()
+    }
+
+    fn form(name: &str) -> Vec<(String, String)> {
+        vec![("name".to_string(), name.to_string())]
+    }
+
+    #[tokio::test]
+    async fn admins_manage_their_clients_tokens_and_nobody_reaches_another_clients() {
+        let db = crate::tenancy::test_db().await;
+        admin::create_agency(&db, "ag", "Agency").await.unwrap();
+        admin::create_client(&db, "ag", "alpha", "Alpha", "en").await.unwrap();
+        admin::create_client(&db, "ag", "beta", "Beta", "en").await.unwrap();
+        let boss = person(&db, "boss@ag.de", None, Role::AgencyStaff).await;
+        let ann = person(&db, "ann@alpha.de", Some("alpha"), Role::ClientAdmin).await;
+        let vic = person(&db, "vic@alpha.de", Some("alpha"), Role::ClientViewer).await;
+        let alpha = Scope::new(&db, &ann).client("alpha").await.unwrap();
+        let beta = Scope::new(&db, &boss).client("beta").await.unwrap();
+
+        let (name, token) = create_for(&db, &ann, &alpha, &form(" grafana ")).await.unwrap();
+        assert_eq!(name, "grafana");
+        let alpha_id = client_of(&db, &token).await.unwrap();
+        assert_eq!(alpha_id, alpha.id);
+        let (_, beta_token) = create_for(&db, &boss, &beta, &form("ci")).await.unwrap();
+        assert!(matches!(
+            create_for(&db, &ann, &alpha, &form("  ")).await,
+            Err(TenancyError::Invalid(state)) if state.problem("name").is_some()
+        ));
+
+        let listed = list(&db, &ann, &alpha).await.unwrap();
+        assert_eq!(listed.len(), 1, "only alpha's token: {listed:?}");
+        assert_eq!(listed[0].created_by.as_deref(), Some("ann@alpha.de"));
+        assert!(listed[0].last_used_ms.is_some() && listed[0].revoked_ms.is_none());
+        let beta_id = list(&db, &boss, &beta).await.unwrap()[0].id;
+
+        // A viewer of alpha sees the client but not its tokens.
+        let vic_alpha = Scope::new(&db, &vic).client("alpha").await.unwrap();
+        assert!(matches!(
+            list(&db, &vic, &vic_alpha).await,
+            Err(TenancyError::Forbidden)
+        ));
+        assert!(matches!(
+            create_for(&db, &vic, &vic_alpha, &form("x")).await,
+            Err(TenancyError::Forbidden)
+        ));
+        assert!(matches!(
+            revoke(&db, &vic, &vic_alpha, listed[0].id).await,
+            Err(TenancyError::Forbidden)
+        ));
+
+        // Beta's token id under alpha is not found, like an id that does not exist.
+        assert!(matches!(
+            revoke(&db, &ann, &alpha, beta_id).await,
+            Err(TenancyError::NotFound)
+        ));
+        assert!(matches!(
+            revoke(&db, &ann, &alpha, i64::MAX).await,
+            Err(TenancyError::NotFound)
+        ));
+        assert!(client_of(&db, &beta_token).await.is_ok(), "beta's token still works");
+
+        assert_eq!(revoke(&db, &ann, &alpha, listed[0].id).await.unwrap(), "grafana");
+        assert!(matches!(client_of(&db, &token).await, Err(TenancyError::NotFound)));
+        let first = list(&db, &ann, &alpha).await.unwrap()[0].revoked_ms;
+        assert!(first.is_some());
+        assert_eq!(revoke(&db, &ann, &alpha, listed[0].id).await.unwrap(), "grafana");
+        assert_eq!(list(&db, &ann, &alpha).await.unwrap()[0].revoked_ms, first);
     }
 }
