@@ -21,6 +21,7 @@ pub enum Page {
     AgencyHome(AgencyHome),
     ClientHome(ClientHome),
     Targets(Box<TargetsPage>),
+    Explore(Box<ExplorePage>),
     AcceptInvite(AcceptInvite),
     InviteInvalid,
     Problem(Problem),
@@ -144,6 +145,13 @@ pub struct ClientHome {
     pub invite_created_for: Option<String>,
     /// The API tokens, for the people who may query the client's data (agency, client admins).
     pub tokens: Option<ApiTokens>,
+}
+
+impl ClientHome {
+    /// The client's Explore page is open to the same people as its API tokens.
+    pub fn can_explore(&self) -> bool {
+        self.tokens.is_some()
+    }
 }
 
 /// The API tokens section of a client's page.
@@ -393,4 +401,186 @@ pub struct UnsupportedSetting {
     pub reason: String,
     /// Leaving it out changes nothing that is scraped.
     pub harmless: bool,
+}
+
+/// The address of a client's Explore page.
+pub fn explore_path(client: &str) -> String {
+    format!("/clients/{client}/explore")
+}
+
+/// The time ranges the Explore page offers, in Prometheus duration syntax.
+pub const EXPLORE_RANGES: [&str; 10] = ["5m", "15m", "1h", "3h", "6h", "12h", "24h", "2d", "7d", "30d"];
+
+/// The range the Explore page starts with.
+pub const EXPLORE_DEFAULT_RANGE: &str = "1h";
+
+/// The Explore page of a client: a PromQL query, its chart or table, and help for beginners.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExplorePage {
+    pub client_slug: String,
+    pub client_name: String,
+    pub form: ExploreForm,
+    /// The step chosen when the form leaves it empty, e.g. `15s`.
+    pub auto_step: String,
+    /// Fields of the form that cannot be used, by name (`range`, `end`, `step`).
+    pub problems: Vec<(String, ExploreProblem)>,
+    /// `None` until a query is given (and the form is usable).
+    pub outcome: Option<ExploreOutcome>,
+    /// Queries to try, made from the client's own metrics.
+    pub examples: Vec<ExploreExample>,
+}
+
+impl ExplorePage {
+    pub fn problem(&self, field: &str) -> Option<&ExploreProblem> {
+        self.problems.iter().find(|(name, _)| name == field).map(|(_, p)| p)
+    }
+}
+
+/// The Explore form as sent (so the address can be shared and nothing typed is lost).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ExploreForm {
+    pub query: String,
+    pub mode: ExploreMode,
+    pub range: String,
+    /// Empty: now.
+    pub end: String,
+    /// Empty: chosen from the range.
+    pub step: String,
+}
+
+/// Graph over a time range, or the table of values at one time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExploreMode {
+    #[default]
+    Range,
+    Instant,
+}
+
+/// Why a field of the Explore form cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExploreProblem {
+    /// Not one of [`EXPLORE_RANGES`].
+    Range,
+    /// Neither `YYYY-MM-DD HH:MM` nor RFC 3339.
+    End,
+    /// Not a positive duration.
+    Step,
+    /// The step gives more points than a query may have; the smallest usable step.
+    TooManyPoints { min_step: String },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ExploreOutcome {
+    /// The query does not parse: Prometheus' message and where (byte offsets into the query).
+    Parse {
+        message: String,
+        start: usize,
+        end: usize,
+        line: usize,
+        column: usize,
+    },
+    /// The query parsed but could not be evaluated; `detail` is the engine's text.
+    Failed {
+        failure: QueryFailure,
+        detail: String,
+    },
+    Graph(Box<ExploreGraph>),
+    Table(ExploreTable),
+}
+
+/// Why an evaluation failed, in words for people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueryFailure {
+    Timeout {
+        seconds: u64,
+    },
+    TooManySamples,
+    TooManySeries,
+    Busy,
+    /// Not possible in this mode (a range vector as a graph, a string over time, …).
+    Unsupported,
+    /// The engine refused it (many-to-many matching, duplicate series, …).
+    Execution,
+    Internal,
+}
+
+/// A range query's result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExploreGraph {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// The step used, e.g. `15s`.
+    pub step: String,
+    /// The SVG chart, made by the server from numbers only (no label text).
+    pub chart_svg: String,
+    /// Series in the result; the chart draws `drawn` of them, the table lists `rows`.
+    pub total: usize,
+    pub drawn: usize,
+    pub rows: Vec<SeriesRow>,
+    pub took_ms: f64,
+}
+
+/// One series of a range result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SeriesRow {
+    /// Its colour in the chart (`#RRGGBB`); `None` when it is not drawn.
+    pub colour: Option<String>,
+    pub labels: SeriesLabels,
+    pub last: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// A series' metric name (`__name__`) and its other labels, in order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SeriesLabels {
+    pub name: Option<String>,
+    pub labels: Vec<(String, String)>,
+}
+
+/// An instant query's result at `time_ms`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExploreTable {
+    pub time_ms: i64,
+    pub result: InstantResult,
+    pub took_ms: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum InstantResult {
+    /// The first rows of a vector of `total` samples.
+    Vector {
+        rows: Vec<(SeriesLabels, f64)>,
+        total: usize,
+    },
+    /// A range selector (`up[5m]`): the first rows of `total` series, each with its latest points.
+    Matrix {
+        rows: Vec<(SeriesLabels, Vec<(i64, f64)>)>,
+        total: usize,
+    },
+    Scalar(f64),
+    String(String),
+}
+
+/// A query to try, with what it shows.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExploreExample {
+    pub kind: ExampleKind,
+    /// The metric it is built from.
+    pub metric: String,
+    pub query: String,
+    /// The Explore page with this query and the current range.
+    pub href: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExampleKind {
+    /// `up`: whether each target answers.
+    Up,
+    /// `rate(counter[5m])`
+    Rate,
+    /// `histogram_quantile(0.95, …)`
+    Quantile,
+    /// A gauge as it is.
+    Gauge,
 }

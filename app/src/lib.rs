@@ -15,11 +15,13 @@ mod locales {
 use locales::i18n;
 
 pub mod dto;
+mod explore;
 mod islands;
 mod pages;
 mod targets;
 mod text;
 
+pub use explore::short_number;
 pub use i18n::Locale;
 pub use pages::shell;
 pub use text::locale_from_tag;

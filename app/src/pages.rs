@@ -3,6 +3,7 @@
 //! messages beside the fields.
 
 use crate::dto::*;
+use crate::explore::Explore;
 use crate::i18n::Locale;
 use crate::islands::PasswordInput;
 use crate::targets::{Targets, utc_text};
@@ -49,6 +50,7 @@ fn page_title(locale: Locale, page: &Page) -> String {
             page.environment,
             page.project_name
         ),
+        Page::Explore(page) => format!("{} · {}", td_string!(locale, explore_title), page.client_name),
         Page::AcceptInvite(_) => td_string!(locale, accept_title).to_string(),
         Page::InviteInvalid => td_string!(locale, accept_invalid_title).to_string(),
         Page::Problem(problem) => problem_text(locale, *problem).0.to_string(),
@@ -109,6 +111,7 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::AgencyHome(home) => view! { <Agency locale=locale home=home csrf=csrf /> }.into_any(),
         Page::ClientHome(home) => view! { <Client locale=locale home=home csrf=csrf /> }.into_any(),
         Page::Targets(page) => view! { <Targets locale=locale page=*page csrf=csrf /> }.into_any(),
+        Page::Explore(page) => view! { <Explore locale=locale page=*page /> }.into_any(),
         Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
         Page::InviteInvalid => view! {
             <section class="card narrow">
@@ -325,6 +328,8 @@ fn Agency(locale: Locale, home: AgencyHome, csrf: String) -> impl IntoView {
                                 <li class="card">
                                     <h2>
                                         <a href=format!("/clients/{}", client.slug)>{client.name}</a>
+                                        " "
+                                        <a class="explore-link" href=explore_path(&client.slug)>{td_string!(locale, explore_link)}</a>
                                     </h2>
                                     <ProjectList locale=locale client=client.slug.clone() projects=client.projects />
                                 </li>
@@ -389,6 +394,7 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
         _ => FormState::default(),
     };
     let can_manage = home.can_manage_projects;
+    let can_explore = home.can_explore();
     let projects_view = if client.projects.is_empty() {
         view! { <p class="empty">{td_string!(locale, no_projects)}</p> }.into_any()
     } else {
@@ -429,6 +435,13 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
     view! {
         <h1>{client.name.clone()}</h1>
         <p class="intro">{td!(locale, client_intro, client = client.name.clone())}</p>
+        {can_explore.then(|| view! {
+            <p class="explore-cta">
+                <a class="explore-link" href=explore_path(&client.slug)>{td_string!(locale, explore_link)}</a>
+                " "
+                <span class="hint">{td_string!(locale, explore_link_hint)}</span>
+            </p>
+        })}
         {home.invite_created_for.map(|email| view! {
             <p class="alert success" role="status">{td!(locale, notice_invite_created, email = email.clone())}</p>
         })}

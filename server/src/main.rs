@@ -1,6 +1,7 @@
 //! `vitrine`: the server and its operator commands. This file is the
 //! composition root: it reads the configuration and wires the subsystems.
 
+mod chart;
 mod config;
 mod db;
 mod demo;

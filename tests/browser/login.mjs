@@ -1,25 +1,10 @@
 // Logs in as the demo client admin in headless Chromium, checks the client
 // home and that the password island hydrated, and saves a screenshot.
 // Usage: node login.mjs BASE_URL SCREENSHOT_PATH
-import { chromium } from 'playwright-core';
+import { args, check, launch } from './browser.mjs';
 
-const [base, screenshot] = process.argv.slice(2);
-if (!base || !screenshot) {
-  console.error('usage: node login.mjs BASE_URL SCREENSHOT_PATH');
-  process.exit(2);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
-    '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync',
-  ],
-});
+const { base, screenshot } = args('login.mjs');
+const browser = await launch();
 try {
   const page = await browser.newPage({ locale: 'en-GB' });
   const errors = [];

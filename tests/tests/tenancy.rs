@@ -121,6 +121,7 @@ fn the_route_table_lists_the_tenant_routes() {
     };
     for (method, path) in [
         ("GET", "/clients/{client}"),
+        ("GET", "/clients/{client}/explore"),
         ("POST", "/clients/{client}/projects"),
         ("POST", "/clients/{client}/projects/{project}/environments"),
         ("POST", "/clients/{client}/invites"),

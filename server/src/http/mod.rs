@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod explore;
 mod guard;
 mod limiter;
 mod metrics;

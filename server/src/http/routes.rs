@@ -1,7 +1,7 @@
 //! The route table. The router is built from it and `vitrine routes` prints
 //! it, so the tenancy and CSRF tests cover every route there is.
 
-use super::{AppState, admin, api, pages, targets};
+use super::{AppState, admin, api, explore, pages, targets};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
@@ -46,6 +46,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/agency", SignedIn, get(pages::agency_home)),
         r("POST", "/agency/clients", SignedIn, post(pages::create_client)),
         r("GET", "/clients/{client}", SignedIn, get(pages::client_home)),
+        r("GET", "/clients/{client}/explore", SignedIn, get(explore::explore_page)),
         r(
             "POST",
             "/clients/{client}/projects",
