@@ -6,6 +6,7 @@ use crate::dto::*;
 use crate::i18n::Locale;
 use crate::pages::ScrollTable;
 use crate::targets::utc_text;
+use crate::text::textarea_text;
 use leptos::prelude::*;
 use leptos_i18n::{td, td_string};
 
@@ -58,13 +59,6 @@ fn trim_zeros(number: &str) -> &str {
     } else {
         number
     }
-}
-
-/// Text for inside a `<textarea>`, escaped here because Leptos writes a textarea's children as
-/// they are: a query with `</textarea>` in a shared link must not end the element and inject
-/// markup. The browser decodes the entities again, so the field shows the query as typed.
-pub(crate) fn textarea_text(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// A value in a table: short, with the exact value on hover.

@@ -3,6 +3,7 @@
 
 use crate::dto::*;
 use crate::i18n::Locale;
+use crate::text::textarea_text;
 use leptos::prelude::*;
 use leptos_i18n::{td, td_string};
 
@@ -229,7 +230,7 @@ fn TargetArea(
                 aria-describedby=invalid.then(|| message_id.clone())
                 required=required
             >
-                {value}
+                {textarea_text(&value)}
             </textarea>
             {problem.map(|text| view! { <div class="field-problem" id=message_id>{text}</div> })}
         </div>

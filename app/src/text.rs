@@ -1,4 +1,4 @@
-//! Choosing the language of a page.
+//! Choosing the language of a page, and text made safe for where it goes.
 
 use crate::i18n::Locale;
 use leptos_i18n::Locale as _;
@@ -7,6 +7,13 @@ use leptos_i18n::Locale as _;
 /// or for the tags of an `Accept-Language` header, best first.
 pub fn locale_from_tag<T: AsRef<[u8]>>(tags: &[T]) -> Locale {
     Locale::find_locale(tags)
+}
+
+/// Text for inside a `<textarea>`, escaped here because Leptos writes a textarea's children as
+/// they are: a query with `</textarea>` in a shared link must not end the element and inject
+/// markup. The browser decodes the entities again, so the field shows the query as typed.
+pub fn textarea_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -18,5 +25,13 @@ mod tests {
         assert_eq!(locale_from_tag(&["de-CH", "en"]), Locale::de);
         assert_eq!(locale_from_tag(&["fr-FR"]), Locale::en);
         assert_eq!(locale_from_tag::<&str>(&[]), Locale::en);
+    }
+
+    #[test]
+    fn textarea_text_cannot_end_the_element() {
+        assert_eq!(
+            textarea_text("a < b && </textarea><script>"),
+            "a &lt; b &amp;&amp; &lt;/textarea&gt;&lt;script&gt;"
+        );
     }
 }
