@@ -693,6 +693,102 @@ fn vitrine_command(binary: &Path, dir: &Path) -> Command {
 }
 
 // ---------------------------------------------------------------------------
+// Both servers over data that was loaded beforehand (query benchmarks)
+// ---------------------------------------------------------------------------
+
+/// An operator command of `binary` on the data directory `data`, without a
+/// server: its standard output, or both outputs in the error when it fails.
+pub fn vitrine_cli(binary: &Path, data: &Path, args: &[&str]) -> Result<String, String> {
+    let out = vitrine_command(binary, data)
+        .env("VITRINE_DATA_DIR", data)
+        .args(args)
+        .output()
+        .map_err(|e| format!("running {} {}: {e}", binary.display(), args.join(" ")))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        return Ok(stdout);
+    }
+    Err(format!(
+        "`vitrine {}` failed ({})\n--- stdout\n{stdout}\n--- stderr\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+impl VitrineServer {
+    /// `vitrine serve` (no demo, nothing to scrape) over the existing data
+    /// directory `data`, which outlives the server, on a free loopback port;
+    /// `env` adds settings (e.g. query limits). Waits until it is ready.
+    pub fn serve_data(binary: &Path, data: &Path, env: &[(&str, &str)]) -> VitrineServer {
+        let dir = tempfile::Builder::new()
+            .prefix("vitrine-bench-")
+            .tempdir()
+            .expect("temporary directory");
+        fs::create_dir(dir.path().join("site")).expect("creating the site directory");
+        // `vitrine_command` (and so `run`) uses `<dir>/data`: a link keeps them on `data`,
+        // and removing the temporary directory removes the link, not the data.
+        std::os::unix::fs::symlink(data, dir.path().join("data")).expect("linking the data directory");
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let log = dir.path().join("serve.log");
+        let child = vitrine_command(binary, dir.path())
+            .arg("serve")
+            .env("VITRINE_LISTEN", addr.to_string())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).expect("vitrine's log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {} serve: {e}", binary.display()));
+        let server = VitrineServer {
+            child,
+            binary: binary.to_path_buf(),
+            addr,
+            dir,
+            version: program_version(binary),
+        };
+        wait_for_http(addr, "/health/ready", Duration::from_secs(120), "vitrine serve", &log);
+        server
+    }
+}
+
+impl Prometheus {
+    /// Debian's `prometheus` serving the TSDB directory `data` (blocks from
+    /// `promtool tsdb create-blocks-from`; it outlives the server) with no
+    /// scrape job and a 20-year retention, so nothing is added or deleted.
+    /// Waits until it is ready, i.e. has opened the blocks.
+    pub fn serve_blocks(data: &Path) -> Prometheus {
+        let program = require_program("prometheus");
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = dir.path().join("prometheus.yml");
+        fs::write(&config, "scrape_configs: []\n").expect("writing prometheus.yml");
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let log = dir.path().join("prometheus.log");
+        let flags = [
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", data.display()),
+            "--storage.tsdb.retention.time=20y".to_string(),
+            format!("--web.listen-address={addr}"),
+        ];
+        let child = Command::new(&program)
+            .args(&flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).expect("prometheus log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
+        let prometheus = Prometheus {
+            child,
+            addr,
+            dir,
+            version: program_version(&program),
+        };
+        wait_for_http(addr, "/-/ready", Duration::from_secs(300), "Prometheus", &log);
+        prometheus
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Randomness and number formatting
 // ---------------------------------------------------------------------------
 
