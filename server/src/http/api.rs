@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+use vitrine_promql::eval::store_matcher;
 use vitrine_tsdb::{Labels, MatchOp, Matcher, SeriesData, Tenant};
 
 /// Prometheus' error envelope.
@@ -149,19 +150,6 @@ fn selectors(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
             Ok(selector.matchers.iter().map(store_matcher).collect())
         })
         .collect()
-}
-
-fn store_matcher(m: &vitrine_promql::Matcher) -> Matcher {
-    let op = match m.op {
-        vitrine_promql::MatchOp::Equal => MatchOp::Equal,
-        vitrine_promql::MatchOp::NotEqual => MatchOp::NotEqual,
-        vitrine_promql::MatchOp::Regex => MatchOp::Regex,
-        vitrine_promql::MatchOp::NotRegex => MatchOp::NotRegex,
-    };
-    match m.regex() {
-        Some(regex) => Matcher::with_regex(op, &m.name, &m.value, regex.clone()),
-        None => Matcher::equal(&m.name, &m.value).with_op(op),
-    }
 }
 
 /// The client's series matching any of the selectors (all series without any), over `[start, end]`.

@@ -25,7 +25,13 @@ use std::sync::{Arc, Mutex};
 
 const INDEX_MAGIC: &[u8; 8] = b"VTIDX\x00\x00\x01";
 const CHUNKS_MAGIC: &[u8; 8] = b"VTCHK\x00\x00\x01";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// Blocks cut series into chunks at multiples of this (in milliseconds since the epoch).
+const CHUNK_WINDOW_MS: i64 = 4 * 3600 * 1000;
+
+fn window_of(t: i64) -> i64 {
+    t.div_euclid(CHUNK_WINDOW_MS)
+}
 const PAGE_BYTES: usize = 1 << 20;
 const ZSTD_LEVEL: i32 = 19;
 
@@ -110,13 +116,17 @@ pub(crate) fn encode_samples(samples: &[(i64, f64)], out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes what [`encode_samples`] wrote; `None` on corrupt data.
-pub(crate) fn decode_samples(d: &mut Decoder<'_>) -> Option<Vec<(i64, f64)>> {
+/// Decodes what [`encode_samples`] wrote, appending the samples in `[mint, maxt]` to `out`;
+/// `None` on corrupt data.
+pub(crate) fn decode_samples(d: &mut Decoder<'_>, mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) -> Option<()> {
     let count = d.len()?;
-    let mut times = Vec::with_capacity(count);
+    let base = out.len();
+    // Timestamps first (strictly increasing, or the data is corrupt): they tell which values to keep.
+    let mut from = count;
     let mut t = 0i64;
     let mut delta = 0i64;
     for i in 0..count {
+        let previous = t;
         match i {
             0 => t = d.varint()?,
             1 => {
@@ -128,9 +138,16 @@ pub(crate) fn decode_samples(d: &mut Decoder<'_>) -> Option<Vec<(i64, f64)>> {
                 t = t.wrapping_add(delta);
             }
         }
-        times.push(t);
+        if i > 0 && t <= previous {
+            return None;
+        }
+        if (mint..=maxt).contains(&t) {
+            from = from.min(i);
+            out.push((t, 0.0));
+        }
     }
-    let mut values = Vec::with_capacity(count);
+    let to = from + (out.len() - base);
+    let kept = |i: usize| (from..to).contains(&i).then(|| base + i - from);
     match d.u8()? {
         VALUES_DECIMAL => {
             let exponent = d.u8()?;
@@ -139,27 +156,36 @@ pub(crate) fn decode_samples(d: &mut Decoder<'_>) -> Option<Vec<(i64, f64)>> {
             }
             let scale = 10f64.powi(exponent as i32);
             let mut m = 0i64;
-            for _ in 0..count {
+            for i in 0..count {
                 m = m.wrapping_add(d.varint()?);
-                values.push(m as f64 / scale);
+                if let Some(at) = kept(i) {
+                    out[at].1 = m as f64 / scale;
+                }
             }
             let specials = d.len()?;
             for _ in 0..specials {
                 let i = usize::try_from(d.uvarint()?).ok()?;
                 let bits = d.u64_le()?;
-                *values.get_mut(i)? = f64::from_bits(bits);
+                if i >= count {
+                    return None;
+                }
+                if let Some(at) = kept(i) {
+                    out[at].1 = f64::from_bits(bits);
+                }
             }
         }
         VALUES_XOR => {
             let mut prev = 0u64;
-            for _ in 0..count {
+            for i in 0..count {
                 prev ^= d.u64_le()?;
-                values.push(f64::from_bits(prev));
+                if let Some(at) = kept(i) {
+                    out[at].1 = f64::from_bits(prev);
+                }
             }
         }
         _ => return None,
     }
-    Some(times.into_iter().zip(values).collect())
+    Some(())
 }
 
 /// What `meta.json` says about a block.
@@ -224,11 +250,23 @@ impl Meta {
 
 struct SeriesEntry {
     labels: Labels,
+    /// In time order, which is also their order in the chunks file.
+    chunks: Vec<ChunkRef>,
+}
+
+/// Where one chunk of a series lies, and the time of its first and last sample.
+struct ChunkRef {
     page: u32,
     offset: u32,
     len: u32,
     min_t: i64,
     max_t: i64,
+}
+
+impl ChunkRef {
+    fn overlaps(&self, mint: i64, maxt: i64) -> bool {
+        self.min_t <= maxt && self.max_t >= mint
+    }
 }
 
 /// Writes a block from series sorted by labels, each with samples sorted by
@@ -252,8 +290,7 @@ pub fn write(
     let mut file_offset = CHUNKS_MAGIC.len() as u64;
     let mut pages: Vec<(u64, u32)> = Vec::new();
     let mut page = Vec::with_capacity(PAGE_BYTES + 4096);
-    let mut entries = Vec::with_capacity(series.len());
-    let mut samples = 0u64;
+    let mut samples_written = 0u64;
     let mut flush = |page: &mut Vec<u8>, pages: &mut Vec<(u64, u32)>| -> io::Result<()> {
         let compressed = zstd::bulk::compress(page, ZSTD_LEVEL)?;
         chunks.write_all(&compressed)?;
@@ -262,20 +299,38 @@ pub fn write(
         page.clear();
         Ok(())
     };
-    for s in series.iter().filter(|s| !s.samples.is_empty()) {
-        let start = page.len();
-        encode_samples(&s.samples, &mut page);
-        samples += s.samples.len() as u64;
-        entries.push(SeriesEntry {
+    // Window by window, and within a window series by series: a query for a short time
+    // range decompresses only the pages of its windows.
+    let series: Vec<&SeriesData> = series.iter().filter(|s| !s.samples.is_empty()).collect();
+    let mut entries: Vec<SeriesEntry> = series
+        .iter()
+        .map(|s| SeriesEntry {
             labels: s.labels.clone(),
-            page: pages.len() as u32,
-            offset: start as u32,
-            len: (page.len() - start) as u32,
-            min_t: s.samples.first().map_or(0, |x| x.0),
-            max_t: s.samples.last().map_or(0, |x| x.0),
-        });
-        if page.len() >= PAGE_BYTES {
-            flush(&mut page, &mut pages)?;
+            chunks: Vec::new(),
+        })
+        .collect();
+    let mut rest: Vec<&[(i64, f64)]> = series.iter().map(|s| &s.samples[..]).collect();
+    while let Some(window) = rest.iter().filter_map(|r| r.first()).map(|(t, _)| window_of(*t)).min() {
+        for (entry, samples) in entries.iter_mut().zip(rest.iter_mut()) {
+            let n = samples.partition_point(|(t, _)| window_of(*t) <= window);
+            if n == 0 {
+                continue;
+            }
+            let (chunk, later) = samples.split_at(n);
+            *samples = later;
+            let start = page.len();
+            encode_samples(chunk, &mut page);
+            samples_written += chunk.len() as u64;
+            entry.chunks.push(ChunkRef {
+                page: pages.len() as u32,
+                offset: start as u32,
+                len: (page.len() - start) as u32,
+                min_t: chunk[0].0,
+                max_t: chunk[chunk.len() - 1].0,
+            });
+            if page.len() >= PAGE_BYTES {
+                flush(&mut page, &mut pages)?;
+            }
         }
     }
     if !page.is_empty() {
@@ -309,11 +364,14 @@ pub fn write(
             put_uvarint(&mut raw, symbol_id[n]);
             put_uvarint(&mut raw, symbol_id[v]);
         }
-        put_uvarint(&mut raw, e.page as u64);
-        put_uvarint(&mut raw, e.offset as u64);
-        put_uvarint(&mut raw, e.len as u64);
-        put_varint(&mut raw, e.min_t);
-        put_varint(&mut raw, e.max_t.wrapping_sub(e.min_t));
+        put_uvarint(&mut raw, e.chunks.len() as u64);
+        for c in &e.chunks {
+            put_uvarint(&mut raw, c.page as u64);
+            put_uvarint(&mut raw, c.offset as u64);
+            put_uvarint(&mut raw, c.len as u64);
+            put_varint(&mut raw, c.min_t);
+            put_varint(&mut raw, c.max_t.wrapping_sub(c.min_t));
+        }
     }
     // The inverted index: for every label pair, the series that have it (ascending, delta-coded).
     let mut postings: std::collections::BTreeMap<(u64, u64), Vec<u32>> = std::collections::BTreeMap::new();
@@ -341,7 +399,7 @@ pub fn write(
         min_t,
         max_t,
         series: entries.len() as u64,
-        samples,
+        samples: samples_written,
         level: meta_level,
         replaces: replaces.to_vec(),
     };
@@ -379,7 +437,7 @@ impl Block {
     pub fn open(dir: &Path) -> io::Result<Block> {
         let meta_text = fs::read_to_string(dir.join("meta.json"))?;
         let meta = Meta::from_json(&meta_text).ok_or_else(|| invalid("meta.json is not valid"))?;
-        if meta.version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&meta.version) {
             return Err(invalid(&format!(
                 "block format version {} is not supported",
                 meta.version
@@ -417,19 +475,24 @@ impl Block {
             }
             let labels = Labels::new(pairs);
             let num = |d: &mut Decoder<'_>| d.uvarint().and_then(|v| u32::try_from(v).ok()).ok_or_else(bad);
-            let page = num(&mut d)?;
-            let offset = num(&mut d)?;
-            let len = num(&mut d)?;
-            let min_t = d.varint().ok_or_else(bad)?;
-            let max_t = min_t.wrapping_add(d.varint().ok_or_else(bad)?);
-            series.push(SeriesEntry {
-                labels,
-                page,
-                offset,
-                len,
-                min_t,
-                max_t,
-            });
+            // Version 1 kept each series as one chunk, without a count.
+            let count = if meta.version == 1 { 1 } else { d.len().ok_or_else(bad)? };
+            let mut chunks = Vec::with_capacity(count);
+            for _ in 0..count {
+                let page = num(&mut d)?;
+                let offset = num(&mut d)?;
+                let len = num(&mut d)?;
+                let min_t = d.varint().ok_or_else(bad)?;
+                let max_t = min_t.wrapping_add(d.varint().ok_or_else(bad)?);
+                chunks.push(ChunkRef {
+                    page,
+                    offset,
+                    len,
+                    min_t,
+                    max_t,
+                });
+            }
+            series.push(SeriesEntry { labels, chunks });
         }
         let n = d.len().ok_or_else(bad)?;
         let mut postings: HashMap<(String, String), Vec<u32>> = HashMap::with_capacity(n);
@@ -485,15 +548,6 @@ impl Block {
         Ok(bytes)
     }
 
-    fn samples(&self, entry: &SeriesEntry) -> io::Result<Vec<(i64, f64)>> {
-        let page = self.page(entry.page)?;
-        let start = entry.offset as usize;
-        let bytes = page
-            .get(start..start + entry.len as usize)
-            .ok_or_else(|| invalid("series out of page"))?;
-        decode_samples(&mut Decoder::new(bytes)).ok_or_else(|| invalid("series data is corrupt"))
-    }
-
     /// Matching series with their samples in `[mint, maxt]`.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<SeriesData>> {
         if self.meta.max_t <= mint || self.meta.min_t > maxt {
@@ -519,37 +573,48 @@ impl Block {
                 .collect(),
         };
         let mut out = Vec::new();
+        let mut wanted: Vec<(usize, &ChunkRef)> = Vec::new();
         for i in candidates {
             let entry = &self.series[i as usize];
-            if entry.max_t < mint || entry.min_t > maxt || !matchers.iter().all(|m| m.matches_labels(&entry.labels)) {
-                continue;
-            }
-            let samples: Vec<(i64, f64)> = self
-                .samples(entry)?
-                .into_iter()
-                .filter(|(t, _)| (mint..=maxt).contains(t))
-                .collect();
-            if !samples.is_empty() {
+            let before = wanted.len();
+            wanted.extend(
+                entry
+                    .chunks
+                    .iter()
+                    .filter(|c| c.overlaps(mint, maxt))
+                    .map(|c| (out.len(), c)),
+            );
+            if wanted.len() > before && matchers.iter().all(|m| m.matches_labels(&entry.labels)) {
                 out.push(SeriesData {
                     labels: entry.labels.clone(),
-                    samples,
+                    samples: Vec::new(),
                 });
+            } else {
+                wanted.truncate(before);
             }
         }
+        // In file order, which keeps each series' chunks in time order and reads every page once.
+        wanted.sort_by_key(|(_, c)| (c.page, c.offset));
+        let mut page: Option<(u32, Arc<Vec<u8>>)> = None;
+        for (i, chunk) in wanted {
+            if page.as_ref().is_none_or(|(number, _)| *number != chunk.page) {
+                page = Some((chunk.page, self.page(chunk.page)?));
+            }
+            let Some((_, page)) = &page else { unreachable!() };
+            let start = chunk.offset as usize;
+            let bytes = page
+                .get(start..start + chunk.len as usize)
+                .ok_or_else(|| invalid("series out of page"))?;
+            decode_samples(&mut Decoder::new(bytes), mint, maxt, &mut out[i].samples)
+                .ok_or_else(|| invalid("series data is corrupt"))?;
+        }
+        out.retain(|s| !s.samples.is_empty());
         Ok(out)
     }
 
     /// Every series with every sample (for compaction and deletion).
     pub fn all(&self) -> io::Result<Vec<SeriesData>> {
-        self.series
-            .iter()
-            .map(|e| {
-                Ok(SeriesData {
-                    labels: e.labels.clone(),
-                    samples: self.samples(e)?,
-                })
-            })
-            .collect()
+        self.select(&[], i64::MIN, i64::MAX)
     }
 
     /// Bytes of the block's files.
@@ -570,7 +635,9 @@ mod tests {
     fn round_trip(samples: &[(i64, f64)]) -> Vec<(i64, f64)> {
         let mut out = Vec::new();
         encode_samples(samples, &mut out);
-        decode_samples(&mut Decoder::new(&out)).unwrap()
+        let mut decoded = Vec::new();
+        decode_samples(&mut Decoder::new(&out), i64::MIN, i64::MAX, &mut decoded).unwrap();
+        decoded
     }
 
     fn bits(samples: &[(i64, f64)]) -> Vec<(i64, u64)> {
@@ -579,18 +646,30 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_series_round_trips_bit_for_bit(samples in proptest::collection::vec((any::<i64>(), prop_oneof![
+        fn any_series_round_trips_bit_for_bit(samples in proptest::collection::btree_map(any::<i64>(), prop_oneof![
             any::<f64>(),
             Just(f64::NAN), Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(-0.0),
             Just(f64::from_bits(crate::STALE_NAN)),
             (0i64..100_000).prop_map(|v| v as f64 / 100.0),
-        ]), 0..200)) {
+        ], 0..200), mint: i64, span: u64) {
+            let samples: Vec<(i64, f64)> = samples.into_iter().collect();
             prop_assert_eq!(bits(&round_trip(&samples)), bits(&samples));
+            // Decoding a time range gives exactly the samples in it.
+            let maxt = mint.saturating_add_unsigned(span >> 1);
+            let mut out = Vec::new();
+            encode_samples(&samples, &mut out);
+            let mut part = vec![(1, 2.0)];
+            decode_samples(&mut Decoder::new(&out), mint, maxt, &mut part).unwrap();
+            let expected: Vec<(i64, f64)> = [(1, 2.0)].into_iter()
+                .chain(samples.iter().copied().filter(|(t, _)| (mint..=maxt).contains(t)))
+                .collect();
+            prop_assert_eq!(bits(&part), bits(&expected));
         }
 
         #[test]
         fn corrupt_series_data_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = decode_samples(&mut Decoder::new(&bytes));
+            let _ = decode_samples(&mut Decoder::new(&bytes), i64::MIN, i64::MAX, &mut Vec::new());
+            let _ = decode_samples(&mut Decoder::new(&bytes), 0, 1000, &mut Vec::new());
         }
     }
 
@@ -635,13 +714,65 @@ mod tests {
     }
 
     #[test]
+    fn series_are_cut_into_windows_and_a_short_range_reads_only_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        // Three days at one sample a minute, and one series with a single sample.
+        let day = 86_400_000;
+        let mut series: Vec<SeriesData> = (0..20)
+            .map(|i| SeriesData {
+                labels: Labels::from_pairs(&[("__name__", "m"), ("i", &format!("{i:02}"))]),
+                samples: (0..3 * 1440).map(|k| (k * 60_000, (k + i) as f64)).collect(),
+            })
+            .collect();
+        series.push(SeriesData {
+            labels: Labels::from_pairs(&[("__name__", "m"), ("i", "zz")]),
+            samples: vec![(day + 5, -1.5)],
+        });
+        let path = dir.path().join("b");
+        write(&path, 1, 0, 3 * day, &[], &series).unwrap();
+        let block = Block::open(&path).unwrap();
+        assert_eq!(block.series[0].chunks.len(), 18, "4 h windows over 3 days");
+        assert!(block.pages.len() == 1 || block.series[0].chunks[0].page < block.series[0].chunks[17].page);
+        assert_eq!(block.all().unwrap(), series);
+        for (mint, maxt) in [(0, 0), (day - 1, day + 3_600_000), (5 * 3_600_000 + 1, 2 * day), (3 * day - 1, 4 * day)] {
+            let got = block.select(&[], mint, maxt).unwrap();
+            let expected: Vec<SeriesData> = series
+                .iter()
+                .map(|s| SeriesData {
+                    labels: s.labels.clone(),
+                    samples: s.samples.iter().copied().filter(|(t, _)| (mint..=maxt).contains(t)).collect(),
+                })
+                .filter(|s| !s.samples.is_empty())
+                .collect();
+            assert_eq!(got, expected, "[{mint}, {maxt}]");
+        }
+    }
+
+    #[test]
+    fn a_block_of_format_version_1_still_reads() {
+        // Written by the format-1 code: three series `up{job="j0|j1|j2"}`, one sample a minute
+        // for 20 minutes, valued t*i/4 with a staleness marker at minute 7.
+        let block = Block::open(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/block-v1"))).unwrap();
+        assert_eq!(block.meta.version, 1);
+        let got = block.select(&[Matcher::equal("job", "j2")], 300_000, 540_000).unwrap();
+        assert_eq!(got.len(), 1);
+        let values: Vec<u64> = got[0].samples.iter().map(|(_, v)| v.to_bits()).collect();
+        let expected: Vec<u64> = [2.5, 3.0, f64::from_bits(crate::STALE_NAN), 4.0, 4.5]
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        assert_eq!(values, expected);
+        assert_eq!(block.all().unwrap().len(), 3);
+    }
+
+    #[test]
     fn a_block_of_another_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b");
         write(&path, 1, 0, 10, &[], &[]).unwrap();
         let meta = fs::read_to_string(path.join("meta.json"))
             .unwrap()
-            .replace("\"version\":1", "\"version\":9");
+            .replace("\"version\":2", "\"version\":9");
         fs::write(path.join("meta.json"), meta).unwrap();
         let err = Block::open(&path).err().unwrap();
         assert!(err.to_string().contains("version 9"), "{err}");

@@ -52,6 +52,15 @@ pub(crate) fn format_float_f_shortest(v: f64) -> String {
 }
 
 /// Aggregates `vec` by the grouping keys `key(i)` of its samples.
+/// The key of the group a series with labels `l` falls in.
+pub(crate) fn group_key(l: &Labels, grouping: &[String], without: bool, out: &mut Vec<u8>) {
+    if without {
+        l.key_without(grouping, out);
+    } else {
+        l.key_with(grouping, out);
+    }
+}
+
 pub(crate) fn aggregate<'k>(
     op: AggregateOp,
     grouping: &[String],
@@ -110,13 +119,7 @@ pub(crate) fn aggregate<'k>(
             recompute = true;
         }
         let gkey: &[u8] = if recompute {
-            if without {
-                metric.key_without(&grouping, &mut buf);
-            } else if grouping.is_empty() {
-                buf.clear();
-            } else {
-                metric.key_with(&grouping, &mut buf);
-            }
+            group_key(&metric, &grouping, without, &mut buf);
             &buf
         } else {
             key(si)

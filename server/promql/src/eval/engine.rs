@@ -250,15 +250,7 @@ impl<'o> Evaluator<'o> {
                 without,
             } => {
                 let (op, without) = (*op, *without);
-                let prep = |l: &Labels, out: &mut Vec<u8>| {
-                    if without {
-                        l.key_without(grouping, out);
-                    } else if grouping.is_empty() {
-                        out.clear();
-                    } else {
-                        l.key_with(grouping, out);
-                    }
-                };
+                let prep = |l: &Labels, out: &mut Vec<u8>| aggr::group_key(l, grouping, without, out);
                 let mut cache = DerivedLabels::default();
                 if let Some(p) = param
                     && let Node::String(s) = p.unwrap_arg()

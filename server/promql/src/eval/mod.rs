@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 pub use storage::{MemoryStorage, Queryable, STALE_NAN, StoredSeries, is_stale};
 #[cfg(feature = "tsdb")]
-pub use tsdb::TsdbQueryable;
+pub use tsdb::{TsdbQueryable, store_matcher};
 
 use crate::ast::{Expr, ValueType};
 use crate::labels::Labels;

@@ -6,10 +6,8 @@ use super::storage::{Queryable, StoredSeries};
 use crate::labels::Labels;
 use crate::matcher::{MatchOp, Matcher};
 
-/// One tenant of a [`Db`], as the evaluator reads it.
-///
-/// Only equality matchers are handed to the store (they select candidates through its
-/// postings); every matcher is then applied here, with Go's regular expression semantics.
+/// One tenant of a [`Db`], as the evaluator reads it. Every matcher goes to the store, which
+/// checks a series' labels before it reads its samples.
 pub struct TsdbQueryable<'a> {
     pub db: &'a Db,
     pub tenant: Tenant,
@@ -17,27 +15,31 @@ pub struct TsdbQueryable<'a> {
 
 impl Queryable for TsdbQueryable<'_> {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String> {
-        let exact: Vec<vitrine_tsdb::Matcher> = matchers
-            .iter()
-            .filter(|m| m.op == MatchOp::Equal && !m.value.is_empty())
-            .map(|m| vitrine_tsdb::Matcher::equal(&m.name, &m.value))
-            .collect();
+        let matchers: Vec<vitrine_tsdb::Matcher> = matchers.iter().map(store_matcher).collect();
         let found = self
             .db
-            .select(self.tenant, &exact, mint, maxt)
+            .select(self.tenant, &matchers, mint, maxt)
             .map_err(|e| e.to_string())?;
         Ok(found
             .into_iter()
-            .filter_map(|s| {
-                let labels = Labels::new(s.labels.into_pairs());
-                matchers
-                    .iter()
-                    .all(|m| m.matches(labels.value(&m.name)))
-                    .then_some(StoredSeries {
-                        labels,
-                        samples: s.samples,
-                    })
+            .map(|s| StoredSeries {
+                labels: Labels::new(s.labels.into_pairs()),
+                samples: s.samples,
             })
             .collect())
+    }
+}
+
+/// A PromQL matcher as the store's, keeping its regex compiled with Go's semantics.
+pub fn store_matcher(m: &Matcher) -> vitrine_tsdb::Matcher {
+    let op = match m.op {
+        MatchOp::Equal => vitrine_tsdb::MatchOp::Equal,
+        MatchOp::NotEqual => vitrine_tsdb::MatchOp::NotEqual,
+        MatchOp::Regex => vitrine_tsdb::MatchOp::Regex,
+        MatchOp::NotRegex => vitrine_tsdb::MatchOp::NotRegex,
+    };
+    match m.regex() {
+        Some(regex) => vitrine_tsdb::Matcher::with_regex(op, &m.name, &m.value, regex.clone()),
+        None => vitrine_tsdb::Matcher::equal(&m.name, &m.value).with_op(op),
     }
 }
