@@ -751,6 +751,24 @@ mod tests {
     }
 
     #[test]
+    fn head_compaction_ends_when_chunks_straddle_the_block_boundary() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
+        // 120-sample chunks from minute 7 on: the chunk holding the 2 h boundary starts before it.
+        fill(&db, 1, "up", 7 * 60_000, 5 * HOUR_MS, 15_000);
+        let (done, finished) = std::sync::mpsc::channel();
+        let compacting = db.clone();
+        std::thread::spawn(move || done.send(compacting.compact_head(false).unwrap()));
+        let written = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("head compaction ends");
+        assert_eq!(written, 1);
+        assert!(db.stats().head.min_t.unwrap() >= 2 * HOUR_MS);
+        let got = db.select(1, &all(), 0, i64::MAX).unwrap();
+        assert_eq!(got[0].samples.len(), (5 * 240 - 28) as usize, "every sample once");
+    }
+
+    #[test]
     fn blocks_merge_retention_and_deletion() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path(), Options::default()).unwrap();

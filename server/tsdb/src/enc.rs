@@ -48,6 +48,13 @@ impl<'a> Decoder<'a> {
     }
 
     pub fn uvarint(&mut self) -> Option<u64> {
+        // Most values of a regular series fit one byte.
+        if let Some(&b) = self.bytes.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Some(b as u64);
+        }
         let mut value = 0u64;
         for shift in (0..70).step_by(7) {
             let b = self.u8()?;

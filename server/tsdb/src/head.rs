@@ -448,7 +448,9 @@ impl Head {
             let s = lock(s);
             stats.samples += s.sealed.iter().map(|c| c.count as usize).sum::<usize>() + s.open.len();
             stats.chunk_bytes += s.bytes();
-            if let Some(min) = s.min_t() {
+            // A chunk that straddles the truncation point still holds samples before it,
+            // which no query reads any more: the head starts where it was truncated.
+            if let Some(min) = s.min_t().map(|t| t.max(self.min_valid_t())) {
                 stats.min_t = Some(stats.min_t.map_or(min, |m| m.min(min)));
             }
             if let Some(max) = s.last_t() {
