@@ -242,6 +242,22 @@ impl DerivedLabels {
     }
 }
 
+/// Small numbers for byte keys (grouping keys, matching signatures): equal keys get equal
+/// numbers, so a step compares numbers, not bytes.
+#[derive(Default)]
+pub(crate) struct KeyIds(FxHashMap<Vec<u8>, u32>);
+
+impl KeyIds {
+    pub(crate) fn id(&mut self, key: &[u8]) -> u32 {
+        if let Some(&id) = self.0.get(key) {
+            return id;
+        }
+        let id = self.0.len() as u32;
+        self.0.insert(key.to_vec(), id);
+        id
+    }
+}
+
 /// An index of label sets, with a fast path for a set seen before as the same allocation.
 #[derive(Default)]
 pub(crate) struct LabelsIndex {

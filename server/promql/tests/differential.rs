@@ -1,7 +1,17 @@
-//! The evaluator against the real Prometheus 2.42: the same data in both, every query of
-//! `differential/queries.rs` run as a range query on both, series, timestamps and values
-//! compared (values relatively within 1e-5, NaN equal to NaN). Prints every difference and
-//! the pass rate. Skipped, with the reason printed, where `prometheus` or `promtool` is not
+//! The evaluator against the real Prometheus 2.42: the same data in both (Prometheus
+//! backfilled with promtool and fed by remote write; Vitrine's store with the same samples, the
+//! older part compacted into blocks, the rest in the head, next to another client's copy that
+//! must never show), every query of `differential/queries.rs` run as a range query on both,
+//! series, timestamps and values compared (values relatively within 1e-5, NaN equal to NaN).
+//! Prints every difference and the pass rate.
+//!
+//! The checks that pass are listed in `differential/baseline.txt`: the test fails when one of
+//! them no longer passes, and when more than 10 % of the queries that should succeed return
+//! nothing on Prometheus (an empty answer on both sides proves nothing). New passing checks are
+//! reported; `UPDATE_BASELINE=1` writes the file anew.
+//!
+//! `cargo test -p vitrine-promql --features tsdb --test differential` (the workspace build
+//! has the feature). Skipped, with the reason printed, where `prometheus` or `promtool` is not
 //! installed.
 
 mod differential {
@@ -16,12 +26,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use differential::data::{self, Dataset};
 use differential::prometheus::{Prometheus, find_executable};
 use differential::queries::{INSTANT_ONLY, QUERIES};
-use vitrine_promql::eval::{EvalOptions, MemoryStorage, Value, eval_instant, eval_range};
+use std::collections::BTreeSet;
+use vitrine_promql::eval::{EvalOptions, TsdbQueryable, Value, eval_instant, eval_range};
 use vitrine_promql::{Labels, parse};
+use vitrine_tsdb::{Db, Options};
 
-/// Queries whose difference is known and explained in the README; they are run and
-/// reported, but do not fail the test.
-const KNOWN_DIFFERENCES: &[&str] = &[];
+const BASELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/differential/baseline.txt");
+
+/// The client whose data is queried, and another one holding a doubled copy.
+const TENANT: u32 = 1;
+const OTHER_TENANT: u32 = 2;
 
 const DEFAULT_START: i64 = 7 * 60_000 + 13_000;
 const DEFAULT_END: i64 = 3 * 3_600_000 + 59 * 60_000;
@@ -29,12 +43,25 @@ const DEFAULT_STEP: i64 = 67_000;
 
 type Answer = Result<BTreeMap<Labels, Vec<(i64, f64)>>, String>;
 
-fn storage(data: &Dataset) -> MemoryStorage {
-    let mut s = MemoryStorage::new();
+/// Vitrine's store with the data set for [`TENANT`] and a doubled copy for [`OTHER_TENANT`]; the
+/// head is compacted as a running server would, so the queries read blocks and the head.
+fn store(data: &Dataset, dir: &std::path::Path) -> Db {
+    let db = Db::open(dir, Options::default()).unwrap_or_else(|e| panic!("opening the store: {e}"));
+    let mut app = db.appender();
     for series in data.all_series() {
-        s.add(Labels::new(series.labels.clone()), series.samples.iter().copied());
+        let labels = vitrine_tsdb::Labels::new(series.labels.clone());
+        let ours = app.series(TENANT, &labels);
+        let theirs = app.series(OTHER_TENANT, &labels);
+        for &(t, v) in &series.samples {
+            app.add(ours, t, v);
+            // Staleness markers stay markers; other values differ.
+            app.add(theirs, t, if v.is_nan() { v } else { v * 2.0 + 1.0 });
+        }
     }
-    s
+    app.commit().unwrap();
+    let blocks = db.compact_head(false).unwrap();
+    assert!(blocks > 0, "the older data is in blocks");
+    db
 }
 
 fn parse_value(v: &serde_json::Value) -> f64 {
@@ -62,7 +89,7 @@ fn prometheus_answer(p: &Prometheus, query: &str, start: i64, end: i64, step: i6
     Ok(out)
 }
 
-fn vitrine_answer(s: &MemoryStorage, query: &str, start: i64, end: i64, step: i64, opts: &EvalOptions) -> Answer {
+fn vitrine_answer(s: &TsdbQueryable<'_>, query: &str, start: i64, end: i64, step: i64, opts: &EvalOptions) -> Answer {
     let expr = parse(query).map_err(|e| e.to_string())?;
     let mat = eval_range(s, &expr, start, end, step, opts).map_err(|e| e.to_string())?;
     let mut out = BTreeMap::new();
@@ -227,7 +254,7 @@ fn prometheus_instant(p: &Prometheus, query: &str, t: i64) -> Result<Instant, St
     })
 }
 
-fn vitrine_instant(s: &MemoryStorage, query: &str, t: i64, opts: &EvalOptions) -> Result<Instant, String> {
+fn vitrine_instant(s: &TsdbQueryable<'_>, query: &str, t: i64, opts: &EvalOptions) -> Result<Instant, String> {
     let expr = parse(query).map_err(|e| e.to_string())?;
     Ok(match eval_instant(s, &expr, t, opts).map_err(|e| e.to_string())? {
         Value::Scalar { t, v } => Instant::Scalar(t, v),
@@ -289,20 +316,28 @@ fn compare_instant(query: &str, want: &Result<Instant, String>, got: &Result<Ins
 #[derive(Default)]
 struct Tally {
     checks: usize,
-    passed: usize,
     both_failed: usize,
     error_text_differs: usize,
-    unexpected: Vec<String>,
+    /// `[phase] query` of every check, and of those that passed: the baseline's lines.
+    checked: BTreeSet<String>,
+    passed: BTreeSet<String>,
+    /// Range queries Prometheus answered, and how many of those answers had no point.
+    answered: usize,
+    answered_empty: usize,
 }
 
 impl Tally {
     fn record(&mut self, phase: &str, query: &str, both_fail: bool, diffs: Vec<String>) {
         self.checks += 1;
+        assert!(
+            self.checked.insert(format!("[{phase}] {query}")),
+            "[{phase}] {query} is checked twice: the baseline needs one name per check"
+        );
         if both_fail {
             self.both_failed += 1;
         }
         if diffs.is_empty() || both_fail {
-            self.passed += 1;
+            self.passed.insert(format!("[{phase}] {query}"));
             if !diffs.is_empty() {
                 self.error_text_differs += 1;
                 println!("[{phase}] {query}\n{}", diffs.join("\n"));
@@ -310,44 +345,68 @@ impl Tally {
             return;
         }
         println!("[{phase}] DIFFERS: {query}\n{}", diffs.join("\n"));
-        if !KNOWN_DIFFERENCES.contains(&query) {
-            self.unexpected.push(format!("[{phase}] {query}"));
-        }
     }
 
     fn report(&self, phase: &str) {
         println!(
             "{phase}: {}/{} answer like Prometheus ({:.1}%); {} fail on both ({} with differently worded errors)",
-            self.passed,
+            self.passed.len(),
             self.checks,
-            100.0 * self.passed as f64 / self.checks.max(1) as f64,
+            100.0 * self.passed.len() as f64 / self.checks.max(1) as f64,
             self.both_failed,
             self.error_text_differs
         );
     }
 }
 
-fn run_range_phase(phase: &str, prom: &Prometheus, store: &MemoryStorage, opts: &EvalOptions, tally: &mut Tally) {
+fn run_range_phase(phase: &str, prom: &Prometheus, store: &TsdbQueryable<'_>, opts: &EvalOptions, tally: &mut Tally) {
     for query in QUERIES {
         let (start, end, step) = query.range.unwrap_or((DEFAULT_START, DEFAULT_END, DEFAULT_STEP));
+        let name = match query.range {
+            None => query.q.to_owned(),
+            Some(_) => format!(
+                "{} from T0+{}s to T0+{}s step {}s",
+                query.q,
+                start / 1000,
+                end / 1000,
+                step / 1000
+            ),
+        };
         let (start, end) = (data::T0 + start, data::T0 + end);
         let want = prometheus_answer(prom, query.q, start, end, step);
         let got = vitrine_answer(store, query.q, start, end, step, opts);
-        if std::env::var_os("VERBOSE").is_some() {
-            match &want {
-                Ok(m) => println!(
-                    "{:>4} series {:>6} points  {}",
-                    m.len(),
-                    m.values().map(|p| p.len()).sum::<usize>(),
-                    query.q
-                ),
-                Err(e) => println!("error: {e}  {}", query.q),
+        if let Ok(answer) = &want {
+            tally.answered += 1;
+            if answer.values().all(Vec::is_empty) {
+                tally.answered_empty += 1;
+                if std::env::var_os("VERBOSE").is_some() {
+                    println!("[{phase}] empty on Prometheus: {}", query.q);
+                }
             }
         }
         let both_fail = want.is_err() && got.is_err();
         CURRENT.with(|c| *c.borrow_mut() = query.q.to_owned());
-        tally.record(phase, query.q, both_fail, compare(&want, &got));
+        tally.record(phase, &name, both_fail, compare(&want, &got));
     }
+}
+
+/// Compares the checks that passed with the baseline file (or rewrites it with
+/// `UPDATE_BASELINE=1`); the regressions, if any.
+fn against_baseline(passed: &BTreeSet<String>) -> Vec<String> {
+    let text: String = passed.iter().map(|line| format!("{line}\n")).collect();
+    if std::env::var_os("UPDATE_BASELINE").is_some() {
+        std::fs::write(BASELINE, text).unwrap_or_else(|e| panic!("writing {BASELINE}: {e}"));
+        println!("baseline written: {} passing checks in {BASELINE}", passed.len());
+        return Vec::new();
+    }
+    let baseline_text = std::fs::read_to_string(BASELINE).unwrap_or_else(|e| panic!("reading {BASELINE}: {e}"));
+    let baseline: BTreeSet<String> = baseline_text.lines().map(str::to_owned).collect();
+    let new = passed.difference(&baseline).count();
+    if new > 0 {
+        println!("{new} checks pass that the baseline does not list: record them with UPDATE_BASELINE=1");
+    }
+    println!("baseline: {} checks, {} pass now", baseline.len(), passed.len());
+    baseline.difference(passed).cloned().collect()
 }
 
 #[test]
@@ -360,7 +419,13 @@ fn queries_answer_like_prometheus() {
     }
     let data = data::generate();
     let mut prom = Prometheus::start(&data).unwrap_or_else(|e| panic!("starting Prometheus: {e}"));
-    let store = storage(&data);
+    let dir = std::env::temp_dir().join(format!("vitrine-differential-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = store(&data, &dir);
+    let store = TsdbQueryable {
+        db: &db,
+        tenant: TENANT,
+    };
     let defaults = EvalOptions::default();
 
     // 1. Every query as a range query.
@@ -376,12 +441,20 @@ fn queries_answer_like_prometheus() {
         data::SPLIT + 32 * 60_000 + 500,
         data::END - 1,
     ];
-    for q in QUERIES.iter().map(|q| q.q).chain(INSTANT_ONLY.iter().copied()) {
+    // (A query listed with several ranges is one instant query.)
+    let mut instant_queries = BTreeSet::new();
+    for q in QUERIES
+        .iter()
+        .map(|q| q.q)
+        .chain(INSTANT_ONLY.iter().copied())
+        .filter(|q| instant_queries.insert(*q))
+    {
         for t in times {
             let want = prometheus_instant(&prom, q, t);
             let got = vitrine_instant(&store, q, t, &defaults);
             let both_fail = want.is_err() && got.is_err();
-            instant.record("instant", q, both_fail, compare_instant(q, &want, &got));
+            let phase = format!("instant at T0+{}ms", t - data::T0);
+            instant.record(&phase, q, both_fail, compare_instant(q, &want, &got));
         }
     }
 
@@ -404,16 +477,20 @@ fn queries_answer_like_prometheus() {
         ..EvalOptions::default()
     };
     run_range_phase("lookback-1m", &prom, &store, &short, &mut lookback);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
 
     range.report("range queries");
     instant.report("instant queries");
     limited.report("range queries, max samples 2500 and 600");
     lookback.report("range queries, lookback delta 1m");
-    let checks = range.checks + instant.checks + limited.checks + lookback.checks;
-    let passed = range.passed + instant.passed + limited.passed + lookback.passed;
+    let tallies = [&range, &instant, &limited, &lookback];
+    let checks: usize = tallies.iter().map(|t| t.checks).sum();
+    let passed: BTreeSet<String> = tallies.iter().flat_map(|t| t.passed.iter().cloned()).collect();
     println!(
-        "in all: {passed}/{checks} checks pass ({:.2}%), {} queries",
-        100.0 * passed as f64 / checks as f64,
+        "in all: {}/{checks} checks pass ({:.2}%), {} queries",
+        passed.len(),
+        100.0 * passed.len() as f64 / checks as f64,
         QUERIES.len() + INSTANT_ONLY.len()
     );
     println!(
@@ -421,10 +498,20 @@ fn queries_answer_like_prometheus() {
         VALUES.load(Ordering::Relaxed),
         INEXACT.load(Ordering::Relaxed)
     );
+    println!(
+        "range queries answered by Prometheus: {}, of them empty: {} ({:.1}%)",
+        range.answered,
+        range.answered_empty,
+        100.0 * range.answered_empty as f64 / range.answered.max(1) as f64
+    );
     assert!(QUERIES.len() >= 150);
-    let unexpected: Vec<&String> = [&range, &instant, &limited, &lookback]
-        .iter()
-        .flat_map(|t| &t.unexpected)
-        .collect();
-    assert!(unexpected.is_empty(), "unexpected differences: {unexpected:#?}");
+    assert!(
+        range.answered_empty * 10 <= range.answered,
+        "more than 10 % of the range queries Prometheus answers are empty: the data or the queries prove too little"
+    );
+    let regressions = against_baseline(&passed);
+    assert!(
+        regressions.is_empty(),
+        "checks of the baseline that no longer pass: {regressions:#?}"
+    );
 }

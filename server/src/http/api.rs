@@ -334,14 +334,21 @@ fn collect_selectors(expr: &vitrine_promql::Expr, out: &mut Vec<Vec<Matcher>>) {
 
 /// A sample value as Prometheus writes it in JSON: a string, `NaN`, `+Inf`, `-Inf`.
 pub fn format_value(v: f64) -> String {
+    let mut out = String::new();
+    push_value(&mut out, v);
+    out
+}
+
+fn push_value(out: &mut String, v: f64) {
+    use std::fmt::Write;
     if v.is_nan() {
-        "NaN".into()
+        out.push_str("NaN");
     } else if v == f64::INFINITY {
-        "+Inf".into()
+        out.push_str("+Inf");
     } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
+        out.push_str("-Inf");
     } else {
-        format!("{v}")
+        let _ = write!(out, "{v}");
     }
 }
 
@@ -394,35 +401,93 @@ async fn evaluate(
     })
 }
 
-fn point(t: i64, v: f64) -> Value {
-    json!([t as f64 / 1000.0, format_value(v)])
-}
-
-fn metric<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
-    Value::Object(
-        labels
-            .map(|(n, v)| (n.to_string(), Value::String(v.to_string())))
-            .collect(),
-    )
-}
-
-fn value_json(value: vitrine_promql::Value) -> Value {
+/// A successful query answer, written straight to JSON: a range answer can hold millions
+/// of points, too many for a tree of JSON values.
+fn query_answer(value: &vitrine_promql::Value) -> Response {
+    use std::fmt::Write;
     use vitrine_promql::Value as V;
+    let mut out = String::from(r#"{"status":"success","data":{"resultType":"#);
+    let point = |out: &mut String, t: i64, v: f64| {
+        let _ = write!(out, "[{},\"", t as f64 / 1000.0);
+        push_value(out, v);
+        out.push_str("\"]");
+    };
+    let metric = |out: &mut String, labels: &vitrine_promql::Labels| {
+        out.push_str(r#"{"metric":{"#);
+        for (i, (n, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_string(out, n);
+            out.push(':');
+            push_json_string(out, v);
+        }
+        out.push('}');
+    };
     match value {
-        V::Scalar { t, v } => json!({ "resultType": "scalar", "result": point(t, v) }),
-        V::String { t, v } => json!({ "resultType": "string", "result": [t as f64 / 1000.0, v] }),
-        V::Vector(samples) => json!({
-            "resultType": "vector",
-            "result": samples.iter().map(|s| json!({ "metric": metric(s.labels.iter()), "value": point(s.t, s.v) })).collect::<Vec<_>>(),
-        }),
-        V::Matrix(series) => json!({
-            "resultType": "matrix",
-            "result": series
-                .iter()
-                .map(|s| json!({ "metric": metric(s.labels.iter()), "values": s.points.iter().map(|p| point(p.t, p.v)).collect::<Vec<_>>() }))
-                .collect::<Vec<_>>(),
-        }),
+        V::Scalar { t, v } => {
+            out.push_str(r#""scalar","result":"#);
+            point(&mut out, *t, *v);
+        }
+        V::String { t, v } => {
+            let _ = write!(out, r#""string","result":[{},"#, *t as f64 / 1000.0);
+            push_json_string(&mut out, v);
+            out.push(']');
+        }
+        V::Vector(samples) => {
+            out.push_str(r#""vector","result":["#);
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                metric(&mut out, &s.labels);
+                out.push_str(r#","value":"#);
+                point(&mut out, s.t, s.v);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        V::Matrix(series) => {
+            out.push_str(r#""matrix","result":["#);
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                metric(&mut out, &s.labels);
+                out.push_str(r#","values":["#);
+                for (j, p) in s.points.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    point(&mut out, p.t, p.v);
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
     }
+    out.push_str("}}");
+    ([(header::CONTENT_TYPE, "application/json")], out).into_response()
+}
+
+/// `s` as a JSON string literal.
+fn push_json_string(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 pub async fn query(
@@ -437,7 +502,7 @@ pub async fn query(
         Err(e) => return e.into_response(),
     };
     match evaluate(&state, client.tenant, &params, Span::Instant(t)).await {
-        Ok(value) => success(value_json(value)),
+        Ok(value) => query_answer(&value),
         Err(e) => e.into_response(),
     }
 }
@@ -484,7 +549,7 @@ pub async fn query_range(
         Err(e) => return e.into_response(),
     };
     match evaluate(&state, client.tenant, &params, Span::Range { start, end, step }).await {
-        Ok(value) => success(value_json(value)),
+        Ok(value) => query_answer(&value),
         Err(e) => e.into_response(),
     }
 }
@@ -528,7 +593,47 @@ mod tests {
         assert_eq!(parse_time("2023-11-14T22:13:20Z"), Some(1_700_000_000_000));
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(format_value(1.5), "1.5");
+        assert_eq!(format_value(1e21), "1000000000000000000000");
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_value(f64::NAN), "NaN");
+    }
+
+    #[tokio::test]
+    async fn query_answers_are_json_as_prometheus_writes_them() {
+        use vitrine_promql::{Labels, Value as V};
+        let labels = Labels::from_pairs(&[("__name__", "up"), ("note", "a \"b\"\\\n\u{1}é")]);
+        let matrix = V::Matrix(vec![vitrine_promql::eval::Series {
+            labels: labels.clone(),
+            points: vec![
+                vitrine_promql::eval::Point { t: 1_000, v: 0.5 },
+                vitrine_promql::eval::Point {
+                    t: 2_500,
+                    v: f64::INFINITY,
+                },
+            ],
+        }]);
+        let body = |value: &V| {
+            let response = query_answer(value);
+            async move {
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+                String::from_utf8(bytes.to_vec()).unwrap()
+            }
+        };
+        let text = body(&matrix).await;
+        assert!(text.contains(r#""values":[[1,"0.5"],[2.5,"+Inf"]]"#), "{text}");
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["data"]["result"][0]["metric"]["note"], "a \"b\"\\\n\u{1}é");
+        let vector = V::Vector(vec![vitrine_promql::eval::Sample {
+            labels,
+            t: 3_000,
+            v: f64::NAN,
+        }]);
+        let parsed: Value = serde_json::from_str(&body(&vector).await).unwrap();
+        assert_eq!(parsed["data"]["result"][0]["value"], json!([3, "NaN"]));
+        let parsed: Value = serde_json::from_str(&body(&V::Scalar { t: 0, v: -2.0 }).await).unwrap();
+        assert_eq!(parsed["data"], json!({ "resultType": "scalar", "result": [0, "-2"] }));
+        let string = V::String { t: 1, v: "x\"".into() };
+        let parsed: Value = serde_json::from_str(&body(&string).await).unwrap();
+        assert_eq!(parsed["data"]["result"], json!([0.001, "x\""]));
     }
 }

@@ -4,7 +4,7 @@ use super::engine::{Result, exec_err};
 use super::gosort;
 use super::{Sample, Vector};
 use crate::ast::AggregateOp;
-use crate::labels::{DerivedLabels, FxHashMap, Labels, METRIC_NAME, is_valid_label_name};
+use crate::labels::{DerivedLabels, FxHashMap, KeyIds, Labels, METRIC_NAME, is_valid_label_name};
 
 pub(crate) enum Param<'a> {
     Number(f64),
@@ -61,13 +61,13 @@ pub(crate) fn group_key(l: &Labels, grouping: &[String], without: bool, out: &mu
     }
 }
 
-pub(crate) fn aggregate<'k>(
+pub(crate) fn aggregate(
     op: AggregateOp,
     grouping: &[String],
     without: bool,
     param: Param<'_>,
     vec: &[Sample],
-    key: impl Fn(usize) -> &'k [u8],
+    key: impl Fn(usize) -> u32,
     cache: &mut DerivedLabels,
 ) -> Result<Vector> {
     let num = match param {
@@ -109,7 +109,8 @@ pub(crate) fn aggregate<'k>(
         }
     }
 
-    let mut index: FxHashMap<Vec<u8>, usize> = FxHashMap::default();
+    let mut index: FxHashMap<u32, usize> = FxHashMap::default();
+    let mut keys = KeyIds::default();
     let mut groups: Vec<Group> = Vec::new();
     let mut buf = Vec::new();
     for (si, s) in vec.iter().enumerate() {
@@ -118,13 +119,13 @@ pub(crate) fn aggregate<'k>(
             metric.set(value_label, &format_float_f_shortest(s.v));
             recompute = true;
         }
-        let gkey: &[u8] = if recompute {
+        let gkey = if recompute {
             group_key(&metric, &grouping, without, &mut buf);
-            &buf
+            keys.id(&buf)
         } else {
             key(si)
         };
-        let Some(&gi) = index.get(gkey) else {
+        let Some(&gi) = index.get(&gkey) else {
             let group_labels = |m: &Labels| {
                 let mut m = m.clone();
                 if without {
@@ -168,7 +169,7 @@ pub(crate) fn aggregate<'k>(
                 AggregateOp::Group => g.value = 1.0,
                 _ => {}
             }
-            index.insert(gkey.to_vec(), groups.len());
+            index.insert(gkey, groups.len());
             groups.push(g);
             continue;
         };
@@ -307,16 +308,13 @@ mod tests {
     fn run(op: AggregateOp, grouping: &[&str], without: bool, param: Param<'_>, vec: &[Sample]) -> Vec<(String, f64)> {
         let mut grouping: Vec<String> = grouping.iter().map(|s| s.to_string()).collect();
         grouping.sort();
-        let keys: Vec<Vec<u8>> = vec
+        let mut ids = KeyIds::default();
+        let mut key = Vec::new();
+        let keys: Vec<u32> = vec
             .iter()
             .map(|s| {
-                let mut k = Vec::new();
-                if without {
-                    s.labels.key_without(&grouping, &mut k)
-                } else {
-                    s.labels.key_with(&grouping, &mut k)
-                }
-                k
+                group_key(&s.labels, &grouping, without, &mut key);
+                ids.id(&key)
             })
             .collect();
         aggregate(
@@ -325,7 +323,7 @@ mod tests {
             without,
             param,
             vec,
-            |i| &keys[i],
+            |i| keys[i],
             &mut DerivedLabels::default(),
         )
         .unwrap()

@@ -57,58 +57,58 @@ pub(crate) fn vector_elem_binop(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
     }
 }
 
-pub(crate) fn vector_and<'k>(
+pub(crate) fn vector_and(
     lhs: &[Sample],
     rhs: &[Sample],
-    lk: impl Fn(usize) -> &'k [u8],
-    rk: impl Fn(usize) -> &'k [u8],
+    lk: impl Fn(usize) -> u32,
+    rk: impl Fn(usize) -> u32,
 ) -> Vector {
     if lhs.is_empty() || rhs.is_empty() {
         return Vec::new();
     }
-    let right: FxHashSet<&[u8]> = (0..rhs.len()).map(rk).collect();
+    let right: FxHashSet<u32> = (0..rhs.len()).map(rk).collect();
     lhs.iter()
         .enumerate()
-        .filter(|(i, _)| right.contains(lk(*i)))
+        .filter(|(i, _)| right.contains(&lk(*i)))
         .map(|(_, s)| s.clone())
         .collect()
 }
 
-pub(crate) fn vector_or<'k>(
+pub(crate) fn vector_or(
     lhs: &[Sample],
     rhs: &[Sample],
-    lk: impl Fn(usize) -> &'k [u8],
-    rk: impl Fn(usize) -> &'k [u8],
+    lk: impl Fn(usize) -> u32,
+    rk: impl Fn(usize) -> u32,
 ) -> Vector {
     if lhs.is_empty() {
         return rhs.to_vec();
     } else if rhs.is_empty() {
         return lhs.to_vec();
     }
-    let left: FxHashSet<&[u8]> = (0..lhs.len()).map(lk).collect();
+    let left: FxHashSet<u32> = (0..lhs.len()).map(lk).collect();
     let mut out = lhs.to_vec();
     out.extend(
         rhs.iter()
             .enumerate()
-            .filter(|(j, _)| !left.contains(rk(*j)))
+            .filter(|(j, _)| !left.contains(&rk(*j)))
             .map(|(_, s)| s.clone()),
     );
     out
 }
 
-pub(crate) fn vector_unless<'k>(
+pub(crate) fn vector_unless(
     lhs: &[Sample],
     rhs: &[Sample],
-    lk: impl Fn(usize) -> &'k [u8],
-    rk: impl Fn(usize) -> &'k [u8],
+    lk: impl Fn(usize) -> u32,
+    rk: impl Fn(usize) -> u32,
 ) -> Vector {
     if lhs.is_empty() || rhs.is_empty() {
         return lhs.to_vec();
     }
-    let right: FxHashSet<&[u8]> = (0..rhs.len()).map(rk).collect();
+    let right: FxHashSet<u32> = (0..rhs.len()).map(rk).collect();
     lhs.iter()
         .enumerate()
-        .filter(|(i, _)| !right.contains(lk(*i)))
+        .filter(|(i, _)| !right.contains(&lk(*i)))
         .map(|(_, s)| s.clone())
         .collect()
 }
@@ -141,14 +141,14 @@ fn result_metric(lhs: &Labels, rhs: &Labels, op: BinaryOp, matching: &VectorMatc
 
 /// A binary arithmetic or comparison operation between two vectors (`VectorBinop`).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn vector_binop<'k>(
+pub(crate) fn vector_binop(
     op: BinaryOp,
     lhs: &[Sample],
     rhs: &[Sample],
     matching: &VectorMatching,
     return_bool: bool,
-    lk: impl Fn(usize) -> &'k [u8],
-    rk: impl Fn(usize) -> &'k [u8],
+    lk: impl Fn(usize) -> u32,
+    rk: impl Fn(usize) -> u32,
     cache: &mut DerivedLabels,
 ) -> Result<Vector> {
     if lhs.is_empty() || rhs.is_empty() {
@@ -156,18 +156,18 @@ pub(crate) fn vector_binop<'k>(
     }
     let one_to_many = matching.card == Cardinality::OneToMany;
     // For one-to-many, swap sides: the "one" side is always `rs`.
-    let lk: &dyn Fn(usize) -> &'k [u8] = &lk;
-    let rk: &dyn Fn(usize) -> &'k [u8] = &rk;
+    let lk: &dyn Fn(usize) -> u32 = &lk;
+    let rk: &dyn Fn(usize) -> u32 = &rk;
     let (ls, rs, lkey, rkey) = if one_to_many {
         (rhs, lhs, rk, lk)
     } else {
         (lhs, rhs, lk, rk)
     };
 
-    let mut right_sigs: FxHashMap<&[u8], usize> = FxHashMap::with_capacity_and_hasher(rs.len(), Default::default());
+    let mut right_sigs: FxHashMap<u32, usize> = FxHashMap::with_capacity_and_hasher(rs.len(), Default::default());
     for (i, r) in rs.iter().enumerate() {
         let sig = rkey(i);
-        if let Some(&dup) = right_sigs.get(sig) {
+        if let Some(&dup) = right_sigs.get(&sig) {
             let one_side = if one_to_many { "left" } else { "right" };
             let matched = r.labels.match_labels(matching.on, &matching.matching_labels);
             return Err(exec_err(format!(
@@ -179,12 +179,12 @@ pub(crate) fn vector_binop<'k>(
         right_sigs.insert(sig, i);
     }
 
-    let mut matched: FxHashMap<&[u8], Option<FxHashSet<Labels>>> =
+    let mut matched: FxHashMap<u32, Option<FxHashSet<Labels>>> =
         FxHashMap::with_capacity_and_hasher(right_sigs.len(), Default::default());
     let mut out = Vec::new();
     for (i, l) in ls.iter().enumerate() {
         let sig = lkey(i);
-        let Some(&ri) = right_sigs.get(sig) else {
+        let Some(&ri) = right_sigs.get(&sig) else {
             continue;
         };
         let r = &rs[ri];
@@ -201,7 +201,7 @@ pub(crate) fn vector_binop<'k>(
         });
         match matching.card {
             Cardinality::OneToOne => {
-                if matched.contains_key(sig) {
+                if matched.contains_key(&sig) {
                     return Err(exec_err(
                         "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
                     ));

@@ -7,7 +7,7 @@ use super::node::{Node, SubqueryNode, VsNode, set_offset_for_at_modifier};
 use super::storage::is_stale;
 use super::{EvalError, EvalOptions, Matrix, Point, Sample, Series, Vector, aggr, binop, functions};
 use crate::ast::{BinaryOp, ValueType};
-use crate::labels::{DerivedLabels, FxHashSet, Labels, LabelsIndex};
+use crate::labels::{DerivedLabels, FxHashSet, KeyIds, Labels, LabelsIndex};
 
 pub(crate) type Result<T> = std::result::Result<T, EvalError>;
 
@@ -31,14 +31,14 @@ pub(crate) struct StepArgs<'a> {
     pub ts: i64,
     pub vectors: &'a [Vector],
     series_idx: &'a [Vec<usize>],
-    helpers: &'a [Vec<Vec<u8>>],
+    helpers: &'a [Vec<u32>],
 }
 
 impl StepArgs<'_> {
     /// The key the preparation function gave the series of the `k`-th sample of argument
     /// `arg` (grouping key or matching signature).
-    pub fn key(&self, arg: usize, k: usize) -> &[u8] {
-        &self.helpers[arg][self.series_idx[arg][k]]
+    pub fn key(&self, arg: usize, k: usize) -> u32 {
+        self.helpers[arg][self.series_idx[arg][k]]
     }
 }
 
@@ -127,8 +127,8 @@ impl<'o> Evaluator<'o> {
 
     /// Prometheus' `rangeEval`: evaluates `exprs` (skipping absent and string ones), then calls
     /// `f` at every step with the samples of each at that step, and assembles the results
-    /// into series. `prep` gives each input series a key, handed to `f` through
-    /// [`StepArgs::key`].
+    /// into series. `prep` gives each input series a key (as a number: equal keys, equal numbers),
+    /// handed to `f` through [`StepArgs::key`].
     pub fn range_eval(
         &mut self,
         exprs: &[Option<&Node>],
@@ -146,20 +146,22 @@ impl<'o> Evaluator<'o> {
                 _ => matrixes.push(Vec::new()),
             }
         }
-        let helpers: Vec<Vec<Vec<u8>>> = match prep {
-            Some(prep) => matrixes
-                .iter()
-                .map(|m| {
-                    m.iter()
-                        .map(|s| {
-                            let mut k = Vec::new();
-                            prep(&s.labels, &mut k);
-                            k
-                        })
-                        .collect()
-                })
-                .collect(),
-            None => matrixes.iter().map(|m| vec![Vec::new(); m.len()]).collect(),
+        let helpers: Vec<Vec<u32>> = match prep {
+            Some(prep) => {
+                let (mut ids, mut key) = (KeyIds::default(), Vec::new());
+                matrixes
+                    .iter()
+                    .map(|m| {
+                        m.iter()
+                            .map(|s| {
+                                prep(&s.labels, &mut key);
+                                ids.id(&key)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+            None => matrixes.iter().map(|m| vec![0; m.len()]).collect(),
         };
         let mut cursors: Vec<Vec<usize>> = matrixes.iter().map(|m| vec![0; m.len()]).collect();
         let mut vectors: Vec<Vector> = matrixes.iter().map(|m| Vec::with_capacity(m.len())).collect();
@@ -455,7 +457,7 @@ impl<'o> Evaluator<'o> {
         for s in &vs.series {
             self.check_done()?;
             let mut points = Vec::new();
-            self.matrix_iter_slice(&s.samples, mint, maxt, &mut points)?;
+            self.take_window(Window::new(&s.samples).slide(mint, maxt), &mut points)?;
             if !points.is_empty() {
                 mat.push(Series {
                     labels: s.labels.clone(),
@@ -466,37 +468,17 @@ impl<'o> Evaluator<'o> {
         Ok(mat)
     }
 
-    /// Prometheus' `matrixIterSlice`: the samples in `[mint, maxt]` but staleness markers,
-    /// reusing the points of the previous step in `out`.
-    fn matrix_iter_slice(&mut self, samples: &[(i64, f64)], mint: i64, maxt: i64, out: &mut Vec<Point>) -> Result<()> {
-        let mut mint = mint;
-        match out.last() {
-            Some(last) if last.t >= mint => {
-                let drop = out.iter().position(|p| p.t >= mint).unwrap_or(out.len());
-                self.current_samples -= drop as i64;
-                out.drain(..drop);
-                mint = out.last().map_or(mint, |p| p.t + 1);
-            }
-            _ => {
-                self.current_samples -= out.len() as i64;
-                out.clear();
-            }
+    /// Prometheus' `matrixIterSlice`: makes `out` the samples of the next window of a series,
+    /// counting them in place of those of the previous window (`out` as it comes in).
+    fn take_window(&mut self, window: &[(i64, f64)], out: &mut Vec<Point>) -> Result<()> {
+        // Prometheus checks the limit as it reads each sample not kept from the last window.
+        let base = self.current_samples - out.len() as i64;
+        if window.len() > out.len() && base + window.len() as i64 > self.max_samples() {
+            return Err(EvalError::TooManySamples);
         }
-        let max = self.max_samples();
-        let from = samples.partition_point(|(t, _)| *t < mint);
-        for &(t, v) in &samples[from..] {
-            if t > maxt {
-                break;
-            }
-            if is_stale(v) {
-                continue;
-            }
-            if self.current_samples >= max {
-                return Err(EvalError::TooManySamples);
-            }
-            self.current_samples += 1;
-            out.push(Point { t, v });
-        }
+        self.current_samples = base + window.len() as i64;
+        out.clear();
+        out.extend(window.iter().map(|&(t, v)| Point { t, v }));
         Ok(())
     }
 
@@ -658,6 +640,7 @@ impl<'o> Evaluator<'o> {
                 labels.without_name()
             };
             let mut out_points = Vec::new();
+            let mut window = Window::new(samples);
             for (step, &ts) in steps.iter().enumerate() {
                 // Prometheus checks only between series; a wide window over many steps can
                 // take long, so the timeout and cancellation are honoured within a series too.
@@ -666,7 +649,7 @@ impl<'o> Evaluator<'o> {
                 }
                 let maxt = ts - offset;
                 let mint = maxt - range;
-                self.matrix_iter_slice(samples, mint, maxt, &mut points)?;
+                self.take_window(window.slide(mint, maxt), &mut points)?;
                 if points.is_empty() {
                     continue;
                 }
@@ -718,5 +701,47 @@ impl<'o> Evaluator<'o> {
             return Err(exec_err(SAME_LABELSET));
         }
         Ok(Val::Matrix(mat))
+    }
+}
+
+/// The samples of one series in a sliding time window: staleness markers dropped, the bounds
+/// moved forward as the window moves.
+struct Window<'s> {
+    samples: std::borrow::Cow<'s, [(i64, f64)]>,
+    from: usize,
+    to: usize,
+}
+
+impl<'s> Window<'s> {
+    fn new(samples: &'s [(i64, f64)]) -> Self {
+        let samples = if samples.iter().any(|(_, v)| is_stale(*v)) {
+            samples.iter().copied().filter(|(_, v)| !is_stale(*v)).collect()
+        } else {
+            std::borrow::Cow::Borrowed(samples)
+        };
+        Window {
+            samples,
+            from: 0,
+            to: 0,
+        }
+    }
+
+    /// The samples in `[mint, maxt]`.
+    fn slide(&mut self, mint: i64, maxt: i64) -> &[(i64, f64)] {
+        let s = &self.samples[..];
+        if self.from > 0 && s[self.from - 1].0 >= mint {
+            self.from = s.partition_point(|(t, _)| *t < mint);
+        }
+        while self.from < s.len() && s[self.from].0 < mint {
+            self.from += 1;
+        }
+        if self.to > 0 && s[self.to - 1].0 > maxt {
+            self.to = s.partition_point(|(t, _)| *t <= maxt);
+        }
+        self.to = self.to.max(self.from);
+        while self.to < s.len() && s[self.to].0 <= maxt {
+            self.to += 1;
+        }
+        &s[self.from..self.to]
     }
 }
