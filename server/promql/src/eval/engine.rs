@@ -252,6 +252,9 @@ impl<'o> Evaluator<'o> {
                 without,
             } => {
                 let (op, without) = (*op, *without);
+                if param.is_none() && aggr::by_series(op) {
+                    return self.aggregate_by_series(op, grouping, without, expr).map(Val::Matrix);
+                }
                 let prep = |l: &Labels, out: &mut Vec<u8>| aggr::group_key(l, grouping, without, out);
                 let mut cache = DerivedLabels::default();
                 if let Some(p) = param
@@ -333,6 +336,36 @@ impl<'o> Evaluator<'o> {
             Node::Subquery(sq) => self.eval_subquery(sq),
             Node::StepInvariant(inner) => self.eval_step_invariant(inner),
         }
+    }
+
+    /// An aggregation without parameter through [`aggr::aggregate_matrix`], counting samples
+    /// against the limit exactly as [`Evaluator::range_eval`] does.
+    fn aggregate_by_series(
+        &mut self,
+        op: crate::ast::AggregateOp,
+        grouping: &[String],
+        without: bool,
+        expr: &Node,
+    ) -> Result<Matrix> {
+        let original_num_samples = self.current_samples;
+        let input = match self.eval(expr)? {
+            Val::Matrix(m) => m,
+            Val::String(_) => Vec::new(),
+        };
+        let steps = self.steps().count();
+        let done = || self.check_done();
+        let result = aggr::aggregate_matrix(op, grouping, without, &input, self.start, self.interval, steps, &done)?;
+        let max = self.max_samples();
+        let mut temp_num_samples = self.current_samples;
+        for (inputs, outputs) in result.inputs.iter().zip(&result.outputs) {
+            if (*inputs > 0 && temp_num_samples + inputs > max) || temp_num_samples + inputs + outputs > max {
+                return Err(EvalError::TooManySamples);
+            }
+            temp_num_samples += outputs;
+        }
+        let total: usize = result.matrix.iter().map(|s| s.points.len()).sum();
+        self.current_samples = original_num_samples + total as i64;
+        Ok(result.matrix)
     }
 
     fn eval_step_invariant(&mut self, inner: &Node) -> Result<Val> {
