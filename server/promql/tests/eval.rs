@@ -548,3 +548,60 @@ fn instant_value_types() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn range_functions_on_threads_answer_as_on_one() {
+    // 500 series × 481 steps: enough for the series to be shared among threads.
+    let mut s = MemoryStorage::new();
+    for i in 0..500i64 {
+        let samples = (0..=480i64).filter(|k| (k + i) % 37 != 0).map(|k| {
+            let v = if (k * 7 + i) % 101 == 0 {
+                stale()
+            } else {
+                (k * (i % 13 + 1) + (k / 60) * i) as f64 / 4.0
+            };
+            (k * 15 * S, v)
+        });
+        s.add(l(&[("__name__", "m"), ("i", &i.to_string())]), samples);
+    }
+    let run = |query: &str, threads: usize, max_samples: usize| {
+        let opts = EvalOptions {
+            threads,
+            max_samples,
+            ..EvalOptions::default()
+        };
+        eval_range(&s, &parse(query).unwrap(), 0, 7200 * S, 15 * S, &opts)
+    };
+    for query in [
+        "rate(m[5m])",
+        "avg_over_time(m[10m])",
+        "holt_winters(m[10m], 0.5, 0.5)",
+        "quantile_over_time(0.9, m[5m])",
+        "last_over_time(m[1m])",
+    ] {
+        let one = run(query, 1, 50_000_000);
+        assert!(matches!(&one, Ok(m) if m.len() == 500), "{query}");
+        assert_eq!(
+            format!("{:?}", run(query, 3, 50_000_000)),
+            format!("{one:?}"),
+            "{query}"
+        );
+        // The sample limit fails or passes the same way, wherever the series are computed.
+        let mut outcomes = Vec::new();
+        for max in [40, 2_000, 100_000, 200_000, 230_000, 260_000, 300_000] {
+            let one = run(query, 1, max);
+            assert_eq!(
+                format!("{:?}", run(query, 4, max)),
+                format!("{one:?}"),
+                "{query} with {max}"
+            );
+            outcomes.push(one.is_ok());
+        }
+        assert_eq!((outcomes[0], outcomes[6]), (false, true), "{query}: {outcomes:?}");
+    }
+    assert!(run("holt_winters(m[10m], 2, 0.5)", 4, 50_000_000).is_err());
+    assert_eq!(
+        run("holt_winters(m[10m], 2, 0.5)", 4, 50_000_000),
+        run("holt_winters(m[10m], 2, 0.5)", 1, 50_000_000)
+    );
+}

@@ -340,7 +340,6 @@ pub fn format_value(v: f64) -> String {
 }
 
 fn push_value(out: &mut String, v: f64) {
-    use std::fmt::Write;
     if v.is_nan() {
         out.push_str("NaN");
     } else if v == f64::INFINITY {
@@ -348,7 +347,73 @@ fn push_value(out: &mut String, v: f64) {
     } else if v == f64::NEG_INFINITY {
         out.push_str("-Inf");
     } else {
-        let _ = write!(out, "{v}");
+        push_decimal(out, v);
+    }
+}
+
+/// A finite `v` as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes it: the shortest digits
+/// that read back as `v`, never an exponent. The digits come from ryu.
+fn push_decimal(out: &mut String, v: f64) {
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(v);
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    if negative {
+        out.push('-');
+    }
+    let (mantissa, exponent) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i64>().unwrap_or(0)),
+        None => {
+            // Plain decimal notation already, as `1.0` for an integer.
+            out.push_str(text.strip_suffix(".0").unwrap_or(text));
+            return;
+        }
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // The digits, and how many of them come before the decimal point.
+    let digits = format!("{whole}{fraction}");
+    let leading_zeros = digits.len() - digits.trim_start_matches('0').len();
+    let digits = digits.trim_matches('0');
+    let point = whole.len() as i64 + exponent - leading_zeros as i64;
+    if digits.is_empty() {
+        out.push('0');
+    } else if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-point) as usize));
+        out.push_str(digits);
+    } else if point as usize >= digits.len() {
+        out.push_str(digits);
+        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+    } else {
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
+    }
+}
+
+/// A timestamp in milliseconds as Prometheus writes it: seconds, with the milliseconds as a
+/// decimal fraction when there are any (`1700000000`, `1700000000.5`).
+fn push_timestamp(out: &mut String, t: i64) {
+    use std::fmt::Write;
+    if t < 0 {
+        out.push('-');
+    }
+    let t = t.unsigned_abs();
+    let _ = write!(out, "{}", t / 1000);
+    let millis = t % 1000;
+    if millis != 0 {
+        out.push('.');
+        let digits = [millis / 100, millis / 10 % 10, millis % 10];
+        let last = if digits[2] != 0 {
+            3
+        } else if digits[1] != 0 {
+            2
+        } else {
+            1
+        };
+        out.extend(digits[..last].iter().map(|d| char::from(b'0' + *d as u8)));
     }
 }
 
@@ -404,11 +469,12 @@ async fn evaluate(
 /// A successful query answer, written straight to JSON: a range answer can hold millions
 /// of points, too many for a tree of JSON values.
 fn query_answer(value: &vitrine_promql::Value) -> Response {
-    use std::fmt::Write;
     use vitrine_promql::Value as V;
     let mut out = String::from(r#"{"status":"success","data":{"resultType":"#);
     let point = |out: &mut String, t: i64, v: f64| {
-        let _ = write!(out, "[{},\"", t as f64 / 1000.0);
+        out.push('[');
+        push_timestamp(out, t);
+        out.push_str(",\"");
         push_value(out, v);
         out.push_str("\"]");
     };
@@ -430,7 +496,9 @@ fn query_answer(value: &vitrine_promql::Value) -> Response {
             point(&mut out, *t, *v);
         }
         V::String { t, v } => {
-            let _ = write!(out, r#""string","result":[{},"#, *t as f64 / 1000.0);
+            out.push_str(r#""string","result":["#);
+            push_timestamp(&mut out, *t);
+            out.push(',');
             push_json_string(&mut out, v);
             out.push(']');
         }
@@ -596,6 +664,52 @@ mod tests {
         assert_eq!(format_value(1e21), "1000000000000000000000");
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_value(f64::NAN), "NaN");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn values_print_as_shortest_plain_decimals(bits in proptest::prelude::any::<u64>()) {
+            let v = f64::from_bits(bits);
+            proptest::prop_assume!(v.is_finite());
+            let mut ours = String::new();
+            push_decimal(&mut ours, v);
+            // The value itself, as short as the standard library's text (which differs only
+            // where two digits are equally near), never with an exponent.
+            proptest::prop_assert_eq!(ours.parse::<f64>().map(f64::to_bits), Ok(bits));
+            proptest::prop_assert_eq!(ours.len(), format!("{v}").len());
+            proptest::prop_assert!(!ours.contains('e'));
+        }
+
+        #[test]
+        fn timestamps_print_as_seconds_with_a_fraction(t in -(1i64 << 52)..(1i64 << 52)) {
+            let mut ours = String::new();
+            push_timestamp(&mut ours, t);
+            proptest::prop_assert_eq!(ours, format!("{}", t as f64 / 1000.0));
+        }
+    }
+
+    #[test]
+    fn decimals_print_without_exponent() {
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            1.5,
+            1e21,
+            1.5e-7,
+            123456.0,
+            0.1,
+            1e-300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            1e15,
+            1e16,
+        ] {
+            let mut ours = String::new();
+            push_decimal(&mut ours, v);
+            assert_eq!(ours, format!("{v}"), "{v:e}");
+        }
     }
 
     #[tokio::test]

@@ -734,13 +734,23 @@ mod tests {
         assert_eq!(block.series[0].chunks.len(), 18, "4 h windows over 3 days");
         assert!(block.pages.len() == 1 || block.series[0].chunks[0].page < block.series[0].chunks[17].page);
         assert_eq!(block.all().unwrap(), series);
-        for (mint, maxt) in [(0, 0), (day - 1, day + 3_600_000), (5 * 3_600_000 + 1, 2 * day), (3 * day - 1, 4 * day)] {
+        for (mint, maxt) in [
+            (0, 0),
+            (day - 1, day + 3_600_000),
+            (5 * 3_600_000 + 1, 2 * day),
+            (3 * day - 1, 4 * day),
+        ] {
             let got = block.select(&[], mint, maxt).unwrap();
             let expected: Vec<SeriesData> = series
                 .iter()
                 .map(|s| SeriesData {
                     labels: s.labels.clone(),
-                    samples: s.samples.iter().copied().filter(|(t, _)| (mint..=maxt).contains(t)).collect(),
+                    samples: s
+                        .samples
+                        .iter()
+                        .copied()
+                        .filter(|(t, _)| (mint..=maxt).contains(t))
+                        .collect(),
                 })
                 .filter(|s| !s.samples.is_empty())
                 .collect();
@@ -752,7 +762,11 @@ mod tests {
     fn a_block_of_format_version_1_still_reads() {
         // Written by the format-1 code: three series `up{job="j0|j1|j2"}`, one sample a minute
         // for 20 minutes, valued t*i/4 with a staleness marker at minute 7.
-        let block = Block::open(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/block-v1"))).unwrap();
+        let block = Block::open(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/block-v1"
+        )))
+        .unwrap();
         assert_eq!(block.meta.version, 1);
         let got = block.select(&[Matcher::equal("job", "j2")], 300_000, 540_000).unwrap();
         assert_eq!(got.len(), 1);

@@ -490,7 +490,9 @@ impl<'o> Evaluator<'o> {
         for s in &vs.series {
             self.check_done()?;
             let mut points = Vec::new();
-            self.take_window(Window::new(&s.samples).slide(mint, maxt), &mut points)?;
+            let mut window = Window::new(&s.samples);
+            let range = window.advance(mint, maxt);
+            self.take_window(&window.samples()[range], &mut points)?;
             if !points.is_empty() {
                 mat.push(Series {
                     labels: s.labels.clone(),
@@ -660,51 +662,62 @@ impl<'o> Evaluator<'o> {
         }
 
         let max = self.max_samples();
-        let mut mat: Matrix = Vec::with_capacity(sources.len());
-        let mut points: Vec<Point> = Vec::with_capacity(16);
-        let mut scalars: Vec<f64> = Vec::with_capacity(args.len());
         let steps: Vec<i64> = self.steps().collect();
-        for &(labels, samples) in &sources {
-            self.current_samples -= points.len() as i64;
-            points.clear();
-            let metric = if name == "last_over_time" {
-                labels.clone()
-            } else {
-                labels.without_name()
-            };
-            let mut out_points = Vec::new();
-            let mut window = Window::new(samples);
-            for (step, &ts) in steps.iter().enumerate() {
-                // Prometheus checks only between series; a wide window over many steps can
-                // take long, so the timeout and cancellation are honoured within a series too.
-                if step % 256 == 0 {
-                    self.check_done()?;
-                }
-                let maxt = ts - offset;
-                let mint = maxt - range;
-                self.take_window(window.slide(mint, maxt), &mut points)?;
-                if points.is_empty() {
-                    continue;
-                }
-                scalars.clear();
-                scalars.extend(other.iter().flatten().map(|m| m[0].points[step].v));
-                if let Some(v) = functions::call_range(name, &points, range, offset, ts, &scalars)? {
-                    out_points.push(Point { t: ts, v });
-                }
+        let scalars: Vec<&Matrix> = other.iter().flatten().collect();
+        let slide_one =
+            |samples: &[(i64, f64)]| slide(name, samples, &steps, range, offset, &scalars, &|| self.check_done());
+        // Series are independent: large evaluations are shared among threads, and the
+        // outcomes are then taken in series order, as Prometheus takes them.
+        let threads = if sources.len() * steps.len() >= PARALLEL_WORK {
+            self.opts.threads.clamp(1, sources.len())
+        } else {
+            1
+        };
+        let outcomes: Vec<Slid> = if threads == 1 {
+            sources.iter().map(|(_, samples)| slide_one(samples)).collect()
+        } else {
+            let per_thread = sources.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = sources
+                    .chunks(per_thread)
+                    .map(|chunk| {
+                        scope.spawn(|| chunk.iter().map(|(_, samples)| slide_one(samples)).collect::<Vec<_>>())
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                    .collect()
+            })
+        };
+        let mut mat: Matrix = Vec::with_capacity(sources.len());
+        let mut last_window = 0i64;
+        for (&(labels, _), outcome) in sources.iter().zip(outcomes) {
+            // The samples of the series' windows count as they did one after another.
+            let base = self.current_samples - last_window;
+            if base + outcome.peak_window as i64 > max {
+                return Err(EvalError::TooManySamples);
             }
+            let out_points = outcome.points?;
+            last_window = outcome.last_window as i64;
+            self.current_samples = base + last_window;
             if !out_points.is_empty() {
-                if self.current_samples + out_points.len() as i64 <= max {
-                    self.current_samples += out_points.len() as i64;
-                    mat.push(Series {
-                        labels: metric,
-                        points: out_points,
-                    });
-                } else {
+                if self.current_samples + out_points.len() as i64 > max {
                     return Err(EvalError::TooManySamples);
                 }
+                self.current_samples += out_points.len() as i64;
+                let metric = if name == "last_over_time" {
+                    labels.clone()
+                } else {
+                    labels.without_name()
+                };
+                mat.push(Series {
+                    labels: metric,
+                    points: out_points,
+                });
             }
         }
-        self.current_samples -= points.len() as i64;
+        self.current_samples -= last_window;
         self.current_samples -= subquery_samples;
 
         if name == "absent_over_time" {
@@ -737,6 +750,95 @@ impl<'o> Evaluator<'o> {
     }
 }
 
+/// Series × steps of a range function from which its series are shared among threads.
+const PARALLEL_WORK: usize = 20_000;
+
+/// What sliding a range function over one series gives.
+struct Slid {
+    /// The result's points, or the first error of the function.
+    points: Result<Vec<Point>>,
+    /// The most samples a window held when it grew (before the error, if any), and the
+    /// samples of the last window: the sample limit counts them.
+    peak_window: usize,
+    last_window: usize,
+}
+
+/// A range function (`rate`, `avg_over_time`, …) over one series at every step.
+fn slide(
+    name: &str,
+    samples: &[(i64, f64)],
+    steps: &[i64],
+    range: i64,
+    offset: i64,
+    scalars: &[&Matrix],
+    check_done: &dyn Fn() -> Result<()>,
+) -> Slid {
+    const LANES: usize = 4;
+    // `avg_over_time` takes its steps LANES at a time (see `avg_over_time_lanes`), the other
+    // functions one by one.
+    let batch = if name == "avg_over_time" { LANES } else { 1 };
+    let mut window = Window::new(samples);
+    let mut points: Vec<Point> = Vec::with_capacity(16);
+    let mut args: Vec<f64> = Vec::with_capacity(scalars.len());
+    let (mut peak_window, mut last_window) = (0, 0);
+    let mut out = Vec::new();
+    let mut error = None;
+    for (b, chunk) in steps.chunks(batch).enumerate() {
+        // Prometheus checks only between series; a wide window over many steps can take
+        // long, so the timeout and cancellation are honoured within a series too.
+        if (b * batch) % 256 < batch
+            && let Err(e) = check_done()
+        {
+            error = Some(e);
+            break;
+        }
+        let mut windows: [std::ops::Range<usize>; LANES] = Default::default();
+        for (lane, &ts) in chunk.iter().enumerate() {
+            let maxt = ts - offset;
+            let current = window.advance(maxt - range, maxt);
+            if current.len() > last_window {
+                peak_window = peak_window.max(current.len());
+            }
+            last_window = current.len();
+            windows[lane] = current;
+        }
+        let samples = window.samples();
+        if batch == LANES {
+            let means = functions::avg_over_time_lanes(windows.clone().map(|w| &samples[w]));
+            for ((&ts, w), v) in chunk.iter().zip(&windows).zip(means) {
+                if !w.is_empty() {
+                    out.push(Point { t: ts, v });
+                }
+            }
+            continue;
+        }
+        let (step, ts, current) = (b, chunk[0], &samples[windows[0].clone()]);
+        if current.is_empty() {
+            continue;
+        }
+        points.clear();
+        points.extend(current.iter().map(|&(t, v)| Point { t, v }));
+        args.clear();
+        args.extend(scalars.iter().map(|m| m[0].points[step].v));
+        match functions::call_range(name, &points, range, offset, ts, &args) {
+            Ok(Some(v)) => out.push(Point { t: ts, v }),
+            Ok(None) => {}
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    Slid {
+        points: match error {
+            Some(e) => Err(e),
+            None => Ok(out),
+        },
+        peak_window,
+        last_window,
+    }
+}
+
 /// The samples of one series in a sliding time window: staleness markers dropped, the bounds
 /// moved forward as the window moves.
 struct Window<'s> {
@@ -759,8 +861,12 @@ impl<'s> Window<'s> {
         }
     }
 
-    /// The samples in `[mint, maxt]`.
-    fn slide(&mut self, mint: i64, maxt: i64) -> &[(i64, f64)] {
+    fn samples(&self) -> &[(i64, f64)] {
+        &self.samples
+    }
+
+    /// Where the samples in `[mint, maxt]` are in [`Window::samples`].
+    fn advance(&mut self, mint: i64, maxt: i64) -> std::ops::Range<usize> {
         let s = &self.samples[..];
         if self.from > 0 && s[self.from - 1].0 >= mint {
             self.from = s.partition_point(|(t, _)| *t < mint);
@@ -775,6 +881,6 @@ impl<'s> Window<'s> {
         while self.to < s.len() && s[self.to].0 <= maxt {
             self.to += 1;
         }
-        &s[self.from..self.to]
+        self.from..self.to
     }
 }

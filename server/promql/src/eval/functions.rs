@@ -347,20 +347,64 @@ fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 }
 
 fn avg_over_time(points: &[Point]) -> f64 {
-    let (mut mean, mut count, mut c) = (0.0f64, 0.0f64, 0.0f64);
+    let mut mean = Mean::default();
     for p in points {
-        count += 1.0;
-        if mean.is_infinite() {
-            if p.v.is_infinite() && (mean > 0.0) == (p.v > 0.0) {
-                continue;
-            }
-            if !p.v.is_infinite() && !p.v.is_nan() {
-                continue;
+        mean.add(p.v);
+    }
+    mean.value()
+}
+
+/// `avg_over_time` of several windows at once, each as [`avg_over_time`] computes it: a
+/// window's mean is a chain of dependent divisions, and chains side by side keep the
+/// processor busy. An empty window gives NaN (the function has no value there).
+pub(crate) fn avg_over_time_lanes<const N: usize>(windows: [&[(i64, f64)]; N]) -> [f64; N] {
+    let mut means = [Mean::default(); N];
+    let longest = windows.iter().map(|w| w.len()).max().unwrap_or(0);
+    for i in 0..longest {
+        for (mean, window) in means.iter_mut().zip(&windows) {
+            if let Some(&(_, v)) = window.get(i) {
+                mean.add(v);
             }
         }
-        (mean, c) = kahan_sum_inc(p.v / count - mean / count, mean, c);
     }
-    if mean.is_infinite() { mean } else { mean + c }
+    std::array::from_fn(|lane| {
+        if windows[lane].is_empty() {
+            f64::NAN
+        } else {
+            means[lane].value()
+        }
+    })
+}
+
+/// The running mean of `avg_over_time` (Prometheus 2.42's arithmetic).
+#[derive(Clone, Copy, Default)]
+struct Mean {
+    mean: f64,
+    count: f64,
+    c: f64,
+}
+
+impl Mean {
+    fn add(&mut self, v: f64) {
+        self.count += 1.0;
+        if self.mean.is_infinite() {
+            if v.is_infinite() && (self.mean > 0.0) == (v > 0.0) {
+                return;
+            }
+            if !v.is_infinite() && !v.is_nan() {
+                return;
+            }
+        }
+        (self.mean, self.c) = kahan_sum_inc(v / self.count - self.mean / self.count, self.mean, self.c);
+    }
+
+    fn value(&self) -> f64 {
+        if self.mean.is_infinite() {
+            self.mean
+        } else {
+            self.mean + self.c
+        }
+    }
 }
 
 fn variance_over_time(points: &[Point]) -> f64 {
@@ -947,6 +991,37 @@ mod tests {
         assert_eq!(variance_over_time(&p), 1.25);
         let inf = pts(&[(0, f64::INFINITY), (1, 1.0)]);
         assert_eq!(avg_over_time(&inf), f64::INFINITY);
+    }
+
+    #[test]
+    fn averages_side_by_side_are_the_averages_one_by_one() {
+        let values = [
+            1.5,
+            -2.25,
+            1e300,
+            3.0,
+            f64::INFINITY,
+            7.0,
+            f64::NEG_INFINITY,
+            0.1,
+            f64::NAN,
+            2.0,
+        ];
+        let windows: Vec<Vec<(i64, f64)>> = vec![
+            (0..7).map(|i| (i, values[(i * 3 % 10) as usize] * i as f64)).collect(),
+            vec![],
+            (0..3).map(|i| (i, values[i as usize])).collect(),
+            (0..10).map(|i| (i, values[i as usize])).collect(),
+        ];
+        let lanes = avg_over_time_lanes([&windows[0][..], &windows[1][..], &windows[2][..], &windows[3][..]]);
+        for (window, lane) in windows.iter().zip(lanes) {
+            let one = if window.is_empty() {
+                f64::NAN
+            } else {
+                avg_over_time(&pts(window))
+            };
+            assert_eq!(one.to_bits(), lane.to_bits(), "{window:?}");
+        }
     }
 
     #[test]

@@ -95,6 +95,8 @@ pub struct EvalOptions {
     pub max_points_per_series: Option<usize>,
     /// Set to true from elsewhere to stop the evaluation.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Threads a large range function may use for its series (the same results as one).
+    pub threads: usize,
 }
 
 impl Default for EvalOptions {
@@ -107,6 +109,7 @@ impl Default for EvalOptions {
             max_series_per_selector: None,
             max_points_per_series: Some(11_000),
             cancel: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
         }
     }
 }
