@@ -62,6 +62,8 @@ pub struct Config {
     pub query_max_series: usize,
     /// Queries one client may run at the same time; more get 503 (`VITRINE_QUERY_CONCURRENCY_PER_CLIENT`).
     pub query_concurrency_per_client: usize,
+    /// Threads one large range query may spread its series over (`VITRINE_QUERY_THREADS`).
+    pub query_threads: usize,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -93,6 +95,7 @@ impl Default for Config {
             query_max_samples: 50_000_000,
             query_max_series: 10_000,
             query_concurrency_per_client: 4,
+            query_threads: vitrine_promql::eval::EvalOptions::default().threads,
         }
     }
 }
@@ -151,6 +154,7 @@ impl Config {
         env!("VITRINE_QUERY_MAX_SAMPLES", query_max_samples);
         env!("VITRINE_QUERY_MAX_SERIES", query_max_series);
         env!("VITRINE_QUERY_CONCURRENCY_PER_CLIENT", query_concurrency_per_client);
+        env!("VITRINE_QUERY_THREADS", query_threads);
         if let Some(value) = var("VITRINE_SCRAPE_ALLOW") {
             self.scrape_allow = value
                 .split(',')

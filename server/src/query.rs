@@ -19,6 +19,7 @@ pub struct QueryLimits {
     pub max_samples: usize,
     pub max_series_returned: usize,
     pub concurrent_per_client: usize,
+    pub threads: usize,
 }
 
 impl QueryLimits {
@@ -28,6 +29,7 @@ impl QueryLimits {
             max_samples: config.query_max_samples,
             max_series_returned: config.query_max_series,
             concurrent_per_client: config.query_concurrency_per_client.max(1),
+            threads: config.query_threads.max(1),
         }
     }
 }
@@ -86,6 +88,7 @@ impl Queries {
             timeout: Some(timeout.map_or(self.limits.timeout, |t| t.min(self.limits.timeout))),
             max_samples: self.limits.max_samples,
             cancel: Some(cancel.0.clone()),
+            threads: self.limits.threads,
             ..EvalOptions::default()
         };
         let queries = self.clone();
@@ -184,6 +187,7 @@ mod tests {
             max_samples: 1_000_000,
             max_series_returned: 3,
             concurrent_per_client: 1,
+            threads: 2,
         }
     }
 

@@ -36,6 +36,10 @@
 //! Vitrine's side again (after a change of its store format), or the whole DIR
 //! to start over; data older than 60 days is loaded again anyway (Vitrine
 //! would drop it after a client's 90 days of retention).
+//!
+//! Vitrine spreads a large range query's series over the machine's cores
+//! (`query_threads`); Prometheus 2.42 evaluates a query on one.
+//! `VITRINE_BENCH_QUERY_THREADS=1` runs Vitrine with one thread per query.
 
 mod common;
 #[path = "query_latency/data.rs"]
@@ -151,7 +155,16 @@ fn run() -> bool {
     .filter(|l| !l.is_empty())
     .expect("`vitrine token create` printed the token on its last line");
     let started = Instant::now();
-    let server = VitrineServer::serve_data(&vitrine, &stores.vitrine_dir(), &VITRINE_LIMITS);
+    let threads = std::env::var("VITRINE_BENCH_QUERY_THREADS").ok();
+    let mut env = VITRINE_LIMITS.to_vec();
+    if let Some(threads) = &threads {
+        env.push(("VITRINE_QUERY_THREADS", threads));
+    }
+    println!(
+        "Vitrine's threads per query: {}",
+        threads.as_deref().unwrap_or("the default (the cores, at most 8)")
+    );
+    let server = VitrineServer::serve_data(&vitrine, &stores.vitrine_dir(), &env);
     println!(
         "Vitrine on {} ready after {:.1} s",
         server.addr,

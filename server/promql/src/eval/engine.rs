@@ -489,10 +489,14 @@ impl<'o> Evaluator<'o> {
         let mut mat = Vec::with_capacity(vs.series.len());
         for s in &vs.series {
             self.check_done()?;
-            let mut points = Vec::new();
             let mut window = Window::new(&s.samples);
             let range = window.advance(mint, maxt);
-            self.take_window(&window.samples()[range], &mut points)?;
+            // Prometheus' `matrixIterSlice` checks the limit before it takes each sample.
+            if self.current_samples + range.len() as i64 > self.max_samples() {
+                return Err(EvalError::TooManySamples);
+            }
+            self.current_samples += range.len() as i64;
+            let points: Vec<Point> = window.samples()[range].iter().map(|&(t, v)| Point { t, v }).collect();
             if !points.is_empty() {
                 mat.push(Series {
                     labels: s.labels.clone(),
@@ -501,20 +505,6 @@ impl<'o> Evaluator<'o> {
             }
         }
         Ok(mat)
-    }
-
-    /// Prometheus' `matrixIterSlice`: makes `out` the samples of the next window of a series,
-    /// counting them in place of those of the previous window (`out` as it comes in).
-    fn take_window(&mut self, window: &[(i64, f64)], out: &mut Vec<Point>) -> Result<()> {
-        // Prometheus checks the limit as it reads each sample not kept from the last window.
-        let base = self.current_samples - out.len() as i64;
-        if window.len() > out.len() && base + window.len() as i64 > self.max_samples() {
-            return Err(EvalError::TooManySamples);
-        }
-        self.current_samples = base + window.len() as i64;
-        out.clear();
-        out.extend(window.iter().map(|&(t, v)| Point { t, v }));
-        Ok(())
     }
 
     fn eval_binary(
