@@ -503,35 +503,22 @@ fn query_answer(value: &vitrine_promql::Value) -> Response {
             out.push(']');
         }
         V::Vector(samples) => {
-            out.push_str(r#""vector","result":["#);
-            for (i, s) in samples.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                metric(&mut out, &s.labels);
+            out.push_str(r#""vector","result":"#);
+            push_list(&mut out, samples, |out, s| {
+                metric(out, &s.labels);
                 out.push_str(r#","value":"#);
-                point(&mut out, s.t, s.v);
+                point(out, s.t, s.v);
                 out.push('}');
-            }
-            out.push(']');
+            });
         }
         V::Matrix(series) => {
-            out.push_str(r#""matrix","result":["#);
-            for (i, s) in series.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                metric(&mut out, &s.labels);
-                out.push_str(r#","values":["#);
-                for (j, p) in s.points.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
-                    }
-                    point(&mut out, p.t, p.v);
-                }
-                out.push_str("]}");
-            }
-            out.push(']');
+            out.push_str(r#""matrix","result":"#);
+            push_list(&mut out, series, |out, s| {
+                metric(out, &s.labels);
+                out.push_str(r#","values":"#);
+                push_list(out, &s.points, |out, p| point(out, p.t, p.v));
+                out.push('}');
+            });
         }
     }
     out.push_str("}}");
@@ -540,22 +527,19 @@ fn query_answer(value: &vitrine_promql::Value) -> Response {
 
 /// `s` as a JSON string literal.
 fn push_json_string(out: &mut String, s: &str) {
-    use std::fmt::Write;
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    out.push_str(&Value::from(s).to_string());
+}
+
+/// `items` as a JSON array, each written by `write`.
+fn push_list<T>(out: &mut String, items: impl IntoIterator<Item = T>, mut write: impl FnMut(&mut String, T)) {
+    out.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
+        write(out, item);
     }
-    out.push('"');
+    out.push(']');
 }
 
 pub async fn query(

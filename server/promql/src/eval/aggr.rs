@@ -435,18 +435,21 @@ mod tests {
         }
     }
 
+    /// The group key of each sample, as numbers.
+    fn group_ids(vec: &[Sample], grouping: &[String], without: bool, ids: &mut KeyIds) -> Vec<u32> {
+        let mut key = Vec::new();
+        vec.iter()
+            .map(|s| {
+                group_key(&s.labels, grouping, without, &mut key);
+                ids.id(&key)
+            })
+            .collect()
+    }
+
     fn run(op: AggregateOp, grouping: &[&str], without: bool, param: Param<'_>, vec: &[Sample]) -> Vec<(String, f64)> {
         let mut grouping: Vec<String> = grouping.iter().map(|s| s.to_string()).collect();
         grouping.sort();
-        let mut ids = KeyIds::default();
-        let mut key = Vec::new();
-        let keys: Vec<u32> = vec
-            .iter()
-            .map(|s| {
-                group_key(&s.labels, &grouping, without, &mut key);
-                ids.id(&key)
-            })
-            .collect();
+        let keys = group_ids(vec, &grouping, without, &mut KeyIds::default());
         aggregate(
             op,
             &grouping,
@@ -589,7 +592,6 @@ mod tests {
                 let mut slow: Vec<Series> = Vec::new();
                 let (mut inputs, mut outputs) = (vec![0; steps], vec![0; steps]);
                 let mut ids = KeyIds::default();
-                let mut key = Vec::new();
                 for k in 0..steps {
                     let t = start + k as i64 * interval;
                     let vec: Vec<Sample> = input
@@ -603,13 +605,7 @@ mod tests {
                         })
                         .collect();
                     inputs[k] = vec.len() as i64;
-                    let keys: Vec<u32> = vec
-                        .iter()
-                        .map(|s| {
-                            group_key(&s.labels, &grouping, without, &mut key);
-                            ids.id(&key)
-                        })
-                        .collect();
+                    let keys = group_ids(&vec, &grouping, without, &mut ids);
                     let step = aggregate(
                         op,
                         &grouping,
