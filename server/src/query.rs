@@ -29,7 +29,7 @@ impl QueryLimits {
             max_samples: config.query_max_samples,
             max_series_returned: config.query_max_series,
             concurrent_per_client: config.query_concurrency_per_client.max(1),
-            threads: config.query_threads.max(1),
+            threads: config.query_threads.clamp(1, 64),
         }
     }
 }
