@@ -36,6 +36,7 @@ mod check;
 pub mod eval;
 mod functions;
 mod go;
+pub mod json;
 mod labels;
 mod lexer;
 mod matcher;

@@ -3,6 +3,8 @@
 //! older part compacted into blocks, the rest in the head, next to another client's copy that
 //! must never show), every query of `differential/queries.rs` run as a range query on both,
 //! series, timestamps and values compared (values relatively within 1e-5, NaN equal to NaN).
+//! Vitrine's answers are written by its API's JSON writer (`vitrine_promql::json`) with its
+//! API's error texts, and read back with the same code as Prometheus' HTTP answers.
 //! Prints every difference and the pass rate.
 //!
 //! The checks that pass are listed in `differential/baseline.txt`: the test fails when one of
@@ -28,7 +30,7 @@ use differential::prometheus::{Prometheus, find_executable};
 use differential::queries::{INSTANT_ONLY, QUERIES};
 use std::collections::BTreeSet;
 use vitrine_promql::eval::{EvalOptions, TsdbQueryable, Value, eval_instant, eval_range};
-use vitrine_promql::{Labels, parse};
+use vitrine_promql::{Labels, json, parse};
 use vitrine_tsdb::{Db, Options};
 
 const BASELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/differential/baseline.txt");
@@ -68,10 +70,8 @@ fn parse_value(v: &serde_json::Value) -> f64 {
     v.as_str().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN)
 }
 
-fn prometheus_answer(p: &Prometheus, query: &str, start: i64, end: i64, step: i64) -> Answer {
-    let json = p
-        .query_range(query, start, end, step)
-        .map_err(|e| format!("HTTP: {e}"))?;
+/// A range answer from the API's JSON, Prometheus' or Vitrine's.
+fn range_answer(json: &serde_json::Value) -> Answer {
     if json["status"] != "success" {
         return Err(json["error"].as_str().unwrap_or("?").to_owned());
     }
@@ -84,27 +84,40 @@ fn prometheus_answer(p: &Prometheus, query: &str, start: i64, end: i64, step: i6
             .flatten()
             .map(|p| (ms(&p[0]), parse_value(&p[1])))
             .collect();
-        out.insert(labels, points);
+        if out.insert(labels.clone(), points).is_some() {
+            return Err(format!("duplicate series {labels}"));
+        }
     }
     Ok(out)
 }
 
-fn vitrine_answer(s: &TsdbQueryable<'_>, query: &str, start: i64, end: i64, step: i64, opts: &EvalOptions) -> Answer {
-    let expr = parse(query).map_err(|e| e.to_string())?;
-    let mat = eval_range(s, &expr, start, end, step, opts).map_err(|e| e.to_string())?;
-    let mut out = BTreeMap::new();
-    for series in mat {
-        if out
-            .insert(
-                series.labels.clone(),
-                series.points.iter().map(|p| (p.t, p.v)).collect(),
-            )
-            .is_some()
-        {
-            return Err(format!("duplicate series {}", series.labels));
-        }
+fn prometheus_answer(p: &Prometheus, query: &str, start: i64, end: i64, step: i64) -> Answer {
+    range_answer(&p.query_range(query, start, end, step).map_err(|e| format!("HTTP: {e}"))?)
+}
+
+/// Vitrine's answer as its API gives it: evaluated over the store, written by the API's JSON
+/// writer, with the API's error texts.
+fn vitrine_json(s: &TsdbQueryable<'_>, query: &str, span: (i64, i64, i64), opts: &EvalOptions) -> serde_json::Value {
+    let (start, end, step) = span;
+    let value = parse(query)
+        .map_err(|e| e.api_message("query"))
+        .and_then(|expr| {
+            if start == end {
+                eval_instant(s, &expr, start, opts).map_err(|e| e.to_string())
+            } else {
+                eval_range(s, &expr, start, end, step, opts)
+                    .map(Value::Matrix)
+                    .map_err(|e| e.to_string())
+            }
+        });
+    match value {
+        Ok(value) => serde_json::from_str(&json::answer(&value)).expect("the API's JSON parses"),
+        Err(error) => serde_json::json!({ "status": "error", "error": error }),
     }
-    Ok(out)
+}
+
+fn vitrine_answer(s: &TsdbQueryable<'_>, query: &str, start: i64, end: i64, step: i64, opts: &EvalOptions) -> Answer {
+    range_answer(&vitrine_json(s, query, (start, end, step), opts))
 }
 
 /// Values compared, and those equal only within the tolerance (not bit for bit).
@@ -220,8 +233,8 @@ fn ms(v: &serde_json::Value) -> i64 {
     (v.as_f64().unwrap() * 1000.0).round() as i64
 }
 
-fn prometheus_instant(p: &Prometheus, query: &str, t: i64) -> Result<Instant, String> {
-    let json = p.query(query, t).map_err(|e| format!("HTTP: {e}"))?;
+/// An instant answer from the API's JSON, Prometheus' or Vitrine's.
+fn instant_answer(json: &serde_json::Value) -> Result<Instant, String> {
     if json["status"] != "success" {
         return Err(json["error"].as_str().unwrap_or("?").to_owned());
     }
@@ -236,36 +249,16 @@ fn prometheus_instant(p: &Prometheus, query: &str, t: i64) -> Result<Instant, St
                 .map(|s| (labels_of(&s["metric"]), ms(&s["value"][0]), parse_value(&s["value"][1])))
                 .collect(),
         ),
-        _ => Instant::Matrix(
-            r.as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| {
-                    let points = s["values"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|p| (ms(&p[0]), parse_value(&p[1])))
-                        .collect();
-                    (labels_of(&s["metric"]), points)
-                })
-                .collect(),
-        ),
+        _ => Instant::Matrix(range_answer(json)?),
     })
 }
 
+fn prometheus_instant(p: &Prometheus, query: &str, t: i64) -> Result<Instant, String> {
+    instant_answer(&p.query(query, t).map_err(|e| format!("HTTP: {e}"))?)
+}
+
 fn vitrine_instant(s: &TsdbQueryable<'_>, query: &str, t: i64, opts: &EvalOptions) -> Result<Instant, String> {
-    let expr = parse(query).map_err(|e| e.to_string())?;
-    Ok(match eval_instant(s, &expr, t, opts).map_err(|e| e.to_string())? {
-        Value::Scalar { t, v } => Instant::Scalar(t, v),
-        Value::String { t, v } => Instant::String(t, v),
-        Value::Vector(v) => Instant::Vector(v.into_iter().map(|s| (s.labels, s.t, s.v)).collect()),
-        Value::Matrix(m) => Instant::Matrix(
-            m.into_iter()
-                .map(|s| (s.labels, s.points.iter().map(|p| (p.t, p.v)).collect()))
-                .collect(),
-        ),
-    })
+    instant_answer(&vitrine_json(s, query, (t, t, 1), opts))
 }
 
 /// Whether the query has a subquery (`[range:step]`).
