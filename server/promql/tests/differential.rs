@@ -92,24 +92,25 @@ fn range_answer(json: &serde_json::Value) -> Answer {
 }
 
 fn prometheus_answer(p: &Prometheus, query: &str, start: i64, end: i64, step: i64) -> Answer {
-    range_answer(&p.query_range(query, start, end, step).map_err(|e| format!("HTTP: {e}"))?)
+    range_answer(
+        &p.query_range(query, start, end, step)
+            .map_err(|e| format!("HTTP: {e}"))?,
+    )
 }
 
 /// Vitrine's answer as its API gives it: evaluated over the store, written by the API's JSON
 /// writer, with the API's error texts.
 fn vitrine_json(s: &TsdbQueryable<'_>, query: &str, span: (i64, i64, i64), opts: &EvalOptions) -> serde_json::Value {
     let (start, end, step) = span;
-    let value = parse(query)
-        .map_err(|e| e.api_message("query"))
-        .and_then(|expr| {
-            if start == end {
-                eval_instant(s, &expr, start, opts).map_err(|e| e.to_string())
-            } else {
-                eval_range(s, &expr, start, end, step, opts)
-                    .map(Value::Matrix)
-                    .map_err(|e| e.to_string())
-            }
-        });
+    let value = parse(query).map_err(|e| e.api_message("query")).and_then(|expr| {
+        if start == end {
+            eval_instant(s, &expr, start, opts).map_err(|e| e.to_string())
+        } else {
+            eval_range(s, &expr, start, end, step, opts)
+                .map(Value::Matrix)
+                .map_err(|e| e.to_string())
+        }
+    });
     match value {
         Ok(value) => serde_json::from_str(&json::answer(&value)).expect("the API's JSON parses"),
         Err(error) => serde_json::json!({ "status": "error", "error": error }),

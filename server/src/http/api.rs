@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use vitrine_promql::eval::store_matcher;
-use vitrine_tsdb::{Labels, MatchOp, Matcher, SeriesData, Tenant};
+use vitrine_tsdb::{Labels, MatchOp, Matcher, Tenant};
 
 /// Prometheus' error envelope.
 pub struct ApiError {
@@ -152,8 +152,9 @@ fn selectors(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
         .collect()
 }
 
-/// The client's series matching any of the selectors (all series without any), over `[start, end]`.
-async fn matching_series(state: &AppState, tenant: Tenant, params: &Params) -> Result<Vec<SeriesData>, ApiError> {
+/// The labels of the client's series matching any of the selectors (all series without
+/// any), with data in `[start, end]`: from the store's indexes, no sample is read.
+async fn matching_series(state: &AppState, tenant: Tenant, params: &Params) -> Result<Vec<Labels>, ApiError> {
     let mut lists = selectors(params)?;
     if lists.is_empty() {
         lists.push(vec![
@@ -163,17 +164,14 @@ async fn matching_series(state: &AppState, tenant: Tenant, params: &Params) -> R
     let start = params.time("start", i64::MIN / 2)?;
     let end = params.time("end", i64::MAX / 2)?;
     let tsdb = state.tsdb.clone();
-    let found = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<SeriesData>> {
-        let mut all: BTreeMap<Labels, SeriesData> = BTreeMap::new();
-        for matchers in lists {
-            for series in tsdb.select(tenant, &matchers, start, end)? {
-                all.entry(series.labels.clone()).or_insert(series);
-            }
-        }
-        Ok(all.into_values().collect())
+    let found = tokio::task::spawn_blocking(move || {
+        let all: BTreeSet<Labels> = lists
+            .iter()
+            .flat_map(|matchers| tsdb.series(tenant, matchers, start, end))
+            .collect();
+        all.into_iter().collect()
     })
     .await
-    .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
     Ok(found)
 }
@@ -198,7 +196,7 @@ pub async fn series(
         return ApiError::bad_data("no match[] parameter provided").into_response();
     }
     match matching_series(&state, client.tenant, &params).await {
-        Ok(found) => success(Value::Array(found.iter().map(|s| labels_json(&s.labels)).collect())),
+        Ok(found) => success(Value::Array(found.iter().map(labels_json).collect())),
         Err(e) => e.into_response(),
     }
 }
@@ -212,7 +210,7 @@ pub async fn labels(
     let params = Params::parse(q.as_deref(), &body);
     match matching_series(&state, client.tenant, &params).await {
         Ok(found) => {
-            let names: BTreeSet<&str> = found.iter().flat_map(|s| s.labels.iter().map(|(n, _)| n)).collect();
+            let names: BTreeSet<&str> = found.iter().flat_map(|l| l.iter().map(|(n, _)| n)).collect();
             success(json!(names))
         }
         Err(e) => e.into_response(),
@@ -231,7 +229,7 @@ pub async fn label_values(
     }
     match matching_series(&state, client.tenant, &params).await {
         Ok(found) => {
-            let values: BTreeSet<&str> = found.iter().filter_map(|s| s.labels.get(&name)).collect();
+            let values: BTreeSet<&str> = found.iter().filter_map(|l| l.get(&name)).collect();
             success(json!(values))
         }
         Err(e) => e.into_response(),
@@ -292,15 +290,11 @@ pub async fn query_exemplars(
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for matchers in selectors {
-        let found = match state.tsdb.select(client.tenant, &matchers, i64::MIN / 2, i64::MAX / 2) {
-            Ok(found) => found,
-            Err(e) => return ApiError::internal(e).into_response(),
-        };
-        for series in found {
-            if !seen.insert(series.labels.clone()) {
+        for labels in state.tsdb.series(client.tenant, &matchers, i64::MIN / 2, i64::MAX / 2) {
+            if !seen.insert(labels.clone()) {
                 continue;
             }
-            let Some(reference) = state.tsdb.head().find(client.tenant, &series.labels) else {
+            let Some(reference) = state.tsdb.head().find(client.tenant, &labels) else {
                 continue;
             };
             let Some(exemplar) = state.scraper.catalog.exemplar(client.tenant, reference) else {
@@ -309,11 +303,11 @@ pub async fn query_exemplars(
             if exemplar.timestamp_ms < start || exemplar.timestamp_ms > end {
                 continue;
             }
-            let labels = Labels::new(exemplar.labels.clone());
+            let exemplar_labels = Labels::new(exemplar.labels.clone());
             out.push(json!({
-                "seriesLabels": labels_json(&series.labels),
+                "seriesLabels": labels_json(&labels),
                 "exemplars": [{
-                    "labels": labels_json(&labels),
+                    "labels": labels_json(&exemplar_labels),
                     "value": vitrine_promql::json::format_value(exemplar.value),
                     "timestamp": exemplar.timestamp_ms as f64 / 1000.0,
                 }],

@@ -548,10 +548,11 @@ impl Block {
         Ok(bytes)
     }
 
-    /// Matching series with their samples in `[mint, maxt]`.
-    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<SeriesData>> {
+    /// The series that may match (through the postings of the equality matchers); every
+    /// matcher is checked afterwards.
+    fn candidates(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<u32> {
         if self.meta.max_t <= mint || self.meta.min_t > maxt {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         let mut lists: Vec<&Vec<u32>> = Vec::new();
         for m in matchers
@@ -560,18 +561,35 @@ impl Block {
         {
             match self.postings.get(&(m.name.clone(), m.value.clone())) {
                 Some(list) => lists.push(list),
-                None => return Ok(Vec::new()),
+                None => return Vec::new(),
             }
         }
         lists.sort_by_key(|l| l.len());
-        let candidates: Vec<u32> = match lists.split_first() {
+        match lists.split_first() {
             None => (0..self.series.len() as u32).collect(),
             Some((first, rest)) => first
                 .iter()
                 .copied()
                 .filter(|s| rest.iter().all(|l| l.binary_search(s).is_ok()))
                 .collect(),
-        };
+        }
+    }
+
+    /// The labels of the matching series with a chunk in `[mint, maxt]`, read from the index
+    /// alone (for the series, labels and label values of the API).
+    pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        self.candidates(matchers, mint, maxt)
+            .into_iter()
+            .map(|i| &self.series[i as usize])
+            .filter(|e| e.chunks.iter().any(|c| c.overlaps(mint, maxt)))
+            .filter(|e| matchers.iter().all(|m| m.matches_labels(&e.labels)))
+            .map(|e| e.labels.clone())
+            .collect()
+    }
+
+    /// Matching series with their samples in `[mint, maxt]`.
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<SeriesData>> {
+        let candidates = self.candidates(matchers, mint, maxt);
         let mut out = Vec::new();
         let mut wanted: Vec<(usize, &ChunkRef)> = Vec::new();
         for i in candidates {

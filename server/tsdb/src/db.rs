@@ -241,6 +241,17 @@ impl Db {
         Ok(merge_sources(parts))
     }
 
+    /// The labels of the tenant's series matching every matcher with data in `[mint, maxt]`
+    /// (to the chunk), sorted and once each, without reading samples.
+    pub fn series(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let mut all: std::collections::BTreeSet<Labels> =
+            self.head.series(tenant, matchers, mint, maxt).into_iter().collect();
+        for block in self.blocks_of(tenant) {
+            all.extend(block.series(matchers, mint, maxt));
+        }
+        all.into_iter().collect()
+    }
+
     fn new_block_dir(&self, tenant: Tenant, min_t: i64) -> PathBuf {
         let seq = self.block_seq.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
@@ -748,6 +759,40 @@ mod tests {
         let db = Db::open(dir.path(), Options::default()).unwrap();
         assert_eq!(db.select(1, &all(), 0, i64::MAX).unwrap()[0].samples.len(), 1200);
         assert!(db.stats().wal_bytes > 0);
+    }
+
+    #[test]
+    fn series_are_listed_from_the_indexes_of_head_and_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        fill(&db, 1, "old", 0, HOUR_MS, 60_000);
+        fill(&db, 1, "both", 0, 5 * HOUR_MS, 60_000);
+        db.compact_head(true).unwrap();
+        fill(&db, 1, "new", 6 * HOUR_MS, 7 * HOUR_MS, 60_000);
+        fill(&db, 1, "both", 6 * HOUR_MS, 7 * HOUR_MS, 60_000);
+        fill(&db, 2, "theirs", 0, 7 * HOUR_MS, 60_000);
+        let names = |mint: i64, maxt: i64, matchers: &[Matcher]| -> Vec<String> {
+            db.series(1, matchers, mint, maxt)
+                .iter()
+                .map(|l| l.get("__name__").unwrap_or("").to_string())
+                .collect()
+        };
+        let every = [Matcher::new(crate::MatchOp::Regex, "__name__", ".+").unwrap()];
+        assert_eq!(names(i64::MIN, i64::MAX, &every), ["both", "new", "old"]);
+        assert_eq!(names(6 * HOUR_MS, i64::MAX, &every), ["both", "new"]);
+        assert_eq!(names(2 * HOUR_MS, 3 * HOUR_MS, &every), ["both"]);
+        assert_eq!(
+            names(0, i64::MAX, &[Matcher::equal("__name__", "theirs")]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            names(
+                0,
+                i64::MAX,
+                &[Matcher::equal("job", "j"), Matcher::equal("__name__", "old")]
+            ),
+            ["old"]
+        );
     }
 
     #[test]

@@ -175,6 +175,12 @@ impl MemSeries {
         }
     }
 
+    /// Whether a chunk of the series reaches into `[mint, maxt]`.
+    fn overlaps(&self, mint: i64, maxt: i64) -> bool {
+        self.sealed.iter().any(|s| s.max_t >= mint && s.min_t <= maxt)
+            || (self.open.first_t().is_some_and(|first| first <= maxt) && self.open.last_t().is_some_and(|l| l >= mint))
+    }
+
     fn bytes(&self) -> usize {
         self.sealed
             .iter()
@@ -347,6 +353,27 @@ impl Head {
                 lock(all.get(s as usize)?).samples(mint, maxt, &mut samples);
                 (!samples.is_empty()).then_some(SeriesData { labels, samples })
             })
+            .collect()
+    }
+
+    /// The labels of `tenant`'s series matching every matcher with a chunk in `[mint, maxt]`,
+    /// without decoding samples.
+    pub fn series(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let mint = mint.max(self.min_valid_t());
+        let found: Vec<(SeriesRef, Labels)> = {
+            let index = read(&self.index);
+            index
+                .candidates(tenant, matchers)
+                .into_iter()
+                .map(|s| (s, index.labels_of(s)))
+                .filter(|(_, labels)| matchers.iter().all(|m| m.matches_labels(labels)))
+                .collect()
+        };
+        let all = read(&self.series);
+        found
+            .into_iter()
+            .filter(|(s, _)| all.get(*s as usize).is_some_and(|m| lock(m).overlaps(mint, maxt)))
+            .map(|(_, labels)| labels)
             .collect()
     }
 
