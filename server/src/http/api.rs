@@ -208,6 +208,12 @@ pub async fn labels(
     body: axum::body::Bytes,
 ) -> Response {
     let params = Params::parse(q.as_deref(), &body);
+    if params.all("match[]").next().is_none() {
+        return match label_pairs(&state, client.tenant, &params).await {
+            Ok(pairs) => success(json!(pairs.iter().map(|(n, _)| n).collect::<BTreeSet<_>>())),
+            Err(e) => e.into_response(),
+        };
+    }
     match matching_series(&state, client.tenant, &params).await {
         Ok(found) => {
             let names: BTreeSet<&str> = found.iter().flat_map(|l| l.iter().map(|(n, _)| n)).collect();
@@ -215,6 +221,21 @@ pub async fn labels(
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// Without `match[]`: every label pair of the client's data in `[start, end]`, from the
+/// store's postings, as Prometheus answers.
+async fn label_pairs(
+    state: &AppState,
+    tenant: Tenant,
+    params: &Params,
+) -> Result<std::collections::BTreeSet<(String, String)>, ApiError> {
+    let start = params.time("start", i64::MIN / 2)?;
+    let end = params.time("end", i64::MAX / 2)?;
+    let tsdb = state.tsdb.clone();
+    tokio::task::spawn_blocking(move || tsdb.label_pairs(tenant, start, end))
+        .await
+        .map_err(ApiError::internal)
 }
 
 pub async fn label_values(
@@ -226,6 +247,18 @@ pub async fn label_values(
     let params = Params::parse(q.as_deref(), &[]);
     if !vitrine_scrape_config::is_valid_label_name(&name) {
         return ApiError::bad_data(format!("invalid label name: \"{name}\"")).into_response();
+    }
+    if params.all("match[]").next().is_none() {
+        return match label_pairs(&state, client.tenant, &params).await {
+            Ok(pairs) => success(json!(
+                pairs
+                    .iter()
+                    .filter(|(n, _)| *n == name)
+                    .map(|(_, v)| v)
+                    .collect::<Vec<_>>()
+            )),
+            Err(e) => e.into_response(),
+        };
     }
     match matching_series(&state, client.tenant, &params).await {
         Ok(found) => {

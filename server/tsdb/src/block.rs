@@ -587,6 +587,11 @@ impl Block {
             .collect()
     }
 
+    /// The label pairs of the block's series, from the postings.
+    pub fn label_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.postings.keys().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     /// Matching series with their samples in `[mint, maxt]`.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<SeriesData>> {
         let candidates = self.candidates(matchers, mint, maxt);

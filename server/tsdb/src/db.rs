@@ -252,6 +252,22 @@ impl Db {
         all.into_iter().collect()
     }
 
+    /// The label pairs of the tenant's series in the head and the blocks that reach into
+    /// `[mint, maxt]`, from their postings (as Prometheus answers label names and values
+    /// without matchers: to the block, not to the sample).
+    pub fn label_pairs(&self, tenant: Tenant, mint: i64, maxt: i64) -> std::collections::BTreeSet<(String, String)> {
+        let mut pairs: std::collections::BTreeSet<(String, String)> = std::collections::BTreeSet::new();
+        if maxt >= self.head.min_valid_t() {
+            pairs.extend(self.head.label_pairs(tenant));
+        }
+        for block in self.blocks_of(tenant) {
+            if block.meta.min_t <= maxt && block.meta.max_t > mint {
+                pairs.extend(block.label_pairs().map(|(n, v)| (n.to_string(), v.to_string())));
+            }
+        }
+        pairs
+    }
+
     fn new_block_dir(&self, tenant: Tenant, min_t: i64) -> PathBuf {
         let seq = self.block_seq.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
@@ -793,6 +809,18 @@ mod tests {
             ),
             ["old"]
         );
+        let pairs = |mint: i64, maxt: i64| -> Vec<String> {
+            db.label_pairs(1, mint, maxt)
+                .into_iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect()
+        };
+        assert_eq!(
+            pairs(i64::MIN, i64::MAX),
+            ["__name__=both", "__name__=new", "__name__=old", "job=j"]
+        );
+        // Only the block reaches back there.
+        assert_eq!(pairs(0, HOUR_MS), ["__name__=both", "__name__=old", "job=j"]);
     }
 
     #[test]

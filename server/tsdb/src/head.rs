@@ -377,6 +377,22 @@ impl Head {
             .collect()
     }
 
+    /// The label pairs of `tenant`'s series, from the postings.
+    pub fn label_pairs(&self, tenant: Tenant) -> Vec<(String, String)> {
+        let index = read(&self.index);
+        index
+            .postings
+            .iter()
+            .filter(|((t, _, _), list)| *t == tenant && !list.is_empty())
+            .map(|((_, n, v), _)| {
+                (
+                    index.symbols.resolve(*n).to_string(),
+                    index.symbols.resolve(*v).to_string(),
+                )
+            })
+            .collect()
+    }
+
     /// Every series with labels (also those without samples), for the WAL checkpoint and for blocks.
     pub fn series_of(&self, tenant: Tenant) -> Vec<(SeriesRef, Labels)> {
         let index = read(&self.index);
