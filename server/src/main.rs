@@ -317,7 +317,13 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
                 tenancy::model::Name::parse(&name).map_err(|_| Error::Usage("--name must not be empty".into()))?;
             let (_, token) = tenancy::tokens::create(&pool, agency_id, client_id, name.as_str(), None)
                 .await
-                .map_err(|e| Error::Usage(e.to_string()))?;
+                .map_err(|e| match e {
+                    tenancy::TenancyError::Duplicate => Error::Usage(format!(
+                        "client {client} has a token named {} in use already: choose another name or revoke it",
+                        name.as_str()
+                    )),
+                    e => Error::Usage(e.to_string()),
+                })?;
             println!("API token {} for client {client} (shown only now):", name.as_str());
             println!("{token}");
             Ok(())

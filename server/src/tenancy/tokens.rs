@@ -7,7 +7,7 @@
 use super::model::{Name, Role};
 use super::scope::{Caller, ScopedClient};
 use super::{FormCheck, Result, TenancyError, now};
-use app::dto::ApiTokenRow;
+use app::dto::{ApiTokenRow, FieldProblem};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
@@ -21,6 +21,8 @@ fn hash(token: &str) -> [u8; 32] {
 }
 
 /// Creates a token for a client; returns its id and the token (the only time it exists in clear).
+/// A name the client's tokens in use have already is [`TenancyError::Duplicate`]: a token is
+/// revoked by its name in the list.
 pub async fn create(
     db: &SqlitePool,
     agency_id: i64,
@@ -28,6 +30,16 @@ pub async fn create(
     name: &str,
     created_by: Option<i64>,
 ) -> Result<(i64, String)> {
+    let in_use: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE client_id = ? AND name = ? AND revoked_at IS NULL)",
+    )
+    .bind(client_id)
+    .bind(name)
+    .fetch_one(db)
+    .await?;
+    if in_use {
+        return Err(TenancyError::Duplicate);
+    }
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = format!("{PREFIX}{}", hex::encode(bytes));
@@ -130,8 +142,11 @@ pub async fn create_for(
     let mut check = FormCheck::new(form);
     let name = check.field("name", Name::parse);
     let name = check.finish(|| name)?;
-    let (_, token) = create(db, client.agency_id, client.id, name.as_str(), Some(caller.user_id)).await?;
-    Ok((name.as_str().to_string(), token))
+    match create(db, client.agency_id, client.id, name.as_str(), Some(caller.user_id)).await {
+        Ok((_, token)) => Ok((name.as_str().to_string(), token)),
+        Err(TenancyError::Duplicate) => Err(FormCheck::new(form).fail("name", FieldProblem::Taken)),
+        Err(e) => Err(e),
+    }
 }
 
 /// Revokes a token of the client (at once: [`client_of`] refuses it from now on) and returns its
@@ -178,6 +193,12 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(client_of(&db, &token).await, Err(TenancyError::NotFound)));
+        // A name is free again once its token is revoked; in use, it is refused.
+        create(&db, agency, client, "grafana", None).await.unwrap();
+        assert!(matches!(
+            create(&db, agency, client, "grafana", None).await,
+            Err(TenancyError::Duplicate)
+        ));
     }
 
     async fn person(db: &SqlitePool, email: &str, client: Option<&str>, role: Role) -> Caller {
@@ -212,7 +233,12 @@ mod tests {
         assert_eq!(name, "grafana");
         let alpha_id = client_of(&db, &token).await.unwrap();
         assert_eq!(alpha_id, alpha.id);
+        assert!(matches!(
+            create_for(&db, &ann, &alpha, &form("grafana")).await,
+            Err(TenancyError::Invalid(state)) if state.problem("name") == Some(FieldProblem::Taken)
+        ));
         let (_, beta_token) = create_for(&db, &boss, &beta, &form("ci")).await.unwrap();
+        create_for(&db, &boss, &beta, &form("grafana")).await.unwrap();
         assert!(matches!(
             create_for(&db, &ann, &alpha, &form("  ")).await,
             Err(TenancyError::Invalid(state)) if state.problem("name").is_some()
