@@ -143,10 +143,17 @@ fn run() -> bool {
     );
     settle_prometheus(&prometheus, !stores.prometheus_loaded);
     stores.mark("prometheus");
+    // A name of its own per run: a reused store keeps the tokens of earlier runs.
+    let token_name = format!(
+        "query-latency-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
     let token = vitrine_cli(
         &vitrine,
         &stores.vitrine_dir(),
-        &["token", "create", "--client", CLIENT, "--name", "query-latency"],
+        &["token", "create", "--client", CLIENT, "--name", &token_name],
     )
     .unwrap_or_else(|e| panic!("creating an API token: {e}"))
     .lines()
