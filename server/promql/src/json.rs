@@ -202,6 +202,17 @@ mod tests {
     }
 
     #[test]
+    fn a_value_between_two_equally_short_texts_reads_back() {
+        // …888.25 is as near to …888.2 as to …888.3: ryu writes one, the standard library
+        // the other; both are the shortest text that reads back as the value.
+        let v = f64::from_bits(14_055_714_635_565_136_130);
+        let mut ours = String::new();
+        push_decimal(&mut ours, v);
+        assert_eq!(ours.parse::<f64>().map(f64::to_bits), Ok(v.to_bits()));
+        assert_eq!(ours.len(), format!("{v}").len());
+    }
+
+    #[test]
     fn decimals_print_without_exponent() {
         for v in [
             0.0,

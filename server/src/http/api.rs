@@ -229,7 +229,7 @@ async fn label_pairs(
     state: &AppState,
     tenant: Tenant,
     params: &Params,
-) -> Result<std::collections::BTreeSet<(String, String)>, ApiError> {
+) -> Result<BTreeSet<(String, String)>, ApiError> {
     let start = params.time("start", i64::MIN / 2)?;
     let end = params.time("end", i64::MAX / 2)?;
     let tsdb = state.tsdb.clone();

@@ -9,9 +9,13 @@
 //!   integer mantissas at one common decimal exponent as zigzag varint deltas,
 //!   with non-finite values (NaN, ±Inf, stale markers) kept as exceptions;
 //!   otherwise the XOR of consecutive bit patterns;
-//! - series are packed into pages of about 1 MiB and each page is compressed with zstd.
+//! - each series is cut into chunks at 4-hour windows (of the epoch), written window by
+//!   window, so a query for a short time range decodes only the chunks, and reads only the
+//!   pages, of its windows; the index holds every chunk's page, place and first and last time;
+//! - chunks are packed into pages of about 1 MiB and each page is compressed with zstd.
 //!
-//! Every file starts with a magic and a format version.
+//! Every file starts with a magic and a format version. Format 2 is written; format 1 (one
+//! chunk per series) is still read, and compaction rewrites it.
 
 use crate::SeriesData;
 use crate::enc::{Decoder, put_str, put_uvarint, put_varint};

@@ -333,18 +333,21 @@ impl Head {
         all.get(series as usize).and_then(|s| lock(s).last_t())
     }
 
+    /// `tenant`'s series matching every matcher, with their labels.
+    fn matching(&self, tenant: Tenant, matchers: &[Matcher]) -> Vec<(SeriesRef, Labels)> {
+        let index = read(&self.index);
+        index
+            .candidates(tenant, matchers)
+            .into_iter()
+            .map(|s| (s, index.labels_of(s)))
+            .filter(|(_, labels)| matchers.iter().all(|m| m.matches_labels(labels)))
+            .collect()
+    }
+
     /// Series of `tenant` matching every matcher, with their samples in `[mint, maxt]`.
     pub fn select(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
         let mint = mint.max(self.min_valid_t());
-        let found: Vec<(SeriesRef, Labels)> = {
-            let index = read(&self.index);
-            index
-                .candidates(tenant, matchers)
-                .into_iter()
-                .map(|s| (s, index.labels_of(s)))
-                .filter(|(_, labels)| matchers.iter().all(|m| m.matches_labels(labels)))
-                .collect()
-        };
+        let found = self.matching(tenant, matchers);
         let all = read(&self.series);
         found
             .into_iter()
@@ -360,15 +363,7 @@ impl Head {
     /// without decoding samples.
     pub fn series(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
         let mint = mint.max(self.min_valid_t());
-        let found: Vec<(SeriesRef, Labels)> = {
-            let index = read(&self.index);
-            index
-                .candidates(tenant, matchers)
-                .into_iter()
-                .map(|s| (s, index.labels_of(s)))
-                .filter(|(_, labels)| matchers.iter().all(|m| m.matches_labels(labels)))
-                .collect()
-        };
+        let found = self.matching(tenant, matchers);
         let all = read(&self.series);
         found
             .into_iter()
