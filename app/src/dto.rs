@@ -273,6 +273,8 @@ pub struct TargetHealth {
     pub duration_ms: f64,
     pub samples: u64,
     pub series_added: u64,
+    /// Samples of the last scrape refused for a time more than 10 minutes ahead.
+    pub future_samples: u64,
     /// The last error in plain words.
     pub error: Option<String>,
 }

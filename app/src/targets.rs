@@ -358,6 +358,9 @@ fn TargetTable(locale: Locale, page: TargetsPage, csrf: String) -> impl IntoView
                 .map(|h| td!(locale, value_ms, n = millis(h.duration_ms, locale)).into_any());
             let samples = health.as_ref().map(|h| grouped(h.samples, locale));
             let series = health.as_ref().map(|h| grouped(h.series_added, locale));
+            let future = health.as_ref().filter(|h| h.future_samples > 0).map(|h| {
+                view! { <br /><span class="error-text">{td!(locale, samples_in_future, n = grouped(h.future_samples, locale))}</span> }
+            });
             let error = match health.as_ref().and_then(|h| h.error.clone()) {
                 Some(error) => view! { <span class="error-text">{error}</span> }.into_any(),
                 None if health.is_some() => {
@@ -397,7 +400,7 @@ fn TargetTable(locale: Locale, page: TargetsPage, csrf: String) -> impl IntoView
                     <td class="num">{duration}</td>
                     <td class="num">{samples}</td>
                     <td class="num">{series}</td>
-                    <td>{error}</td>
+                    <td>{error}{future}</td>
                     {actions}
                 </tr>
             }
@@ -555,6 +558,7 @@ fn AddTarget(locale: Locale, form: TargetForm, action: String, csrf: String) -> 
         "ca_pem",
         "insecure_skip_verify",
         "honor_labels",
+        "ignore_timestamps",
         "relabel_configs",
         "metric_relabel_configs",
         "password",
@@ -607,6 +611,7 @@ fn AddTarget(locale: Locale, form: TargetForm, action: String, csrf: String) -> 
                     <TargetArea locale=locale form=form.clone() id_prefix="add" name="ca_pem" label=td_string!(locale, target_ca) hint=td_string!(locale, target_ca_hint) rows=3 placeholder="-----BEGIN CERTIFICATE-----" />
                     <Checkbox form=form.clone() id_prefix="add" name="insecure_skip_verify" label=td_string!(locale, target_skip_verify) />
                     <Checkbox form=form.clone() id_prefix="add" name="honor_labels" label=td_string!(locale, target_honor_labels) />
+                    <Checkbox form=form.clone() id_prefix="add" name="ignore_timestamps" label=td_string!(locale, target_ignore_timestamps) />
                     <TargetArea locale=locale form=form.clone() id_prefix="add" name="relabel_configs" label=td_string!(locale, target_relabel) hint=td_string!(locale, target_rules_hint) rows=4 />
                     <TargetArea locale=locale form=form.clone() id_prefix="add" name="metric_relabel_configs" label=td_string!(locale, target_metric_relabel) hint=td_string!(locale, target_rules_hint) rows=4 />
                 </details>

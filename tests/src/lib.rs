@@ -299,6 +299,57 @@ impl Server {
         }
     }
 
+    /// Runs `vitrine ARGS` against this server's data directory (the command goes
+    /// through the running server where it must); its standard output, or a panic.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(binary())
+            .args(args)
+            .env("VITRINE_DATA_DIR", self.data_dir())
+            .env("VITRINE_LOG", "warn")
+            .output()
+            .expect("running vitrine");
+        assert!(
+            out.status.success(),
+            "vitrine {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A new API token of `client`.
+    pub fn token(&self, client: &str) -> String {
+        let out = self.cli(&["token", "create", "--client", client, "--name", "test"]);
+        out.lines()
+            .last()
+            .expect("the token on the last line")
+            .trim()
+            .to_string()
+    }
+
+    /// Imports one target scraping `host` every second into a client's environment.
+    pub fn scrape_every_second(&self, host: &str, client: &str, project: &str, environment: &str) {
+        let yml = self.data_dir().join(format!("{client}-{project}-{environment}.yml"));
+        std::fs::write(
+            &yml,
+            format!(
+                "scrape_configs:\n  - job_name: self\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs:\n      - targets: ['{host}']\n"
+            ),
+        )
+        .expect("writing the target file");
+        let file = yml.to_str().expect("a UTF-8 path");
+        self.cli(&[
+            "targets",
+            "import",
+            file,
+            "--client",
+            client,
+            "--project",
+            project,
+            "--environment",
+            environment,
+        ]);
+    }
+
     /// A browser without cookies yet.
     pub fn client(&self) -> Client {
         Client::new(&self.base)

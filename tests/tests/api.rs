@@ -5,53 +5,11 @@
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use vitrine_tests::{Server, binary, routes};
-
-fn cli(server: &Server, args: &[&str]) -> String {
-    let out = Command::new(binary())
-        .args(args)
-        .env("VITRINE_DATA_DIR", server.data_dir())
-        .env("VITRINE_LOG", "warn")
-        .output()
-        .expect("running vitrine");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn token(server: &Server, client: &str) -> String {
-    let out = cli(server, &["token", "create", "--client", client, "--name", "test"]);
-    out.lines()
-        .last()
-        .expect("the token on the last line")
-        .trim()
-        .to_string()
-}
+use vitrine_tests::{Server, routes};
 
 /// A target scraping Vitrine's own /metrics every second, for one environment.
 fn scrape_vitrine(server: &Server, client: &str, project: &str, environment: &str) {
-    let yml = server.data_dir().join(format!("{client}.yml"));
-    std::fs::write(
-        &yml,
-        format!(
-            "scrape_configs:\n  - job_name: self\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs:\n      - targets: ['{}']\n",
-            server.host()
-        ),
-    )
-    .unwrap();
-    cli(
-        server,
-        &[
-            "targets",
-            "import",
-            yml.to_str().unwrap(),
-            "--client",
-            client,
-            "--project",
-            project,
-            "--environment",
-            environment,
-        ],
-    );
+    server.scrape_every_second(server.host(), client, project, environment);
 }
 
 async fn get(server: &Server, token: Option<&str>, path: &str) -> (u16, Value) {
@@ -88,8 +46,8 @@ fn values(body: &Value, label: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_token_reads_only_its_clients_data_on_every_endpoint() {
     let server = Server::start();
-    let acme = token(&server, "acme");
-    let globex = token(&server, "globex");
+    let acme = server.token("acme");
+    let globex = server.token("globex");
     scrape_vitrine(&server, "acme", "shop", "stage");
     scrape_vitrine(&server, "globex", "portal", "live");
     wait_for_series(&server, &acme, "up").await;
@@ -301,8 +259,8 @@ async fn query_limits_answer_in_prometheus_envelope_and_spare_other_clients() {
         ("VITRINE_QUERY_MAX_SERIES", "2"),
         ("VITRINE_QUERY_CONCURRENCY_PER_CLIENT", "1"),
     ]);
-    let acme = token(&server, "acme");
-    let globex = token(&server, "globex");
+    let acme = server.token("acme");
+    let globex = server.token("globex");
 
     // Three series where two are allowed: 422 execution, with the count.
     let three = "vector(1) or label_replace(vector(1), \"a\", \"b\", \"\", \"\") or label_replace(vector(1), \"a\", \"c\", \"\", \"\")";

@@ -70,7 +70,7 @@ impl Metrics {
 }
 
 /// The store's and the scrapers' own figures, in the text format.
-pub fn render_store(tsdb: &vitrine_tsdb::Db, targets: usize, targets_up: usize) -> String {
+pub fn render_store(tsdb: &vitrine_tsdb::Db, targets: usize, targets_up: usize, future_samples: u64) -> String {
     let stats = tsdb.stats();
     let blocks: usize = stats.tenants.iter().map(|(_, t)| t.blocks.len()).sum();
     let block_bytes: u64 = stats
@@ -121,6 +121,10 @@ pub fn render_store(tsdb: &vitrine_tsdb::Db, targets: usize, targets_up: usize) 
         out,
         "# HELP vitrine_tsdb_samples_appended_total Samples appended since the start.\n# TYPE vitrine_tsdb_samples_appended_total counter\nvitrine_tsdb_samples_appended_total {}",
         tsdb.samples_appended()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP vitrine_scrape_samples_future_total Scraped samples refused because their time was more than 10 minutes ahead.\n# TYPE vitrine_scrape_samples_future_total counter\nvitrine_scrape_samples_future_total {future_samples}"
     );
     out
 }

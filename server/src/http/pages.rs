@@ -695,8 +695,9 @@ pub async fn health_ready(State(state): State<AppState>) -> Response {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let metrics: &Metrics = &state.metrics;
     let (targets, up) = state.scraper.counts();
+    let future = state.scraper.future_samples_total();
     let tsdb = state.tsdb.clone();
-    let store = tokio::task::spawn_blocking(move || super::metrics::render_store(&tsdb, targets, up))
+    let store = tokio::task::spawn_blocking(move || super::metrics::render_store(&tsdb, targets, up, future))
         .await
         .unwrap_or_default();
     (

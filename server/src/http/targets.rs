@@ -72,6 +72,7 @@ fn health_of(health: Health) -> TargetHealth {
         duration_ms: health.duration_secs * 1000.0,
         samples: health.samples as u64,
         series_added: health.series_added as u64,
+        future_samples: health.future_samples as u64,
         error: health.error,
     }
 }
@@ -516,6 +517,7 @@ fn parse_target_form(form: &[(String, String)]) -> Result<ScrapeTarget, TargetFo
             insecure_skip_verify: !get("insecure_skip_verify").is_empty(),
         })
         .honor_labels(!get("honor_labels").is_empty())
+        .honor_timestamps(get("ignore_timestamps").is_empty())
         .relabel_configs(relabel)
         .metric_relabel_configs(metric_relabel);
     if let Some(interval) = interval {

@@ -29,16 +29,38 @@ pub struct TargetLabels {
     pub max_series_per_client: usize,
 }
 
+/// How far ahead of the scrape a sample's own timestamp may be (Prometheus'
+/// out-of-bounds rule); later samples are refused and counted.
+pub const MAX_FUTURE_MS: i64 = 10 * 60 * 1000;
+
 /// What one target remembers between scrapes: the series of each raw
 /// label set (`None`: dropped by relabelling), and the series of the last scrape.
+/// References the store has forgotten since (a series quiet past a head
+/// compaction) are dropped when the store's epoch changes, so such a series
+/// is looked up by its labels again instead of written nowhere.
 #[derive(Default)]
 pub struct SeriesCache {
     series: FxHashMap<String, Option<SeriesRef>>,
     last_scrape: FxHashSet<SeriesRef>,
+    /// The store's epoch the references were checked at.
+    epoch: u64,
     /// Reused for the next scrape's series, so steady scrapes allocate no set.
     spare: FxHashSet<SeriesRef>,
     /// Size of the last answer, to size the next buffer.
     pub last_body_len: usize,
+}
+
+impl SeriesCache {
+    /// Drops the references the store no longer has, once per change of its epoch.
+    fn forget_gone(&mut self, db: &Db, epoch: u64) {
+        if self.epoch == epoch {
+            return;
+        }
+        let head = db.head();
+        self.series.retain(|_, series| series.is_none_or(|s| head.is_live(s)));
+        self.last_scrape.retain(|s| head.is_live(*s));
+        self.epoch = epoch;
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,6 +68,8 @@ pub struct Ingested {
     pub scraped: usize,
     pub post_relabel: usize,
     pub added: usize,
+    /// Samples refused because their own time is more than [`MAX_FUTURE_MS`] ahead.
+    pub future: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +137,8 @@ fn check_limits(labels: &Labels, limits: &Limits) -> Result<(), IngestError> {
 }
 
 /// Parses `body` and appends its samples at `scrape_ms` (or their own
-/// timestamps when honoured), plus stale markers for series that vanished.
+/// timestamps when honoured, unless more than [`MAX_FUTURE_MS`] ahead), plus
+/// stale markers for series that vanished.
 pub fn ingest(
     db: &Db,
     catalog: &Catalog,
@@ -123,8 +148,33 @@ pub fn ingest(
     format: Format,
     scrape_ms: i64,
 ) -> Result<Ingested, IngestError> {
+    // A head compaction that forgets series between the lookups and the commit
+    // makes the commit leave their samples out; the next round writes them
+    // (the rest are exact duplicates, ignored).
+    let mut rounds = 0;
+    loop {
+        let (report, gone) = ingest_round(db, catalog, target, cache, body, format, scrape_ms)?;
+        rounds += 1;
+        if gone == 0 || rounds == 3 {
+            return Ok(report);
+        }
+    }
+}
+
+/// One attempt of [`ingest`]; also returns how many samples were left out
+/// because their series were forgotten meanwhile.
+fn ingest_round(
+    db: &Db,
+    catalog: &Catalog,
+    target: &TargetLabels,
+    cache: &mut SeriesCache,
+    body: &[u8],
+    format: Format,
+    scrape_ms: i64,
+) -> Result<(Ingested, usize), IngestError> {
     let mut parser = Parser::new(body, format);
     let mut appender = db.appender_with_capacity(cache.last_scrape.len());
+    cache.forget_gone(db, appender.epoch());
     let mut report = Ingested::default();
     cache.last_body_len = body.len();
     let mut seen = std::mem::take(&mut cache.spare);
@@ -197,6 +247,10 @@ pub fn ingest(
             } else {
                 scrape_ms
             };
+            if t > scrape_ms.saturating_add(MAX_FUTURE_MS) {
+                report.future += 1;
+                continue;
+            }
             appender.add(series, t, sample.value);
             seen.insert(series);
             if let Some(e) = sample.exemplar {
@@ -220,13 +274,13 @@ pub fn ingest(
     for gone in cache.last_scrape.difference(&seen) {
         appender.add(*gone, scrape_ms, f64::from_bits(STALE_NAN));
     }
-    appender.commit().map_err(IngestError::Store)?;
+    let committed = appender.commit().map_err(IngestError::Store)?;
     cache.series.extend(new_keys);
     cache.spare = std::mem::replace(&mut cache.last_scrape, seen);
     for (series, exemplar) in exemplars {
         catalog.record_exemplar(target.tenant, series, exemplar);
     }
-    Ok(report)
+    Ok((report, committed.series_gone))
 }
 
 /// After a failed scrape: every series of the last scrape becomes stale.
@@ -302,7 +356,8 @@ mod tests {
             Ingested {
                 scraped: 2,
                 post_relabel: 2,
-                added: 2
+                added: 2,
+                future: 0
             }
         );
         let series = all(&db, 4);
@@ -453,6 +508,88 @@ mod tests {
         )
         .unwrap();
         assert_eq!(all(&db, 4).len(), 2);
+    }
+
+    fn errors_500(db: &Db) -> Vec<(i64, f64)> {
+        db.select(4, &[Matcher::equal("status", "500")], 0, i64::MAX)
+            .unwrap()
+            .into_iter()
+            .flat_map(|s| s.samples)
+            .filter(|(_, v)| !vitrine_tsdb::is_stale(*v))
+            .collect()
+    }
+
+    #[test]
+    fn an_error_counter_that_returns_after_a_head_compaction_is_stored() {
+        const HOUR: i64 = 3_600_000;
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = target(vec![], false);
+        t.honor_timestamps = false;
+        let mut cache = SeriesCache::default();
+        let catalog = Catalog::default();
+        {
+            let db = Db::open(dir.path(), Options::default()).unwrap();
+            let scrape = |cache: &mut SeriesCache, body: &[u8], at: i64| {
+                ingest(&db, &catalog, &t, cache, body, Format::PrometheusText, at).unwrap()
+            };
+            scrape(&mut cache, b"errors_total{status=\"500\"} 1\nup_custom 1\n", 0);
+            // No error for five hours: the series goes stale and the head is compacted past it.
+            let mut at = 15_000;
+            while at < 5 * HOUR {
+                scrape(&mut cache, b"up_custom 1\n", at);
+                at += 15_000;
+            }
+            db.compact_head(false).unwrap();
+            let report = scrape(&mut cache, b"errors_total{status=\"500\"} 2\nup_custom 1\n", 5 * HOUR);
+            assert_eq!(report.added, 1, "the forgotten series is created again from its labels");
+            assert_eq!(errors_500(&db), [(0, 1.0), (5 * HOUR, 2.0)], "queryable");
+            db.compact_head(true).unwrap();
+            assert_eq!(errors_500(&db), [(0, 1.0), (5 * HOUR, 2.0)], "compacted");
+        }
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        assert_eq!(errors_500(&db), [(0, 1.0), (5 * HOUR, 2.0)], "after a restart");
+    }
+
+    #[test]
+    fn samples_far_ahead_of_the_scrape_are_refused_and_counted() {
+        let (_dir, db) = store();
+        let now = 1_700_000_000_000;
+        let body = format!(
+            "future_sample 1 253402300799000\nsoon 1 {}\nlate 1 {}\nplain 1\n",
+            now + MAX_FUTURE_MS,
+            now + MAX_FUTURE_MS + 1
+        );
+        let report = ingest(
+            &db,
+            &Catalog::default(),
+            &target(vec![], false),
+            &mut SeriesCache::default(),
+            body.as_bytes(),
+            Format::PrometheusText,
+            now,
+        )
+        .unwrap();
+        assert_eq!(report.future, 2);
+        let names: Vec<String> = all(&db, 4)
+            .iter()
+            .map(|s| s.labels.get("__name__").unwrap_or("").to_string())
+            .collect();
+        assert_eq!(names, ["plain", "soon"]);
+        // With honor_timestamps off every sample takes the scrape's time.
+        let mut ignoring = target(vec![], false);
+        ignoring.honor_timestamps = false;
+        let report = ingest(
+            &db,
+            &Catalog::default(),
+            &ignoring,
+            &mut SeriesCache::default(),
+            body.as_bytes(),
+            Format::PrometheusText,
+            now + 15_000,
+        )
+        .unwrap();
+        assert_eq!(report.future, 0);
+        assert_eq!(all(&db, 4).len(), 4);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::ingest::{self, IngestError, SeriesCache, TargetLabels};
 use crate::store;
 use sqlx::SqlitePool;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -25,6 +26,8 @@ pub struct Health {
     pub duration_secs: f64,
     pub samples: usize,
     pub series_added: usize,
+    /// Samples of the last scrape refused for a time more than 10 minutes ahead.
+    pub future_samples: usize,
     /// The last error in plain words.
     pub error: Option<String>,
 }
@@ -84,6 +87,8 @@ pub struct Scraper {
     /// Running loops by target: the version they run and the signal that ends them.
     loops: Mutex<HashMap<i64, (i64, tokio::sync::watch::Sender<bool>)>>,
     changed: Notify,
+    /// Samples refused for a time too far ahead, since the start.
+    future_samples: AtomicU64,
 }
 
 impl Scraper {
@@ -97,7 +102,13 @@ impl Scraper {
             catalog: Catalog::default(),
             loops: Mutex::default(),
             changed: Notify::new(),
+            future_samples: AtomicU64::new(0),
         })
+    }
+
+    /// Samples refused since the start because their time was more than 10 minutes ahead.
+    pub fn future_samples_total(&self) -> u64 {
+        self.future_samples.load(Ordering::Relaxed)
     }
 
     pub fn guard(&self) -> &Guard {
@@ -201,7 +212,7 @@ impl Scraper {
                 return;
             }
         };
-        let labels = target_labels(&target, &row, self.max_series_per_client);
+        let labels = Arc::new(target_labels(&target, &row, self.max_series_per_client));
         let client = match fetch::client(&target, &self.guard) {
             Ok(client) => client,
             Err(e) => {
@@ -226,7 +237,8 @@ impl Scraper {
                 _ = tick.tick() => {}
                 _ = stop.changed() => break,
             }
-            let health = self.scrape_once(&client, &target, &labels, &mut cache).await;
+            let health;
+            (health, cache) = self.clone().scrape_once(&client, &target, &labels, cache).await;
             self.set_health(row.id, health);
         }
         if let Err(e) = ingest::mark_stale(&self.store, &mut cache, store::now_ms()) {
@@ -234,38 +246,65 @@ impl Scraper {
         }
     }
 
+    /// Fetches once, then parses and stores the answer on a blocking thread (never on
+    /// the async workers that serve HTTP); gives the cache back with the target's health.
     async fn scrape_once(
-        &self,
+        self: Arc<Self>,
         client: &reqwest::Client,
         target: &ScrapeTarget,
-        labels: &TargetLabels,
-        cache: &mut SeriesCache,
-    ) -> Health {
+        labels: &Arc<TargetLabels>,
+        mut cache: SeriesCache,
+    ) -> (Health, SeriesCache) {
         let started = Instant::now();
         let scrape_ms = store::now_ms();
         let fetched = fetch::fetch(client, target, &self.guard, ACCEPT_HEADER, cache.last_body_len).await;
-        let store = self.store.clone();
-        let labels_for_report = labels.labels.clone();
         let outcome = match fetched {
             Ok(answer) => {
                 let format = format_for_content_type(answer.content_type.as_deref());
-                ingest::ingest(&store, &self.catalog, labels, cache, &answer.body, format, scrape_ms)
-                    .map_err(|e| e.to_string())
+                let (scraper, labels) = (self.clone(), labels.clone());
+                let ingested = tokio::task::spawn_blocking(move || {
+                    let outcome = ingest::ingest(
+                        &scraper.store,
+                        &scraper.catalog,
+                        &labels,
+                        &mut cache,
+                        &answer.body,
+                        format,
+                        scrape_ms,
+                    );
+                    (outcome.map_err(|e| e.to_string()), cache)
+                })
+                .await;
+                match ingested {
+                    Ok((outcome, returned)) => {
+                        cache = returned;
+                        outcome
+                    }
+                    Err(e) => {
+                        cache = SeriesCache::default();
+                        Err(format!("storing the scrape failed: {e}"))
+                    }
+                }
             }
             Err(e) => Err(e.to_string()),
         };
+        let store = &self.store;
         let duration = started.elapsed().as_secs_f64();
         let health = match &outcome {
-            Ok(report) => Health {
-                up: true,
-                last_scrape_ms: scrape_ms,
-                duration_secs: duration,
-                samples: report.post_relabel,
-                series_added: report.added,
-                error: None,
-            },
+            Ok(report) => {
+                self.future_samples.fetch_add(report.future as u64, Ordering::Relaxed);
+                Health {
+                    up: true,
+                    last_scrape_ms: scrape_ms,
+                    duration_secs: duration,
+                    samples: report.post_relabel,
+                    series_added: report.added,
+                    future_samples: report.future,
+                    error: None,
+                }
+            }
             Err(e) => {
-                if let Err(stale) = ingest::mark_stale(&store, cache, scrape_ms) {
+                if let Err(stale) = ingest::mark_stale(store, &mut cache, scrape_ms) {
                     tracing::warn!(error = %stale, "marking series stale");
                 }
                 Health {
@@ -288,10 +327,10 @@ impl Scraper {
             ),
             ("scrape_series_added", report.map_or(0.0, |r| r.added as f64)),
         ];
-        if let Err(e) = append_report(&store, labels, &labels_for_report, &values, scrape_ms) {
+        if let Err(e) = append_report(store, labels, &values, scrape_ms) {
             tracing::warn!(error = %e, "storing scrape health");
         }
-        health
+        (health, cache)
     }
 }
 
@@ -301,23 +340,24 @@ fn labels_hash(labels: &TargetLabels) -> u64 {
 }
 
 /// The series Prometheus writes for every scrape (`up`, `scrape_duration_seconds`, …).
-fn append_report(
-    store: &Db,
-    target: &TargetLabels,
-    target_labels: &[(String, String)],
-    values: &[(&str, f64)],
-    scrape_ms: i64,
-) -> Result<(), IngestError> {
-    let mut appender = store.appender();
-    for (name, value) in values {
-        let mut pairs: Vec<(String, String)> = target_labels.to_vec();
-        pairs.push(("__name__".into(), name.to_string()));
-        pairs.push(("project".into(), target.project.clone()));
-        pairs.push(("environment".into(), target.environment.clone()));
-        let series = appender.series(target.tenant, &Labels::new(pairs));
-        appender.add(series, scrape_ms, *value);
+/// A head compaction forgetting one of them between lookup and commit leaves it
+/// out of the commit; the second round writes it.
+fn append_report(store: &Db, target: &TargetLabels, values: &[(&str, f64)], scrape_ms: i64) -> Result<(), IngestError> {
+    for _ in 0..2 {
+        let mut appender = store.appender();
+        for (name, value) in values {
+            let mut pairs: Vec<(String, String)> = target.labels.clone();
+            pairs.push(("__name__".into(), name.to_string()));
+            pairs.push(("project".into(), target.project.clone()));
+            pairs.push(("environment".into(), target.environment.clone()));
+            let series = appender.series(target.tenant, &Labels::new(pairs));
+            appender.add(series, scrape_ms, *value);
+        }
+        if appender.commit().map_err(IngestError::Store)?.series_gone == 0 {
+            break;
+        }
     }
-    appender.commit().map(|_| ()).map_err(IngestError::Store)
+    Ok(())
 }
 
 /// What a one-off "test scrape" found, without storing anything.

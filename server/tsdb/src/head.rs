@@ -5,10 +5,11 @@ use crate::labels::{Labels, MatchOp, Matcher};
 use crate::xor::{XorChunk, XorIter};
 use crate::{AppendError, SeriesData, Tenant};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-/// Index of a series in the head; stable for the life of the process.
+/// Index of a series in the head; stable for the life of the process and
+/// never given to another series, even after this one is forgotten.
 pub type SeriesRef = u32;
 
 /// Samples per head chunk before it is sealed (as Prometheus).
@@ -127,6 +128,15 @@ struct Sealed {
     max_t: i64,
 }
 
+/// One head chunk as the write-ahead log checkpoint carries it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChunkData {
+    pub min_t: i64,
+    pub max_t: i64,
+    pub count: u32,
+    pub bytes: Box<[u8]>,
+}
+
 #[derive(Default)]
 struct MemSeries {
     sealed: Vec<Sealed>,
@@ -193,6 +203,54 @@ impl MemSeries {
         self.sealed.first().map(|s| s.min_t).or(self.open.first_t())
     }
 
+    fn is_empty(&self) -> bool {
+        self.sealed.is_empty() && self.open.is_empty()
+    }
+
+    fn chunks(&self) -> Vec<ChunkData> {
+        let mut out: Vec<ChunkData> = self
+            .sealed
+            .iter()
+            .map(|s| ChunkData {
+                min_t: s.min_t,
+                max_t: s.max_t,
+                count: s.count,
+                bytes: s.bytes.clone(),
+            })
+            .collect();
+        if let (Some(min_t), Some(max_t)) = (self.open.first_t(), self.open.last_t()) {
+            out.push(ChunkData {
+                min_t,
+                max_t,
+                count: self.open.len() as u32,
+                bytes: self.open.bytes().into(),
+            });
+        }
+        out
+    }
+
+    /// Puts a chunk back: a whole chunk after the last sample is kept as it is;
+    /// anything else (the last, open chunk; an overlap) is appended sample by sample.
+    fn restore(&mut self, chunk: ChunkData) {
+        let after_last = self.last_t().is_none_or(|last| chunk.min_t > last);
+        if after_last && self.open.is_empty() && chunk.count as usize >= CHUNK_SAMPLES {
+            let last_value = XorIter::new(&chunk.bytes, chunk.count as usize)
+                .last()
+                .map(|(_, v)| v.to_bits());
+            self.sealed.push(Sealed {
+                bytes: chunk.bytes,
+                count: chunk.count,
+                min_t: chunk.min_t,
+                max_t: chunk.max_t,
+            });
+            self.last_value = last_value.unwrap_or(self.last_value);
+            return;
+        }
+        for (t, v) in XorIter::new(&chunk.bytes, chunk.count as usize) {
+            let _ = self.append(t, v);
+        }
+    }
+
     /// Drops whole chunks that end before `t`; returns whether samples remain.
     fn truncate_before(&mut self, t: i64) -> bool {
         self.sealed.retain(|s| s.max_t >= t);
@@ -238,12 +296,23 @@ fn insert_into_index(index: &mut Index, id: SeriesRef, tenant: Tenant, hash: u64
     }
 }
 
+/// A series' place in the head; `None` once the series is forgotten (its
+/// reference is never reused, and appending to it fails).
+type Slot = Option<Box<Mutex<MemSeries>>>;
+
+fn slot(all: &[Slot], series: SeriesRef) -> Option<&Mutex<MemSeries>> {
+    all.get(series as usize)?.as_deref()
+}
+
 #[derive(Default)]
 pub struct Head {
     index: RwLock<Index>,
-    series: RwLock<Vec<Mutex<MemSeries>>>,
+    series: RwLock<Vec<Slot>>,
     /// Samples before this time live in blocks; the head neither accepts nor returns them.
     min_valid_t: AtomicI64,
+    /// Counts the times series were forgotten: a reference held since an
+    /// earlier count may be gone (see [`Head::is_live`]).
+    epoch: AtomicU64,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -270,6 +339,17 @@ impl Head {
         self.min_valid_t.load(Ordering::Relaxed)
     }
 
+    /// Changes whenever series are forgotten; while it stays the same, every
+    /// reference seen alive is still alive.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Whether the series is in the head (not forgotten by truncation or deletion).
+    pub fn is_live(&self, series: SeriesRef) -> bool {
+        slot(&read(&self.series), series).is_some()
+    }
+
     /// The series for these labels, created if new; `true` when created.
     pub fn get_or_create(&self, tenant: Tenant, labels: &Labels) -> (SeriesRef, bool) {
         let hash = labels.hash64();
@@ -282,7 +362,7 @@ impl Head {
         }
         let mut series = write(&self.series);
         let id = series.len() as SeriesRef;
-        series.push(Mutex::new(MemSeries::default()));
+        series.push(Some(Box::default()));
         drop(series);
         index.labels.push(Box::new([]));
         insert_into_index(&mut index, id, tenant, hash, labels);
@@ -309,8 +389,9 @@ impl Head {
         {
             let mut series = write(&self.series);
             while series.len() <= series_ref as usize {
-                series.push(Mutex::new(MemSeries::default()));
+                series.push(None);
             }
+            series[series_ref as usize] = Some(Box::default());
         }
         while index.labels.len() <= series_ref as usize {
             index.labels.push(Box::new([]));
@@ -324,13 +405,45 @@ impl Head {
             return Err(AppendError::OutOfBounds);
         }
         let all = read(&self.series);
-        let s = all.get(series as usize).ok_or(AppendError::UnknownSeries)?;
+        let s = slot(&all, series).ok_or(AppendError::UnknownSeries)?;
         lock(s).append(t, v)
     }
 
+    /// Puts a chunk from the write-ahead log's checkpoint back into a series.
+    pub fn restore_chunk(&self, series: SeriesRef, chunk: ChunkData) {
+        if let Some(s) = slot(&read(&self.series), series) {
+            lock(s).restore(chunk);
+        }
+    }
+
+    /// The series' chunks, for the write-ahead log's checkpoint.
+    pub fn chunks_of(&self, series: SeriesRef) -> Vec<ChunkData> {
+        slot(&read(&self.series), series).map_or_else(Vec::new, |s| lock(s).chunks())
+    }
+
+    /// The labels of a series the head has.
+    pub fn labels_of(&self, series: SeriesRef) -> Option<Labels> {
+        let index = read(&self.index);
+        index
+            .labels
+            .get(series as usize)
+            .is_some_and(|l| !l.is_empty())
+            .then(|| index.labels_of(series))
+    }
+
+    /// Every series in the head with its tenant, by tenant and reference.
+    pub fn live_series(&self) -> Vec<(Tenant, SeriesRef)> {
+        let index = read(&self.index);
+        let mut tenants = index.tenants.clone();
+        tenants.sort_unstable();
+        tenants
+            .iter()
+            .flat_map(|t| index.all.get(t).into_iter().flatten().map(move |s| (*t, *s)))
+            .collect()
+    }
+
     pub fn last_timestamp(&self, series: SeriesRef) -> Option<i64> {
-        let all = read(&self.series);
-        all.get(series as usize).and_then(|s| lock(s).last_t())
+        slot(&read(&self.series), series).and_then(|s| lock(s).last_t())
     }
 
     /// `tenant`'s series matching every matcher, with their labels.
@@ -353,7 +466,7 @@ impl Head {
             .into_iter()
             .filter_map(|(s, labels)| {
                 let mut samples = Vec::new();
-                lock(all.get(s as usize)?).samples(mint, maxt, &mut samples);
+                lock(slot(&all, s)?).samples(mint, maxt, &mut samples);
                 (!samples.is_empty()).then_some(SeriesData { labels, samples })
             })
             .collect()
@@ -367,7 +480,7 @@ impl Head {
         let all = read(&self.series);
         found
             .into_iter()
-            .filter(|(s, _)| all.get(*s as usize).is_some_and(|m| lock(m).overlaps(mint, maxt)))
+            .filter(|(s, _)| slot(&all, *s).is_some_and(|m| lock(m).overlaps(mint, maxt)))
             .map(|(_, labels)| labels)
             .collect()
     }
@@ -404,7 +517,7 @@ impl Head {
 
     pub fn samples_of(&self, series: SeriesRef, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
         let mut out = Vec::new();
-        if let Some(s) = read(&self.series).get(series as usize) {
+        if let Some(s) = slot(&read(&self.series), series) {
             lock(s).samples(mint.max(self.min_valid_t()), maxt, &mut out);
         }
         out
@@ -412,23 +525,43 @@ impl Head {
 
     /// Forgets everything before `t` (now in blocks) and series left without samples.
     pub fn truncate_before(&self, t: i64) {
+        let empty = self.drop_chunks_before(t);
+        self.forget_empty(&empty);
+    }
+
+    /// The first half of a truncation, which appends may run beside: drops the
+    /// chunks before `t` and returns the series left without samples (sorted).
+    pub fn drop_chunks_before(&self, t: i64) -> Vec<SeriesRef> {
         self.min_valid_t.fetch_max(t, Ordering::Relaxed);
         let all = read(&self.series);
-        let empty: Vec<SeriesRef> = all
-            .iter()
+        all.iter()
             .enumerate()
-            .filter(|(_, s)| !lock(s).truncate_before(t))
+            .filter(|(_, s)| s.as_deref().is_some_and(|s| !lock(s).truncate_before(t)))
             .map(|(i, _)| i as SeriesRef)
-            .collect();
-        drop(all);
+            .collect()
+    }
+
+    /// The second half: forgets those of `candidates` (sorted) still without
+    /// samples. The store runs it while no commit appends.
+    pub fn forget_empty(&self, candidates: &[SeriesRef]) {
+        let empty: Vec<SeriesRef> = {
+            let all = read(&self.series);
+            candidates
+                .iter()
+                .copied()
+                .filter(|s| slot(&all, *s).is_some_and(|m| lock(m).is_empty()))
+                .collect()
+        };
         self.forget(&empty);
     }
 
-    /// Removes series (sorted refs) from the index; their slots stay, empty.
+    /// Removes series (sorted refs) from the index and frees their samples;
+    /// their references are never given out again.
     pub fn forget(&self, gone: &[SeriesRef]) {
         if gone.is_empty() {
             return;
         }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         let mut index = write(&self.index);
         let is_gone = |s: &SeriesRef| gone.binary_search(s).is_ok();
         index.postings.retain(|_, list| {
@@ -452,10 +585,10 @@ impl Head {
             }
         }
         drop(index);
-        let all = read(&self.series);
+        let mut all = write(&self.series);
         for s in gone {
-            if let Some(series) = all.get(*s as usize) {
-                *lock(series) = MemSeries::default();
+            if let Some(series) = all.get_mut(*s as usize) {
+                *series = None;
             }
         }
     }
@@ -482,7 +615,7 @@ impl Head {
             series: alive,
             ..HeadStats::default()
         };
-        for s in all.iter() {
+        for s in all.iter().flatten() {
             let s = lock(s);
             stats.samples += s.sealed.iter().map(|c| c.count as usize).sum::<usize>() + s.open.len();
             stats.chunk_bytes += s.bytes();

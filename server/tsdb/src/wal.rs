@@ -8,18 +8,23 @@
 //! segments before NNNNNNNN. Record: `u32 LE length, u32 LE CRC32 of the
 //! payload, payload`; payload starts with the record type. Each segment
 //! starts with the 8-byte magic + format version.
+//!
+//! No record is larger than the log's record cap: lists that would be are
+//! split into several records (a checkpoint of a million series is thousands
+//! of records, each read back alone), as Prometheus bounds its WAL pages.
 
 use crate::enc::{Decoder, put_str, put_uvarint, put_varint};
-use crate::head::SeriesRef;
+use crate::head::{ChunkData, SeriesRef};
 use crate::{Labels, Tenant};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const MAGIC: &[u8; 8] = b"VTWAL\x00\x00\x01";
 const SEGMENT_BYTES: u64 = 64 << 20;
-const MAX_RECORD: u32 = 256 << 20;
+/// The default record cap: a longer length field is read as corruption.
+pub const MAX_RECORD: u32 = 256 << 20;
 /// Data written to the log is in the OS page cache at once (it survives a
 /// killed process); it is also forced to disk at least this often.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -27,27 +32,66 @@ const SYNC_EVERY: Duration = Duration::from_secs(1);
 const SERIES: u8 = 1;
 const SAMPLES: u8 = 2;
 const DELETE: u8 = 3;
+const CHUNKS: u8 = 4;
 
 /// New series of one commit, encoded as they are created: the label sets
 /// are not kept (a first scrape can create a hundred thousand of them).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SeriesBatch {
-    count: usize,
     entries: Vec<u8>,
+    /// Where each entry starts in `entries` (so a large batch can be split).
+    starts: Vec<usize>,
+    refs: Vec<SeriesRef>,
 }
 
 impl SeriesBatch {
     pub fn push(&mut self, series: SeriesRef, tenant: Tenant, labels: &Labels) {
+        self.starts.push(self.entries.len());
+        self.refs.push(series);
         put_series_entry(&mut self.entries, series, tenant, labels);
-        self.count += 1;
     }
 
     pub fn len(&self) -> usize {
-        self.count
+        self.starts.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.starts.is_empty()
+    }
+
+    /// The references of the series in the batch.
+    pub fn refs(&self) -> &[SeriesRef] {
+        &self.refs
+    }
+
+    /// Keeps the entries whose series `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(SeriesRef) -> bool) {
+        let mut kept = SeriesBatch::default();
+        for i in 0..self.len() {
+            if keep(self.refs[i]) {
+                kept.starts.push(kept.entries.len());
+                kept.refs.push(self.refs[i]);
+                kept.entries.extend_from_slice(self.entry(i));
+            }
+        }
+        *self = kept;
+    }
+
+    fn entry(&self, i: usize) -> &[u8] {
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.entries.len());
+        &self.entries[self.starts[i]..end]
+    }
+
+    fn split(&self) -> (SeriesBatch, SeriesBatch) {
+        let mut halves = (SeriesBatch::default(), SeriesBatch::default());
+        let mid = self.len() / 2;
+        for i in 0..self.len() {
+            let half = if i < mid { &mut halves.0 } else { &mut halves.1 };
+            half.starts.push(half.entries.len());
+            half.refs.push(self.refs[i]);
+            half.entries.extend_from_slice(self.entry(i));
+        }
+        halves
     }
 }
 
@@ -69,9 +113,75 @@ pub enum Record {
     Samples(Vec<(SeriesRef, i64, f64)>),
     /// Series removed (privacy deletion); replay must not bring them back.
     Delete(Vec<SeriesRef>),
+    /// Head chunks of series, as encoded in memory (checkpoints: about a tenth of
+    /// the size of the same samples one by one).
+    Chunks(Vec<(SeriesRef, ChunkData)>),
 }
 
 impl Record {
+    /// Entries in the record's list.
+    fn len(&self) -> usize {
+        match self {
+            Record::Series(list) => list.len(),
+            Record::NewSeries(batch) => batch.len(),
+            Record::Samples(list) => list.len(),
+            Record::Delete(list) => list.len(),
+            Record::Chunks(list) => list.len(),
+        }
+    }
+
+    /// The record as two records of half the entries each.
+    fn split(&self) -> (Record, Record) {
+        fn halves<T: Clone>(list: &[T]) -> (Vec<T>, Vec<T>) {
+            let (a, b) = list.split_at(list.len() / 2);
+            (a.to_vec(), b.to_vec())
+        }
+        match self {
+            Record::Series(list) => {
+                let (a, b) = halves(list);
+                (Record::Series(a), Record::Series(b))
+            }
+            Record::NewSeries(batch) => {
+                let (a, b) = batch.split();
+                (Record::NewSeries(a), Record::NewSeries(b))
+            }
+            Record::Samples(list) => {
+                let (a, b) = halves(list);
+                (Record::Samples(a), Record::Samples(b))
+            }
+            Record::Delete(list) => {
+                let (a, b) = halves(list);
+                (Record::Delete(a), Record::Delete(b))
+            }
+            Record::Chunks(list) => {
+                let (a, b) = halves(list);
+                (Record::Chunks(a), Record::Chunks(b))
+            }
+        }
+    }
+
+    /// Frames the record into `out`, split into as many records as the cap needs.
+    fn frame_into(&self, max_record: u32, payload: &mut Vec<u8>, out: &mut Vec<u8>) -> io::Result<()> {
+        payload.clear();
+        self.encode(payload);
+        if payload.len() <= max_record as usize {
+            frame(payload, out);
+            return Ok(());
+        }
+        if self.len() < 2 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "one write-ahead log entry of {} bytes is larger than the record cap of {max_record} bytes",
+                    payload.len()
+                ),
+            ));
+        }
+        let (a, b) = self.split();
+        a.frame_into(max_record, payload, out)?;
+        b.frame_into(max_record, payload, out)
+    }
+
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Record::Series(list) => {
@@ -83,7 +193,7 @@ impl Record {
             }
             Record::NewSeries(batch) => {
                 out.push(SERIES);
-                put_uvarint(out, batch.count as u64);
+                put_uvarint(out, batch.len() as u64);
                 out.extend_from_slice(&batch.entries);
             }
             Record::Samples(list) => {
@@ -102,6 +212,18 @@ impl Record {
                 put_uvarint(out, list.len() as u64);
                 for series in list {
                     put_uvarint(out, *series as u64);
+                }
+            }
+            Record::Chunks(list) => {
+                out.push(CHUNKS);
+                put_uvarint(out, list.len() as u64);
+                for (series, chunk) in list {
+                    put_uvarint(out, *series as u64);
+                    put_varint(out, chunk.min_t);
+                    put_uvarint(out, chunk.max_t.wrapping_sub(chunk.min_t) as u64);
+                    put_uvarint(out, chunk.count as u64);
+                    put_uvarint(out, chunk.bytes.len() as u64);
+                    out.extend_from_slice(&chunk.bytes);
                 }
             }
         }
@@ -143,6 +265,27 @@ impl Record {
                 }
                 Record::Delete(list)
             }
+            CHUNKS => {
+                let mut list = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let series = u32::try_from(d.uvarint()?).ok()?;
+                    let min_t = d.varint()?;
+                    let max_t = min_t.wrapping_add(d.uvarint()? as i64);
+                    let count = u32::try_from(d.uvarint()?).ok()?;
+                    let n = d.len()?;
+                    let bytes = d.bytes(n)?.into();
+                    list.push((
+                        series,
+                        ChunkData {
+                            min_t,
+                            max_t,
+                            count,
+                            bytes,
+                        },
+                    ));
+                }
+                Record::Chunks(list)
+            }
             _ => return None,
         };
         d.is_empty().then_some(record)
@@ -174,6 +317,7 @@ pub struct ReplayReport {
 
 pub struct Wal {
     dir: PathBuf,
+    max_record: u32,
     file: File,
     index: u32,
     /// Bytes of the current segment known to be complete records.
@@ -199,7 +343,7 @@ fn list(dir: &Path) -> io::Result<(Vec<u32>, Option<u32>)> {
 }
 
 /// Reads the records of one file; returns the length of the valid prefix.
-fn read_file(path: &Path, each: &mut dyn FnMut(Record)) -> io::Result<(u64, u64, usize)> {
+fn read_file(path: &Path, max_record: u32, each: &mut dyn FnMut(Record)) -> io::Result<(u64, u64, usize)> {
     let mut bytes = Vec::new();
     File::open(path)?.read_to_end(&mut bytes)?;
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
@@ -211,7 +355,7 @@ fn read_file(path: &Path, each: &mut dyn FnMut(Record)) -> io::Result<(u64, u64,
         let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap_or_default());
         let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap_or_default());
         let end = pos + 8 + len as usize;
-        if len > MAX_RECORD || end > bytes.len() {
+        if len > max_record || end > bytes.len() {
             break;
         }
         let payload = &bytes[pos + 8..end];
@@ -228,13 +372,15 @@ fn read_file(path: &Path, each: &mut dyn FnMut(Record)) -> io::Result<(u64, u64,
 
 impl Wal {
     /// Replays the log into `each` (checkpoint first, then segments in order)
-    /// and opens a new segment for writing.
-    pub fn open(dir: &Path, each: &mut dyn FnMut(Record)) -> io::Result<(Wal, ReplayReport)> {
+    /// and opens a new segment for writing. No record it writes is larger
+    /// than `max_record` bytes, nor is one it reads.
+    pub fn open(dir: &Path, max_record: u32, each: &mut dyn FnMut(Record)) -> io::Result<(Wal, ReplayReport)> {
         fs::create_dir_all(dir)?;
+        remove_unfinished_checkpoints(dir)?;
         let (segments, checkpoint) = list(dir)?;
         let mut report = ReplayReport::default();
         if let Some(n) = checkpoint {
-            let (valid, total, records) = read_file(&dir.join(checkpoint_name(n)), each)?;
+            let (valid, total, records) = read_file(&dir.join(checkpoint_name(n)), max_record, each)?;
             if valid < total {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -257,7 +403,7 @@ impl Wal {
                 fs::remove_file(&path)?;
                 continue;
             }
-            let (valid, total, records) = read_file(&path, each)?;
+            let (valid, total, records) = read_file(&path, max_record, each)?;
             report.records += records;
             report.segments += 1;
             if valid < total {
@@ -271,11 +417,11 @@ impl Wal {
             }
         }
         let index = live.last().map_or(checkpoint.unwrap_or(1), |last| last + 1);
-        let wal = Wal::create_segment(dir, index)?;
+        let wal = Wal::create_segment(dir, max_record, index)?;
         Ok((wal, report))
     }
 
-    fn create_segment(dir: &Path, index: u32) -> io::Result<Wal> {
+    fn create_segment(dir: &Path, max_record: u32, index: u32) -> io::Result<Wal> {
         let path = dir.join(segment_name(index));
         let mut file = OpenOptions::new().create(true).write(true).truncate(true).open(&path)?;
         file.write_all(MAGIC)?;
@@ -283,6 +429,7 @@ impl Wal {
         sync_dir(dir)?;
         Ok(Wal {
             dir: dir.to_owned(),
+            max_record,
             file,
             index,
             written: MAGIC.len() as u64,
@@ -297,13 +444,10 @@ impl Wal {
         self.buf.clear();
         let mut payload = Vec::new();
         for record in records {
-            payload.clear();
-            record.encode(&mut payload);
-            frame(&payload, &mut self.buf);
+            record.frame_into(self.max_record, &mut payload, &mut self.buf)?;
         }
         if self.written + self.buf.len() as u64 > SEGMENT_BYTES && self.written > MAGIC.len() as u64 {
-            self.sync()?;
-            *self = Wal::create_segment(&self.dir, self.index + 1)?;
+            self.next_segment()?;
             return self.log(records);
         }
         if let Err(e) = self.file.write_all(&self.buf) {
@@ -328,42 +472,32 @@ impl Wal {
         Ok(())
     }
 
-    /// Replaces every segment so far with a checkpoint holding what the head
-    /// still needs. New writes go to a fresh segment first; `records` is called
-    /// after that, so nothing appended meanwhile can fall between the two (a
-    /// sample in both is an exact duplicate, ignored at replay).
-    pub fn checkpoint(&mut self, records: impl FnOnce() -> Vec<Record>) -> io::Result<()> {
+    fn next_segment(&mut self) -> io::Result<()> {
         self.sync()?;
-        *self = Wal::create_segment(&self.dir, self.index + 1)?;
-        let records = records();
+        *self = Wal::create_segment(&self.dir, self.max_record, self.index + 1)?;
+        Ok(())
+    }
+
+    /// Starts replacing every segment so far with a checkpoint: new writes go
+    /// to a fresh segment at once, and the checkpoint (what the head still
+    /// needs) is written through the returned writer without holding the log.
+    /// Whatever is appended meanwhile is in the new segment, so nothing can
+    /// fall between the two (a sample in both is an exact duplicate, ignored at replay).
+    pub fn start_checkpoint(&mut self) -> io::Result<CheckpointWriter> {
+        self.next_segment()?;
         let name = checkpoint_name(self.index);
         let tmp = self.dir.join(format!("{name}.tmp"));
-        let mut out = MAGIC.to_vec();
-        let mut payload = Vec::new();
-        for record in &records {
-            payload.clear();
-            record.encode(&mut payload);
-            frame(&payload, &mut out);
-        }
-        {
-            let mut file = File::create(&tmp)?;
-            file.write_all(&out)?;
-            file.sync_all()?;
-        }
-        fs::rename(&tmp, self.dir.join(&name))?;
-        sync_dir(&self.dir)?;
-        let (segments, _) = list(&self.dir)?;
-        for segment in segments.into_iter().filter(|s| *s < self.index) {
-            fs::remove_file(self.dir.join(segment_name(segment)))?;
-        }
-        for entry in fs::read_dir(&self.dir)? {
-            let file_name = entry?.file_name();
-            let file_name = file_name.to_string_lossy();
-            if file_name.starts_with("checkpoint.") && *file_name != *name {
-                fs::remove_file(self.dir.join(&*file_name))?;
-            }
-        }
-        Ok(())
+        let mut file = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        file.write_all(MAGIC)?;
+        Ok(CheckpointWriter {
+            dir: self.dir.clone(),
+            index: self.index,
+            max_record: self.max_record,
+            tmp,
+            file,
+            payload: Vec::new(),
+            framed: Vec::new(),
+        })
     }
 
     /// Size of every file of the log.
@@ -378,6 +512,59 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// A checkpoint cut short by a crash is never read; its file is removed.
+fn remove_unfinished_checkpoints(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "tmp") {
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a checkpoint record by record (each within the record cap, streamed to
+/// disk); [`CheckpointWriter::finish`] makes it the log's start.
+pub struct CheckpointWriter {
+    dir: PathBuf,
+    index: u32,
+    max_record: u32,
+    tmp: PathBuf,
+    file: BufWriter<File>,
+    payload: Vec<u8>,
+    framed: Vec<u8>,
+}
+
+impl CheckpointWriter {
+    pub fn write(&mut self, record: &Record) -> io::Result<()> {
+        self.framed.clear();
+        record.frame_into(self.max_record, &mut self.payload, &mut self.framed)?;
+        self.file.write_all(&self.framed)
+    }
+
+    /// Syncs the checkpoint, puts it in place and removes the segments and the
+    /// checkpoint it replaces.
+    pub fn finish(self) -> io::Result<()> {
+        let file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        let name = checkpoint_name(self.index);
+        fs::rename(&self.tmp, self.dir.join(&name))?;
+        sync_dir(&self.dir)?;
+        let (segments, _) = list(&self.dir)?;
+        for segment in segments.into_iter().filter(|s| *s < self.index) {
+            fs::remove_file(self.dir.join(segment_name(segment)))?;
+        }
+        for entry in fs::read_dir(&self.dir)? {
+            let file_name = entry?.file_name();
+            let file_name = file_name.to_string_lossy();
+            if file_name.starts_with("checkpoint.") && *file_name != *name {
+                fs::remove_file(self.dir.join(&*file_name))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,7 +575,7 @@ mod tests {
 
     fn replay(dir: &Path) -> (Vec<Record>, ReplayReport) {
         let mut records = Vec::new();
-        let (_, report) = Wal::open(dir, &mut |r| records.push(r)).unwrap();
+        let (_, report) = Wal::open(dir, MAX_RECORD, &mut |r| records.push(r)).unwrap();
         (records, report)
     }
 
@@ -405,7 +592,7 @@ mod tests {
             Record::Delete(vec![0]),
         ];
         {
-            let (mut wal, report) = Wal::open(dir.path(), &mut |_| {}).unwrap();
+            let (mut wal, report) = Wal::open(dir.path(), MAX_RECORD, &mut |_| {}).unwrap();
             assert_eq!(report, ReplayReport::default());
             wal.log(&written[..2]).unwrap();
             wal.log(&written[2..]).unwrap();
@@ -425,7 +612,7 @@ mod tests {
     fn a_torn_tail_is_cut_off_and_later_writes_survive() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let (mut wal, _) = Wal::open(dir.path(), &mut |_| {}).unwrap();
+            let (mut wal, _) = Wal::open(dir.path(), MAX_RECORD, &mut |_| {}).unwrap();
             wal.log(&[series(0, "a")]).unwrap();
             wal.log(&[series(1, "b")]).unwrap();
         }
@@ -442,7 +629,7 @@ mod tests {
         assert!(report.truncated_bytes > 0);
         // The second open wrote a new segment; add to it and replay again.
         {
-            let (mut wal, _) = Wal::open(dir.path(), &mut |_| {}).unwrap();
+            let (mut wal, _) = Wal::open(dir.path(), MAX_RECORD, &mut |_| {}).unwrap();
             wal.log(&[series(2, "c")]).unwrap();
         }
         let (records, report) = replay(dir.path());
@@ -454,7 +641,7 @@ mod tests {
     fn a_flipped_bit_stops_replay_at_that_record() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let (mut wal, _) = Wal::open(dir.path(), &mut |_| {}).unwrap();
+            let (mut wal, _) = Wal::open(dir.path(), MAX_RECORD, &mut |_| {}).unwrap();
             wal.log(&[series(0, "a")]).unwrap();
             wal.log(&[series(1, "b")]).unwrap();
         }
@@ -471,14 +658,72 @@ mod tests {
     fn a_checkpoint_replaces_old_segments() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let (mut wal, _) = Wal::open(dir.path(), &mut |_| {}).unwrap();
+            let (mut wal, _) = Wal::open(dir.path(), MAX_RECORD, &mut |_| {}).unwrap();
             wal.log(&[series(0, "old")]).unwrap();
-            wal.checkpoint(|| vec![series(5, "kept")]).unwrap();
+            let mut checkpoint = wal.start_checkpoint().unwrap();
+            checkpoint.write(&series(5, "kept")).unwrap();
+            checkpoint.finish().unwrap();
             wal.log(&[series(6, "new")]).unwrap();
         }
         let (records, _) = replay(dir.path());
         assert_eq!(records, vec![series(5, "kept"), series(6, "new")]);
         assert!(!dir.path().join(segment_name(1)).exists());
+    }
+
+    #[test]
+    fn lists_larger_than_the_record_cap_are_split_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let cap = 256;
+        let samples: Vec<(SeriesRef, i64, f64)> = (0..1000).map(|i| (i, i as i64 * 15_000, i as f64)).collect();
+        let mut batch = SeriesBatch::default();
+        for i in 0..100 {
+            batch.push(
+                i,
+                1,
+                &Labels::from_pairs(&[("__name__", "a_rather_long_metric_name"), ("i", &i.to_string())]),
+            );
+        }
+        {
+            let (mut wal, _) = Wal::open(dir.path(), cap, &mut |_| {}).unwrap();
+            wal.log(&[Record::NewSeries(batch), Record::Samples(samples.clone())])
+                .unwrap();
+            let mut checkpoint = wal.start_checkpoint().unwrap();
+            checkpoint.write(&Record::Samples(samples.clone())).unwrap();
+            checkpoint.finish().unwrap();
+            let too_long = "x".repeat(cap as usize);
+            let err = wal.log(&[series(7, &too_long)]).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        }
+        let mut read = Vec::new();
+        let (_, report) = Wal::open(dir.path(), cap, &mut |r| read.push(r)).unwrap();
+        assert!(report.records > 10, "split into many records: {}", report.records);
+        let back: Vec<(SeriesRef, i64, f64)> = read
+            .into_iter()
+            .flat_map(|r| match r {
+                Record::Samples(list) => list,
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(back, samples, "the checkpoint's samples, every one in order");
+    }
+
+    #[test]
+    fn an_unfinished_checkpoint_is_ignored_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut wal, _) = Wal::open(dir.path(), MAX_RECORD, &mut |_| {}).unwrap();
+            wal.log(&[series(0, "a")]).unwrap();
+            let mut checkpoint = wal.start_checkpoint().unwrap();
+            checkpoint.write(&series(9, "never finished")).unwrap();
+            // Dropped without finish: as if the process died while writing it.
+        }
+        let (records, _) = replay(dir.path());
+        assert_eq!(records, vec![series(0, "a")]);
+        assert!(
+            fs::read_dir(dir.path())
+                .unwrap()
+                .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+        );
     }
 
     #[test]
