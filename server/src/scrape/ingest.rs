@@ -182,7 +182,6 @@ fn ingest_round(
     let mut key = String::new();
     let mut new_keys: Vec<(String, Option<SeriesRef>)> = Vec::new();
     let mut exemplars: Vec<(SeriesRef, Exemplar)> = Vec::new();
-    let tenant_series = db.head().series_count(target.tenant);
     let outcome = (|| {
         while let Some(entry) = parser.next_entry_ref()? {
             let sample = match entry {
@@ -216,16 +215,13 @@ fn ingest_round(
                     let series = match built {
                         Some(labels) => {
                             check_limits(&labels, &target.limits)?;
-                            match db.head().find(target.tenant, &labels) {
-                                Some(series) => Some(series),
-                                None if tenant_series + report.added >= target.max_series_per_client => {
-                                    return Err(IngestError::SeriesLimit(target.max_series_per_client));
-                                }
-                                None => {
-                                    report.added += 1;
-                                    Some(appender.series(target.tenant, &labels))
-                                }
-                            }
+                            let Some((series, created)) =
+                                appender.series_within(target.tenant, &labels, target.max_series_per_client)
+                            else {
+                                return Err(IngestError::SeriesLimit(target.max_series_per_client));
+                            };
+                            report.added += usize::from(created);
+                            Some(series)
                         }
                         None => None,
                     };
@@ -590,6 +586,38 @@ mod tests {
         .unwrap();
         assert_eq!(report.future, 0);
         assert_eq!(all(&db, 4).len(), 4);
+    }
+
+    #[test]
+    fn the_series_limit_is_exact_under_parallel_scrapes() {
+        let (_dir, db) = store();
+        let mut limited = target(vec![], false);
+        limited.max_series_per_client = 250;
+        let refused = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for worker in 0..8 {
+                let (db, limited, refused) = (&db, &limited, &refused);
+                scope.spawn(move || {
+                    let body: String = (0..100)
+                        .map(|i| format!("m{{worker=\"{worker}\",i=\"{i}\"}} 1\n"))
+                        .collect();
+                    let outcome = ingest(
+                        db,
+                        &Catalog::default(),
+                        limited,
+                        &mut SeriesCache::default(),
+                        body.as_bytes(),
+                        Format::PrometheusText,
+                        1000,
+                    );
+                    if matches!(outcome, Err(IngestError::SeriesLimit(250))) {
+                        refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(db.head().stats().series, 250, "never one series more than the limit");
+        assert!(refused.into_inner() >= 5, "the scrapes past the limit are refused");
     }
 
     #[test]

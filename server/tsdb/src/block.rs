@@ -433,6 +433,8 @@ pub struct Block {
     postings: HashMap<(String, String), Vec<u32>>,
     pages: Vec<(u64, u32)>,
     chunks: File,
+    /// Bytes of the block's files (blocks never change).
+    disk_bytes: u64,
     /// The last page decompressed (queries read series in page order).
     cache: Mutex<Option<(u32, Arc<Vec<u8>>)>>,
 }
@@ -523,6 +525,11 @@ impl Block {
         if &magic != CHUNKS_MAGIC {
             return Err(invalid("chunks file has no valid header"));
         }
+        let disk_bytes = ["meta.json", "index", "chunks"]
+            .iter()
+            .filter_map(|f| fs::metadata(dir.join(f)).ok())
+            .map(|m| m.len())
+            .sum();
         Ok(Block {
             dir: dir.to_owned(),
             meta,
@@ -530,6 +537,7 @@ impl Block {
             postings,
             pages,
             chunks,
+            disk_bytes,
             cache: Mutex::new(None),
         })
     }
@@ -646,11 +654,7 @@ impl Block {
 
     /// Bytes of the block's files.
     pub fn disk_bytes(&self) -> u64 {
-        ["meta.json", "index", "chunks"]
-            .iter()
-            .filter_map(|f| fs::metadata(self.dir.join(f)).ok())
-            .map(|m| m.len())
-            .sum()
+        self.disk_bytes
     }
 }
 

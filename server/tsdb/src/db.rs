@@ -703,6 +703,16 @@ impl Appender<'_> {
         series
     }
 
+    /// The reference of a series and whether it is new, or `None` when it is new and the
+    /// tenant has `max_series` series already (exact, however many appenders run at once).
+    pub fn series_within(&mut self, tenant: Tenant, labels: &Labels, max_series: usize) -> Option<(SeriesRef, bool)> {
+        let (series, created) = self.db.head.get_or_create_within(tenant, labels, max_series)?;
+        if created {
+            self.new_series.push(series, tenant, labels);
+        }
+        Some((series, created))
+    }
+
     pub fn add(&mut self, series: SeriesRef, t: i64, v: f64) {
         self.samples.push((series, t, v));
     }

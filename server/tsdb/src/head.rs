@@ -5,7 +5,7 @@ use crate::labels::{Labels, MatchOp, Matcher};
 use crate::xor::{XorChunk, XorIter};
 use crate::{AppendError, SeriesData, Tenant};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Index of a series in the head; stable for the life of the process and
@@ -50,11 +50,29 @@ struct Index {
     collisions: HashMap<(Tenant, u64), Vec<SeriesRef>>,
     /// (tenant, name, value) → series, ascending.
     postings: HashMap<(Tenant, u32, u32), Vec<SeriesRef>>,
+    /// tenant → label name → the values it has (sorted symbols): regex and negative
+    /// matchers and label listings read one tenant's values, never the others'.
+    values: HashMap<Tenant, HashMap<u32, Vec<u32>>>,
     /// tenant → every series of it, ascending.
     all: HashMap<Tenant, Vec<SeriesRef>>,
     /// Labels of each series as symbol pairs (index = SeriesRef).
     labels: Vec<Box<[(u32, u32)]>>,
+    /// The tenant of each series (index = SeriesRef).
+    owners: Vec<Tenant>,
     tenants: Vec<Tenant>,
+}
+
+/// The union of sorted lists, sorted.
+fn union(lists: Vec<&Vec<SeriesRef>>) -> Vec<SeriesRef> {
+    let mut out: Vec<SeriesRef> = lists.into_iter().flatten().copied().collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Elements of sorted `a` that are in sorted `b`.
+fn intersect(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
+    a.iter().copied().filter(|s| b.binary_search(s).is_ok()).collect()
 }
 
 impl Index {
@@ -94,30 +112,62 @@ impl Index {
             .find(|s| self.same_labels(*s, labels))
     }
 
-    /// Series of `tenant` that may match; every matcher is checked afterwards.
+    /// The series of `tenant` whose value of `name` satisfies `keep`, sorted.
+    fn with_value(&self, tenant: Tenant, name: &str, keep: impl Fn(&str) -> bool) -> Vec<SeriesRef> {
+        let Some(n) = self.symbols.get(name) else {
+            return Vec::new();
+        };
+        let Some(values) = self.values.get(&tenant).and_then(|names| names.get(&n)) else {
+            return Vec::new();
+        };
+        union(
+            values
+                .iter()
+                .filter(|v| keep(self.symbols.resolve(**v)))
+                .filter_map(|v| self.postings.get(&(tenant, n, *v)))
+                .collect(),
+        )
+    }
+
+    /// Series of `tenant` matching every matcher, through the postings (as Prometheus'
+    /// `PostingsForMatchers`): a matcher that rejects the empty value selects the series
+    /// with a matching value; one that accepts it removes those with a value it rejects.
     fn candidates(&self, tenant: Tenant, matchers: &[Matcher]) -> Vec<SeriesRef> {
-        let mut lists: Vec<&Vec<SeriesRef>> = Vec::new();
-        for m in matchers
-            .iter()
-            .filter(|m| m.op == MatchOp::Equal && !m.value.is_empty())
-        {
-            let (Some(n), Some(v)) = (self.symbols.get(&m.name), self.symbols.get(&m.value)) else {
-                return Vec::new();
+        let mut selected: Option<Vec<SeriesRef>> = None;
+        let mut excluded: Vec<Vec<SeriesRef>> = Vec::new();
+        // Equality first: the shortest lists, no regex run.
+        let mut ordered: Vec<&Matcher> = matchers.iter().collect();
+        let equality = |m: &Matcher| m.op == MatchOp::Equal && !m.value.is_empty();
+        ordered.sort_by_key(|m| !equality(m));
+        for m in ordered {
+            let list = if equality(m) {
+                let (Some(n), Some(v)) = (self.symbols.get(&m.name), self.symbols.get(&m.value)) else {
+                    return Vec::new();
+                };
+                match self.postings.get(&(tenant, n, v)) {
+                    Some(list) => list.clone(),
+                    None => return Vec::new(),
+                }
+            } else if !m.matches_empty() {
+                self.with_value(tenant, &m.name, |v| m.matches(v))
+            } else {
+                excluded.push(self.with_value(tenant, &m.name, |v| !m.matches(v)));
+                continue;
             };
-            match self.postings.get(&(tenant, n, v)) {
-                Some(list) => lists.push(list),
-                None => return Vec::new(),
+            selected = Some(match selected {
+                None => list,
+                Some(so_far) if so_far.len() <= list.len() => intersect(&so_far, &list),
+                Some(so_far) => intersect(&list, &so_far),
+            });
+            if selected.as_ref().is_some_and(Vec::is_empty) {
+                return Vec::new();
             }
         }
-        lists.sort_by_key(|l| l.len());
-        match lists.split_first() {
-            None => self.all.get(&tenant).cloned().unwrap_or_default(),
-            Some((shortest, rest)) => shortest
-                .iter()
-                .copied()
-                .filter(|s| rest.iter().all(|l| l.binary_search(s).is_ok()))
-                .collect(),
+        let mut out = selected.unwrap_or_else(|| self.all.get(&tenant).cloned().unwrap_or_default());
+        for gone in excluded.iter().filter(|l| !l.is_empty()) {
+            out.retain(|s| gone.binary_search(s).is_err());
         }
+        out
     }
 }
 
@@ -142,6 +192,8 @@ struct MemSeries {
     sealed: Vec<Sealed>,
     open: XorChunk,
     last_value: u64,
+    /// Bytes of the sealed chunks' encodings.
+    sealed_bytes: u32,
 }
 
 impl MemSeries {
@@ -164,6 +216,7 @@ impl MemSeries {
         }
         if self.open.len() >= CHUNK_SAMPLES {
             let full = std::mem::take(&mut self.open);
+            self.sealed_bytes += full.byte_len() as u32;
             self.sealed.push(Sealed {
                 count: full.len() as u32,
                 min_t: full.first_t().unwrap_or(0),
@@ -192,11 +245,11 @@ impl MemSeries {
     }
 
     fn bytes(&self) -> usize {
-        self.sealed
-            .iter()
-            .map(|s| s.bytes.len() + std::mem::size_of::<Sealed>())
-            .sum::<usize>()
-            + self.open.byte_len()
+        self.sealed_bytes as usize + self.sealed.len() * std::mem::size_of::<Sealed>() + self.open.byte_len()
+    }
+
+    fn len(&self) -> usize {
+        self.sealed.iter().map(|c| c.count as usize).sum::<usize>() + self.open.len()
     }
 
     fn min_t(&self) -> Option<i64> {
@@ -237,6 +290,7 @@ impl MemSeries {
             let last_value = XorIter::new(&chunk.bytes, chunk.count as usize)
                 .last()
                 .map(|(_, v)| v.to_bits());
+            self.sealed_bytes += chunk.bytes.len() as u32;
             self.sealed.push(Sealed {
                 bytes: chunk.bytes,
                 count: chunk.count,
@@ -254,6 +308,7 @@ impl MemSeries {
     /// Drops whole chunks that end before `t`; returns whether samples remain.
     fn truncate_before(&mut self, t: i64) -> bool {
         self.sealed.retain(|s| s.max_t >= t);
+        self.sealed_bytes = self.sealed.iter().map(|s| s.bytes.len() as u32).sum();
         if self.open.last_t().is_some_and(|last| last < t) {
             self.open = XorChunk::default();
         }
@@ -278,10 +333,17 @@ fn insert_into_index(index: &mut Index, id: SeriesRef, tenant: Tenant, hash: u64
         .collect();
     for (n, v) in pairs.iter() {
         let list = index.postings.entry((tenant, *n, *v)).or_default();
+        if list.is_empty() {
+            let values = index.values.entry(tenant).or_default().entry(*n).or_default();
+            if let Err(at) = values.binary_search(v) {
+                values.insert(at, *v);
+            }
+        }
         let at = list.partition_point(|s| *s < id);
         list.insert(at, id);
     }
     index.labels[id as usize] = pairs;
+    index.owners[id as usize] = tenant;
     if !index.all.contains_key(&tenant) {
         index.tenants.push(tenant);
     }
@@ -313,6 +375,12 @@ pub struct Head {
     /// Counts the times series were forgotten: a reference held since an
     /// earlier count may be gone (see [`Head::is_live`]).
     epoch: AtomicU64,
+    /// Running totals for [`Head::stats`], so reading them scans nothing.
+    samples: AtomicUsize,
+    chunk_bytes: AtomicUsize,
+    /// The earliest and latest sample time (`i64::MAX` / `i64::MIN` when empty).
+    min_t: AtomicI64,
+    max_t: AtomicI64,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -331,6 +399,8 @@ impl Head {
     pub fn new() -> Head {
         Head {
             min_valid_t: AtomicI64::new(i64::MIN),
+            min_t: AtomicI64::new(i64::MAX),
+            max_t: AtomicI64::new(i64::MIN),
             ..Head::default()
         }
     }
@@ -352,31 +422,42 @@ impl Head {
 
     /// The series for these labels, created if new; `true` when created.
     pub fn get_or_create(&self, tenant: Tenant, labels: &Labels) -> (SeriesRef, bool) {
+        self.get_or_create_within(tenant, labels, usize::MAX)
+            .unwrap_or_else(|| unreachable!("no tenant has usize::MAX series"))
+    }
+
+    /// As [`Head::get_or_create`], but `None` instead of creating the tenant's
+    /// `max_series`-th series: exact however many appenders create series at once.
+    pub fn get_or_create_within(
+        &self,
+        tenant: Tenant,
+        labels: &Labels,
+        max_series: usize,
+    ) -> Option<(SeriesRef, bool)> {
         let hash = labels.hash64();
         if let Some(found) = read(&self.index).find(tenant, hash, labels) {
-            return (found, false);
+            return Some((found, false));
         }
         let mut index = write(&self.index);
         if let Some(found) = index.find(tenant, hash, labels) {
-            return (found, false);
+            return Some((found, false));
+        }
+        if index.all.get(&tenant).map_or(0, Vec::len) >= max_series {
+            return None;
         }
         let mut series = write(&self.series);
         let id = series.len() as SeriesRef;
         series.push(Some(Box::default()));
         drop(series);
         index.labels.push(Box::new([]));
+        index.owners.push(tenant);
         insert_into_index(&mut index, id, tenant, hash, labels);
-        (id, true)
+        Some((id, true))
     }
 
     /// The series for these labels, if the head has it.
     pub fn find(&self, tenant: Tenant, labels: &Labels) -> Option<SeriesRef> {
         read(&self.index).find(tenant, labels.hash64(), labels)
-    }
-
-    /// How many series of `tenant` the head holds.
-    pub fn series_count(&self, tenant: Tenant) -> usize {
-        read(&self.index).all.get(&tenant).map_or(0, Vec::len)
     }
 
     /// Re-creates a series under the reference the write-ahead log knows it by.
@@ -395,6 +476,7 @@ impl Head {
         }
         while index.labels.len() <= series_ref as usize {
             index.labels.push(Box::new([]));
+            index.owners.push(tenant);
         }
         insert_into_index(&mut index, series_ref, tenant, hash, labels);
     }
@@ -406,13 +488,44 @@ impl Head {
         }
         let all = read(&self.series);
         let s = slot(&all, series).ok_or(AppendError::UnknownSeries)?;
-        lock(s).append(t, v)
+        let mut m = lock(s);
+        let bytes = m.bytes();
+        let appended = m.append(t, v)?;
+        if appended {
+            self.counted(1, m.bytes() as isize - bytes as isize, t, t);
+        }
+        Ok(appended)
+    }
+
+    /// Adds to the running totals.
+    fn counted(&self, samples: isize, bytes: isize, min_t: i64, max_t: i64) {
+        if samples >= 0 {
+            self.samples.fetch_add(samples as usize, Ordering::Relaxed);
+        } else {
+            self.samples.fetch_sub(samples.unsigned_abs(), Ordering::Relaxed);
+        }
+        if bytes >= 0 {
+            self.chunk_bytes.fetch_add(bytes as usize, Ordering::Relaxed);
+        } else {
+            self.chunk_bytes.fetch_sub(bytes.unsigned_abs(), Ordering::Relaxed);
+        }
+        self.min_t.fetch_min(min_t, Ordering::Relaxed);
+        self.max_t.fetch_max(max_t, Ordering::Relaxed);
     }
 
     /// Puts a chunk from the write-ahead log's checkpoint back into a series.
     pub fn restore_chunk(&self, series: SeriesRef, chunk: ChunkData) {
         if let Some(s) = slot(&read(&self.series), series) {
-            lock(s).restore(chunk);
+            let mut m = lock(s);
+            let (samples, bytes) = (m.len(), m.bytes());
+            let (min_t, max_t) = (chunk.min_t, chunk.max_t);
+            m.restore(chunk);
+            self.counted(
+                m.len() as isize - samples as isize,
+                m.bytes() as isize - bytes as isize,
+                min_t,
+                max_t,
+            );
         }
     }
 
@@ -488,14 +601,16 @@ impl Head {
     /// The label pairs of `tenant`'s series, from the postings.
     pub fn label_pairs(&self, tenant: Tenant) -> Vec<(String, String)> {
         let index = read(&self.index);
-        index
-            .postings
+        let Some(names) = index.values.get(&tenant) else {
+            return Vec::new();
+        };
+        names
             .iter()
-            .filter(|((t, _, _), list)| *t == tenant && !list.is_empty())
-            .map(|((_, n, v), _)| {
+            .flat_map(|(n, values)| values.iter().map(move |v| (*n, *v)))
+            .map(|(n, v)| {
                 (
-                    index.symbols.resolve(*n).to_string(),
-                    index.symbols.resolve(*v).to_string(),
+                    index.symbols.resolve(n).to_string(),
+                    index.symbols.resolve(v).to_string(),
                 )
             })
             .collect()
@@ -534,11 +649,25 @@ impl Head {
     pub fn drop_chunks_before(&self, t: i64) -> Vec<SeriesRef> {
         self.min_valid_t.fetch_max(t, Ordering::Relaxed);
         let all = read(&self.series);
-        all.iter()
-            .enumerate()
-            .filter(|(_, s)| s.as_deref().is_some_and(|s| !lock(s).truncate_before(t)))
-            .map(|(i, _)| i as SeriesRef)
-            .collect()
+        let (mut samples, mut bytes, mut min_t) = (0isize, 0isize, i64::MAX);
+        let mut empty = Vec::new();
+        for (i, s) in all.iter().enumerate() {
+            let Some(s) = s.as_deref() else { continue };
+            let mut m = lock(s);
+            let (before_samples, before_bytes) = (m.len(), m.bytes());
+            let left = m.truncate_before(t);
+            samples += m.len() as isize - before_samples as isize;
+            bytes += m.bytes() as isize - before_bytes as isize;
+            match m.min_t() {
+                Some(first) => min_t = min_t.min(first),
+                None if !left => empty.push(i as SeriesRef),
+                None => {}
+            }
+        }
+        self.counted(samples, bytes, i64::MAX, i64::MIN);
+        // The pass saw every series: its minimum replaces the running one.
+        self.min_t.store(min_t, Ordering::Relaxed);
+        empty
     }
 
     /// The second half: forgets those of `candidates` (sorted) still without
@@ -556,41 +685,102 @@ impl Head {
     }
 
     /// Removes series (sorted refs) from the index and frees their samples;
-    /// their references are never given out again.
+    /// their references are never given out again. Touches only the postings
+    /// of the series' own labels.
     pub fn forget(&self, gone: &[SeriesRef]) {
         if gone.is_empty() {
             return;
         }
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        let mut index = write(&self.index);
-        let is_gone = |s: &SeriesRef| gone.binary_search(s).is_ok();
-        index.postings.retain(|_, list| {
-            list.retain(|s| !is_gone(s));
-            !list.is_empty()
-        });
-        index.all.retain(|_, list| {
-            list.retain(|s| !is_gone(s));
-            !list.is_empty()
-        });
-        index.by_hash.retain(|_, s| !is_gone(s));
-        index.collisions.retain(|_, list| {
-            list.retain(|s| !is_gone(s));
-            !list.is_empty()
-        });
-        let alive: std::collections::HashSet<Tenant> = index.all.keys().copied().collect();
-        index.tenants.retain(|t| alive.contains(t));
+        let mut guard = write(&self.index);
+        let index = &mut *guard;
+        let mut by_key: HashMap<(Tenant, u32, u32), Vec<SeriesRef>> = HashMap::new();
+        let mut by_tenant: HashMap<Tenant, Vec<SeriesRef>> = HashMap::new();
         for s in gone {
-            if let Some(labels) = index.labels.get_mut(*s as usize) {
-                *labels = Box::new([]);
+            let Some(&tenant) = index.owners.get(*s as usize) else {
+                continue;
+            };
+            let pairs = std::mem::take(&mut index.labels[*s as usize]);
+            if pairs.is_empty() {
+                continue;
+            }
+            let hash = {
+                let labels = Labels::new(
+                    pairs
+                        .iter()
+                        .map(|(n, v)| {
+                            (
+                                index.symbols.resolve(*n).to_string(),
+                                index.symbols.resolve(*v).to_string(),
+                            )
+                        })
+                        .collect(),
+                );
+                labels.hash64()
+            };
+            let key = (tenant, hash);
+            if index.by_hash.get(&key) == Some(s) {
+                index.by_hash.remove(&key);
+                if let Some(list) = index.collisions.get_mut(&key) {
+                    if let Some(next) = list.pop() {
+                        index.by_hash.insert(key, next);
+                    }
+                    if list.is_empty() {
+                        index.collisions.remove(&key);
+                    }
+                }
+            } else if let Some(list) = index.collisions.get_mut(&key) {
+                list.retain(|c| c != s);
+                if list.is_empty() {
+                    index.collisions.remove(&key);
+                }
+            }
+            for (n, v) in pairs.iter() {
+                by_key.entry((tenant, *n, *v)).or_default().push(*s);
+            }
+            by_tenant.entry(tenant).or_default().push(*s);
+        }
+        for ((tenant, n, v), refs) in by_key {
+            let emptied = index.postings.get_mut(&(tenant, n, v)).is_some_and(|list| {
+                list.retain(|s| refs.binary_search(s).is_err());
+                list.is_empty()
+            });
+            if emptied {
+                index.postings.remove(&(tenant, n, v));
+                if let Some(names) = index.values.get_mut(&tenant) {
+                    if let Some(values) = names.get_mut(&n) {
+                        values.retain(|x| *x != v);
+                        if values.is_empty() {
+                            names.remove(&n);
+                        }
+                    }
+                    if names.is_empty() {
+                        index.values.remove(&tenant);
+                    }
+                }
             }
         }
-        drop(index);
+        for (tenant, refs) in by_tenant {
+            let emptied = index.all.get_mut(&tenant).is_some_and(|list| {
+                list.retain(|s| refs.binary_search(s).is_err());
+                list.is_empty()
+            });
+            if emptied {
+                index.all.remove(&tenant);
+                index.tenants.retain(|t| *t != tenant);
+            }
+        }
+        drop(guard);
         let mut all = write(&self.series);
+        let (mut samples, mut bytes) = (0isize, 0isize);
         for s in gone {
-            if let Some(series) = all.get_mut(*s as usize) {
-                *series = None;
+            if let Some(m) = all.get_mut(*s as usize).and_then(Option::take) {
+                let m = lock(&m);
+                samples -= m.len() as isize;
+                bytes -= m.bytes() as isize;
             }
         }
+        self.counted(samples, bytes, i64::MAX, i64::MIN);
     }
 
     /// Removes the matching series of a tenant (privacy deletion); returns their references.
@@ -608,27 +798,20 @@ impl Head {
         gone
     }
 
+    /// The head's totals, from running counters (nothing is scanned).
     pub fn stats(&self) -> HeadStats {
-        let alive: usize = read(&self.index).all.values().map(Vec::len).sum();
-        let all = read(&self.series);
-        let mut stats = HeadStats {
-            series: alive,
-            ..HeadStats::default()
-        };
-        for s in all.iter().flatten() {
-            let s = lock(s);
-            stats.samples += s.sealed.iter().map(|c| c.count as usize).sum::<usize>() + s.open.len();
-            stats.chunk_bytes += s.bytes();
+        let series = read(&self.index).all.values().map(Vec::len).sum();
+        let samples = self.samples.load(Ordering::Relaxed);
+        let (min_t, max_t) = (self.min_t.load(Ordering::Relaxed), self.max_t.load(Ordering::Relaxed));
+        HeadStats {
+            series,
+            samples,
+            chunk_bytes: self.chunk_bytes.load(Ordering::Relaxed),
             // A chunk that straddles the truncation point still holds samples before it,
             // which no query reads any more: the head starts where it was truncated.
-            if let Some(min) = s.min_t().map(|t| t.max(self.min_valid_t())) {
-                stats.min_t = Some(stats.min_t.map_or(min, |m| m.min(min)));
-            }
-            if let Some(max) = s.last_t() {
-                stats.max_t = Some(stats.max_t.map_or(max, |m| m.max(max)));
-            }
+            min_t: (samples > 0 && min_t != i64::MAX).then(|| min_t.max(self.min_valid_t())),
+            max_t: (samples > 0 && max_t != i64::MIN).then_some(max_t),
         }
-        stats
     }
 }
 
@@ -707,6 +890,104 @@ mod tests {
         assert!(head.samples_of(new, 0, i64::MAX).iter().all(|(t, _)| *t >= 1000));
         let (again, created) = head.get_or_create(1, &l(&[("__name__", "old")]));
         assert!(created && again != old);
+    }
+
+    /// A head with series over two tenants; every fourth series has no `env`.
+    fn mixed_head() -> Head {
+        let head = Head::new();
+        for i in 0..400u32 {
+            let tenant = 1 + i % 2;
+            let name = ["up", "http_requests_total", "node_cpu_seconds_total", "x"][(i % 4) as usize];
+            let job = format!("job{}", i % 7);
+            let env = ["live", "stage", "dev"][(i % 3) as usize];
+            let instance = i.to_string();
+            let mut pairs = vec![
+                ("__name__", name),
+                ("job", job.as_str()),
+                ("instance", instance.as_str()),
+            ];
+            if i % 4 != 3 {
+                pairs.push(("env", env));
+            }
+            if tenant == 2 {
+                pairs.push(("only_two", "yes"));
+            }
+            let (s, _) = head.get_or_create(tenant, &l(&pairs));
+            head.append(s, i as i64, 1.0).unwrap();
+        }
+        head
+    }
+
+    #[test]
+    fn every_matcher_selects_through_the_postings_what_a_scan_selects() {
+        let head = mixed_head();
+        let m = |op, name: &str, value: &str| Matcher::new(op, name, value).unwrap();
+        let cases: Vec<Vec<Matcher>> = vec![
+            vec![m(MatchOp::Regex, "__name__", "node_.*|http_.*")],
+            vec![m(MatchOp::Regex, "__name__", ".+"), m(MatchOp::NotEqual, "env", "live")],
+            vec![m(MatchOp::NotRegex, "env", "live|stage")],
+            vec![m(MatchOp::Equal, "env", "")],
+            vec![m(MatchOp::Regex, "env", "|dev")],
+            vec![m(MatchOp::Equal, "job", "job3"), m(MatchOp::NotRegex, "__name__", "up")],
+            vec![m(MatchOp::Regex, "job", "job[12]"), m(MatchOp::Regex, "env", "st.*")],
+            vec![m(MatchOp::Equal, "nothing", "here")],
+            vec![m(MatchOp::NotEqual, "nothing", "")],
+        ];
+        for tenant in [1, 2, 3] {
+            let every = head.series_of(tenant);
+            for matchers in &cases {
+                let mut scanned: Vec<Labels> = every
+                    .iter()
+                    .filter(|(_, labels)| matchers.iter().all(|m| m.matches_labels(labels)))
+                    .map(|(_, labels)| labels.clone())
+                    .collect();
+                let mut selected: Vec<Labels> = head
+                    .select(tenant, matchers, i64::MIN, i64::MAX)
+                    .into_iter()
+                    .map(|s| s.labels)
+                    .collect();
+                scanned.sort();
+                selected.sort();
+                assert_eq!(selected, scanned, "tenant {tenant}, {matchers:?}");
+            }
+        }
+        let pairs = head.label_pairs(1);
+        assert!(pairs.iter().all(|(n, _)| n != "only_two"), "another tenant's label");
+        assert!(
+            !pairs.contains(&("instance".to_string(), "1".to_string())),
+            "another tenant's value"
+        );
+        assert!(pairs.contains(&("instance".to_string(), "0".to_string())));
+    }
+
+    #[test]
+    fn running_totals_match_a_recount_after_truncation_and_deletion() {
+        let head = mixed_head();
+        let recount = |head: &Head| {
+            let all = read(&head.series);
+            let samples: usize = all.iter().flatten().map(|s| lock(s).len()).sum();
+            let bytes: usize = all.iter().flatten().map(|s| lock(s).bytes()).sum();
+            (samples, bytes)
+        };
+        let stats = head.stats();
+        assert_eq!((stats.samples, stats.chunk_bytes), recount(&head));
+        assert_eq!((stats.series, stats.min_t, stats.max_t), (400, Some(0), Some(399)));
+        head.truncate_before(200);
+        let stats = head.stats();
+        assert_eq!((stats.samples, stats.chunk_bytes), recount(&head));
+        assert_eq!((stats.series, stats.min_t), (200, Some(200)));
+        head.delete(1, &[Matcher::equal("__name__", "up")]);
+        let stats = head.stats();
+        assert_eq!((stats.samples, stats.chunk_bytes), recount(&head));
+        assert_eq!(stats.series, 150);
+        // What was forgotten is gone from the postings and the label listing too.
+        assert!(
+            head.select(1, &[Matcher::equal("__name__", "up")], 0, i64::MAX)
+                .is_empty()
+        );
+        assert!(head.label_pairs(1).iter().all(|(_, v)| v != "up"));
+        let (again, created) = head.get_or_create(1, &l(&[("__name__", "up"), ("job", "job0")]));
+        assert!(created && head.is_live(again));
     }
 
     #[test]
