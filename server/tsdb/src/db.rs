@@ -92,6 +92,9 @@ pub struct Db {
     blocks: RwLock<BTreeMap<Tenant, Vec<Arc<Block>>>>,
     /// Serialises compaction, retention, deletion and snapshots.
     maintenance: Mutex<()>,
+    /// Commits hold it shared while they write the log and the head (many at once);
+    /// forgetting series holds it alone, so no commit sees a series vanish midway.
+    appending: RwLock<()>,
     block_seq: AtomicU64,
     appended: AtomicU64,
     pub replay: ReplayReport,
@@ -220,6 +223,7 @@ impl Db {
             wal: Mutex::new(wal),
             blocks: RwLock::new(blocks),
             maintenance: Mutex::new(()),
+            appending: RwLock::new(()),
             block_seq: AtomicU64::new(0),
             appended: AtomicU64::new(0),
             replay,
@@ -420,9 +424,9 @@ impl Db {
         crate::wal::sync_dir(&self.dir)?;
         let empty = self.head.drop_chunks_before(before);
         let mut checkpoint = {
-            let mut wal = lock(&self.wal);
+            let _alone = self.appending.write().unwrap_or_else(|p| p.into_inner());
             self.head.forget_empty(&empty);
-            wal.start_checkpoint()?
+            lock(&self.wal).start_checkpoint()?
         };
         for batch in self.head.live_series().chunks(CHECKPOINT_BATCH) {
             let series: Vec<(SeriesRef, Tenant, Labels)> = batch
@@ -526,9 +530,10 @@ impl Db {
     pub fn delete_series(&self, tenant: Tenant, matchers: &[Matcher]) -> io::Result<usize> {
         let _guard = lock(&self.maintenance);
         let mut removed = {
-            let mut wal = lock(&self.wal);
+            let _alone = self.appending.write().unwrap_or_else(|p| p.into_inner());
             let gone = self.head.delete(tenant, matchers);
             if !gone.is_empty() {
+                let mut wal = lock(&self.wal);
                 wal.log(&[Record::Delete(gone.clone())])?;
                 wal.sync()?;
             }
@@ -725,13 +730,15 @@ impl Appender<'_> {
     }
 
     /// Writes the batch to the log, then to the head. On a log error (disk
-    /// full) nothing reaches the head and the batch can be retried.
+    /// full) nothing reaches the head and the batch can be retried. Commits run
+    /// side by side: the log's lock is held only for the write of the encoded
+    /// batch, and the head takes samples under each series' own lock.
     pub fn commit(&mut self) -> io::Result<CommitReport> {
         let mut report = CommitReport {
             series_created: self.new_series.len(),
             ..CommitReport::default()
         };
-        let mut wal = lock(&self.db.wal);
+        let _shared = self.db.appending.read().unwrap_or_else(|p| p.into_inner());
         if self.db.head.epoch() != self.epoch {
             // A head truncation or deletion forgot series since the references were
             // taken: their samples are not written (the caller creates them again).
@@ -752,7 +759,9 @@ impl Appender<'_> {
         if records.is_empty() {
             return Ok(report);
         }
-        if let Err(e) = wal.log(&records) {
+        let logged = crate::wal::frame_records(&records, self.db.opts.wal_max_record_bytes)
+            .and_then(|framed| lock(&self.db.wal).write_framed(&framed));
+        if let Err(e) = logged {
             // Keep the batch for a retry.
             for record in records {
                 match record {
@@ -930,6 +939,60 @@ mod tests {
         drop(db);
         let db = Db::open(dir.path(), Options::default()).unwrap();
         assert_eq!(find(&db), [(0, 1.0), (5 * HOUR_MS, 2.0)], "after a restart");
+    }
+
+    #[test]
+    fn parallel_commits_beside_head_compactions_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let steps = 6 * 240; // six hours at 15 s
+        // The workers keep step (as scrapes all take the present time), so a truncation
+        // never cuts past a worker still behind.
+        let in_step = std::sync::Barrier::new(4);
+        std::thread::scope(|scope| {
+            for worker in 0..4u32 {
+                let (db, in_step) = (&db, &in_step);
+                scope.spawn(move || {
+                    let mut refs: Vec<Option<SeriesRef>> = vec![None; 50];
+                    for step in 0..steps {
+                        let t = step as i64 * 15_000;
+                        in_step.wait();
+                        loop {
+                            let mut app = db.appender();
+                            for (i, slot) in refs.iter_mut().enumerate() {
+                                // Every other series is quiet for hours at a time, so truncations forget it.
+                                if i % 2 == 1 && (step / 480) % 2 == 1 {
+                                    continue;
+                                }
+                                let s = match *slot {
+                                    Some(s) if db.head().is_live(s) => s,
+                                    _ => app.series(worker + 1, &l(&[("__name__", "m"), ("i", &i.to_string())])),
+                                };
+                                *slot = Some(s);
+                                app.add(s, t, step as f64);
+                            }
+                            if app.commit().unwrap().series_gone == 0 {
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+            let db = &db;
+            scope.spawn(move || {
+                for _ in 0..200 {
+                    db.compact_head(false).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+            });
+        });
+        let expected = 25 * steps + 25 * (steps - 480);
+        let counts = |db: &Db| (1..=4).map(|t| count_samples(db, t)).collect::<Vec<_>>();
+        assert_eq!(db.stats().tenants.len(), 4, "blocks were cut while appending");
+        assert_eq!(counts(&db), vec![expected; 4]);
+        drop(db);
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        assert_eq!(counts(&db), vec![expected; 4], "after a restart");
     }
 
     #[test]

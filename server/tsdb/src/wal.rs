@@ -292,6 +292,16 @@ impl Record {
     }
 }
 
+/// Records framed for [`Wal::write_framed`], each within `max_record` bytes (longer lists split).
+pub fn frame_records(records: &[Record], max_record: u32) -> io::Result<Vec<u8>> {
+    let mut framed = Vec::new();
+    let mut payload = Vec::new();
+    for record in records {
+        record.frame_into(max_record, &mut payload, &mut framed)?;
+    }
+    Ok(framed)
+}
+
 fn frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
@@ -323,7 +333,6 @@ pub struct Wal {
     /// Bytes of the current segment known to be complete records.
     written: u64,
     last_sync: Instant,
-    buf: Vec<u8>,
 }
 
 fn list(dir: &Path) -> io::Result<(Vec<u32>, Option<u32>)> {
@@ -434,32 +443,27 @@ impl Wal {
             index,
             written: MAGIC.len() as u64,
             last_sync: Instant::now(),
-            buf: Vec::new(),
         })
     }
 
     /// Appends records as one write. On failure (disk full) the segment is
     /// cut back to its last complete record, so the log stays readable.
     pub fn log(&mut self, records: &[Record]) -> io::Result<()> {
-        self.buf.clear();
-        let mut payload = Vec::new();
-        for record in records {
-            record.frame_into(self.max_record, &mut payload, &mut self.buf)?;
-        }
-        if self.written + self.buf.len() as u64 > SEGMENT_BYTES && self.written > MAGIC.len() as u64 {
+        let framed = frame_records(records, self.max_record)?;
+        self.write_framed(&framed)
+    }
+
+    /// Appends what [`frame_records`] made (encoded beforehand, outside the log's lock).
+    pub fn write_framed(&mut self, framed: &[u8]) -> io::Result<()> {
+        if self.written + framed.len() as u64 > SEGMENT_BYTES && self.written > MAGIC.len() as u64 {
             self.next_segment()?;
-            return self.log(records);
         }
-        if let Err(e) = self.file.write_all(&self.buf) {
+        if let Err(e) = self.file.write_all(framed) {
             let _ = self.file.set_len(self.written);
             let _ = self.file.seek(SeekFrom::Start(self.written));
             return Err(e);
         }
-        self.written += self.buf.len() as u64;
-        // A first scrape of many new series makes a large batch; do not keep its buffer.
-        if self.buf.capacity() > 1 << 20 {
-            self.buf = Vec::new();
-        }
+        self.written += framed.len() as u64;
         if self.last_sync.elapsed() >= SYNC_EVERY {
             self.sync()?;
         }
