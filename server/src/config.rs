@@ -60,6 +60,9 @@ pub struct Config {
     pub query_max_samples: usize,
     /// Most series one query may return (`VITRINE_QUERY_MAX_SERIES`).
     pub query_max_series: usize,
+    /// Most series one selector of a query may load; counted from the indexes before any
+    /// sample is read (`VITRINE_QUERY_MAX_SERIES_PER_SELECTOR`).
+    pub query_max_series_per_selector: usize,
     /// Queries one client may run at the same time; more get 503 (`VITRINE_QUERY_CONCURRENCY_PER_CLIENT`).
     pub query_concurrency_per_client: usize,
     /// Threads one large range query may spread its series over (`VITRINE_QUERY_THREADS`).
@@ -94,6 +97,7 @@ impl Default for Config {
             query_timeout_secs: 30,
             query_max_samples: 50_000_000,
             query_max_series: 10_000,
+            query_max_series_per_selector: 100_000,
             query_concurrency_per_client: 4,
             query_threads: vitrine_promql::eval::EvalOptions::default().threads,
         }
@@ -153,6 +157,7 @@ impl Config {
         env!("VITRINE_QUERY_TIMEOUT_SECS", query_timeout_secs);
         env!("VITRINE_QUERY_MAX_SAMPLES", query_max_samples);
         env!("VITRINE_QUERY_MAX_SERIES", query_max_series);
+        env!("VITRINE_QUERY_MAX_SERIES_PER_SELECTOR", query_max_series_per_selector);
         env!("VITRINE_QUERY_CONCURRENCY_PER_CLIENT", query_concurrency_per_client);
         env!("VITRINE_QUERY_THREADS", query_threads);
         if let Some(value) = var("VITRINE_SCRAPE_ALLOW") {

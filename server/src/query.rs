@@ -18,6 +18,7 @@ pub struct QueryLimits {
     pub timeout: Duration,
     pub max_samples: usize,
     pub max_series_returned: usize,
+    pub max_series_per_selector: usize,
     pub concurrent_per_client: usize,
     pub threads: usize,
 }
@@ -28,6 +29,7 @@ impl QueryLimits {
             timeout: Duration::from_secs(config.query_timeout_secs.max(1)),
             max_samples: config.query_max_samples,
             max_series_returned: config.query_max_series,
+            max_series_per_selector: config.query_max_series_per_selector,
             concurrent_per_client: config.query_concurrency_per_client.max(1),
             threads: config.query_threads.clamp(1, 64),
         }
@@ -87,6 +89,7 @@ impl Queries {
         let opts = EvalOptions {
             timeout: Some(timeout.map_or(self.limits.timeout, |t| t.min(self.limits.timeout))),
             max_samples: self.limits.max_samples,
+            max_series_per_selector: Some(self.limits.max_series_per_selector),
             cancel: Some(cancel.0.clone()),
             threads: self.limits.threads,
             ..EvalOptions::default()
@@ -186,6 +189,7 @@ mod tests {
             timeout: Duration::from_secs(10),
             max_samples: 1_000_000,
             max_series_returned: 3,
+            max_series_per_selector: 100,
             concurrent_per_client: 1,
             threads: 2,
         }
@@ -227,6 +231,33 @@ mod tests {
                 .is_ok()
         );
         assert!(q.running.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_selector_over_the_limits_is_refused_with_prometheus_error() {
+        let run = |max_series_per_selector: usize, max_samples: usize, promql: &'static str| async move {
+            let (_dir, q) = queries(QueryLimits {
+                max_samples,
+                max_series_per_selector,
+                max_series_returned: 100,
+                ..limits()
+            });
+            q.run(1, vitrine_promql::parse(promql).unwrap(), Span::Instant(1_000), None)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let every = "count_over_time({__name__=~\".+\"}[30d])";
+        assert_eq!(
+            run(4, 100, every).await.unwrap_err(),
+            "query would load more than 4 series from one selector"
+        );
+        // Five series of one sample each: within the series limit, over the samples.
+        assert_eq!(
+            run(10, 4, every).await.unwrap_err(),
+            "query processing would load too many samples into memory in query execution"
+        );
+        let four = run(10, 4, "up{instance!=\"i4\"}").await;
+        assert!(four.is_ok(), "{four:?}");
     }
 
     #[test]

@@ -364,7 +364,7 @@ fn examples(state: &AppState, tenant: Tenant, client_slug: &str, form: &ExploreF
         !state
             .tsdb
             .head()
-            .select(tenant, &[Matcher::equal("__name__", series)], now - 10 * MINUTE, now)
+            .series(tenant, &[Matcher::equal("__name__", series)], now - 10 * MINUTE, now)
             .is_empty()
     };
     // The first declared metric of a kind whose series has recent samples (a few tries).

@@ -14,12 +14,16 @@
 //!   pages, of its windows; the index holds every chunk's page, place and first and last time;
 //! - chunks are packed into pages of about 1 MiB and each page is compressed with zstd.
 //!
-//! Every file starts with a magic and a format version. Format 2 is written; format 1 (one
-//! chunk per series) is still read, and compaction rewrites it.
+//! Every file starts with a magic and a format version. Format 3 is written (format 2 plus
+//! each chunk's sample count in the index, so a query's size is known before it reads);
+//! formats 1 (one chunk per series) and 2 are still read, and compaction rewrites them.
+//!
+//! An open block keeps its index as symbol numbers (each distinct string once), not as
+//! owned label strings per series; labels are built only for the series a query returns.
 
-use crate::SeriesData;
 use crate::enc::{Decoder, put_str, put_uvarint, put_varint};
-use crate::labels::{Labels, MatchOp, Matcher};
+use crate::labels::{Labels, Matcher};
+use crate::{Budget, SelectError, SeriesData, expected_samples};
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -29,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 const INDEX_MAGIC: &[u8; 8] = b"VTIDX\x00\x00\x01";
 const CHUNKS_MAGIC: &[u8; 8] = b"VTCHK\x00\x00\x01";
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Blocks cut series into chunks at multiples of this (in milliseconds since the epoch).
 const CHUNK_WINDOW_MS: i64 = 4 * 3600 * 1000;
 
@@ -252,17 +256,26 @@ impl Meta {
     }
 }
 
-struct SeriesEntry {
-    labels: Labels,
-    /// In time order, which is also their order in the chunks file.
+/// A series as the writer has it.
+struct WriteEntry<'a> {
+    labels: &'a Labels,
     chunks: Vec<ChunkRef>,
 }
 
-/// Where one chunk of a series lies, and the time of its first and last sample.
+/// A series of an open block: its labels as symbol numbers, sorted by name.
+struct SeriesEntry {
+    labels: Box<[(u32, u32)]>,
+    /// In time order, which is also their order in the chunks file.
+    chunks: Box<[ChunkRef]>,
+}
+
+/// Where one chunk of a series lies, the time of its first and last sample, and how many
+/// samples it holds (0: unknown, a block of format 1 or 2).
 struct ChunkRef {
     page: u32,
     offset: u32,
     len: u32,
+    count: u32,
     min_t: i64,
     max_t: i64,
 }
@@ -306,10 +319,10 @@ pub fn write(
     // Window by window, and within a window series by series: a query for a short time
     // range decompresses only the pages of its windows.
     let series: Vec<&SeriesData> = series.iter().filter(|s| !s.samples.is_empty()).collect();
-    let mut entries: Vec<SeriesEntry> = series
+    let mut entries: Vec<WriteEntry<'_>> = series
         .iter()
-        .map(|s| SeriesEntry {
-            labels: s.labels.clone(),
+        .map(|s| WriteEntry {
+            labels: &s.labels,
             chunks: Vec::new(),
         })
         .collect();
@@ -329,6 +342,7 @@ pub fn write(
                 page: pages.len() as u32,
                 offset: start as u32,
                 len: (page.len() - start) as u32,
+                count: chunk.len() as u32,
                 min_t: chunk[0].0,
                 max_t: chunk[chunk.len() - 1].0,
             });
@@ -373,6 +387,7 @@ pub fn write(
             put_uvarint(&mut raw, c.page as u64);
             put_uvarint(&mut raw, c.offset as u64);
             put_uvarint(&mut raw, c.len as u64);
+            put_uvarint(&mut raw, c.count as u64);
             put_varint(&mut raw, c.min_t);
             put_varint(&mut raw, c.max_t.wrapping_sub(c.min_t));
         }
@@ -429,8 +444,13 @@ fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
 pub struct Block {
     pub dir: PathBuf,
     pub meta: Meta,
+    /// Every distinct label name and value, sorted (a string's number is its place).
+    symbols: Vec<Box<str>>,
     series: Vec<SeriesEntry>,
-    postings: HashMap<(String, String), Vec<u32>>,
+    /// (name, value) → series, ascending.
+    postings: HashMap<(u32, u32), Vec<u32>>,
+    /// name → its values, sorted.
+    values: HashMap<u32, Vec<u32>>,
     pages: Vec<(u64, u32)>,
     chunks: File,
     /// Bytes of the block's files (blocks never change).
@@ -457,9 +477,13 @@ impl Block {
         let mut d = Decoder::new(&raw);
         let bad = || invalid("index is corrupt");
         let n = d.len().ok_or_else(bad)?;
-        let mut symbols = Vec::with_capacity(n);
+        let mut symbols: Vec<Box<str>> = Vec::with_capacity(n);
         for _ in 0..n {
-            symbols.push(d.str().ok_or_else(bad)?.to_string());
+            let symbol = d.str().ok_or_else(bad)?;
+            if symbols.last().is_some_and(|last| &**last >= symbol) {
+                return Err(bad());
+            }
+            symbols.push(symbol.into());
         }
         let n = d.len().ok_or_else(bad)?;
         let mut pages = Vec::with_capacity(n);
@@ -468,18 +492,24 @@ impl Block {
             let len = u32::try_from(d.uvarint().ok_or_else(bad)?).map_err(|_| bad())?;
             pages.push((offset, len));
         }
+        let symbol = |d: &mut Decoder<'_>| {
+            d.uvarint()
+                .and_then(|v| u32::try_from(v).ok())
+                .filter(|id| (*id as usize) < symbols.len())
+                .ok_or_else(bad)
+        };
         let n = d.len().ok_or_else(bad)?;
         let mut series = Vec::with_capacity(n);
-        let symbol = |id: u64| symbols.get(id as usize).cloned().ok_or_else(bad);
         for _ in 0..n {
             let labels_len = d.len().ok_or_else(bad)?;
             let mut pairs = Vec::with_capacity(labels_len);
             for _ in 0..labels_len {
-                let name = symbol(d.uvarint().ok_or_else(bad)?)?;
-                let value = symbol(d.uvarint().ok_or_else(bad)?)?;
-                pairs.push((name, value));
+                pairs.push((symbol(&mut d)?, symbol(&mut d)?));
             }
-            let labels = Labels::new(pairs);
+            // The writer sorts labels by name, and symbol numbers follow the strings' order.
+            if pairs.windows(2).any(|w| w[0].0 >= w[1].0) {
+                return Err(bad());
+            }
             let num = |d: &mut Decoder<'_>| d.uvarint().and_then(|v| u32::try_from(v).ok()).ok_or_else(bad);
             // Version 1 kept each series as one chunk, without a count.
             let count = if meta.version == 1 { 1 } else { d.len().ok_or_else(bad)? };
@@ -488,23 +518,29 @@ impl Block {
                 let page = num(&mut d)?;
                 let offset = num(&mut d)?;
                 let len = num(&mut d)?;
+                let count = if meta.version >= 3 { num(&mut d)? } else { 0 };
                 let min_t = d.varint().ok_or_else(bad)?;
                 let max_t = min_t.wrapping_add(d.varint().ok_or_else(bad)?);
                 chunks.push(ChunkRef {
                     page,
                     offset,
                     len,
+                    count,
                     min_t,
                     max_t,
                 });
             }
-            series.push(SeriesEntry { labels, chunks });
+            series.push(SeriesEntry {
+                labels: pairs.into(),
+                chunks: chunks.into(),
+            });
         }
         let n = d.len().ok_or_else(bad)?;
-        let mut postings: HashMap<(String, String), Vec<u32>> = HashMap::with_capacity(n);
+        let mut postings: HashMap<(u32, u32), Vec<u32>> = HashMap::with_capacity(n);
+        let mut values: HashMap<u32, Vec<u32>> = HashMap::new();
         for _ in 0..n {
-            let name = symbol(d.uvarint().ok_or_else(bad)?)?;
-            let value = symbol(d.uvarint().ok_or_else(bad)?)?;
+            let name = symbol(&mut d)?;
+            let value = symbol(&mut d)?;
             let count = d.len().ok_or_else(bad)?;
             let mut list = Vec::with_capacity(count);
             let mut s = 0u32;
@@ -518,6 +554,11 @@ impl Block {
                 list.push(s);
             }
             postings.insert((name, value), list);
+            values.entry(name).or_default().push(value);
+        }
+        for list in values.values_mut() {
+            list.sort_unstable();
+            list.dedup();
         }
         let chunks = File::open(dir.join("chunks"))?;
         let mut magic = [0u8; 8];
@@ -533,8 +574,10 @@ impl Block {
         Ok(Block {
             dir: dir.to_owned(),
             meta,
+            symbols,
             series,
             postings,
+            values,
             pages,
             chunks,
             disk_bytes,
@@ -560,58 +603,77 @@ impl Block {
         Ok(bytes)
     }
 
-    /// The series that may match (through the postings of the equality matchers); every
-    /// matcher is checked afterwards.
-    fn candidates(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<u32> {
-        if self.meta.max_t <= mint || self.meta.min_t > maxt {
-            return Vec::new();
-        }
-        let mut lists: Vec<&Vec<u32>> = Vec::new();
-        for m in matchers
-            .iter()
-            .filter(|m| m.op == MatchOp::Equal && !m.value.is_empty())
-        {
-            match self.postings.get(&(m.name.clone(), m.value.clone())) {
-                Some(list) => lists.push(list),
-                None => return Vec::new(),
-            }
-        }
-        lists.sort_by_key(|l| l.len());
-        match lists.split_first() {
-            None => (0..self.series.len() as u32).collect(),
-            Some((first, rest)) => first
+    fn symbol_id(&self, s: &str) -> Option<u32> {
+        self.symbols.binary_search_by(|x| (**x).cmp(s)).ok().map(|i| i as u32)
+    }
+
+    fn labels_of(&self, entry: &SeriesEntry) -> Labels {
+        Labels::new(
+            entry
+                .labels
                 .iter()
-                .copied()
-                .filter(|s| rest.iter().all(|l| l.binary_search(s).is_ok()))
+                .map(|(n, v)| {
+                    (
+                        self.symbols[*n as usize].to_string(),
+                        self.symbols[*v as usize].to_string(),
+                    )
+                })
                 .collect(),
-        }
+        )
+    }
+
+    /// The series matching every matcher with a chunk in `[mint, maxt]`, through the postings.
+    fn matching(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> impl Iterator<Item = &SeriesEntry> {
+        let found = if self.meta.max_t <= mint || self.meta.min_t > maxt {
+            Vec::new()
+        } else {
+            crate::postings::select(self, matchers)
+        };
+        found
+            .into_iter()
+            .map(|i| &self.series[i as usize])
+            .filter(move |e| e.chunks.iter().any(|c| c.overlaps(mint, maxt)))
     }
 
     /// The labels of the matching series with a chunk in `[mint, maxt]`, read from the index
     /// alone (for the series, labels and label values of the API).
     pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
-        self.candidates(matchers, mint, maxt)
-            .into_iter()
-            .map(|i| &self.series[i as usize])
-            .filter(|e| e.chunks.iter().any(|c| c.overlaps(mint, maxt)))
-            .filter(|e| matchers.iter().all(|m| m.matches_labels(&e.labels)))
-            .map(|e| e.labels.clone())
-            .collect()
+        self.matching(matchers, mint, maxt).map(|e| self.labels_of(e)).collect()
+    }
+
+    /// How many series and (about) how many samples a select would load, from the index alone.
+    /// Chunks of older formats, without counts, count as none: their samples are counted as they
+    /// are decoded.
+    pub fn expected(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> (usize, usize) {
+        self.matching(matchers, mint, maxt)
+            .fold((0, 0), |(series, samples), e| {
+                let in_range: usize = e
+                    .chunks
+                    .iter()
+                    .map(|c| expected_samples(c.count, c.min_t, c.max_t, mint, maxt))
+                    .sum();
+                (series + 1, samples + in_range)
+            })
     }
 
     /// The label pairs of the block's series, from the postings.
     pub fn label_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.postings.keys().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.postings
+            .keys()
+            .map(|(n, v)| (&*self.symbols[*n as usize], &*self.symbols[*v as usize]))
     }
 
-    /// Matching series with their samples in `[mint, maxt]`.
-    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<SeriesData>> {
-        let candidates = self.candidates(matchers, mint, maxt);
+    /// Matching series with their samples in `[mint, maxt]`, within the budget.
+    pub fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        budget: &Budget<'_>,
+    ) -> Result<Vec<SeriesData>, SelectError> {
         let mut out = Vec::new();
         let mut wanted: Vec<(usize, &ChunkRef)> = Vec::new();
-        for i in candidates {
-            let entry = &self.series[i as usize];
-            let before = wanted.len();
+        for entry in self.matching(matchers, mint, maxt) {
             wanted.extend(
                 entry
                     .chunks
@@ -619,20 +681,17 @@ impl Block {
                     .filter(|c| c.overlaps(mint, maxt))
                     .map(|c| (out.len(), c)),
             );
-            if wanted.len() > before && matchers.iter().all(|m| m.matches_labels(&entry.labels)) {
-                out.push(SeriesData {
-                    labels: entry.labels.clone(),
-                    samples: Vec::new(),
-                });
-            } else {
-                wanted.truncate(before);
-            }
+            out.push(SeriesData {
+                labels: self.labels_of(entry),
+                samples: Vec::new(),
+            });
         }
         // In file order, which keeps each series' chunks in time order and reads every page once.
         wanted.sort_by_key(|(_, c)| (c.page, c.offset));
         let mut page: Option<(u32, Arc<Vec<u8>>)> = None;
         for (i, chunk) in wanted {
             if page.as_ref().is_none_or(|(number, _)| *number != chunk.page) {
+                budget.check()?;
                 page = Some((chunk.page, self.page(chunk.page)?));
             }
             let Some((_, page)) = &page else { unreachable!() };
@@ -640,8 +699,10 @@ impl Block {
             let bytes = page
                 .get(start..start + chunk.len as usize)
                 .ok_or_else(|| invalid("series out of page"))?;
+            let before = out[i].samples.len();
             decode_samples(&mut Decoder::new(bytes), mint, maxt, &mut out[i].samples)
                 .ok_or_else(|| invalid("series data is corrupt"))?;
+            budget.charge(out[i].samples.len() - before)?;
         }
         out.retain(|s| !s.samples.is_empty());
         Ok(out)
@@ -649,7 +710,11 @@ impl Block {
 
     /// Every series with every sample (for compaction and deletion).
     pub fn all(&self) -> io::Result<Vec<SeriesData>> {
-        self.select(&[], i64::MIN, i64::MAX)
+        self.select(&[], i64::MIN, i64::MAX, &Budget::unlimited())
+            .map_err(|e| match e {
+                SelectError::Io(e) => e,
+                other => io::Error::other(other.to_string()),
+            })
     }
 
     /// Bytes of the block's files.
@@ -658,9 +723,34 @@ impl Block {
     }
 }
 
+impl crate::postings::Postings for Block {
+    fn pair(&self, name: &str, value: &str) -> Option<&[u32]> {
+        let key = (self.symbol_id(name)?, self.symbol_id(value)?);
+        self.postings.get(&key).map(Vec::as_slice)
+    }
+
+    fn values_where(&self, name: &str, keep: &dyn Fn(&str) -> bool) -> Vec<&[u32]> {
+        let Some(n) = self.symbol_id(name) else {
+            return Vec::new();
+        };
+        self.values
+            .get(&n)
+            .into_iter()
+            .flatten()
+            .filter(|v| keep(&self.symbols[**v as usize]))
+            .filter_map(|v| self.postings.get(&(n, *v)).map(Vec::as_slice))
+            .collect()
+    }
+
+    fn every(&self) -> Vec<u32> {
+        (0..self.series.len() as u32).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::MatchOp;
     use proptest::prelude::*;
 
     fn round_trip(samples: &[(i64, f64)]) -> Vec<(i64, f64)> {
@@ -733,13 +823,20 @@ mod tests {
         assert_eq!((meta.series, meta.samples), (50, 5000));
         let block = Block::open(&path).unwrap();
         assert_eq!(block.meta.replaces, ["old-1"]);
-        let got = block.select(&[Matcher::equal("route", "/r7")], 10_000, 20_000).unwrap();
+        let got = block
+            .select(&[Matcher::equal("route", "/r7")], 10_000, 20_000, &Budget::unlimited())
+            .unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].samples.len(), 11);
         assert_eq!(got[0].samples[0], (10_000, 70.0));
         let re = [Matcher::new(MatchOp::Regex, "route", "/r1.").unwrap()];
-        assert_eq!(block.select(&re, 0, 100_000).unwrap().len(), 10);
-        assert!(block.select(&re, 200_000, 300_000).unwrap().is_empty());
+        assert_eq!(block.select(&re, 0, 100_000, &Budget::unlimited()).unwrap().len(), 10);
+        assert!(
+            block
+                .select(&re, 200_000, 300_000, &Budget::unlimited())
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(block.all().unwrap().len(), 50);
         assert!(block.disk_bytes() > 0);
     }
@@ -771,7 +868,7 @@ mod tests {
             (5 * 3_600_000 + 1, 2 * day),
             (3 * day - 1, 4 * day),
         ] {
-            let got = block.select(&[], mint, maxt).unwrap();
+            let got = block.select(&[], mint, maxt, &Budget::unlimited()).unwrap();
             let expected: Vec<SeriesData> = series
                 .iter()
                 .map(|s| SeriesData {
@@ -799,7 +896,9 @@ mod tests {
         )))
         .unwrap();
         assert_eq!(block.meta.version, 1);
-        let got = block.select(&[Matcher::equal("job", "j2")], 300_000, 540_000).unwrap();
+        let got = block
+            .select(&[Matcher::equal("job", "j2")], 300_000, 540_000, &Budget::unlimited())
+            .unwrap();
         assert_eq!(got.len(), 1);
         let values: Vec<u64> = got[0].samples.iter().map(|(_, v)| v.to_bits()).collect();
         let expected: Vec<u64> = [2.5, 3.0, f64::from_bits(crate::STALE_NAN), 4.0, 4.5]
@@ -817,7 +916,7 @@ mod tests {
         write(&path, 1, 0, 10, &[], &[]).unwrap();
         let meta = fs::read_to_string(path.join("meta.json"))
             .unwrap()
-            .replace("\"version\":2", "\"version\":9");
+            .replace(&format!("\"version\":{FORMAT_VERSION}"), "\"version\":9");
         fs::write(path.join("meta.json"), meta).unwrap();
         let err = Block::open(&path).err().unwrap();
         assert!(err.to_string().contains("version 9"), "{err}");

@@ -11,7 +11,7 @@ use crate::block::{self, Block};
 use crate::head::{Head, HeadStats, SeriesRef};
 use crate::labels::{Labels, Matcher};
 use crate::wal::{Record, ReplayReport, SeriesBatch, Wal};
-use crate::{AppendError, SeriesData, Tenant};
+use crate::{AppendError, Budget, SelectError, SeriesData, Tenant};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io;
@@ -261,11 +261,46 @@ impl Db {
             .unwrap_or_default()
     }
 
-    /// The tenant's series matching every matcher, with samples in `[mint, maxt]`, sorted by labels.
+    /// The tenant's series matching every matcher, with samples in `[mint, maxt]`, sorted by
+    /// labels, without limits (compaction, imports, tests).
     pub fn select(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<SeriesData>> {
-        let mut parts = self.head.select(tenant, matchers, mint, maxt);
-        for block in self.blocks_of(tenant) {
-            parts.extend(block.select(matchers, mint, maxt)?);
+        self.select_within(tenant, matchers, mint, maxt, &Budget::unlimited())
+            .map_err(|e| match e {
+                SelectError::Io(e) => e,
+                other => io::Error::other(other.to_string()),
+            })
+    }
+
+    /// As [`Db::select`], within a query's budget: the series are counted and the samples
+    /// estimated from the indexes of the head and every block before anything is read, so a
+    /// selection too large is refused without loading it; samples are counted again as they
+    /// are decoded, and the budget's cancellation is checked page by page.
+    pub fn select_within(
+        &self,
+        tenant: Tenant,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        budget: &Budget<'_>,
+    ) -> Result<Vec<SeriesData>, SelectError> {
+        let blocks = self.blocks_of(tenant);
+        let (mut series, mut samples) = self.head.expected(tenant, matchers, mint, maxt);
+        let mut largest = series;
+        for block in &blocks {
+            let (s, n) = block.expected(matchers, mint, maxt);
+            series += s;
+            largest = largest.max(s);
+            samples += n;
+        }
+        budget.series(largest)?;
+        if budget.series(series).is_err() {
+            // The same series counted in several blocks: count each once, still without samples.
+            budget.series(self.series(tenant, matchers, mint, maxt).len())?;
+        }
+        budget.expect(samples)?;
+        let mut parts = self.head.select(tenant, matchers, mint, maxt, budget)?;
+        for block in &blocks {
+            parts.extend(block.select(matchers, mint, maxt, budget)?);
         }
         Ok(merge_sources(parts))
     }
@@ -1018,6 +1053,34 @@ mod tests {
         app.add(s, now + 15_000, 1.0);
         assert_eq!(app.commit().unwrap().appended, 1, "the present is still written");
         assert_eq!(count_samples(&db, 1), 12 * 60 + 1);
+    }
+
+    #[test]
+    fn a_selection_over_the_budget_is_refused_from_the_indexes_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        for i in 0..20 {
+            fill(&db, 1, &format!("m{i}"), 0, 10 * HOUR_MS, 15_000);
+        }
+        db.compact_head(false).unwrap();
+        assert!(!db.blocks_of(1).is_empty());
+        let every = all();
+        let within = |budget: &Budget<'_>| db.select_within(1, &every, 0, i64::MAX, budget);
+        // 20 series × 2,400 samples.
+        assert_eq!(within(&Budget::new(20, 48_000, None)).unwrap().len(), 20);
+        let refused = within(&Budget::new(20, 47_000, None)).unwrap_err();
+        assert!(matches!(refused, SelectError::TooManySamples(47_000)), "{refused}");
+        let refused = within(&Budget::new(19, usize::MAX, None)).unwrap_err();
+        assert!(matches!(refused, SelectError::TooManySeries(19)), "{refused}");
+        // A short range needs only its share of each chunk.
+        let last_hour = db.select_within(1, &every, 9 * HOUR_MS, i64::MAX, &Budget::new(20, 5_000, None));
+        assert_eq!(
+            last_hour.unwrap().iter().map(|s| s.samples.len()).sum::<usize>(),
+            20 * 240
+        );
+        let canceled = std::sync::atomic::AtomicBool::new(true);
+        let refused = within(&Budget::new(20, usize::MAX, Some(&canceled))).unwrap_err();
+        assert!(matches!(refused, SelectError::Canceled), "{refused}");
     }
 
     #[test]

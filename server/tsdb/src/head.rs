@@ -1,9 +1,9 @@
 //! The head: recent samples of every active series, in memory, in Gorilla
 //! chunks, with an inverted index (postings) per tenant and label pair.
 
-use crate::labels::{Labels, MatchOp, Matcher};
+use crate::labels::{Labels, Matcher};
 use crate::xor::{XorChunk, XorIter};
-use crate::{AppendError, SeriesData, Tenant};
+use crate::{AppendError, Budget, SelectError, SeriesData, Tenant, expected_samples};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -62,19 +62,6 @@ struct Index {
     tenants: Vec<Tenant>,
 }
 
-/// The union of sorted lists, sorted.
-fn union(lists: Vec<&Vec<SeriesRef>>) -> Vec<SeriesRef> {
-    let mut out: Vec<SeriesRef> = lists.into_iter().flatten().copied().collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-/// Elements of sorted `a` that are in sorted `b`.
-fn intersect(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
-    a.iter().copied().filter(|s| b.binary_search(s).is_ok()).collect()
-}
-
 impl Index {
     fn labels_of(&self, series: SeriesRef) -> Labels {
         let pairs = self.labels.get(series as usize).map_or(&[][..], |l| l);
@@ -112,62 +99,42 @@ impl Index {
             .find(|s| self.same_labels(*s, labels))
     }
 
-    /// The series of `tenant` whose value of `name` satisfies `keep`, sorted.
-    fn with_value(&self, tenant: Tenant, name: &str, keep: impl Fn(&str) -> bool) -> Vec<SeriesRef> {
-        let Some(n) = self.symbols.get(name) else {
-            return Vec::new();
-        };
-        let Some(values) = self.values.get(&tenant).and_then(|names| names.get(&n)) else {
-            return Vec::new();
-        };
-        union(
-            values
-                .iter()
-                .filter(|v| keep(self.symbols.resolve(**v)))
-                .filter_map(|v| self.postings.get(&(tenant, n, *v)))
-                .collect(),
-        )
+    /// Series of `tenant` matching every matcher, through the postings.
+    fn candidates(&self, tenant: Tenant, matchers: &[Matcher]) -> Vec<SeriesRef> {
+        crate::postings::select(&TenantPostings { index: self, tenant }, matchers)
+    }
+}
+
+/// One tenant's part of the head's index.
+struct TenantPostings<'a> {
+    index: &'a Index,
+    tenant: Tenant,
+}
+
+impl crate::postings::Postings for TenantPostings<'_> {
+    fn pair(&self, name: &str, value: &str) -> Option<&[u32]> {
+        let index = self.index;
+        let (n, v) = (index.symbols.get(name)?, index.symbols.get(value)?);
+        index.postings.get(&(self.tenant, n, v)).map(Vec::as_slice)
     }
 
-    /// Series of `tenant` matching every matcher, through the postings (as Prometheus'
-    /// `PostingsForMatchers`): a matcher that rejects the empty value selects the series
-    /// with a matching value; one that accepts it removes those with a value it rejects.
-    fn candidates(&self, tenant: Tenant, matchers: &[Matcher]) -> Vec<SeriesRef> {
-        let mut selected: Option<Vec<SeriesRef>> = None;
-        let mut excluded: Vec<Vec<SeriesRef>> = Vec::new();
-        // Equality first: the shortest lists, no regex run.
-        let mut ordered: Vec<&Matcher> = matchers.iter().collect();
-        let equality = |m: &Matcher| m.op == MatchOp::Equal && !m.value.is_empty();
-        ordered.sort_by_key(|m| !equality(m));
-        for m in ordered {
-            let list = if equality(m) {
-                let (Some(n), Some(v)) = (self.symbols.get(&m.name), self.symbols.get(&m.value)) else {
-                    return Vec::new();
-                };
-                match self.postings.get(&(tenant, n, v)) {
-                    Some(list) => list.clone(),
-                    None => return Vec::new(),
-                }
-            } else if !m.matches_empty() {
-                self.with_value(tenant, &m.name, |v| m.matches(v))
-            } else {
-                excluded.push(self.with_value(tenant, &m.name, |v| !m.matches(v)));
-                continue;
-            };
-            selected = Some(match selected {
-                None => list,
-                Some(so_far) if so_far.len() <= list.len() => intersect(&so_far, &list),
-                Some(so_far) => intersect(&list, &so_far),
-            });
-            if selected.as_ref().is_some_and(Vec::is_empty) {
-                return Vec::new();
-            }
-        }
-        let mut out = selected.unwrap_or_else(|| self.all.get(&tenant).cloned().unwrap_or_default());
-        for gone in excluded.iter().filter(|l| !l.is_empty()) {
-            out.retain(|s| gone.binary_search(s).is_err());
-        }
-        out
+    fn values_where(&self, name: &str, keep: &dyn Fn(&str) -> bool) -> Vec<&[u32]> {
+        let index = self.index;
+        let Some(n) = index.symbols.get(name) else {
+            return Vec::new();
+        };
+        let Some(values) = index.values.get(&self.tenant).and_then(|names| names.get(&n)) else {
+            return Vec::new();
+        };
+        values
+            .iter()
+            .filter(|v| keep(index.symbols.resolve(**v)))
+            .filter_map(|v| index.postings.get(&(self.tenant, n, *v)).map(Vec::as_slice))
+            .collect()
+    }
+
+    fn every(&self) -> Vec<u32> {
+        self.index.all.get(&self.tenant).cloned().unwrap_or_default()
     }
 }
 
@@ -236,6 +203,20 @@ impl MemSeries {
         if self.open.first_t().is_some_and(|first| first <= maxt) && self.open.last_t().is_some_and(|l| l >= mint) {
             out.extend(self.open.iter().filter(|(t, _)| (mint..=maxt).contains(t)));
         }
+    }
+
+    /// About how many samples lie in `[mint, maxt]`, from the chunks' counts.
+    fn expected(&self, mint: i64, maxt: i64) -> usize {
+        let sealed: usize = self
+            .sealed
+            .iter()
+            .map(|s| expected_samples(s.count, s.min_t, s.max_t, mint, maxt))
+            .sum();
+        let open = match (self.open.first_t(), self.open.last_t()) {
+            (Some(first), Some(last)) => expected_samples(self.open.len() as u32, first, last, mint, maxt),
+            _ => 0,
+        };
+        sealed + open
     }
 
     /// Whether a chunk of the series reaches into `[mint, maxt]`.
@@ -566,23 +547,46 @@ impl Head {
             .candidates(tenant, matchers)
             .into_iter()
             .map(|s| (s, index.labels_of(s)))
-            .filter(|(_, labels)| matchers.iter().all(|m| m.matches_labels(labels)))
             .collect()
     }
 
+    /// How many of `tenant`'s series match and about how many of their samples lie in
+    /// `[mint, maxt]` (from the chunks' counts; nothing is decoded).
+    pub fn expected(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> (usize, usize) {
+        let mint = mint.max(self.min_valid_t());
+        let found = read(&self.index).candidates(tenant, matchers);
+        let all = read(&self.series);
+        let samples = found
+            .iter()
+            .filter_map(|s| slot(&all, *s))
+            .map(|m| lock(m).expected(mint, maxt))
+            .sum();
+        (found.len(), samples)
+    }
+
     /// Series of `tenant` matching every matcher, with their samples in `[mint, maxt]`.
-    pub fn select(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
+    pub fn select(
+        &self,
+        tenant: Tenant,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        budget: &Budget<'_>,
+    ) -> Result<Vec<SeriesData>, SelectError> {
         let mint = mint.max(self.min_valid_t());
         let found = self.matching(tenant, matchers);
         let all = read(&self.series);
-        found
-            .into_iter()
-            .filter_map(|(s, labels)| {
-                let mut samples = Vec::new();
-                lock(slot(&all, s)?).samples(mint, maxt, &mut samples);
-                (!samples.is_empty()).then_some(SeriesData { labels, samples })
-            })
-            .collect()
+        let mut out = Vec::new();
+        for (s, labels) in found {
+            let Some(m) = slot(&all, s) else { continue };
+            let mut samples = Vec::new();
+            lock(m).samples(mint, maxt, &mut samples);
+            budget.charge(samples.len())?;
+            if !samples.is_empty() {
+                out.push(SeriesData { labels, samples });
+            }
+        }
+        Ok(out)
     }
 
     /// The labels of `tenant`'s series matching every matcher with a chunk in `[mint, maxt]`,
@@ -818,6 +822,11 @@ impl Head {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::MatchOp;
+
+    fn select_all(head: &Head, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
+        head.select(tenant, matchers, mint, maxt, &Budget::unlimited()).unwrap()
+    }
 
     fn l(pairs: &[(&str, &str)]) -> Labels {
         Labels::from_pairs(pairs)
@@ -837,13 +846,13 @@ mod tests {
         }
         head.append(s2, 5, 99.0).unwrap();
         let m = [Matcher::equal("__name__", "up")];
-        let one = head.select(1, &m, 0, 10_000);
+        let one = select_all(&head, 1, &m, 0, 10_000);
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].samples.len(), 11);
         assert_eq!(one[0].samples[10], (10_000, 10.0));
-        let two = head.select(2, &m, i64::MIN, i64::MAX);
+        let two = select_all(&head, 2, &m, i64::MIN, i64::MAX);
         assert_eq!(two[0].samples, vec![(5, 99.0)]);
-        assert!(head.select(3, &m, i64::MIN, i64::MAX).is_empty());
+        assert!(select_all(&head, 3, &m, i64::MIN, i64::MAX).is_empty());
         assert_eq!(head.stats().samples, 301);
     }
 
@@ -867,10 +876,10 @@ mod tests {
             head.append(s, 1, 1.0).unwrap();
         }
         let re = [Matcher::new(MatchOp::Regex, "job", "a.*|w.*").unwrap()];
-        assert_eq!(head.select(7, &re, 0, 10).len(), 2);
+        assert_eq!(select_all(&head, 7, &re, 0, 10).len(), 2);
         assert_eq!(head.delete(7, &re).len(), 2);
         let all = [Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()];
-        let left = head.select(7, &all, 0, 10);
+        let left = select_all(&head, 7, &all, 0, 10);
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].labels.get("job"), Some("db"));
         assert_eq!(head.stats().series, 1);
@@ -941,8 +950,7 @@ mod tests {
                     .filter(|(_, labels)| matchers.iter().all(|m| m.matches_labels(labels)))
                     .map(|(_, labels)| labels.clone())
                     .collect();
-                let mut selected: Vec<Labels> = head
-                    .select(tenant, matchers, i64::MIN, i64::MAX)
+                let mut selected: Vec<Labels> = select_all(&head, tenant, matchers, i64::MIN, i64::MAX)
                     .into_iter()
                     .map(|s| s.labels)
                     .collect();
@@ -981,10 +989,7 @@ mod tests {
         assert_eq!((stats.samples, stats.chunk_bytes), recount(&head));
         assert_eq!(stats.series, 150);
         // What was forgotten is gone from the postings and the label listing too.
-        assert!(
-            head.select(1, &[Matcher::equal("__name__", "up")], 0, i64::MAX)
-                .is_empty()
-        );
+        assert!(select_all(&head, 1, &[Matcher::equal("__name__", "up")], 0, i64::MAX).is_empty());
         assert!(head.label_pairs(1).iter().all(|(_, v)| v != "up"));
         let (again, created) = head.get_or_create(1, &l(&[("__name__", "up"), ("job", "job0")]));
         assert!(created && head.is_live(again));
@@ -999,7 +1004,7 @@ mod tests {
         assert_eq!(head.get_or_create(1, &l(&[("__name__", "new")])), (6, true));
         head.append(2, 1, 1.0).unwrap();
         let all = [Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()];
-        assert_eq!(head.select(1, &all, 0, 10)[0].labels.get("__name__"), Some("two"));
+        assert_eq!(select_all(&head, 1, &all, 0, 10)[0].labels.get("__name__"), Some("two"));
         assert_eq!(head.series_of(1).iter().map(|s| s.0).collect::<Vec<_>>(), [2, 5, 6]);
     }
 }

@@ -14,11 +14,14 @@ pub mod db;
 mod enc;
 pub mod head;
 pub mod labels;
+mod postings;
 pub mod wal;
 pub mod xor;
 
 pub use db::{Db, DbError, Options};
 pub use labels::{Labels, MatchOp, Matcher};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The client a series belongs to.
 pub type Tenant = u32;
@@ -47,4 +50,81 @@ pub enum AppendError {
     OutOfBounds,
     #[error("unknown series reference")]
     UnknownSeries,
+}
+
+/// What one select may load: checked from the indexes before any sample is read (series
+/// counted, samples estimated from the chunks' counts), and again while samples are decoded.
+pub struct Budget<'a> {
+    max_series: usize,
+    max_samples: usize,
+    cancel: Option<&'a AtomicBool>,
+    loaded: Cell<usize>,
+}
+
+impl<'a> Budget<'a> {
+    pub fn new(max_series: usize, max_samples: usize, cancel: Option<&'a AtomicBool>) -> Budget<'a> {
+        Budget {
+            max_series,
+            max_samples,
+            cancel,
+            loaded: Cell::new(0),
+        }
+    }
+
+    /// No limit: for compaction, deletion and snapshots.
+    pub fn unlimited() -> Budget<'static> {
+        Budget::new(usize::MAX, usize::MAX, None)
+    }
+
+    pub(crate) fn series(&self, n: usize) -> Result<(), SelectError> {
+        if n > self.max_series {
+            return Err(SelectError::TooManySeries(self.max_series));
+        }
+        Ok(())
+    }
+
+    /// Refuses a selection expected to load more samples than allowed.
+    pub(crate) fn expect(&self, samples: usize) -> Result<(), SelectError> {
+        if samples > self.max_samples {
+            return Err(SelectError::TooManySamples(self.max_samples));
+        }
+        self.check()
+    }
+
+    /// Counts samples decoded.
+    pub(crate) fn charge(&self, samples: usize) -> Result<(), SelectError> {
+        let loaded = self.loaded.get().saturating_add(samples);
+        self.loaded.set(loaded);
+        self.expect(loaded)
+    }
+
+    pub(crate) fn check(&self) -> Result<(), SelectError> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(SelectError::Canceled);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("the selection would load more than {0} samples")]
+    TooManySamples(usize),
+    #[error("the selection would load more than {0} series")]
+    TooManySeries(usize),
+    #[error("the selection was canceled")]
+    Canceled,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Samples of a chunk expected in `[mint, maxt]`: its count times the share of its time
+/// span inside the range (samples are about evenly spaced).
+pub(crate) fn expected_samples(count: u32, min_t: i64, max_t: i64, mint: i64, maxt: i64) -> usize {
+    if max_t < mint || min_t > maxt {
+        return 0;
+    }
+    let span = (max_t as i128 - min_t as i128 + 1) as f64;
+    let inside = (max_t.min(maxt) as i128 - min_t.max(mint) as i128 + 1) as f64;
+    (count as f64 * (inside / span)).ceil() as usize
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-pub use storage::{MemoryStorage, Queryable, STALE_NAN, StoredSeries, is_stale};
+pub use storage::{MemoryStorage, Queryable, STALE_NAN, SelectLimits, StoredSeries, is_stale};
 #[cfg(feature = "tsdb")]
 pub use tsdb::{TsdbQueryable, store_matcher};
 

@@ -417,7 +417,12 @@ fn load<Q: Queryable + ?Sized>(
     }
     s -= vs.original_offset;
     e -= vs.original_offset;
-    let mut series = storage.select(&vs.matchers, s, e).map_err(EvalError::Storage)?;
+    let limits = super::storage::SelectLimits {
+        max_series: opts.max_series_per_selector,
+        max_samples: Some(opts.max_samples),
+        cancel: opts.cancel.as_deref(),
+    };
+    let mut series = storage.select(&vs.matchers, s, e, &limits)?;
     if let Some(max) = opts.max_series_per_selector
         && series.len() > max
     {

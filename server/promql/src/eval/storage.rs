@@ -1,7 +1,9 @@
 //! What the evaluator reads series from.
 
+use super::EvalError;
 use crate::labels::Labels;
 use crate::matcher::Matcher;
+use std::sync::atomic::AtomicBool;
 
 /// The bit pattern Prometheus writes to mark a series stale (`value.StaleNaN`).
 pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
@@ -20,19 +22,42 @@ pub struct StoredSeries {
     pub samples: Vec<(i64, f64)>,
 }
 
+/// What one selection may load: the evaluation's limits, for a storage that checks them
+/// before it loads anything (and a cancellation it checks while it reads).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SelectLimits<'a> {
+    pub max_series: Option<usize>,
+    pub max_samples: Option<usize>,
+    pub cancel: Option<&'a AtomicBool>,
+}
+
 /// A source of series, already scoped to one tenant.
 ///
 /// `select` returns the series matching every matcher (an absent label matches as ""), with
 /// their samples in `[mint, maxt]` (both ends included). Series without samples in that range
 /// may be left out or returned empty; samples outside it are ignored. The order does not
 /// matter: the evaluator sorts by labels, as Prometheus' merged block queriers return them.
+/// A storage that knows a selection is over `limits` refuses it with
+/// [`EvalError::TooManySeries`] or [`EvalError::TooManySamples`] instead of loading it.
 pub trait Queryable {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String>;
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        limits: &SelectLimits<'_>,
+    ) -> Result<Vec<StoredSeries>, EvalError>;
 }
 
 impl<Q: Queryable + ?Sized> Queryable for &Q {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String> {
-        (**self).select(matchers, mint, maxt)
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        limits: &SelectLimits<'_>,
+    ) -> Result<Vec<StoredSeries>, EvalError> {
+        (**self).select(matchers, mint, maxt, limits)
     }
 }
 
@@ -88,7 +113,13 @@ impl MemoryStorage {
 }
 
 impl Queryable for MemoryStorage {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        _limits: &SelectLimits<'_>,
+    ) -> Result<Vec<StoredSeries>, EvalError> {
         Ok(self
             .series
             .iter()

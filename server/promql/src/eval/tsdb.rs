@@ -1,25 +1,43 @@
 //! The evaluator over one tenant of Vitrine's store.
 
-use vitrine_tsdb::{Db, Tenant};
+use vitrine_tsdb::{Budget, Db, SelectError, Tenant};
 
-use super::storage::{Queryable, StoredSeries};
+use super::EvalError;
+use super::storage::{Queryable, SelectLimits, StoredSeries};
 use crate::labels::Labels;
 use crate::matcher::{MatchOp, Matcher};
 
 /// One tenant of a [`Db`], as the evaluator reads it. Every matcher goes to the store, which
-/// checks a series' labels before it reads its samples.
+/// selects through its postings, and the limits too: a selection over them is refused from
+/// the indexes, before a sample is read.
 pub struct TsdbQueryable<'a> {
     pub db: &'a Db,
     pub tenant: Tenant,
 }
 
 impl Queryable for TsdbQueryable<'_> {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<StoredSeries>, String> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        limits: &SelectLimits<'_>,
+    ) -> Result<Vec<StoredSeries>, EvalError> {
         let matchers: Vec<vitrine_tsdb::Matcher> = matchers.iter().map(store_matcher).collect();
+        let budget = Budget::new(
+            limits.max_series.unwrap_or(usize::MAX),
+            limits.max_samples.unwrap_or(usize::MAX),
+            limits.cancel,
+        );
         let found = self
             .db
-            .select(self.tenant, &matchers, mint, maxt)
-            .map_err(|e| e.to_string())?;
+            .select_within(self.tenant, &matchers, mint, maxt, &budget)
+            .map_err(|e| match e {
+                SelectError::TooManySamples(_) => EvalError::TooManySamples,
+                SelectError::TooManySeries(n) => EvalError::TooManySeries(n),
+                SelectError::Canceled => EvalError::Canceled,
+                SelectError::Io(e) => EvalError::Storage(e.to_string()),
+            })?;
         Ok(found
             .into_iter()
             .map(|s| StoredSeries {
