@@ -479,6 +479,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         scraper: scraper.clone(),
         queries: query::Queries::new(tsdb.clone(), query::QueryLimits::from_config(&config)),
         operator_token: operator_token.clone().into(),
+        token_uses: Arc::default(),
         leptos,
         config: Arc::new(config),
     };
@@ -496,6 +497,9 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         None
     };
     tokio::spawn(scraper.run());
+    let token_uses = state.token_uses.clone();
+    tokio::spawn(token_uses.clone().write_every(state.db.clone(), Duration::from_secs(5)));
+    let pool = state.db.clone();
     let app = http::router(state, sessions, key);
     let shutdown = shutdown_signal();
     println!("Vitrine listening on http://{bound}");
@@ -517,6 +521,9 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     .await
     .map_err(io("serving HTTP"))?;
     let _ = std::fs::remove_file(store::control_file(&data_dir));
+    if let Err(e) = token_uses.write(&pool).await {
+        tracing::warn!(error = %e, "recording API token use at shutdown");
+    }
     if let Err(e) = tsdb.sync() {
         tracing::error!(error = %e, "syncing the write-ahead log at shutdown");
     }

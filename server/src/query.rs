@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vitrine_promql::{EvalError, EvalOptions, Expr, Value};
-use vitrine_tsdb::{Db, Tenant};
+use vitrine_tsdb::{Budget, Db, SelectError, Tenant};
 
 /// The limits of one query, from the configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +58,17 @@ pub enum QueryError {
     Busy(usize),
     #[error("the query could not run: {0}")]
     Internal(String),
+}
+
+impl From<SelectError> for QueryError {
+    fn from(e: SelectError) -> QueryError {
+        QueryError::Eval(match e {
+            SelectError::TooManySamples(_) => EvalError::TooManySamples,
+            SelectError::TooManySeries(n) => EvalError::TooManySeries(n),
+            SelectError::Canceled => EvalError::Canceled,
+            SelectError::Io(e) => EvalError::Storage(e.to_string()),
+        })
+    }
 }
 
 /// The query runner shared by every request.
@@ -123,6 +134,33 @@ impl Queries {
             });
         }
         Ok(value)
+    }
+
+    /// Reads the client's series index (the API's series, labels, label values, exemplars) as
+    /// a query: in one of the client's concurrent slots, on a blocking thread, within the
+    /// per-selector series limit, cancelled when the caller goes away.
+    pub async fn read_index<T: Send + 'static>(
+        self: &Arc<Self>,
+        tenant: Tenant,
+        read: impl FnOnce(&Db, &Budget<'_>) -> Result<T, SelectError> + Send + 'static,
+    ) -> Result<T, QueryError> {
+        let slot = self.take_slot(tenant)?;
+        let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+        let flag = cancel.0.clone();
+        let queries = self.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let budget = Budget::new(
+                queries.limits.max_series_per_selector,
+                queries.limits.max_samples,
+                Some(&flag),
+            );
+            read(&queries.tsdb, &budget)
+        })
+        .await
+        .map_err(|e| QueryError::Internal(e.to_string()))??;
+        drop(cancel);
+        Ok(found)
     }
 
     fn take_slot(self: &Arc<Self>, tenant: Tenant) -> Result<Slot, QueryError> {

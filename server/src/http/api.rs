@@ -87,7 +87,7 @@ impl FromRequestParts<AppState> for ApiClient {
             message: message.to_string(),
         };
         let token = presented_token(&parts.headers).ok_or_else(|| unauthorized("an API token is required"))?;
-        match tokens::client_of(&state.db, &token).await {
+        match tokens::client_of(&state.db, &token, &state.token_uses).await {
             Ok(client) => Ok(ApiClient {
                 tenant: store::tenant(client),
             }),
@@ -163,17 +163,17 @@ async fn matching_series(state: &AppState, tenant: Tenant, params: &Params) -> R
     }
     let start = params.time("start", i64::MIN / 2)?;
     let end = params.time("end", i64::MAX / 2)?;
-    let tsdb = state.tsdb.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        let all: BTreeSet<Labels> = lists
-            .iter()
-            .flat_map(|matchers| tsdb.series(tenant, matchers, start, end))
-            .collect();
-        all.into_iter().collect()
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(found)
+    state
+        .queries
+        .read_index(tenant, move |tsdb, budget| {
+            let mut all: BTreeSet<Labels> = BTreeSet::new();
+            for matchers in &lists {
+                all.extend(tsdb.series_within(tenant, matchers, start, end, budget)?);
+            }
+            Ok(all.into_iter().collect())
+        })
+        .await
+        .map_err(query_error)
 }
 
 fn labels_json(labels: &Labels) -> Value {
@@ -232,10 +232,11 @@ async fn label_pairs(
 ) -> Result<BTreeSet<(String, String)>, ApiError> {
     let start = params.time("start", i64::MIN / 2)?;
     let end = params.time("end", i64::MAX / 2)?;
-    let tsdb = state.tsdb.clone();
-    tokio::task::spawn_blocking(move || tsdb.label_pairs(tenant, start, end))
+    state
+        .queries
+        .read_index(tenant, move |tsdb, _| Ok(tsdb.label_pairs(tenant, start, end)))
         .await
-        .map_err(ApiError::internal)
+        .map_err(query_error)
 }
 
 pub async fn label_values(
@@ -320,32 +321,42 @@ pub async fn query_exemplars(
     };
     let mut selectors = Vec::new();
     collect_selectors(&expr, &mut selectors);
+    let tenant = client.tenant;
+    // Exemplars are kept for series of the head: list those, as a query would.
+    let listed = state
+        .queries
+        .read_index(tenant, move |tsdb, budget| {
+            let mut found: BTreeSet<Labels> = BTreeSet::new();
+            for matchers in &selectors {
+                found.extend(tsdb.series_within(tenant, matchers, i64::MIN / 2, i64::MAX / 2, budget)?);
+            }
+            Ok(found
+                .into_iter()
+                .filter_map(|labels| Some((tsdb.head().find(tenant, &labels)?, labels)))
+                .collect::<Vec<_>>())
+        })
+        .await;
+    let listed = match listed {
+        Ok(listed) => listed,
+        Err(e) => return query_error(e).into_response(),
+    };
     let mut out = Vec::new();
-    let mut seen = BTreeSet::new();
-    for matchers in selectors {
-        for labels in state.tsdb.series(client.tenant, &matchers, i64::MIN / 2, i64::MAX / 2) {
-            if !seen.insert(labels.clone()) {
-                continue;
-            }
-            let Some(reference) = state.tsdb.head().find(client.tenant, &labels) else {
-                continue;
-            };
-            let Some(exemplar) = state.scraper.catalog.exemplar(client.tenant, reference) else {
-                continue;
-            };
-            if exemplar.timestamp_ms < start || exemplar.timestamp_ms > end {
-                continue;
-            }
-            let exemplar_labels = Labels::new(exemplar.labels.clone());
-            out.push(json!({
-                "seriesLabels": labels_json(&labels),
-                "exemplars": [{
-                    "labels": labels_json(&exemplar_labels),
-                    "value": vitrine_promql::json::format_value(exemplar.value),
-                    "timestamp": exemplar.timestamp_ms as f64 / 1000.0,
-                }],
-            }));
+    for (reference, labels) in listed {
+        let Some(exemplar) = state.scraper.catalog.exemplar(tenant, reference) else {
+            continue;
+        };
+        if exemplar.timestamp_ms < start || exemplar.timestamp_ms > end {
+            continue;
         }
+        let exemplar_labels = Labels::new(exemplar.labels.clone());
+        out.push(json!({
+            "seriesLabels": labels_json(&labels),
+            "exemplars": [{
+                "labels": labels_json(&exemplar_labels),
+                "value": vitrine_promql::json::format_value(exemplar.value),
+                "timestamp": exemplar.timestamp_ms as f64 / 1000.0,
+            }],
+        }));
     }
     success(Value::Array(out))
 }
@@ -389,23 +400,30 @@ async fn evaluate(
     let query = params.get("query").unwrap_or("");
     let expr = vitrine_promql::parse(query).map_err(|e| ApiError::bad_data(e.api_message("query")))?;
     let timeout = duration_param(params, "timeout")?.map(|ms| std::time::Duration::from_millis(ms.max(1) as u64));
-    state.queries.run(tenant, expr, span, timeout).await.map_err(|e| {
-        use vitrine_promql::EvalError as E;
-        let (status, kind) = match &e {
-            QueryError::Eval(E::Timeout) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
-            QueryError::Eval(E::Canceled) => (StatusCode::SERVICE_UNAVAILABLE, "canceled"),
-            QueryError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            QueryError::Eval(E::BadData(_)) => (StatusCode::BAD_REQUEST, "bad_data"),
-            QueryError::Eval(E::Storage(_)) | QueryError::Internal(_) => return ApiError::internal(e),
-            QueryError::Eval(E::TooManySamples | E::TooManySeries(_) | E::Execution(_))
-            | QueryError::TooManySeries { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "execution"),
-        };
-        ApiError {
-            status,
-            kind,
-            message: e.to_string(),
-        }
-    })
+    state
+        .queries
+        .run(tenant, expr, span, timeout)
+        .await
+        .map_err(query_error)
+}
+
+/// A query runner's error in Prometheus' error types.
+fn query_error(e: QueryError) -> ApiError {
+    use vitrine_promql::EvalError as E;
+    let (status, kind) = match &e {
+        QueryError::Eval(E::Timeout) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+        QueryError::Eval(E::Canceled) => (StatusCode::SERVICE_UNAVAILABLE, "canceled"),
+        QueryError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        QueryError::Eval(E::BadData(_)) => (StatusCode::BAD_REQUEST, "bad_data"),
+        QueryError::Eval(E::Storage(_)) | QueryError::Internal(_) => return ApiError::internal(e),
+        QueryError::Eval(E::TooManySamples | E::TooManySeries(_) | E::Execution(_))
+        | QueryError::TooManySeries { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "execution"),
+    };
+    ApiError {
+        status,
+        kind,
+        message: e.to_string(),
+    }
 }
 
 /// A successful query answer (see [`vitrine_promql::json`]).

@@ -50,6 +50,8 @@ pub struct AppState {
     pub queries: Arc<crate::query::Queries>,
     /// Token of the operator endpoints (`vitrine tsdb …` while serving).
     pub operator_token: Arc<str>,
+    /// When API tokens were used, written in batches.
+    pub token_uses: Arc<crate::tenancy::tokens::TokenUses>,
 }
 
 /// The whole application: the route table plus the middleware stack.

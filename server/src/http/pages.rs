@@ -477,7 +477,7 @@ async fn render_client(
         Err(e) => return who.failure(state, e).await,
     };
     let tokens = if tokens::may_query(who.caller.role) {
-        let listed = match tokens::list(&state.db, &who.caller, &access.client).await {
+        let listed = match tokens::list(&state.db, &state.token_uses, &who.caller, &access.client).await {
             Ok(listed) => listed,
             Err(e) => return who.failure(state, e).await,
         };

@@ -58,8 +58,55 @@ pub async fn create(
     Ok((id, token))
 }
 
-/// The client a presented token belongs to, if it is valid and not revoked.
-pub async fn client_of(db: &SqlitePool, presented: &str) -> Result<i64> {
+/// When tokens were last used, kept in memory and written in one transaction every few
+/// seconds ([`TokenUses::write`]): an API request writes nothing to the database.
+#[derive(Default)]
+pub struct TokenUses(std::sync::Mutex<std::collections::HashMap<i64, i64>>);
+
+impl TokenUses {
+    fn record(&self, token_id: i64, at: i64) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(token_id, at);
+    }
+
+    /// A use recorded but not written yet.
+    fn pending(&self, token_id: i64) -> Option<i64> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&token_id).copied()
+    }
+
+    /// Writes the uses recorded since the last call.
+    pub async fn write(&self, db: &SqlitePool) -> Result<()> {
+        let uses = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut tx = db.begin().await?;
+        for (id, at) in uses {
+            sqlx::query("UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes the recorded uses every `period`, for ever.
+    pub async fn write_every(self: std::sync::Arc<Self>, db: SqlitePool, period: std::time::Duration) {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.write(&db).await {
+                tracing::warn!(error = %e, "recording API token use");
+            }
+        }
+    }
+}
+
+/// The client a presented token belongs to, if it is valid and not revoked; the use is
+/// recorded in `uses`.
+pub async fn client_of(db: &SqlitePool, presented: &str, uses: &TokenUses) -> Result<i64> {
     let digest = hash(presented);
     let row: Option<(i64, i64, String)> =
         sqlx::query_as("SELECT id, client_id, token_hash FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL")
@@ -71,12 +118,7 @@ pub async fn client_of(db: &SqlitePool, presented: &str) -> Result<i64> {
     if !bool::from(stored.as_slice().ct_eq(&digest)) {
         return Err(TenancyError::NotFound);
     }
-    // Best effort: a failed bookkeeping write must not fail the request.
-    let _ = sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
-        .bind(now())
-        .bind(id)
-        .execute(db)
-        .await;
+    uses.record(id, now());
     Ok(client_id)
 }
 
@@ -95,8 +137,14 @@ fn require_query_rights(caller: &Caller) -> Result<()> {
     }
 }
 
-/// The client's tokens, active ones first, newest first. Never their hashes.
-pub async fn list(db: &SqlitePool, caller: &Caller, client: &ScopedClient) -> Result<Vec<ApiTokenRow>> {
+/// The client's tokens, active ones first, newest first, with their last use (also one not
+/// written yet). Never their hashes.
+pub async fn list(
+    db: &SqlitePool,
+    uses: &TokenUses,
+    caller: &Caller,
+    client: &ScopedClient,
+) -> Result<Vec<ApiTokenRow>> {
     require_query_rights(caller)?;
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -125,7 +173,7 @@ pub async fn list(db: &SqlitePool, caller: &Caller, client: &ScopedClient) -> Re
             name: row.name,
             created_ms: ms(row.created_at),
             created_by: row.created_by,
-            last_used_ms: row.last_used_at.map(ms),
+            last_used_ms: row.last_used_at.max(uses.pending(row.id)).map(ms),
             revoked_ms: row.revoked_at.map(ms),
         })
         .collect())
@@ -180,8 +228,11 @@ mod tests {
         let client = admin::create_client(&db, "ag", "shop", "Shop", "en").await.unwrap();
         let (id, token) = create(&db, agency, client, "grafana", None).await.unwrap();
         assert!(token.starts_with("vit_") && token.len() == 4 + 64);
-        assert_eq!(client_of(&db, &token).await.unwrap(), client);
-        assert!(matches!(client_of(&db, "vit_wrong").await, Err(TenancyError::NotFound)));
+        assert_eq!(client_of(&db, &token, &TokenUses::default()).await.unwrap(), client);
+        assert!(matches!(
+            client_of(&db, "vit_wrong", &TokenUses::default()).await,
+            Err(TenancyError::NotFound)
+        ));
         let stored: String = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
             .fetch_one(&db)
             .await
@@ -192,7 +243,10 @@ mod tests {
             .execute(&db)
             .await
             .unwrap();
-        assert!(matches!(client_of(&db, &token).await, Err(TenancyError::NotFound)));
+        assert!(matches!(
+            client_of(&db, &token, &TokenUses::default()).await,
+            Err(TenancyError::NotFound)
+        ));
         // A name is free again once its token is revoked; in use, it is refused.
         create(&db, agency, client, "grafana", None).await.unwrap();
         assert!(matches!(
@@ -231,7 +285,8 @@ mod tests {
 
         let (name, token) = create_for(&db, &ann, &alpha, &form(" grafana ")).await.unwrap();
         assert_eq!(name, "grafana");
-        let alpha_id = client_of(&db, &token).await.unwrap();
+        let uses = TokenUses::default();
+        let alpha_id = client_of(&db, &token, &uses).await.unwrap();
         assert_eq!(alpha_id, alpha.id);
         assert!(matches!(
             create_for(&db, &ann, &alpha, &form("grafana")).await,
@@ -244,16 +299,20 @@ mod tests {
             Err(TenancyError::Invalid(state)) if state.problem("name").is_some()
         ));
 
-        let listed = list(&db, &ann, &alpha).await.unwrap();
+        let listed = list(&db, &uses, &ann, &alpha).await.unwrap();
         assert_eq!(listed.len(), 1, "only alpha's token: {listed:?}");
         assert_eq!(listed[0].created_by.as_deref(), Some("ann@alpha.de"));
         assert!(listed[0].last_used_ms.is_some() && listed[0].revoked_ms.is_none());
-        let beta_id = list(&db, &boss, &beta).await.unwrap()[0].id;
+        // Written in one go later, the use stays.
+        uses.write(&db).await.unwrap();
+        let listed = list(&db, &TokenUses::default(), &ann, &alpha).await.unwrap();
+        assert!(listed[0].last_used_ms.is_some());
+        let beta_id = list(&db, &TokenUses::default(), &boss, &beta).await.unwrap()[0].id;
 
         // A viewer of alpha sees the client but not its tokens.
         let vic_alpha = Scope::new(&db, &vic).client("alpha").await.unwrap();
         assert!(matches!(
-            list(&db, &vic, &vic_alpha).await,
+            list(&db, &TokenUses::default(), &vic, &vic_alpha).await,
             Err(TenancyError::Forbidden)
         ));
         assert!(matches!(
@@ -274,13 +333,22 @@ mod tests {
             revoke(&db, &ann, &alpha, i64::MAX).await,
             Err(TenancyError::NotFound)
         ));
-        assert!(client_of(&db, &beta_token).await.is_ok(), "beta's token still works");
+        assert!(
+            client_of(&db, &beta_token, &TokenUses::default()).await.is_ok(),
+            "beta's token still works"
+        );
 
         assert_eq!(revoke(&db, &ann, &alpha, listed[0].id).await.unwrap(), "grafana");
-        assert!(matches!(client_of(&db, &token).await, Err(TenancyError::NotFound)));
-        let first = list(&db, &ann, &alpha).await.unwrap()[0].revoked_ms;
+        assert!(matches!(
+            client_of(&db, &token, &TokenUses::default()).await,
+            Err(TenancyError::NotFound)
+        ));
+        let first = list(&db, &TokenUses::default(), &ann, &alpha).await.unwrap()[0].revoked_ms;
         assert!(first.is_some());
         assert_eq!(revoke(&db, &ann, &alpha, listed[0].id).await.unwrap(), "grafana");
-        assert_eq!(list(&db, &ann, &alpha).await.unwrap()[0].revoked_ms, first);
+        assert_eq!(
+            list(&db, &TokenUses::default(), &ann, &alpha).await.unwrap()[0].revoked_ms,
+            first
+        );
     }
 }

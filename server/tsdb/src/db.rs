@@ -308,12 +308,29 @@ impl Db {
     /// The labels of the tenant's series matching every matcher with data in `[mint, maxt]`
     /// (to the chunk), sorted and once each, without reading samples.
     pub fn series(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        self.series_within(tenant, matchers, mint, maxt, &Budget::unlimited())
+            .unwrap_or_default()
+    }
+
+    /// As [`Db::series`], refused when more series match than the budget allows (counted as
+    /// they are found), and stopped when the budget's query is cancelled.
+    pub fn series_within(
+        &self,
+        tenant: Tenant,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        budget: &Budget<'_>,
+    ) -> Result<Vec<Labels>, SelectError> {
         let mut all: std::collections::BTreeSet<Labels> =
             self.head.series(tenant, matchers, mint, maxt).into_iter().collect();
+        budget.series(all.len())?;
         for block in self.blocks_of(tenant) {
+            budget.check()?;
             all.extend(block.series(matchers, mint, maxt));
+            budget.series(all.len())?;
         }
-        all.into_iter().collect()
+        Ok(all.into_iter().collect())
     }
 
     /// The label pairs of the tenant's series in the head and the blocks that reach into

@@ -76,7 +76,8 @@ impl<'a> Budget<'a> {
         Budget::new(usize::MAX, usize::MAX, None)
     }
 
-    pub(crate) fn series(&self, n: usize) -> Result<(), SelectError> {
+    /// Refuses more than the budget's series.
+    pub fn series(&self, n: usize) -> Result<(), SelectError> {
         if n > self.max_series {
             return Err(SelectError::TooManySeries(self.max_series));
         }
@@ -98,7 +99,8 @@ impl<'a> Budget<'a> {
         self.expect(loaded)
     }
 
-    pub(crate) fn check(&self) -> Result<(), SelectError> {
+    /// Stops when the query was cancelled.
+    pub fn check(&self) -> Result<(), SelectError> {
         if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(SelectError::Canceled);
         }
