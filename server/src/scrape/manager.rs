@@ -40,7 +40,6 @@ pub struct TargetRow {
     pub project: String,
     pub environment: String,
     pub config: String,
-    pub updated_at: i64,
 }
 
 /// The single target of a stored prometheus.yml document.
@@ -89,6 +88,8 @@ pub struct Scraper {
     changed: Notify,
     /// Samples refused for a time too far ahead, since the start.
     future_samples: AtomicU64,
+    /// The targets table's summary (count, ids, versions) at the last sync.
+    synced: Mutex<Option<(i64, i64, i64)>>,
 }
 
 impl Scraper {
@@ -103,6 +104,7 @@ impl Scraper {
             loops: Mutex::default(),
             changed: Notify::new(),
             future_samples: AtomicU64::new(0),
+            synced: Mutex::new(None),
         })
     }
 
@@ -147,46 +149,64 @@ impl Scraper {
         }
     }
 
+    /// Brings the loops in step with the targets table. One cheap summary query per round;
+    /// only when it changed are the targets' versions compared, and only new or changed
+    /// targets are loaded.
     async fn sync(self: &Arc<Self>) -> Result<(), sqlx::Error> {
-        let rows: Vec<(i64, i64, String, String, String, i64)> = sqlx::query_as(
-            "SELECT t.id, t.client_id, p.slug, e.name, t.config, t.updated_at
-             FROM targets t JOIN projects p ON p.id = t.project_id JOIN environments e ON e.id = t.environment_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let rows: Vec<TargetRow> = rows
+        let summary: (i64, i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(id), 0), COALESCE(SUM(updated_at), 0) FROM targets")
+                .fetch_one(&self.pool)
+                .await?;
+        if *self.synced.lock().unwrap_or_else(|p| p.into_inner()) == Some(summary) {
+            return Ok(());
+        }
+        let versions: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>("SELECT id, updated_at FROM targets")
+            .fetch_all(&self.pool)
+            .await?
             .into_iter()
-            .map(|(id, client_id, project, environment, config, updated_at)| TargetRow {
+            .collect();
+        let wanted: Vec<i64> = {
+            let mut loops = self.loops.lock().unwrap_or_else(|p| p.into_inner());
+            loops.retain(|id, (version, stop)| {
+                let keep = versions.get(id) == Some(version);
+                if !keep {
+                    let _ = stop.send(true);
+                }
+                keep
+            });
+            self.health
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|id, _| versions.contains_key(id));
+            versions.keys().filter(|id| !loops.contains_key(id)).copied().collect()
+        };
+        for id in wanted {
+            let row: Option<(i64, i64, String, String, String, i64)> = sqlx::query_as(
+                "SELECT t.id, t.client_id, p.slug, e.name, t.config, t.updated_at
+                 FROM targets t JOIN projects p ON p.id = t.project_id JOIN environments e ON e.id = t.environment_id
+                 WHERE t.id = ?",
+            )
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some((id, client_id, project, environment, config, updated_at)) = row else {
+                continue;
+            };
+            let row = TargetRow {
                 id,
                 client_id,
                 project,
                 environment,
                 config,
-                updated_at,
-            })
-            .collect();
-        let mut loops = self.loops.lock().unwrap_or_else(|p| p.into_inner());
-        loops.retain(|id, (version, stop)| {
-            let keep = rows.iter().any(|r| r.id == *id && r.updated_at == *version);
-            if !keep {
-                let _ = stop.send(true);
-            }
-            keep
-        });
-        self.health
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|id, _| rows.iter().any(|r| r.id == *id));
-        for row in rows {
-            if loops.contains_key(&row.id) {
-                continue;
-            }
-            let version = row.updated_at;
-            let id = row.id;
+            };
             let (stop, stopped) = tokio::sync::watch::channel(false);
             tokio::spawn(self.clone().scrape_loop(row, stopped));
-            loops.insert(id, (version, stop));
+            self.loops
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, (updated_at, stop));
         }
+        *self.synced.lock().unwrap_or_else(|p| p.into_inner()) = Some(summary);
         Ok(())
     }
 

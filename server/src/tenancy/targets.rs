@@ -67,7 +67,8 @@ pub async fn insert(db: &SqlitePool, place: Place, target: &ScrapeTarget, builti
 /// Adds the demo's own target, or moves it to its new address.
 pub async fn upsert_builtin(db: &SqlitePool, place: Place, target: &ScrapeTarget, builtin: &str) -> Result<()> {
     let updated = sqlx::query(
-        "UPDATE targets SET url = ?, config = ?, updated_at = ?
+        // updated_at is the target's version for the scrape manager: it always moves.
+        "UPDATE targets SET url = ?, config = ?, updated_at = MAX(updated_at + 1, ?)
          WHERE builtin = ? AND environment_id = ? AND (url <> ? OR config <> ?)",
     )
     .bind(target.url().as_str())
