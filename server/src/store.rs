@@ -67,11 +67,17 @@ async fn apply_retention(db: &Arc<Db>, pool: &SqlitePool) -> Result<(), Box<dyn 
         .await?;
     let store = db.clone();
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let known: std::collections::HashSet<Tenant> = clients.iter().map(|(client, _)| tenant(*client)).collect();
         for (client, days) in clients {
             let removed = store.apply_retention(tenant(client), now_ms() - days * DAY_MS)?;
             if removed > 0 {
                 tracing::info!(client, removed, "blocks past retention removed");
             }
+        }
+        // The data of a client that no longer exists goes with it.
+        for gone in store.tenants().into_iter().filter(|t| !known.contains(t)) {
+            store.delete_tenant(gone)?;
+            tracing::info!(tenant = gone, "the data of a deleted client removed from the store");
         }
         Ok(())
     })

@@ -92,6 +92,9 @@ pub struct Db {
     blocks: RwLock<BTreeMap<Tenant, Vec<Arc<Block>>>>,
     /// Serialises compaction, retention, deletion and snapshots.
     maintenance: Mutex<()>,
+    /// Per tenant, the start of its retention: nothing before it is returned, merges drop
+    /// it, and whole blocks before it are removed.
+    retention: RwLock<HashMap<Tenant, i64>>,
     /// Commits hold it shared while they write the log and the head (many at once);
     /// forgetting series holds it alone, so no commit sees a series vanish midway.
     appending: RwLock<()>,
@@ -223,6 +226,7 @@ impl Db {
             wal: Mutex::new(wal),
             blocks: RwLock::new(blocks),
             maintenance: Mutex::new(()),
+            retention: RwLock::default(),
             appending: RwLock::new(()),
             block_seq: AtomicU64::new(0),
             appended: AtomicU64::new(0),
@@ -250,6 +254,12 @@ impl Db {
             new_series: SeriesBatch::default(),
             samples: Vec::with_capacity(samples),
         }
+    }
+
+    /// The earliest time of `tenant` a read may return (its retention).
+    fn kept_from(&self, tenant: Tenant, mint: i64) -> i64 {
+        let retention = self.retention.read().unwrap_or_else(|p| p.into_inner());
+        retention.get(&tenant).map_or(mint, |from| mint.max(*from))
     }
 
     fn blocks_of(&self, tenant: Tenant) -> Vec<Arc<Block>> {
@@ -283,6 +293,7 @@ impl Db {
         maxt: i64,
         budget: &Budget<'_>,
     ) -> Result<Vec<SeriesData>, SelectError> {
+        let mint = self.kept_from(tenant, mint);
         let blocks = self.blocks_of(tenant);
         let (mut series, mut samples) = self.head.expected(tenant, matchers, mint, maxt);
         let mut largest = series;
@@ -322,6 +333,7 @@ impl Db {
         maxt: i64,
         budget: &Budget<'_>,
     ) -> Result<Vec<Labels>, SelectError> {
+        let mint = self.kept_from(tenant, mint);
         let mut all: std::collections::BTreeSet<Labels> =
             self.head.series(tenant, matchers, mint, maxt).into_iter().collect();
         budget.series(all.len())?;
@@ -337,6 +349,7 @@ impl Db {
     /// `[mint, maxt]`, from their postings (as Prometheus answers label names and values
     /// without matchers: to the block, not to the sample).
     pub fn label_pairs(&self, tenant: Tenant, mint: i64, maxt: i64) -> std::collections::BTreeSet<(String, String)> {
+        let mint = self.kept_from(tenant, mint);
         let mut pairs: std::collections::BTreeSet<(String, String)> = std::collections::BTreeSet::new();
         if maxt >= self.head.min_valid_t() {
             pairs.extend(self.head.label_pairs(tenant));
@@ -543,7 +556,11 @@ impl Db {
         for b in group {
             parts.extend(b.all()?);
         }
-        let series = merge_sources(parts);
+        let mut series = merge_sources(parts);
+        let kept_from = self.kept_from(tenant, i64::MIN);
+        for s in &mut series {
+            s.samples.retain(|(t, _)| *t >= kept_from);
+        }
         let min_t = group.iter().map(|b| b.meta.min_t).min().unwrap_or(0);
         let max_t = group.iter().map(|b| b.meta.max_t).max().unwrap_or(0);
         let level = group.iter().map(|b| b.meta.level).max().unwrap_or(1) + 1;
@@ -566,9 +583,15 @@ impl Db {
         Ok(())
     }
 
-    /// Removes a tenant's blocks that end before `keep_from`; returns how many.
+    /// Keeps `tenant`'s data from `keep_from` on, exactly: reads stop returning anything
+    /// older at once, blocks that end before it are removed (returns how many), and merges
+    /// leave out the older samples of blocks that straddle it.
     pub fn apply_retention(&self, tenant: Tenant, keep_from: i64) -> io::Result<usize> {
         let _guard = lock(&self.maintenance);
+        self.retention
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant, keep_from);
         let old: Vec<Arc<Block>> = self
             .blocks_of(tenant)
             .into_iter()
@@ -578,19 +601,48 @@ impl Db {
         Ok(old.len())
     }
 
+    /// Removes a tenant's matching head series and logs it; returns how many.
+    fn delete_from_head(&self, tenant: Tenant, matchers: &[Matcher]) -> io::Result<usize> {
+        let _alone = self.appending.write().unwrap_or_else(|p| p.into_inner());
+        let gone = self.head.delete(tenant, matchers);
+        if !gone.is_empty() {
+            let mut wal = lock(&self.wal);
+            wal.log(&[Record::Delete(gone.clone())])?;
+            wal.sync()?;
+        }
+        Ok(gone.len())
+    }
+
+    /// Every tenant with data in the head or in blocks.
+    pub fn tenants(&self) -> Vec<Tenant> {
+        let mut all: std::collections::BTreeSet<Tenant> = self.head.tenants().into_iter().collect();
+        all.extend(self.blocks.read().unwrap_or_else(|p| p.into_inner()).keys().copied());
+        all.into_iter().collect()
+    }
+
+    /// Removes everything of a tenant (a deleted client): its head series (logged, so a
+    /// restart does not bring them back), its blocks and its directory.
+    pub fn delete_tenant(&self, tenant: Tenant) -> io::Result<()> {
+        let _guard = lock(&self.maintenance);
+        self.delete_from_head(tenant, &[])?;
+        let blocks = self.blocks_of(tenant);
+        self.remove_blocks(tenant, &blocks)?;
+        self.blocks.write().unwrap_or_else(|p| p.into_inner()).remove(&tenant);
+        self.retention
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&tenant);
+        let dir = tenant_dir(&self.dir, tenant);
+        if dir.exists() {
+            fs::remove_dir_all(&dir)?;
+        }
+        Ok(())
+    }
+
     /// Deletes a tenant's matching series everywhere (head, log, blocks); returns the series removed.
     pub fn delete_series(&self, tenant: Tenant, matchers: &[Matcher]) -> io::Result<usize> {
         let _guard = lock(&self.maintenance);
-        let mut removed = {
-            let _alone = self.appending.write().unwrap_or_else(|p| p.into_inner());
-            let gone = self.head.delete(tenant, matchers);
-            if !gone.is_empty() {
-                let mut wal = lock(&self.wal);
-                wal.log(&[Record::Delete(gone.clone())])?;
-                wal.sync()?;
-            }
-            gone.len()
-        };
+        let mut removed = self.delete_from_head(tenant, matchers)?;
         for b in self.blocks_of(tenant) {
             let all = b.all()?;
             let (drop, keep): (Vec<SeriesData>, Vec<SeriesData>) = all
@@ -1209,6 +1261,40 @@ mod tests {
         assert_eq!(left[0].samples.len(), 480);
         assert_eq!(db.apply_retention(1, 9 * HOUR_MS).unwrap(), 1);
         assert!(db.select(1, &all(), 0, i64::MAX).unwrap().is_empty());
+    }
+
+    #[test]
+    fn retention_is_exact_to_the_millisecond_and_a_deleted_tenant_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        for day in 0..3 {
+            fill(&db, 1, "up", day * DAY_MS, (day + 1) * DAY_MS, 60_000);
+            fill(&db, 2, "up", day * DAY_MS, (day + 1) * DAY_MS, 60_000);
+            db.compact_head(true).unwrap();
+        }
+        db.compact_blocks(true).unwrap();
+        // One block of 3 days straddles the cut-off in the middle of day 1.
+        let cut = DAY_MS + DAY_MS / 2;
+        assert_eq!(db.apply_retention(1, cut).unwrap(), 0, "the straddling block stays");
+        let left = db.select(1, &all(), i64::MIN, i64::MAX).unwrap();
+        assert_eq!(left[0].samples.first().map(|s| s.0), Some(cut));
+        assert_eq!(left[0].samples.len(), (3 * DAY_MS - cut) as usize / 60_000);
+        assert!(
+            db.series(1, &all(), 0, cut - 1).is_empty(),
+            "nothing listed before the cut"
+        );
+        assert_eq!(count_samples(&db, 2), 3 * 1440, "another tenant keeps its data");
+        db.delete_tenant(2).unwrap();
+        assert_eq!(count_samples(&db, 2), 0);
+        assert!(!tenant_dir(dir.path(), 2).exists());
+        assert_eq!(db.tenants(), [1]);
+        drop(db);
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        assert_eq!(
+            count_samples(&db, 2),
+            0,
+            "a deleted tenant stays deleted after a restart"
+        );
     }
 
     #[test]
