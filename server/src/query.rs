@@ -101,6 +101,7 @@ impl Queries {
             timeout: Some(timeout.map_or(self.limits.timeout, |t| t.min(self.limits.timeout))),
             max_samples: self.limits.max_samples,
             max_series_per_selector: Some(self.limits.max_series_per_selector),
+            max_samples_loaded: Some(self.limits.max_samples),
             cancel: Some(cancel.0.clone()),
             threads: self.limits.threads,
             ..EvalOptions::default()

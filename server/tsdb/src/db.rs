@@ -7,7 +7,7 @@
 //! <dir>/tenants/<tenant>/<block>/{meta.json,index,chunks}
 //! ```
 
-use crate::block::{self, Block};
+use crate::block::{self, Block, Compression};
 use crate::head::{Head, HeadStats, SeriesRef};
 use crate::labels::{Labels, Matcher};
 use crate::wal::{Record, ReplayReport, SeriesBatch, Wal};
@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 pub const HOUR_MS: i64 = 3_600_000;
+/// Series a merge reads at a time from each block, per chunk window.
+const MERGE_SLICE: usize = 10_000;
 /// Series per pair of checkpoint records (their labels, then their chunks).
 const CHECKPOINT_BATCH: usize = 1024;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
@@ -35,6 +37,8 @@ pub struct Options {
     /// The wall clock, in milliseconds: head compaction never cuts the head
     /// after `now - block_range / 2`, whatever times the samples carry.
     pub clock: fn() -> i64,
+    /// Tenants compacted side by side.
+    pub compaction_threads: usize,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -51,6 +55,7 @@ impl Default for Options {
             max_block_range_ms: 31 * DAY_MS,
             wal_max_record_bytes: crate::wal::MAX_RECORD,
             clock: system_now_ms,
+            compaction_threads: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
         }
     }
 }
@@ -68,6 +73,15 @@ fn at(path: &Path) -> impl FnOnce(io::Error) -> DbError + '_ {
         path: path.to_owned(),
         source,
     }
+}
+
+/// Where a new block goes and how it is written.
+#[derive(Clone, Copy, Debug)]
+struct BlockSpec {
+    level: u32,
+    min_t: i64,
+    max_t: i64,
+    compression: Compression,
 }
 
 /// What one commit did with its samples.
@@ -275,10 +289,7 @@ impl Db {
     /// labels, without limits (compaction, imports, tests).
     pub fn select(&self, tenant: Tenant, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<SeriesData>> {
         self.select_within(tenant, matchers, mint, maxt, &Budget::unlimited())
-            .map_err(|e| match e {
-                SelectError::Io(e) => e,
-                other => io::Error::other(other.to_string()),
-            })
+            .map_err(io::Error::from)
     }
 
     /// As [`Db::select`], within a query's budget: the series are counted and the samples
@@ -371,7 +382,8 @@ impl Db {
         tenant_dir(&self.dir, tenant).join(format!("{min_t:020}-{nanos:x}-{seq}"))
     }
 
-    /// Writes series as a new block of `tenant` (used by compaction and by imports).
+    /// Writes series as a new block of `tenant` (head compaction and imports: blocks that
+    /// are merged later, so compressed fast).
     pub fn write_block(
         &self,
         tenant: Tenant,
@@ -380,7 +392,13 @@ impl Db {
         max_t: i64,
         series: &[SeriesData],
     ) -> io::Result<()> {
-        self.replace_blocks(tenant, level, min_t, max_t, series, &[])
+        let spec = BlockSpec {
+            level,
+            min_t,
+            max_t,
+            compression: Compression::Fast,
+        };
+        self.replace_blocks(tenant, spec, series, &[])
     }
 
     /// Writes a block that takes the place of `old`, then removes them. The
@@ -388,40 +406,23 @@ impl Db {
     fn replace_blocks(
         &self,
         tenant: Tenant,
-        level: u32,
-        min_t: i64,
-        max_t: i64,
+        spec: BlockSpec,
         series: &[SeriesData],
         old: &[Arc<Block>],
     ) -> io::Result<()> {
-        if series.iter().any(|s| !s.samples.is_empty()) {
-            self.add_block(tenant, level, min_t, max_t, series, old)?;
-        }
+        self.add_block(tenant, spec, series, old)?;
         self.remove_blocks(tenant, old)
     }
 
     fn add_block(
         &self,
         tenant: Tenant,
-        level: u32,
-        min_t: i64,
-        max_t: i64,
+        spec: BlockSpec,
         series: &[SeriesData],
         old: &[Arc<Block>],
-    ) -> io::Result<()> {
-        let dir = self.new_block_dir(tenant, min_t);
-        fs::create_dir_all(tenant_dir(&self.dir, tenant))?;
-        let replaces: Vec<String> = old
-            .iter()
-            .filter_map(|b| Some(b.dir.file_name()?.to_string_lossy().into_owned()))
-            .collect();
-        block::write(&dir, level, min_t, max_t, &replaces, series)?;
-        let opened = Arc::new(Block::open(&dir)?);
-        let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
-        let list = blocks.entry(tenant).or_default();
-        list.push(opened);
-        list.sort_by_key(|b| (b.meta.min_t, b.meta.max_t));
-        Ok(())
+    ) -> io::Result<bool> {
+        let (labels, series) = block::labelled(series);
+        self.make_block(tenant, spec, labels, old, |writer| block::add_all(writer, &series))
     }
 
     /// Moves old head data into blocks: whole block ranges once the head
@@ -452,30 +453,108 @@ impl Db {
             if !due {
                 break;
             }
-            for tenant in self.head.tenants() {
-                let series: Vec<SeriesData> = self
-                    .head
-                    .series_of(tenant)
-                    .into_iter()
-                    .map(|(s, labels)| SeriesData {
-                        labels,
-                        samples: self.head.samples_of(s, start, end - 1),
-                    })
-                    .filter(|s| !s.samples.is_empty())
-                    .collect();
-                if !series.is_empty() {
-                    let mut sorted = series;
-                    sorted.sort_by(|a, b| a.labels.cmp(&b.labels));
-                    self.write_block(tenant, 1, start, end, &sorted)?;
-                    written += 1;
-                }
-            }
+            let spec = BlockSpec {
+                level: 1,
+                min_t: start,
+                max_t: end,
+                compression: Compression::Fast,
+            };
+            let blocks = self.each_tenant(self.head.tenants(), |tenant| self.cut_head_block(tenant, spec))?;
+            written += blocks.into_iter().filter(|b| *b).count();
             self.truncate_head(end)?;
             if all {
                 break;
             }
         }
         Ok(written)
+    }
+
+    /// Runs `work` for every tenant on up to `compaction_threads` threads; the first error wins.
+    fn each_tenant<T: Send>(
+        &self,
+        tenants: Vec<Tenant>,
+        work: impl Fn(Tenant) -> io::Result<T> + Sync,
+    ) -> io::Result<Vec<T>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = self.opts.compaction_threads.clamp(1, tenants.len().max(1));
+        let results: Vec<io::Result<Vec<T>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(tenant) = tenants.get(i) else { break };
+                            done.push(work(*tenant)?);
+                        }
+                        Ok(done)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err(io::Error::other("a compaction thread panicked")))
+                })
+                .collect()
+        });
+        let mut all = Vec::new();
+        for r in results {
+            all.extend(r?);
+        }
+        Ok(all)
+    }
+
+    /// Writes the head's samples of `tenant` in the spec's range as a block, a chunk window
+    /// and a series at a time; whether there were any.
+    fn cut_head_block(&self, tenant: Tenant, spec: BlockSpec) -> io::Result<bool> {
+        let mut series = self.head.series_of(tenant);
+        series.sort_by(|a, b| a.1.cmp(&b.1));
+        let refs: Vec<SeriesRef> = series.iter().map(|(s, _)| *s).collect();
+        let labels = series.into_iter().map(|(_, l)| l).collect();
+        self.make_block(tenant, spec, labels, &[], |writer| {
+            let mut from = spec.min_t;
+            while from < spec.max_t {
+                let to = block::next_window_start(from).min(spec.max_t);
+                for (i, s) in refs.iter().enumerate() {
+                    writer.add(i, &self.head.samples_of(*s, from, to - 1))?;
+                }
+                from = to;
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes a block of `labels` (sorted) that `fill` gives the samples of, naming `old` as
+    /// the blocks it replaces; whether it had samples (an empty block is not made).
+    fn make_block(
+        &self,
+        tenant: Tenant,
+        spec: BlockSpec,
+        labels: Vec<Labels>,
+        old: &[Arc<Block>],
+        fill: impl FnOnce(&mut block::BlockWriter) -> io::Result<()>,
+    ) -> io::Result<bool> {
+        let dir = self.new_block_dir(tenant, spec.min_t);
+        fs::create_dir_all(tenant_dir(&self.dir, tenant))?;
+        let mut writer = block::BlockWriter::create(&dir, labels, spec.compression)?;
+        fill(&mut writer)?;
+        if writer.is_empty() {
+            writer.abandon()?;
+            return Ok(false);
+        }
+        let replaces: Vec<String> = old
+            .iter()
+            .filter_map(|b| Some(b.dir.file_name()?.to_string_lossy().into_owned()))
+            .collect();
+        writer.finish(spec.level, spec.min_t, spec.max_t, &replaces)?;
+        let opened = Arc::new(Block::open(&dir)?);
+        let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
+        let list = blocks.entry(tenant).or_default();
+        list.push(opened);
+        list.sort_by_key(|b| (b.meta.min_t, b.meta.max_t));
+        Ok(true)
     }
 
     /// Cuts the head at `before` and checkpoints the log. Ingestion waits
@@ -520,51 +599,88 @@ impl Db {
             .keys()
             .copied()
             .collect();
+        let merged = self.each_tenant(tenants, |tenant| self.compact_tenant(tenant, all))?;
+        Ok(merged.into_iter().sum())
+    }
+
+    fn compact_tenant(&self, tenant: Tenant, all: bool) -> io::Result<usize> {
         let mut merged = 0;
-        for tenant in tenants {
-            let mut span = if all {
-                self.opts.max_block_range_ms
-            } else {
-                self.opts.block_range_ms * 3
-            };
-            while span <= self.opts.max_block_range_ms {
-                let blocks = self.blocks_of(tenant);
-                let newest = blocks.iter().map(|b| b.meta.max_t).max().unwrap_or(0);
-                let mut windows: BTreeMap<i64, Vec<Arc<Block>>> = BTreeMap::new();
-                for b in blocks {
-                    let window = b.meta.min_t.div_euclid(span);
-                    if (b.meta.max_t - 1).div_euclid(span) == window {
-                        windows.entry(window).or_default().push(b);
-                    }
+        let mut span = if all {
+            self.opts.max_block_range_ms
+        } else {
+            self.opts.block_range_ms * 3
+        };
+        while span <= self.opts.max_block_range_ms {
+            let blocks = self.blocks_of(tenant);
+            let newest = blocks.iter().map(|b| b.meta.max_t).max().unwrap_or(0);
+            let mut windows: BTreeMap<i64, Vec<Arc<Block>>> = BTreeMap::new();
+            for b in blocks {
+                let window = b.meta.min_t.div_euclid(span);
+                if (b.meta.max_t - 1).div_euclid(span) == window {
+                    windows.entry(window).or_default().push(b);
                 }
-                for (window, group) in windows {
-                    let complete = all || (window + 1) * span <= newest;
-                    if group.len() < 2 || !complete {
-                        continue;
-                    }
-                    self.merge(tenant, &group)?;
-                    merged += 1;
-                }
-                span = span.saturating_mul(3);
             }
+            for (window, group) in windows {
+                let complete = all || (window + 1) * span <= newest;
+                if group.len() < 2 || !complete {
+                    continue;
+                }
+                // A block of the largest window stays: it is worth compressing hard.
+                let compression = if span >= self.opts.max_block_range_ms {
+                    Compression::Strong
+                } else {
+                    Compression::Fast
+                };
+                self.merge(tenant, &group, compression)?;
+                merged += 1;
+            }
+            span = span.saturating_mul(3);
         }
         Ok(merged)
     }
 
-    fn merge(&self, tenant: Tenant, group: &[Arc<Block>]) -> io::Result<()> {
-        let mut parts = Vec::new();
-        for b in group {
-            parts.extend(b.all()?);
-        }
-        let mut series = merge_sources(parts);
+    /// Merges blocks into one, a chunk window and a slice of series at a time (never all
+    /// their samples in memory), leaving out samples before the tenant's retention.
+    fn merge(&self, tenant: Tenant, group: &[Arc<Block>], compression: Compression) -> io::Result<()> {
         let kept_from = self.kept_from(tenant, i64::MIN);
-        for s in &mut series {
-            s.samples.retain(|(t, _)| *t >= kept_from);
-        }
-        let min_t = group.iter().map(|b| b.meta.min_t).min().unwrap_or(0);
-        let max_t = group.iter().map(|b| b.meta.max_t).max().unwrap_or(0);
-        let level = group.iter().map(|b| b.meta.level).max().unwrap_or(1) + 1;
-        self.replace_blocks(tenant, level, min_t, max_t, &series, group)
+        let labels: Vec<Labels> = group
+            .iter()
+            .flat_map(|b| b.series(&[], i64::MIN, i64::MAX))
+            .collect::<std::collections::BTreeSet<Labels>>()
+            .into_iter()
+            .collect();
+        let spec = BlockSpec {
+            level: group.iter().map(|b| b.meta.level).max().unwrap_or(1) + 1,
+            min_t: group.iter().map(|b| b.meta.min_t).min().unwrap_or(0),
+            max_t: group.iter().map(|b| b.meta.max_t).max().unwrap_or(0),
+            compression,
+        };
+        let slices: Vec<Vec<Labels>> = labels.chunks(MERGE_SLICE).map(<[Labels]>::to_vec).collect();
+        self.make_block(tenant, spec, labels, group, |writer| {
+            let mut from = spec.min_t.max(kept_from);
+            while from < spec.max_t {
+                let to = block::next_window_start(from).min(spec.max_t);
+                let mut offset = 0;
+                for slice in &slices {
+                    let (Some(first), Some(last)) = (slice.first(), slice.last()) else {
+                        continue;
+                    };
+                    let mut parts = Vec::new();
+                    for b in group {
+                        parts.extend(b.select_between(first, last, from, to - 1)?);
+                    }
+                    for s in merge_sources(parts) {
+                        if let Ok(i) = slice.binary_search(&s.labels) {
+                            writer.add(offset + i, &s.samples)?;
+                        }
+                    }
+                    offset += slice.len();
+                }
+                from = to;
+            }
+            Ok(())
+        })?;
+        self.remove_blocks(tenant, group)
     }
 
     fn remove_blocks(&self, tenant: Tenant, gone: &[Arc<Block>]) -> io::Result<()> {
@@ -652,14 +768,13 @@ impl Db {
                 continue;
             }
             removed += drop.len();
-            self.replace_blocks(
-                tenant,
-                b.meta.level,
-                b.meta.min_t,
-                b.meta.max_t,
-                &keep,
-                std::slice::from_ref(&b),
-            )?;
+            let spec = BlockSpec {
+                level: b.meta.level,
+                min_t: b.meta.min_t,
+                max_t: b.meta.max_t,
+                compression: Compression::Strong,
+            };
+            self.replace_blocks(tenant, spec, &keep, std::slice::from_ref(&b))?;
         }
         Ok(removed)
     }
@@ -721,6 +836,7 @@ impl Db {
                     max_t + 1,
                     &[],
                     &series,
+                    Compression::Fast,
                 )?;
             }
         }
@@ -1298,6 +1414,34 @@ mod tests {
     }
 
     #[test]
+    fn a_merge_a_slice_of_series_and_a_window_at_a_time_keeps_every_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let series = MERGE_SLICE as u32 + 50;
+        for block in 0..3i64 {
+            let mut app = db.appender();
+            let refs: Vec<SeriesRef> = (0..series)
+                .map(|i| app.series(1, &l(&[("__name__", "m"), ("i", &format!("{i:06}"))])))
+                .collect();
+            for step in 0..24 {
+                let t = block * 3 * HOUR_MS + step * 5 * 60_000;
+                for (i, s) in refs.iter().enumerate() {
+                    app.add(*s, t, (t / 1000 + i as i64) as f64);
+                }
+            }
+            app.commit().unwrap();
+            db.compact_head(true).unwrap();
+        }
+        let before = db.select(1, &all(), i64::MIN, i64::MAX).unwrap();
+        assert_eq!(db.blocks_of(1).len(), 3);
+        assert_eq!(db.compact_blocks(true).unwrap(), 1);
+        assert_eq!(db.blocks_of(1).len(), 1, "one block spanning two chunk windows");
+        let after = db.select(1, &all(), i64::MIN, i64::MAX).unwrap();
+        assert_eq!(after.len(), series as usize);
+        assert!(after == before, "every series and sample, in order");
+    }
+
+    #[test]
     fn a_snapshot_opens_as_a_store_with_the_same_data() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("live"), Options::default()).unwrap();
@@ -1322,8 +1466,13 @@ mod tests {
             let old = db.blocks_of(1);
             // The new block is written, the old one is still there: as if killed in between.
             let series = old[0].all().unwrap();
-            db.add_block(1, 2, old[0].meta.min_t, old[0].meta.max_t, &series, &old)
-                .unwrap();
+            let spec = BlockSpec {
+                level: 2,
+                min_t: old[0].meta.min_t,
+                max_t: old[0].meta.max_t,
+                compression: Compression::Fast,
+            };
+            db.add_block(1, spec, &series, &old).unwrap();
             assert_eq!(db.blocks_of(1).len(), 2);
         }
         let db = Db::open(dir.path(), Options::default()).unwrap();

@@ -120,6 +120,15 @@ pub enum SelectError {
     Io(#[from] std::io::Error),
 }
 
+impl From<SelectError> for std::io::Error {
+    fn from(e: SelectError) -> std::io::Error {
+        match e {
+            SelectError::Io(e) => e,
+            other => std::io::Error::other(other.to_string()),
+        }
+    }
+}
+
 /// Samples of a chunk expected in `[mint, maxt]`: its count times the share of its time
 /// span inside the range (samples are about evenly spaced).
 pub(crate) fn expected_samples(count: u32, min_t: i64, max_t: i64, mint: i64, maxt: i64) -> usize {

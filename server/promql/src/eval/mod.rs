@@ -90,6 +90,11 @@ pub struct EvalOptions {
     /// The most series a single selector may load; `None` for no limit (no Prometheus
     /// counterpart).
     pub max_series_per_selector: Option<usize>,
+    /// The most samples a single selector may load from storage for the whole evaluation
+    /// (a range query loads its selectors' samples once, for every step); `None` for no
+    /// limit. No Prometheus counterpart: Prometheus streams, `max_samples` bounds what it
+    /// holds at once.
+    pub max_samples_loaded: Option<usize>,
     /// The most points per series of a range query (Prometheus' API refuses more than
     /// 11,000 steps).
     pub max_points_per_series: Option<usize>,
@@ -107,6 +112,7 @@ impl Default for EvalOptions {
             max_samples: 50_000_000,
             timeout: Some(Duration::from_secs(120)),
             max_series_per_selector: None,
+            max_samples_loaded: None,
             max_points_per_series: Some(11_000),
             cancel: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),

@@ -419,7 +419,7 @@ fn load<Q: Queryable + ?Sized>(
     e -= vs.original_offset;
     let limits = super::storage::SelectLimits {
         max_series: opts.max_series_per_selector,
-        max_samples: Some(opts.max_samples),
+        max_samples: opts.max_samples_loaded,
         cancel: opts.cancel.as_deref(),
     };
     let mut series = storage.select(&vs.matchers, s, e, &limits)?;
