@@ -382,8 +382,8 @@ impl Db {
         tenant_dir(&self.dir, tenant).join(format!("{min_t:020}-{nanos:x}-{seq}"))
     }
 
-    /// Writes series as a new block of `tenant` (head compaction and imports: blocks that
-    /// are merged later, so compressed fast).
+    /// Writes series as a new block of `tenant` (imports, which write a block per largest
+    /// window: compressed strong, as merges write those).
     pub fn write_block(
         &self,
         tenant: Tenant,
@@ -396,7 +396,7 @@ impl Db {
             level,
             min_t,
             max_t,
-            compression: Compression::Fast,
+            compression: Compression::Strong,
         };
         self.replace_blocks(tenant, spec, series, &[])
     }
