@@ -27,5 +27,8 @@ ENV VITRINE_LISTEN=0.0.0.0:3000 \
 VOLUME ["/var/lib/vitrine"]
 USER vitrine
 EXPOSE 3000
+# The store keeps up to tsdb_max_open_files (1024) block files open besides the
+# connections: run with `--ulimit nofile=65536:65536` (vitrine raises its soft limit
+# to the hard one and warns when it is too low).
 ENTRYPOINT ["vitrine"]
 CMD ["serve"]

@@ -52,6 +52,11 @@ pub struct Config {
     /// Private or loopback ranges that scrape targets may reach anyway, as CIDRs
     /// (`VITRINE_SCRAPE_ALLOW`, comma-separated). Empty: only public addresses.
     pub scrape_allow: Vec<String>,
+    /// Block chunk files the store keeps open at once (`VITRINE_TSDB_MAX_OPEN_FILES`); the
+    /// process' file-descriptor limit must allow this plus the connections.
+    pub tsdb_max_open_files: usize,
+    /// Clients whose blocks are compacted side by side (`VITRINE_COMPACTION_THREADS`).
+    pub compaction_threads: usize,
     /// Most active series one client may have; scrapes that would add more fail (`VITRINE_MAX_SERIES_PER_CLIENT`).
     pub max_series_per_client: usize,
     /// Longest a query may evaluate, in seconds (`VITRINE_QUERY_TIMEOUT_SECS`).
@@ -93,6 +98,8 @@ impl Default for Config {
             login_window_secs: 15 * 60,
             max_body_bytes: 64 * 1024,
             scrape_allow: Vec::new(),
+            tsdb_max_open_files: vitrine_tsdb::Options::default().max_open_files,
+            compaction_threads: vitrine_tsdb::Options::default().compaction_threads,
             max_series_per_client: 100_000,
             query_timeout_secs: 30,
             query_max_samples: 50_000_000,
@@ -153,6 +160,8 @@ impl Config {
         env!("VITRINE_LOGIN_MAX_FAILURES_PER_IP", login_max_failures_per_ip);
         env!("VITRINE_LOGIN_WINDOW_SECS", login_window_secs);
         env!("VITRINE_MAX_BODY_BYTES", max_body_bytes);
+        env!("VITRINE_TSDB_MAX_OPEN_FILES", tsdb_max_open_files);
+        env!("VITRINE_COMPACTION_THREADS", compaction_threads);
         env!("VITRINE_MAX_SERIES_PER_CLIENT", max_series_per_client);
         env!("VITRINE_QUERY_TIMEOUT_SECS", query_timeout_secs);
         env!("VITRINE_QUERY_MAX_SAMPLES", query_max_samples);

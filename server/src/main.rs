@@ -370,7 +370,7 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
                 .map_err(|e| Error::Usage(e.to_string()))?;
             let (client_id, days) = row.ok_or_else(|| Error::Usage(format!("client {client} does not exist")))?;
             let text = std::fs::read(&file).map_err(io(format!("reading {}", file.display())))?;
-            let db = vitrine_tsdb::Db::open(&store::dir(&config), vitrine_tsdb::Options::default())
+            let db = vitrine_tsdb::Db::open(&store::dir(&config), store::options(&config))
                 .map_err(|e| Error::Usage(e.to_string()))?;
             let keep_from = store::now_ms() - days * vitrine_tsdb::db::DAY_MS;
             let report = store::import_openmetrics(&db, store::tenant(client_id), &text, keep_from, &mut |n| {
@@ -428,7 +428,33 @@ fn session_key(data_dir: &Path) -> Result<Key, Error> {
     Ok(key)
 }
 
+/// Raises the soft limit of open files to the hard limit (as Go programs such as Prometheus
+/// do at start) and warns when it is below what the store may keep open.
+fn raise_open_files_limit(store_files: usize) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    let raised = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0
+    };
+    let soft = limit.rlim_cur as usize;
+    if !raised || soft < store_files + 1024 {
+        tracing::warn!(
+            open_files_limit = soft,
+            tsdb_max_open_files = store_files,
+            "the open-files limit is low for the store and the connections; raise it (ulimit -n, LimitNOFILE, docker --ulimit nofile)"
+        );
+    }
+}
+
 async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(), Error> {
+    raise_open_files_limit(config.tsdb_max_open_files);
     if demo {
         demo::seed(&pool).await?;
     }

@@ -14,8 +14,17 @@ pub fn dir(config: &Config) -> PathBuf {
     config.data_dir.join("tsdb")
 }
 
+/// The store's options from the configuration.
+pub fn options(config: &Config) -> Options {
+    Options {
+        max_open_files: config.tsdb_max_open_files.max(16),
+        compaction_threads: config.compaction_threads.max(1),
+        ..Options::default()
+    }
+}
+
 pub fn open(config: &Config) -> Result<Arc<Db>, DbError> {
-    let db = Db::open(&dir(config), Options::default())?;
+    let db = Db::open(&dir(config), options(config))?;
     tracing::info!(
         records = db.replay.records,
         truncated_bytes = db.replay.truncated_bytes,
@@ -198,7 +207,7 @@ pub enum TsdbCommand {
 /// Runs a `vitrine tsdb` command on the store directly, or through the
 /// running server when it holds the store.
 pub async fn run_command(config: &Config, pool: &SqlitePool, command: TsdbCommand) -> Result<String, String> {
-    match Db::open(&dir(config), Options::default()) {
+    match Db::open(&dir(config), options(config)) {
         Ok(db) => {
             let db = Arc::new(db);
             let names = client_names(pool).await;

@@ -102,6 +102,11 @@ pub fn render_store(tsdb: &vitrine_tsdb::Db, targets: usize, targets_up: usize, 
         ),
         ("vitrine_tsdb_blocks", "Blocks on disk.", blocks as f64),
         (
+            "vitrine_tsdb_open_block_files",
+            "Block chunk files open now (at most tsdb_max_open_files).",
+            stats.open_block_files as f64,
+        ),
+        (
             "vitrine_tsdb_block_bytes",
             "Bytes of the blocks on disk.",
             block_bytes as f64,

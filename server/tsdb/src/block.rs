@@ -21,6 +21,7 @@
 //! An open block keeps its index as symbol numbers (each distinct string once), not as
 //! owned label strings per series; labels are built only for the series a query returns.
 
+use crate::cache::Caches;
 use crate::enc::{Decoder, put_str, put_uvarint, put_varint};
 use crate::labels::{Labels, Matcher};
 use crate::{Budget, SelectError, SeriesData, expected_samples};
@@ -29,7 +30,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const INDEX_MAGIC: &[u8; 8] = b"VTIDX\x00\x00\x01";
 const CHUNKS_MAGIC: &[u8; 8] = b"VTCHK\x00\x00\x01";
@@ -538,15 +539,15 @@ pub struct Block {
     /// name → its values, sorted.
     values: HashMap<u32, Vec<u32>>,
     pages: Vec<(u64, u32)>,
-    chunks: File,
     /// Bytes of the block's files (blocks never change).
     disk_bytes: u64,
-    /// The last page decompressed (queries read series in page order).
-    cache: Mutex<Option<(u32, Arc<Vec<u8>>)>>,
+    /// The store's page and file caches, and this block's key in them.
+    caches: Arc<Caches>,
+    id: u64,
 }
 
 impl Block {
-    pub fn open(dir: &Path) -> io::Result<Block> {
+    pub fn open(dir: &Path, caches: Arc<Caches>) -> io::Result<Block> {
         let meta_text = fs::read_to_string(dir.join("meta.json"))?;
         let meta = Meta::from_json(&meta_text).ok_or_else(|| invalid("meta.json is not valid"))?;
         if !(1..=FORMAT_VERSION).contains(&meta.version) {
@@ -646,7 +647,8 @@ impl Block {
             list.sort_unstable();
             list.dedup();
         }
-        let chunks = File::open(dir.join("chunks"))?;
+        let id = caches.block_id();
+        let chunks = caches.file(id, &dir.join("chunks"))?;
         let mut magic = [0u8; 8];
         chunks.read_exact_at(&mut magic, 0)?;
         if &magic != CHUNKS_MAGIC {
@@ -665,28 +667,24 @@ impl Block {
             postings,
             values,
             pages,
-            chunks,
             disk_bytes,
-            cache: Mutex::new(None),
+            caches,
+            id,
         })
     }
 
     fn page(&self, page: u32) -> io::Result<Arc<Vec<u8>>> {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((cached, bytes)) = cache.as_ref()
-            && *cached == page
-        {
-            return Ok(bytes.clone());
-        }
         let (offset, len) = *self
             .pages
             .get(page as usize)
             .ok_or_else(|| invalid("page out of range"))?;
-        let mut compressed = vec![0u8; len as usize];
-        self.chunks.read_exact_at(&mut compressed, offset)?;
-        let bytes = Arc::new(zstd::stream::decode_all(&compressed[..])?);
-        *cache = Some((page, bytes.clone()));
-        Ok(bytes)
+        self.caches.page(self.id, page, || {
+            let mut compressed = vec![0u8; len as usize];
+            self.caches
+                .file(self.id, &self.dir.join("chunks"))?
+                .read_exact_at(&mut compressed, offset)?;
+            zstd::stream::decode_all(&compressed[..])
+        })
     }
 
     fn symbol_id(&self, s: &str) -> Option<u32> {
@@ -828,6 +826,12 @@ impl Block {
     }
 }
 
+impl Drop for Block {
+    fn drop(&mut self) {
+        self.caches.forget(self.id);
+    }
+}
+
 impl crate::postings::Postings for Block {
     fn pair(&self, name: &str, value: &str) -> Option<&[u32]> {
         let key = (self.symbol_id(name)?, self.symbol_id(value)?);
@@ -856,6 +860,10 @@ impl crate::postings::Postings for Block {
 mod tests {
     use super::*;
     use crate::labels::MatchOp;
+
+    fn test_caches() -> Arc<Caches> {
+        Caches::new(4 << 20, 8)
+    }
     use proptest::prelude::*;
 
     fn round_trip(samples: &[(i64, f64)]) -> Vec<(i64, f64)> {
@@ -935,7 +943,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!((meta.series, meta.samples), (50, 5000));
-        let block = Block::open(&path).unwrap();
+        let block = Block::open(&path, test_caches()).unwrap();
         assert_eq!(block.meta.replaces, ["old-1"]);
         let got = block
             .select(&[Matcher::equal("route", "/r7")], 10_000, 20_000, &Budget::unlimited())
@@ -972,7 +980,7 @@ mod tests {
         });
         let path = dir.path().join("b");
         write(&path, 1, 0, 3 * day, &[], &series, Compression::Fast).unwrap();
-        let block = Block::open(&path).unwrap();
+        let block = Block::open(&path, test_caches()).unwrap();
         assert_eq!(block.series[0].chunks.len(), 18, "4 h windows over 3 days");
         assert!(block.pages.len() == 1 || block.series[0].chunks[0].page < block.series[0].chunks[17].page);
         assert_eq!(block.all().unwrap(), series);
@@ -1004,10 +1012,10 @@ mod tests {
     fn a_block_of_format_version_1_still_reads() {
         // Written by the format-1 code: three series `up{job="j0|j1|j2"}`, one sample a minute
         // for 20 minutes, valued t*i/4 with a staleness marker at minute 7.
-        let block = Block::open(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/block-v1"
-        )))
+        let block = Block::open(
+            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/block-v1")),
+            test_caches(),
+        )
         .unwrap();
         assert_eq!(block.meta.version, 1);
         let got = block
@@ -1032,7 +1040,7 @@ mod tests {
             .unwrap()
             .replace(&format!("\"version\":{FORMAT_VERSION}"), "\"version\":9");
         fs::write(path.join("meta.json"), meta).unwrap();
-        let err = Block::open(&path).err().unwrap();
+        let err = Block::open(&path, test_caches()).err().unwrap();
         assert!(err.to_string().contains("version 9"), "{err}");
     }
 }

@@ -8,6 +8,7 @@
 //! ```
 
 use crate::block::{self, Block, Compression};
+use crate::cache::Caches;
 use crate::head::{Head, HeadStats, SeriesRef};
 use crate::labels::{Labels, Matcher};
 use crate::wal::{Record, ReplayReport, SeriesBatch, Wal};
@@ -39,6 +40,11 @@ pub struct Options {
     pub clock: fn() -> i64,
     /// Tenants compacted side by side.
     pub compaction_threads: usize,
+    /// Block chunk files open at once (the least recently used are closed): the process'
+    /// file-descriptor limit must allow this plus the server's connections.
+    pub max_open_files: usize,
+    /// Bytes of decompressed block pages kept for queries.
+    pub page_cache_bytes: usize,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -56,6 +62,8 @@ impl Default for Options {
             wal_max_record_bytes: crate::wal::MAX_RECORD,
             clock: system_now_ms,
             compaction_threads: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            max_open_files: 1024,
+            page_cache_bytes: 256 << 20,
         }
     }
 }
@@ -106,6 +114,7 @@ pub struct Db {
     blocks: RwLock<BTreeMap<Tenant, Vec<Arc<Block>>>>,
     /// Serialises compaction, retention, deletion and snapshots.
     maintenance: Mutex<()>,
+    caches: Arc<Caches>,
     /// Per tenant, the start of its retention: nothing before it is returned, merges drop
     /// it, and whole blocks before it are removed.
     retention: RwLock<HashMap<Tenant, i64>>,
@@ -160,6 +169,7 @@ impl Db {
         if lock_file.try_lock().is_err() {
             return Err(DbError::Locked(dir.to_owned()));
         }
+        let caches = Caches::new(opts.page_cache_bytes, opts.max_open_files);
         let mut blocks: BTreeMap<Tenant, Vec<Arc<Block>>> = BTreeMap::new();
         for entry in fs::read_dir(dir.join("tenants")).map_err(at(dir))? {
             let entry = entry.map_err(at(dir))?;
@@ -173,7 +183,7 @@ impl Db {
                     fs::remove_dir_all(&path).map_err(at(&path))?;
                     continue;
                 }
-                let block = Block::open(&path).map_err(at(&path))?;
+                let block = Block::open(&path, caches.clone()).map_err(at(&path))?;
                 blocks.entry(tenant).or_default().push(Arc::new(block));
             }
         }
@@ -240,6 +250,7 @@ impl Db {
             wal: Mutex::new(wal),
             blocks: RwLock::new(blocks),
             maintenance: Mutex::new(()),
+            caches,
             retention: RwLock::default(),
             appending: RwLock::new(()),
             block_seq: AtomicU64::new(0),
@@ -549,7 +560,7 @@ impl Db {
             .filter_map(|b| Some(b.dir.file_name()?.to_string_lossy().into_owned()))
             .collect();
         writer.finish(spec.level, spec.min_t, spec.max_t, &replaces)?;
-        let opened = Arc::new(Block::open(&dir)?);
+        let opened = Arc::new(Block::open(&dir, self.caches.clone())?);
         let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
         let list = blocks.entry(tenant).or_default();
         list.push(opened);
@@ -864,6 +875,7 @@ impl Db {
         Stats {
             head: self.head.stats(),
             wal_bytes: lock(&self.wal).disk_bytes(),
+            open_block_files: self.caches.open_files(),
             tenants,
         }
     }
@@ -898,6 +910,8 @@ pub struct TenantStats {
 pub struct Stats {
     pub head: HeadStats,
     pub wal_bytes: u64,
+    /// Block chunk files open now (at most `Options::max_open_files`).
+    pub open_block_files: usize,
     pub tenants: Vec<(Tenant, TenantStats)>,
 }
 
@@ -1439,6 +1453,29 @@ mod tests {
         let after = db.select(1, &all(), i64::MIN, i64::MAX).unwrap();
         assert_eq!(after.len(), series as usize);
         assert!(after == before, "every series and sample, in order");
+    }
+
+    #[test]
+    fn no_more_block_files_are_open_than_allowed_and_queries_still_read_every_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options {
+            max_open_files: 2,
+            ..Options::default()
+        };
+        let db = Db::open(dir.path(), opts.clone()).unwrap();
+        for tenant in 1..=6 {
+            fill(&db, tenant, "up", 0, HOUR_MS, 60_000);
+        }
+        db.compact_head(true).unwrap();
+        drop(db);
+        let db = Db::open(dir.path(), opts).unwrap();
+        assert!(db.stats().open_block_files <= 2);
+        for _ in 0..2 {
+            for tenant in 1..=6 {
+                assert_eq!(count_samples(&db, tenant), 60);
+                assert!(db.stats().open_block_files <= 2);
+            }
+        }
     }
 
     #[test]

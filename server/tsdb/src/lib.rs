@@ -10,6 +10,7 @@
 
 mod bits;
 pub mod block;
+mod cache;
 pub mod db;
 mod enc;
 pub mod head;
