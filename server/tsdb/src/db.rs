@@ -3,6 +3,7 @@
 //! ```text
 //! <dir>/LOCK                  held while a process uses the store
 //! <dir>/wal/                  write-ahead log segments and checkpoint
+//! <dir>/chunks_head/          the head's full chunks, out of memory (rebuilt from the log at open)
 //! <dir>/head_min_valid        samples before this time are in blocks
 //! <dir>/tenants/<tenant>/<block>/{meta.json,index,chunks}
 //! ```
@@ -204,7 +205,7 @@ impl Db {
             *list = live;
             list.sort_by_key(|b| (b.meta.min_t, b.meta.max_t));
         }
-        let head = Head::new();
+        let head = Head::with_chunk_files(dir.join("chunks_head")).map_err(at(dir))?;
         let min_valid = fs::read_to_string(dir.join("head_min_valid"))
             .ok()
             .and_then(|s| s.trim().parse::<i64>().ok());
@@ -529,7 +530,7 @@ impl Db {
             while from < spec.max_t {
                 let to = block::next_window_start(from).min(spec.max_t);
                 for (i, s) in refs.iter().enumerate() {
-                    writer.add(i, &self.head.samples_of(*s, from, to - 1))?;
+                    writer.add(i, &self.head.samples_of(*s, from, to - 1)?)?;
                 }
                 from = to;
             }
@@ -589,10 +590,10 @@ impl Db {
                 .filter_map(|(tenant, s)| Some((*s, *tenant, self.head.labels_of(*s)?)))
                 .collect();
             checkpoint.write(&Record::Series(series))?;
-            let chunks = batch
-                .iter()
-                .flat_map(|(_, s)| self.head.chunks_of(*s).into_iter().map(move |c| (*s, c)))
-                .collect();
+            let mut chunks = Vec::new();
+            for (_, s) in batch {
+                chunks.extend(self.head.chunks_of(*s)?.into_iter().map(|c| (*s, c)));
+            }
             checkpoint.write(&Record::Chunks(chunks))?;
         }
         checkpoint.finish()
@@ -816,16 +817,13 @@ impl Db {
             }
         }
         for tenant in self.head.tenants() {
-            let mut series: Vec<SeriesData> = self
-                .head
-                .series_of(tenant)
-                .into_iter()
-                .map(|(s, labels)| SeriesData {
-                    labels,
-                    samples: self.head.samples_of(s, i64::MIN, i64::MAX),
-                })
-                .filter(|s| !s.samples.is_empty())
-                .collect();
+            let mut series: Vec<SeriesData> = Vec::new();
+            for (s, labels) in self.head.series_of(tenant) {
+                let samples = self.head.samples_of(s, i64::MIN, i64::MAX)?;
+                if !samples.is_empty() {
+                    series.push(SeriesData { labels, samples });
+                }
+            }
             series.sort_by(|a, b| a.labels.cmp(&b.labels));
             let min_t = series
                 .iter()

@@ -1,6 +1,7 @@
 //! The head: recent samples of every active series, in memory, in Gorilla
 //! chunks, with an inverted index (postings) per tenant and label pair.
 
+use crate::head_chunks::{HeadChunks, Place};
 use crate::labels::{Labels, Matcher};
 use crate::xor::{XorChunk, XorIter};
 use crate::{AppendError, Budget, SelectError, SeriesData, Tenant, expected_samples};
@@ -139,7 +140,7 @@ impl crate::postings::Postings for TenantPostings<'_> {
 }
 
 struct Sealed {
-    bytes: Box<[u8]>,
+    place: Place,
     count: u32,
     min_t: i64,
     max_t: i64,
@@ -159,7 +160,7 @@ struct MemSeries {
     sealed: Vec<Sealed>,
     open: XorChunk,
     last_value: u64,
-    /// Bytes of the sealed chunks' encodings.
+    /// Bytes of the sealed chunks' encodings held in memory (not in the chunk files).
     sealed_bytes: u32,
 }
 
@@ -168,7 +169,7 @@ impl MemSeries {
         self.open.last_t().or_else(|| self.sealed.last().map(|s| s.max_t))
     }
 
-    fn append(&mut self, t: i64, v: f64) -> Result<bool, AppendError> {
+    fn append(&mut self, t: i64, v: f64, files: &HeadChunks) -> Result<bool, AppendError> {
         if let Some(last) = self.last_t() {
             if t < last {
                 return Err(AppendError::OutOfOrder);
@@ -183,26 +184,38 @@ impl MemSeries {
         }
         if self.open.len() >= CHUNK_SAMPLES {
             let full = std::mem::take(&mut self.open);
-            self.sealed_bytes += full.byte_len() as u32;
-            self.sealed.push(Sealed {
-                count: full.len() as u32,
-                min_t: full.first_t().unwrap_or(0),
-                max_t: full.last_t().unwrap_or(0),
-                bytes: full.bytes().into(),
-            });
+            let max_t = full.last_t().unwrap_or(0);
+            self.seal(
+                files.put(full.bytes(), max_t),
+                full.len() as u32,
+                full.first_t().unwrap_or(0),
+                max_t,
+            );
         }
         self.open.append(t, v);
         self.last_value = v.to_bits();
         Ok(true)
     }
 
-    fn samples(&self, mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) {
+    fn seal(&mut self, place: Place, count: u32, min_t: i64, max_t: i64) {
+        self.sealed_bytes += place.memory() as u32;
+        self.sealed.push(Sealed {
+            place,
+            count,
+            min_t,
+            max_t,
+        });
+    }
+
+    fn samples(&self, mint: i64, maxt: i64, files: &HeadChunks, out: &mut Vec<(i64, f64)>) -> std::io::Result<()> {
         for sealed in self.sealed.iter().filter(|s| s.max_t >= mint && s.min_t <= maxt) {
-            out.extend(XorIter::new(&sealed.bytes, sealed.count as usize).filter(|(t, _)| (mint..=maxt).contains(t)));
+            let bytes = files.get(&sealed.place)?;
+            out.extend(XorIter::new(&bytes, sealed.count as usize).filter(|(t, _)| (mint..=maxt).contains(t)));
         }
         if self.open.first_t().is_some_and(|first| first <= maxt) && self.open.last_t().is_some_and(|l| l >= mint) {
             out.extend(self.open.iter().filter(|(t, _)| (mint..=maxt).contains(t)));
         }
+        Ok(())
     }
 
     /// About how many samples lie in `[mint, maxt]`, from the chunks' counts.
@@ -241,17 +254,16 @@ impl MemSeries {
         self.sealed.is_empty() && self.open.is_empty()
     }
 
-    fn chunks(&self) -> Vec<ChunkData> {
-        let mut out: Vec<ChunkData> = self
-            .sealed
-            .iter()
-            .map(|s| ChunkData {
+    fn chunks(&self, files: &HeadChunks) -> std::io::Result<Vec<ChunkData>> {
+        let mut out = Vec::with_capacity(self.sealed.len() + 1);
+        for s in &self.sealed {
+            out.push(ChunkData {
                 min_t: s.min_t,
                 max_t: s.max_t,
                 count: s.count,
-                bytes: s.bytes.clone(),
-            })
-            .collect();
+                bytes: files.get(&s.place)?.into(),
+            });
+        }
         if let (Some(min_t), Some(max_t)) = (self.open.first_t(), self.open.last_t()) {
             out.push(ChunkData {
                 min_t,
@@ -260,36 +272,35 @@ impl MemSeries {
                 bytes: self.open.bytes().into(),
             });
         }
-        out
+        Ok(out)
     }
 
     /// Puts a chunk back: a whole chunk after the last sample is kept as it is;
     /// anything else (the last, open chunk; an overlap) is appended sample by sample.
-    fn restore(&mut self, chunk: ChunkData) {
+    fn restore(&mut self, chunk: ChunkData, files: &HeadChunks) {
         let after_last = self.last_t().is_none_or(|last| chunk.min_t > last);
         if after_last && self.open.is_empty() && chunk.count as usize >= CHUNK_SAMPLES {
             let last_value = XorIter::new(&chunk.bytes, chunk.count as usize)
                 .last()
                 .map(|(_, v)| v.to_bits());
-            self.sealed_bytes += chunk.bytes.len() as u32;
-            self.sealed.push(Sealed {
-                bytes: chunk.bytes,
-                count: chunk.count,
-                min_t: chunk.min_t,
-                max_t: chunk.max_t,
-            });
+            self.seal(
+                files.put(&chunk.bytes, chunk.max_t),
+                chunk.count,
+                chunk.min_t,
+                chunk.max_t,
+            );
             self.last_value = last_value.unwrap_or(self.last_value);
             return;
         }
         for (t, v) in XorIter::new(&chunk.bytes, chunk.count as usize) {
-            let _ = self.append(t, v);
+            let _ = self.append(t, v, files);
         }
     }
 
     /// Drops whole chunks that end before `t`; returns whether samples remain.
     fn truncate_before(&mut self, t: i64) -> bool {
         self.sealed.retain(|s| s.max_t >= t);
-        self.sealed_bytes = self.sealed.iter().map(|s| s.bytes.len() as u32).sum();
+        self.sealed_bytes = self.sealed.iter().map(|s| s.place.memory() as u32).sum();
         if self.open.last_t().is_some_and(|last| last < t) {
             self.open = XorChunk::default();
         }
@@ -356,6 +367,8 @@ pub struct Head {
     /// Counts the times series were forgotten: a reference held since an
     /// earlier count may be gone (see [`Head::is_live`]).
     epoch: AtomicU64,
+    /// Where full chunks are kept.
+    files: HeadChunks,
     /// Running totals for [`Head::stats`], so reading them scans nothing.
     samples: AtomicUsize,
     chunk_bytes: AtomicUsize,
@@ -377,6 +390,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Head {
+    /// A head that keeps every chunk in memory.
     pub fn new() -> Head {
         Head {
             min_valid_t: AtomicI64::new(i64::MIN),
@@ -384,6 +398,14 @@ impl Head {
             max_t: AtomicI64::new(i64::MIN),
             ..Head::default()
         }
+    }
+
+    /// A head that keeps its full chunks in files in `dir` (emptied first).
+    pub fn with_chunk_files(dir: std::path::PathBuf) -> std::io::Result<Head> {
+        Ok(Head {
+            files: HeadChunks::open(dir)?,
+            ..Head::new()
+        })
     }
 
     pub fn min_valid_t(&self) -> i64 {
@@ -471,7 +493,7 @@ impl Head {
         let s = slot(&all, series).ok_or(AppendError::UnknownSeries)?;
         let mut m = lock(s);
         let bytes = m.bytes();
-        let appended = m.append(t, v)?;
+        let appended = m.append(t, v, &self.files)?;
         if appended {
             self.counted(1, m.bytes() as isize - bytes as isize, t, t);
         }
@@ -500,7 +522,7 @@ impl Head {
             let mut m = lock(s);
             let (samples, bytes) = (m.len(), m.bytes());
             let (min_t, max_t) = (chunk.min_t, chunk.max_t);
-            m.restore(chunk);
+            m.restore(chunk, &self.files);
             self.counted(
                 m.len() as isize - samples as isize,
                 m.bytes() as isize - bytes as isize,
@@ -511,8 +533,8 @@ impl Head {
     }
 
     /// The series' chunks, for the write-ahead log's checkpoint.
-    pub fn chunks_of(&self, series: SeriesRef) -> Vec<ChunkData> {
-        slot(&read(&self.series), series).map_or_else(Vec::new, |s| lock(s).chunks())
+    pub fn chunks_of(&self, series: SeriesRef) -> std::io::Result<Vec<ChunkData>> {
+        slot(&read(&self.series), series).map_or_else(|| Ok(Vec::new()), |s| lock(s).chunks(&self.files))
     }
 
     /// The labels of a series the head has.
@@ -580,7 +602,7 @@ impl Head {
         for (s, labels) in found {
             let Some(m) = slot(&all, s) else { continue };
             let mut samples = Vec::new();
-            lock(m).samples(mint, maxt, &mut samples);
+            lock(m).samples(mint, maxt, &self.files, &mut samples)?;
             budget.charge(samples.len())?;
             if !samples.is_empty() {
                 out.push(SeriesData { labels, samples });
@@ -634,12 +656,12 @@ impl Head {
         read(&self.index).tenants.clone()
     }
 
-    pub fn samples_of(&self, series: SeriesRef, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
+    pub fn samples_of(&self, series: SeriesRef, mint: i64, maxt: i64) -> std::io::Result<Vec<(i64, f64)>> {
         let mut out = Vec::new();
         if let Some(s) = slot(&read(&self.series), series) {
-            lock(s).samples(mint.max(self.min_valid_t()), maxt, &mut out);
+            lock(s).samples(mint.max(self.min_valid_t()), maxt, &self.files, &mut out)?;
         }
-        out
+        Ok(out)
     }
 
     /// Forgets everything before `t` (now in blocks) and series left without samples.
@@ -671,6 +693,8 @@ impl Head {
         self.counted(samples, bytes, i64::MAX, i64::MIN);
         // The pass saw every series: its minimum replaces the running one.
         self.min_t.store(min_t, Ordering::Relaxed);
+        drop(all);
+        self.files.drop_before(t);
         empty
     }
 
@@ -896,7 +920,12 @@ mod tests {
         }
         head.truncate_before(1000);
         assert_eq!(head.stats().series, 1);
-        assert!(head.samples_of(new, 0, i64::MAX).iter().all(|(t, _)| *t >= 1000));
+        assert!(
+            head.samples_of(new, 0, i64::MAX)
+                .unwrap()
+                .iter()
+                .all(|(t, _)| *t >= 1000)
+        );
         let (again, created) = head.get_or_create(1, &l(&[("__name__", "old")]));
         assert!(created && again != old);
     }

@@ -14,6 +14,7 @@ mod cache;
 pub mod db;
 mod enc;
 pub mod head;
+mod head_chunks;
 pub mod labels;
 mod postings;
 pub mod wal;
