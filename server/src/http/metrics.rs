@@ -86,6 +86,11 @@ pub fn render_store(tsdb: &vitrine_tsdb::Db, targets: usize, targets_up: usize, 
             stats.head.series as f64,
         ),
         (
+            "vitrine_tsdb_head_symbols",
+            "Distinct label names and values of the head's series.",
+            stats.head.symbols as f64,
+        ),
+        (
             "vitrine_tsdb_head_samples",
             "Samples in the head.",
             stats.head.samples as f64,

@@ -16,22 +16,52 @@ pub type SeriesRef = u32;
 /// Samples per head chunk before it is sealed (as Prometheus).
 const CHUNK_SAMPLES: usize = 120;
 
+/// Every label name and value of the head's series, once, counted by use: a string no
+/// series uses any more is freed and its number given to the next new string, so series
+/// that come and go (pods, deployments) do not grow the head.
 #[derive(Default)]
 struct Symbols {
     ids: HashMap<Arc<str>, u32>,
-    strings: Vec<Arc<str>>,
+    /// By number: the string and how many label pairs of live series use it.
+    strings: Vec<Option<(Arc<str>, u32)>>,
+    free: Vec<u32>,
 }
 
 impl Symbols {
     fn intern(&mut self, s: &str) -> u32 {
         if let Some(id) = self.ids.get(s) {
+            if let Some(Some((_, uses))) = self.strings.get_mut(*id as usize) {
+                *uses += 1;
+            }
             return *id;
         }
-        let id = self.strings.len() as u32;
         let s: Arc<str> = s.into();
-        self.strings.push(s.clone());
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.strings[id as usize] = Some((s.clone(), 1));
+                id
+            }
+            None => {
+                self.strings.push(Some((s.clone(), 1)));
+                (self.strings.len() - 1) as u32
+            }
+        };
         self.ids.insert(s, id);
         id
+    }
+
+    /// One use of the symbol fewer; the last frees it.
+    fn release(&mut self, id: u32) {
+        let Some(entry) = self.strings.get_mut(id as usize) else {
+            return;
+        };
+        let Some((s, uses)) = entry else { return };
+        *uses -= 1;
+        if *uses == 0 {
+            self.ids.remove(&**s);
+            *entry = None;
+            self.free.push(id);
+        }
     }
 
     fn get(&self, s: &str) -> Option<u32> {
@@ -39,7 +69,14 @@ impl Symbols {
     }
 
     fn resolve(&self, id: u32) -> &str {
-        self.strings.get(id as usize).map_or("", |s| s)
+        match self.strings.get(id as usize) {
+            Some(Some((s, _))) => s,
+            _ => "",
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
     }
 }
 
@@ -312,6 +349,8 @@ impl MemSeries {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HeadStats {
     pub series: usize,
+    /// Distinct label names and values in use.
+    pub symbols: usize,
     pub samples: usize,
     pub chunk_bytes: usize,
     pub min_t: Option<i64>,
@@ -724,6 +763,7 @@ impl Head {
         let index = &mut *guard;
         let mut by_key: HashMap<(Tenant, u32, u32), Vec<SeriesRef>> = HashMap::new();
         let mut by_tenant: HashMap<Tenant, Vec<SeriesRef>> = HashMap::new();
+        let mut released: Vec<(u32, u32)> = Vec::new();
         for s in gone {
             let Some(&tenant) = index.owners.get(*s as usize) else {
                 continue;
@@ -767,6 +807,7 @@ impl Head {
                 by_key.entry((tenant, *n, *v)).or_default().push(*s);
             }
             by_tenant.entry(tenant).or_default().push(*s);
+            released.extend(pairs.iter().copied());
         }
         for ((tenant, n, v), refs) in by_key {
             let emptied = index.postings.get_mut(&(tenant, n, v)).is_some_and(|list| {
@@ -798,6 +839,11 @@ impl Head {
                 index.tenants.retain(|t| *t != tenant);
             }
         }
+        // Last: a freed number may be given to a new string at once.
+        for (n, v) in released {
+            index.symbols.release(n);
+            index.symbols.release(v);
+        }
         drop(guard);
         let mut all = write(&self.series);
         let (mut samples, mut bytes) = (0isize, 0isize);
@@ -828,11 +874,15 @@ impl Head {
 
     /// The head's totals, from running counters (nothing is scanned).
     pub fn stats(&self) -> HeadStats {
-        let series = read(&self.index).all.values().map(Vec::len).sum();
+        let (series, symbols) = {
+            let index = read(&self.index);
+            (index.all.values().map(Vec::len).sum(), index.symbols.len())
+        };
         let samples = self.samples.load(Ordering::Relaxed);
         let (min_t, max_t) = (self.min_t.load(Ordering::Relaxed), self.max_t.load(Ordering::Relaxed));
         HeadStats {
             series,
+            symbols,
             samples,
             chunk_bytes: self.chunk_bytes.load(Ordering::Relaxed),
             // A chunk that straddles the truncation point still holds samples before it,
@@ -1022,6 +1072,27 @@ mod tests {
         assert!(head.label_pairs(1).iter().all(|(_, v)| v != "up"));
         let (again, created) = head.get_or_create(1, &l(&[("__name__", "up"), ("job", "job0")]));
         assert!(created && head.is_live(again));
+    }
+
+    #[test]
+    fn series_replaced_hour_after_hour_leave_no_symbols_behind() {
+        let head = Head::new();
+        let hour = 3_600_000;
+        let mut symbols = Vec::new();
+        for h in 0..24i64 {
+            // 100 series a pod name each, 10 of them replaced every hour (10 % churn).
+            for i in 0..100 {
+                let generation = if i < 10 { h } else { 0 };
+                let pod = format!("pod-{i}-{generation}");
+                let (s, _) = head.get_or_create(1, &l(&[("__name__", "up"), ("pod", &pod)]));
+                head.append(s, h * hour + i, 1.0).unwrap();
+            }
+            head.truncate_before(h * hour);
+            symbols.push(head.stats().symbols);
+        }
+        assert_eq!(head.stats().series, 100);
+        assert!(symbols[2..].iter().all(|n| *n == symbols[1]), "flat: {symbols:?}");
+        assert_eq!(symbols[1], 2 + 1 + 100, "__name__, pod, up and the pods in use");
     }
 
     #[test]
