@@ -550,8 +550,10 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     if let Err(e) = token_uses.write(&pool).await {
         tracing::warn!(error = %e, "recording API token use at shutdown");
     }
-    if let Err(e) = tsdb.sync() {
-        tracing::error!(error = %e, "syncing the write-ahead log at shutdown");
+    // A checkpoint makes the next start replay chunks, not every sample since the last
+    // head compaction.
+    if let Err(e) = tsdb.checkpoint().and_then(|()| tsdb.sync()) {
+        tracing::error!(error = %e, "checkpointing the write-ahead log at shutdown");
     }
     tracing::info!("stopped");
     Ok(())

@@ -45,7 +45,9 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Compacts every minute and applies retention every hour, off the async threads.
+/// Compacts every minute, checkpoints the write-ahead log every half hour (a restart then
+/// replays at most half an hour of samples) and applies retention every hour, off the async
+/// threads.
 pub async fn maintain(db: Arc<Db>, pool: SqlitePool) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -60,6 +62,12 @@ pub async fn maintain(db: Arc<Db>, pool: SqlitePool) {
         .await;
         if let Ok(Err(e)) = compacted {
             tracing::error!(error = %e, "compaction failed");
+        }
+        if minutes % 30 == 29 {
+            let store = db.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.checkpoint()).await {
+                tracing::error!(error = %e, "checkpointing the write-ahead log failed");
+            }
         }
         if minutes.is_multiple_of(60)
             && let Err(e) = apply_retention(&db, &pool).await

@@ -219,11 +219,7 @@ impl Db {
                     head.restore_series(series, tenant, &labels);
                 }
             }
-            Record::Samples(list) => {
-                for (series, t, v) in list {
-                    let _ = head.append(series, t, v);
-                }
-            }
+            Record::Samples(list) => head.append_all(&list, |_| {}),
             Record::Delete(mut list) => {
                 list.sort_unstable();
                 head.forget(&list);
@@ -579,11 +575,24 @@ impl Db {
         fs::rename(&tmp, &path)?;
         crate::wal::sync_dir(&self.dir)?;
         let empty = self.head.drop_chunks_before(before);
-        let mut checkpoint = {
+        let checkpoint = {
             let _alone = self.appending.write().unwrap_or_else(|p| p.into_inner());
             self.head.forget_empty(&empty);
             lock(&self.wal).start_checkpoint()?
         };
+        self.write_checkpoint(checkpoint)
+    }
+
+    /// Replaces the write-ahead log so far with a checkpoint of the head (its chunks as
+    /// they are), so the next start replays chunks instead of every sample since the last
+    /// head compaction. Run every half hour and when the store is closed.
+    pub fn checkpoint(&self) -> io::Result<()> {
+        let _guard = lock(&self.maintenance);
+        let checkpoint = lock(&self.wal).start_checkpoint()?;
+        self.write_checkpoint(checkpoint)
+    }
+
+    fn write_checkpoint(&self, mut checkpoint: crate::wal::CheckpointWriter) -> io::Result<()> {
         for batch in self.head.live_series().chunks(CHECKPOINT_BATCH) {
             let series: Vec<(SeriesRef, Tenant, Labels)> = batch
                 .iter()
@@ -883,7 +892,7 @@ impl Db {
         self.appended.load(Ordering::Relaxed)
     }
 
-    /// Forces the write-ahead log to disk (at shutdown).
+    /// Forces the write-ahead log to disk.
     pub fn sync(&self) -> io::Result<()> {
         lock(&self.wal).sync()
     }
@@ -1006,15 +1015,13 @@ impl Appender<'_> {
         }
         let mut appended = 0;
         if let Some(Record::Samples(list)) = records.last() {
-            for (series, t, v) in list {
-                match self.db.head.append(*series, *t, *v) {
-                    Ok(true) => appended += 1,
-                    Ok(false) | Err(AppendError::DuplicateTimestamp) => report.duplicates += 1,
-                    Err(AppendError::OutOfOrder) => report.out_of_order += 1,
-                    Err(AppendError::OutOfBounds) => report.out_of_bounds += 1,
-                    Err(AppendError::UnknownSeries) => report.series_gone += 1,
-                }
-            }
+            self.db.head.append_all(list, |outcome| match outcome {
+                Ok(true) => appended += 1,
+                Ok(false) | Err(AppendError::DuplicateTimestamp) => report.duplicates += 1,
+                Err(AppendError::OutOfOrder) => report.out_of_order += 1,
+                Err(AppendError::OutOfBounds) => report.out_of_bounds += 1,
+                Err(AppendError::UnknownSeries) => report.series_gone += 1,
+            });
         }
         report.appended = appended;
         self.db.appended.fetch_add(appended as u64, Ordering::Relaxed);
@@ -1278,6 +1285,26 @@ mod tests {
         let canceled = std::sync::atomic::AtomicBool::new(true);
         let refused = within(&Budget::new(20, usize::MAX, Some(&canceled))).unwrap_err();
         assert!(matches!(refused, SelectError::Canceled), "{refused}");
+    }
+
+    #[test]
+    fn a_store_checkpointed_at_close_starts_from_it_with_every_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Db::open(dir.path(), Options::default()).unwrap();
+            for i in 0..50 {
+                fill(&db, 1, &format!("m{i}"), 0, HOUR_MS, 15_000);
+            }
+            db.checkpoint().unwrap();
+        }
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        assert_eq!(count_samples(&db, 1), 50 * 240);
+        assert!(db.replay.records <= 4, "a checkpoint, not 50 commits: {:?}", db.replay);
+        // And new samples after it are kept too.
+        fill(&db, 1, "m0", HOUR_MS, HOUR_MS + 60_000, 15_000);
+        drop(db);
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        assert_eq!(count_samples(&db, 1), 50 * 240 + 4);
     }
 
     #[test]

@@ -525,18 +525,42 @@ impl Head {
 
     /// Appends one sample. `Ok(false)` for an exact duplicate (ignored).
     pub fn append(&self, series: SeriesRef, t: i64, v: f64) -> Result<bool, AppendError> {
-        if t < self.min_valid_t() {
-            return Err(AppendError::OutOfBounds);
-        }
+        let mut result = Ok(false);
+        self.append_all(&[(series, t, v)], |outcome| result = outcome);
+        result
+    }
+
+    /// Appends a batch of samples, calling `outcome` with each one's result; takes the
+    /// series table's lock once and adds to the running totals once.
+    pub fn append_all(&self, samples: &[(SeriesRef, i64, f64)], mut outcome: impl FnMut(Result<bool, AppendError>)) {
+        let min_valid = self.min_valid_t();
         let all = read(&self.series);
-        let s = slot(&all, series).ok_or(AppendError::UnknownSeries)?;
-        let mut m = lock(s);
-        let bytes = m.bytes();
-        let appended = m.append(t, v, &self.files)?;
-        if appended {
-            self.counted(1, m.bytes() as isize - bytes as isize, t, t);
+        let (mut appended, mut bytes, mut min_t, mut max_t) = (0isize, 0isize, i64::MAX, i64::MIN);
+        for (series, t, v) in samples {
+            if *t < min_valid {
+                outcome(Err(AppendError::OutOfBounds));
+                continue;
+            }
+            let Some(s) = slot(&all, *series) else {
+                outcome(Err(AppendError::UnknownSeries));
+                continue;
+            };
+            let mut m = lock(s);
+            let before = m.bytes();
+            let result = m.append(*t, *v, &self.files);
+            if let Ok(true) = result {
+                appended += 1;
+                bytes += m.bytes() as isize - before as isize;
+                min_t = min_t.min(*t);
+                max_t = max_t.max(*t);
+            }
+            drop(m);
+            outcome(result);
         }
-        Ok(appended)
+        drop(all);
+        if appended > 0 {
+            self.counted(appended, bytes, min_t, max_t);
+        }
     }
 
     /// Adds to the running totals.

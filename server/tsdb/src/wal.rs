@@ -351,31 +351,47 @@ fn list(dir: &Path) -> io::Result<(Vec<u32>, Option<u32>)> {
     Ok((segments, checkpoint))
 }
 
-/// Reads the records of one file; returns the length of the valid prefix.
+/// Reads the records of one file; returns the length of the valid prefix. Records are
+/// checked and decoded on a second thread while `each` applies the ones before (a restart
+/// replays hundreds of millions of samples).
 fn read_file(path: &Path, max_record: u32, each: &mut dyn FnMut(Record)) -> io::Result<(u64, u64, usize)> {
     let mut bytes = Vec::new();
     File::open(path)?.read_to_end(&mut bytes)?;
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Ok((0, bytes.len() as u64, 0));
     }
-    let mut pos = MAGIC.len();
-    let mut records = 0;
-    while pos + 8 <= bytes.len() {
-        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap_or_default());
-        let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap_or_default());
-        let end = pos + 8 + len as usize;
-        if len > max_record || end > bytes.len() {
-            break;
+    let bytes = &bytes[..];
+    let (pos, records) = std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Record>(64);
+        let decoder = scope.spawn(move || {
+            let mut pos = MAGIC.len();
+            let mut records = 0;
+            while pos + 8 <= bytes.len() {
+                let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap_or_default());
+                let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap_or_default());
+                let end = pos + 8 + len as usize;
+                if len > max_record || end > bytes.len() {
+                    break;
+                }
+                let payload = &bytes[pos + 8..end];
+                if crc32fast::hash(payload) != crc {
+                    break;
+                }
+                let Some(record) = Record::decode(payload) else { break };
+                if send.send(record).is_err() {
+                    break;
+                }
+                records += 1;
+                pos = end;
+            }
+            (pos, records)
+        });
+        for record in receive {
+            each(record);
         }
-        let payload = &bytes[pos + 8..end];
-        if crc32fast::hash(payload) != crc {
-            break;
-        }
-        let Some(record) = Record::decode(payload) else { break };
-        each(record);
-        records += 1;
-        pos = end;
-    }
+        // Decoding never panics; if it did, nothing after the header counts as valid.
+        decoder.join().unwrap_or((MAGIC.len(), 0))
+    });
     Ok((pos as u64, bytes.len() as u64, records))
 }
 
