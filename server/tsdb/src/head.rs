@@ -3,6 +3,7 @@
 
 use crate::head_chunks::{HeadChunks, Place};
 use crate::labels::{Labels, Matcher};
+use crate::slots::Slots;
 use crate::xor::{XorChunk, XorIter};
 use crate::{AppendError, Budget, SelectError, SeriesData, Tenant, expected_samples};
 use std::collections::HashMap;
@@ -93,16 +94,18 @@ struct Index {
     values: HashMap<Tenant, HashMap<u32, Vec<u32>>>,
     /// tenant → every series of it, ascending.
     all: HashMap<Tenant, Vec<SeriesRef>>,
-    /// Labels of each series as symbol pairs (index = SeriesRef).
-    labels: Vec<Box<[(u32, u32)]>>,
-    /// The tenant of each series (index = SeriesRef).
-    owners: Vec<Tenant>,
+    /// The tenant and the labels (as symbol pairs) of each series, by reference.
+    meta: Slots<(Tenant, Box<[(u32, u32)]>)>,
     tenants: Vec<Tenant>,
 }
 
 impl Index {
+    fn pairs(&self, series: SeriesRef) -> &[(u32, u32)] {
+        self.meta.get(series).map_or(&[][..], |(_, pairs)| pairs)
+    }
+
     fn labels_of(&self, series: SeriesRef) -> Labels {
-        let pairs = self.labels.get(series as usize).map_or(&[][..], |l| l);
+        let pairs = self.pairs(series);
         Labels::new(
             pairs
                 .iter()
@@ -117,7 +120,7 @@ impl Index {
     }
 
     fn same_labels(&self, series: SeriesRef, labels: &Labels) -> bool {
-        let pairs = self.labels.get(series as usize).map_or(&[][..], |l| l);
+        let pairs = self.pairs(series);
         pairs.len() == labels.len()
             && pairs
                 .iter()
@@ -373,8 +376,7 @@ fn insert_into_index(index: &mut Index, id: SeriesRef, tenant: Tenant, hash: u64
         let at = list.partition_point(|s| *s < id);
         list.insert(at, id);
     }
-    index.labels[id as usize] = pairs;
-    index.owners[id as usize] = tenant;
+    index.meta.set(id, (tenant, pairs));
     if !index.all.contains_key(&tenant) {
         index.tenants.push(tenant);
     }
@@ -391,16 +393,16 @@ fn insert_into_index(index: &mut Index, id: SeriesRef, tenant: Tenant, hash: u64
 
 /// A series' place in the head; `None` once the series is forgotten (its
 /// reference is never reused, and appending to it fails).
-type Slot = Option<Box<Mutex<MemSeries>>>;
+type SeriesTable = Slots<Box<Mutex<MemSeries>>>;
 
-fn slot(all: &[Slot], series: SeriesRef) -> Option<&Mutex<MemSeries>> {
-    all.get(series as usize)?.as_deref()
+fn slot(all: &SeriesTable, series: SeriesRef) -> Option<&Mutex<MemSeries>> {
+    all.get(series).map(|s| &**s)
 }
 
 #[derive(Default)]
 pub struct Head {
     index: RwLock<Index>,
-    series: RwLock<Vec<Slot>>,
+    series: RwLock<SeriesTable>,
     /// Samples before this time live in blocks; the head neither accepts nor returns them.
     min_valid_t: AtomicI64,
     /// Counts the times series were forgotten: a reference held since an
@@ -489,10 +491,8 @@ impl Head {
         }
         let mut series = write(&self.series);
         let id = series.len() as SeriesRef;
-        series.push(Some(Box::default()));
+        series.set(id, Box::default());
         drop(series);
-        index.labels.push(Box::new([]));
-        index.owners.push(tenant);
         insert_into_index(&mut index, id, tenant, hash, labels);
         Some((id, true))
     }
@@ -509,17 +509,7 @@ impl Head {
         if index.find(tenant, hash, labels).is_some() {
             return;
         }
-        {
-            let mut series = write(&self.series);
-            while series.len() <= series_ref as usize {
-                series.push(None);
-            }
-            series[series_ref as usize] = Some(Box::default());
-        }
-        while index.labels.len() <= series_ref as usize {
-            index.labels.push(Box::new([]));
-            index.owners.push(tenant);
-        }
+        write(&self.series).set(series_ref, Box::default());
         insert_into_index(&mut index, series_ref, tenant, hash, labels);
     }
 
@@ -603,11 +593,7 @@ impl Head {
     /// The labels of a series the head has.
     pub fn labels_of(&self, series: SeriesRef) -> Option<Labels> {
         let index = read(&self.index);
-        index
-            .labels
-            .get(series as usize)
-            .is_some_and(|l| !l.is_empty())
-            .then(|| index.labels_of(series))
+        index.meta.get(series).is_some().then(|| index.labels_of(series))
     }
 
     /// Every series in the head with its tenant, by tenant and reference.
@@ -740,8 +726,7 @@ impl Head {
         let all = read(&self.series);
         let (mut samples, mut bytes, mut min_t) = (0isize, 0isize, i64::MAX);
         let mut empty = Vec::new();
-        for (i, s) in all.iter().enumerate() {
-            let Some(s) = s.as_deref() else { continue };
+        for (i, s) in all.iter() {
             let mut m = lock(s);
             let (before_samples, before_bytes) = (m.len(), m.bytes());
             let left = m.truncate_before(t);
@@ -749,7 +734,7 @@ impl Head {
             bytes += m.bytes() as isize - before_bytes as isize;
             match m.min_t() {
                 Some(first) => min_t = min_t.min(first),
-                None if !left => empty.push(i as SeriesRef),
+                None if !left => empty.push(i),
                 None => {}
             }
         }
@@ -789,13 +774,9 @@ impl Head {
         let mut by_tenant: HashMap<Tenant, Vec<SeriesRef>> = HashMap::new();
         let mut released: Vec<(u32, u32)> = Vec::new();
         for s in gone {
-            let Some(&tenant) = index.owners.get(*s as usize) else {
+            let Some((tenant, pairs)) = index.meta.take(*s) else {
                 continue;
             };
-            let pairs = std::mem::take(&mut index.labels[*s as usize]);
-            if pairs.is_empty() {
-                continue;
-            }
             let hash = {
                 let labels = Labels::new(
                     pairs
@@ -872,7 +853,7 @@ impl Head {
         let mut all = write(&self.series);
         let (mut samples, mut bytes) = (0isize, 0isize);
         for s in gone {
-            if let Some(m) = all.get_mut(*s as usize).and_then(Option::take) {
+            if let Some(m) = all.take(*s) {
                 let m = lock(&m);
                 samples -= m.len() as isize;
                 bytes -= m.bytes() as isize;
@@ -1076,8 +1057,8 @@ mod tests {
         let head = mixed_head();
         let recount = |head: &Head| {
             let all = read(&head.series);
-            let samples: usize = all.iter().flatten().map(|s| lock(s).len()).sum();
-            let bytes: usize = all.iter().flatten().map(|s| lock(s).bytes()).sum();
+            let samples: usize = all.iter().map(|(_, s)| lock(s).len()).sum();
+            let bytes: usize = all.iter().map(|(_, s)| lock(s).bytes()).sum();
             (samples, bytes)
         };
         let stats = head.stats();
@@ -1117,6 +1098,26 @@ mod tests {
         assert_eq!(head.stats().series, 100);
         assert!(symbols[2..].iter().all(|n| *n == symbols[1]), "flat: {symbols:?}");
         assert_eq!(symbols[1], 2 + 1 + 100, "__name__, pod, up and the pods in use");
+    }
+
+    #[test]
+    fn series_replaced_wholesale_free_their_places() {
+        let head = Head::new();
+        let hour = 3_600_000;
+        for generation in 0..6i64 {
+            for i in 0..2048 {
+                let name = format!("g{generation}_{i}");
+                let (s, _) = head.get_or_create(1, &l(&[("__name__", &name)]));
+                head.append(s, generation * hour, 1.0).unwrap();
+            }
+            head.truncate_before(generation * hour);
+        }
+        assert_eq!(head.stats().series, 2048);
+        assert!(
+            read(&head.series).pages_in_use() <= 3,
+            "only the last generation's pages"
+        );
+        assert!(read(&head.index).meta.pages_in_use() <= 3);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod head;
 mod head_chunks;
 pub mod labels;
 mod postings;
+mod slots;
 pub mod wal;
 pub mod xor;
 
