@@ -81,6 +81,9 @@ impl Symbols {
     }
 }
 
+/// A series' tenant and its labels as symbol pairs, sorted by name.
+type SeriesMeta = (Tenant, Box<[(u32, u32)]>);
+
 #[derive(Default)]
 struct Index {
     symbols: Symbols,
@@ -95,7 +98,7 @@ struct Index {
     /// tenant → every series of it, ascending.
     all: HashMap<Tenant, Vec<SeriesRef>>,
     /// The tenant and the labels (as symbol pairs) of each series, by reference.
-    meta: Slots<(Tenant, Box<[(u32, u32)]>)>,
+    meta: Slots<SeriesMeta>,
     tenants: Vec<Tenant>,
 }
 
