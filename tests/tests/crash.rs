@@ -2,7 +2,8 @@
 //! appends steadily (with head compactions and log checkpoints along the
 //! way) and prints what each commit acknowledged; it is killed at a random
 //! moment, the store is reopened, and every acknowledged sample must be
-//! there, uncorrupted. Twenty rounds on the same store.
+//! there, uncorrupted. Twenty rounds on the same store with 100 series, and three
+//! with 100,000 series (an agency-sized head: about 20 s in all).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -12,6 +13,7 @@ use vitrine_tsdb::{Db, Labels, MatchOp, Matcher, Options};
 const SERIES: usize = 100;
 const STEP_MS: i64 = 60_000;
 const WRITER_ENV: &str = "VITRINE_CRASH_WRITER_DIR";
+const WRITER_SERIES_ENV: &str = "VITRINE_CRASH_WRITER_SERIES";
 
 fn labels(i: usize) -> Labels {
     Labels::from_pairs(&[
@@ -37,6 +39,10 @@ fn writer_process() {
     let Some(dir) = std::env::var_os(WRITER_ENV) else {
         return;
     };
+    let series_count: usize = std::env::var(WRITER_SERIES_ENV)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(SERIES);
     let db = Db::open(std::path::Path::new(&dir), Options::default()).expect("the store opens");
     let mut t = all(&db)
         .iter()
@@ -47,7 +53,7 @@ fn writer_process() {
     let mut batch = 0u64;
     loop {
         let mut appender = db.appender();
-        for i in 0..SERIES {
+        for i in 0..series_count {
             let series = appender.series(1, &labels(i));
             appender.add(series, t, (t / STEP_MS) as f64);
         }
@@ -66,13 +72,25 @@ fn writer_process() {
 
 #[test]
 fn kill_9_during_ingestion_loses_nothing_acknowledged() {
+    kill_rounds(SERIES, 20, 100);
+}
+
+#[test]
+fn kill_9_at_100000_series_loses_nothing_acknowledged() {
+    kill_rounds(100_000, 3, 1500);
+}
+
+/// `rounds` times: a writer of `series_count` series runs for about `min_run_ms` (more each
+/// round), is killed, and the reopened store must hold every acknowledged sample.
+fn kill_rounds(series_count: usize, rounds: u64, min_run_ms: u64) {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut total_lost = 0i64;
-    for round in 0..20u64 {
+    for round in 0..rounds {
         let mut child = Command::new(&exe)
             .args(["--exact", "writer_process", "--nocapture", "--test-threads=1"])
             .env(WRITER_ENV, dir.path())
+            .env(WRITER_SERIES_ENV, series_count.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -89,9 +107,9 @@ fn kill_9_during_ingestion_loses_nothing_acknowledged() {
         });
         // Wait until the writer is ingesting, then let it run a pseudo-random while.
         let first = rx
-            .recv_timeout(Duration::from_secs(30))
+            .recv_timeout(Duration::from_secs(60))
             .expect("the writer acknowledges commits");
-        let run_for = Duration::from_millis(100 + (round * 7919) % 600);
+        let run_for = Duration::from_millis(min_run_ms + (round * 7919) % 600);
         let started = Instant::now();
         while started.elapsed() < run_for {
             std::thread::sleep(Duration::from_millis(10));
@@ -103,7 +121,7 @@ fn kill_9_during_ingestion_loses_nothing_acknowledged() {
 
         let db = Db::open(dir.path(), Options::default()).expect("the store reopens after kill -9");
         let series = all(&db);
-        assert_eq!(series.len(), SERIES, "round {round}: every series is there");
+        assert_eq!(series.len(), series_count, "round {round}: every series is there");
         let mut recovered_last = i64::MAX;
         for s in &series {
             let mut expected = s.samples.first().unwrap().0;
@@ -120,7 +138,7 @@ fn kill_9_during_ingestion_loses_nothing_acknowledged() {
             }
             recovered_last = recovered_last.min(s.samples.last().unwrap().0);
         }
-        let lost = ((last_acked - recovered_last) / STEP_MS).max(0) * SERIES as i64;
+        let lost = ((last_acked - recovered_last) / STEP_MS).max(0) * series_count as i64;
         println!(
             "round {round:2}: acknowledged up to t={last_acked}, recovered up to t={recovered_last}, samples lost: {lost}, blocks: {}",
             db.stats().tenants.first().map_or(0, |t| t.1.blocks.len())
@@ -128,7 +146,7 @@ fn kill_9_during_ingestion_loses_nothing_acknowledged() {
         total_lost += lost;
         assert_eq!(lost, 0, "round {round}: acknowledged samples were lost");
     }
-    println!("20 kills: {total_lost} acknowledged samples lost");
+    println!("{rounds} kills at {series_count} series: {total_lost} acknowledged samples lost");
 }
 
 const FULL_ENV: &str = "VITRINE_DISK_FULL_DIR";
