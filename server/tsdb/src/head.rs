@@ -777,22 +777,9 @@ impl Head {
         let mut by_tenant: HashMap<Tenant, Vec<SeriesRef>> = HashMap::new();
         let mut released: Vec<(u32, u32)> = Vec::new();
         for s in gone {
+            let hash = index.labels_of(*s).hash64();
             let Some((tenant, pairs)) = index.meta.take(*s) else {
                 continue;
-            };
-            let hash = {
-                let labels = Labels::new(
-                    pairs
-                        .iter()
-                        .map(|(n, v)| {
-                            (
-                                index.symbols.resolve(*n).to_string(),
-                                index.symbols.resolve(*v).to_string(),
-                            )
-                        })
-                        .collect(),
-                );
-                labels.hash64()
             };
             let key = (tenant, hash);
             if index.by_hash.get(&key) == Some(s) {
