@@ -1,25 +1,29 @@
-//! Bytes per sample on disk, Vitrine against Prometheus, on the same data:
-//! a live node exporter scraped a few thousand times plus an application's
-//! series, written as one OpenMetrics file with timestamps 15 s apart, then
-//! backfilled into Prometheus with `promtool tsdb create-blocks-from
-//! openmetrics` and into Vitrine with `vitrine import openmetrics` + `vitrine
-//! tsdb compact`.
+//! Bytes per sample on disk, Vitrine against Prometheus and VictoriaMetrics,
+//! on the same data: a live node exporter scraped a few thousand times plus an
+//! application's series, written as one OpenMetrics file with timestamps 15 s
+//! apart, then backfilled into Prometheus with `promtool tsdb
+//! create-blocks-from openmetrics`, into VictoriaMetrics 1.79 through
+//! `/api/v1/import/prometheus` (the same samples as Prometheus text with
+//! millisecond timestamps; then `/internal/force_flush` and
+//! `/internal/force_merge`, and the data directory is measured once merges
+//! have settled), and into Vitrine with `vitrine import openmetrics` +
+//! `vitrine tsdb compact`.
 //!
 //! `VITRINE_BENCH=1 cargo bench -p vitrine-tests --bench storage_size`
-//! (needs `cargo build --release -p vitrine` first, and Debian's prometheus
-//! and prometheus-node-exporter packages).
+//! (needs `cargo build --release -p vitrine` first, and Debian's prometheus,
+//! prometheus-node-exporter and victoria-metrics packages).
 
 mod common;
 
 use common::{
-    AppSim, INSTALL_HINT, NodeExporter, OpenMetricsBuilder, SampleDigest, file_bytes, human_bytes, labels_hash,
-    program_version, require_program, section, skip_unless_enabled, thousands, vitrine_binary,
+    AppSim, INSTALL_HINT, NodeExporter, OpenMetricsBuilder, SampleDigest, VictoriaMetrics, file_bytes, human_bytes,
+    labels_hash, program_version, require_program, section, skip_unless_enabled, thousands, url_encode, vitrine_binary,
 };
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use vitrine_tsdb::{Db, MatchOp, Matcher, Options};
 
 /// Scrapes of the node exporter (and steps of the application).
@@ -35,6 +39,7 @@ fn main() {
     skip_unless_enabled("storage_size");
     let promtool = require_program("promtool");
     require_program("prometheus-node-exporter");
+    VictoriaMetrics::program();
     let vitrine = vitrine_binary();
     let work = tempfile::tempdir().expect("temporary directory");
     let work_dir = work.path().to_path_buf();
@@ -96,6 +101,17 @@ fn main() {
     }
     let expected = builder.digest(t0, STEP_S);
     assert_eq!(expected.samples, samples);
+    let text_file = work_dir.join("data.prom.txt");
+    {
+        let mut out = BufWriter::with_capacity(
+            1 << 20,
+            fs::File::create(&text_file).expect("creating the Prometheus text file"),
+        );
+        builder
+            .write_prometheus_text(&mut out, t0, STEP_S)
+            .expect("writing the Prometheus text file");
+        out.flush().expect("writing the Prometheus text file");
+    }
     drop(builder);
     let file_len = fs::metadata(&file).expect("OpenMetrics file").len();
     println!(
@@ -136,6 +152,9 @@ fn main() {
         human_bytes(chunk_bytes as f64),
         human_bytes(index_bytes as f64)
     );
+
+    let (vm_bytes, vm_version) = victoria_metrics(&text_file, samples, series, t0);
+    let vm_per_sample = vm_bytes as f64 / samples as f64;
 
     section("Vitrine");
     println!("binary: {}", vitrine.display());
@@ -226,32 +245,125 @@ fn main() {
         thousands(samples),
         thousands(series)
     );
-    println!("{:<36}{:>16}{:>16}{:>14}", "", "Prometheus", "Vitrine", "ratio V/P");
     println!(
-        "{:<36}{:>16}{:>16}{:>14.3}",
+        "{:<36}{:>14}{:>17}{:>14}{:>12}{:>12}",
+        "", "Prometheus", "VictoriaMetrics", "Vitrine", "Vitrine/P", "Vitrine/VM"
+    );
+    println!(
+        "{:<36}{:>14}{:>17}{:>14}{:>12.3}{:>12.3}",
         "bytes on disk",
         thousands(prometheus_bytes),
+        thousands(vm_bytes),
         thousands(vitrine_bytes),
-        vitrine_bytes as f64 / prometheus_bytes as f64
+        vitrine_bytes as f64 / prometheus_bytes as f64,
+        vitrine_bytes as f64 / vm_bytes as f64
     );
     println!(
-        "{:<36}{:>16.3}{:>16.3}{:>14.3}",
+        "{:<36}{:>14.3}{:>17.3}{:>14.3}{:>12.3}{:>12.3}",
         "bytes per sample",
         prometheus_per_sample,
+        vm_per_sample,
         vitrine_per_sample,
-        vitrine_per_sample / prometheus_per_sample
+        vitrine_per_sample / prometheus_per_sample,
+        vitrine_per_sample / vm_per_sample
     );
     println!(
-        "{:<36}{:>16}{:>16}{:>14.3}",
+        "{:<36}{:>14}{:>17}{:>14}{:>12.3}{:>12.3}",
         "20 projects × 500 series × 90 days",
         human_bytes(prometheus_per_sample * PROJECTION_SAMPLES),
+        human_bytes(vm_per_sample * PROJECTION_SAMPLES),
         human_bytes(vitrine_per_sample * PROJECTION_SAMPLES),
-        vitrine_per_sample / prometheus_per_sample
+        vitrine_per_sample / prometheus_per_sample,
+        vitrine_per_sample / vm_per_sample
     );
     println!(
-        "(projection: {} samples × each store's bytes per sample)",
+        "(projection: {} samples × each store's bytes per sample; VictoriaMetrics {vm_version}: its whole \
+         -storageDataPath after force_flush + force_merge; known anchor on 24 h of node exporter data at 15 s: \
+         Prometheus 1.35, VictoriaMetrics 0.35 bytes per sample)",
         thousands(PROJECTION_SAMPLES as u64)
     );
+}
+
+/// Imports the Prometheus text file into a fresh VictoriaMetrics, checks that
+/// it holds every series and sample, lets it merge, and returns the bytes of its
+/// data directory and its version.
+fn victoria_metrics(text_file: &Path, samples: u64, series: u64, t0: i64) -> (u64, String) {
+    section("VictoriaMetrics");
+    let vm = VictoriaMetrics::start(&[]);
+    println!("VictoriaMetrics {} (pid {}) on {}", vm.version, vm.pid(), vm.addr);
+    let text = fs::read(text_file).expect("reading the Prometheus text file");
+    let started = Instant::now();
+    // Requests of about 8 MiB, cut at line ends.
+    let mut rest = &text[..];
+    let mut requests = 0;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(8 << 20);
+        while end < rest.len() && rest[end - 1] != b'\n' {
+            end += 1;
+        }
+        vm.import_prometheus(&rest[..end])
+            .unwrap_or_else(|e| panic!("importing into VictoriaMetrics failed: {e}\n{}", vm.log_tail()));
+        rest = &rest[end..];
+        requests += 1;
+    }
+    vm.force_flush();
+    println!(
+        "imported {} ({requests} requests to /api/v1/import/prometheus) in {:.1} s",
+        human_bytes(text.len() as f64),
+        started.elapsed().as_secs_f64()
+    );
+    drop(text);
+    // Every series and sample must be there, or bytes per sample would be wrong.
+    let span_s = (SCRAPES as i64 - 1) * STEP_S;
+    let end_s = t0 + span_s;
+    let count = |query: &str| -> u64 {
+        let path = format!("/api/v1/query?query={}&time={end_s}", url_encode(query));
+        let body = vm.get(&path);
+        let answer: serde_json::Value = serde_json::from_slice(&body).expect("VictoriaMetrics answers JSON");
+        answer["data"]["result"][0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("unexpected answer to {query}: {answer}")) as u64
+    };
+    let window = format!("{}s", span_s + 60);
+    let (mut stored_samples, mut stored_series) = (0, 0);
+    let waited = Instant::now();
+    while waited.elapsed() < Duration::from_secs(60) {
+        stored_samples = count(&format!("sum(count_over_time({{__name__=~\".+\"}}[{window}]))"));
+        stored_series = count(&format!("count(last_over_time({{__name__=~\".+\"}}[{window}]))"));
+        if stored_samples == samples && stored_series == series {
+            break;
+        }
+        vm.force_flush();
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    println!(
+        "VictoriaMetrics holds {} samples in {} series (queried with count_over_time)",
+        thousands(stored_samples),
+        thousands(stored_series)
+    );
+    assert_eq!(
+        stored_samples, samples,
+        "VictoriaMetrics holds a different number of samples than the file holds"
+    );
+    assert_eq!(
+        stored_series, series,
+        "VictoriaMetrics holds a different number of series than the file holds"
+    );
+    let started = Instant::now();
+    let settled = vm.force_merge_and_settle(Duration::from_secs(5), Duration::from_secs(300));
+    let (bytes, parts) = file_bytes(&vm.data_dir(), &|_| true);
+    println!(
+        "force_merge: {} after {:.1} s; on disk: {} = {:.3} bytes per sample",
+        if settled { "settled" } else { "NOT settled within 300 s" },
+        started.elapsed().as_secs_f64(),
+        human_bytes(bytes as f64),
+        bytes as f64 / samples as f64
+    );
+    for (name, bytes) in parts.iter().filter(|(_, b)| *b > 0) {
+        println!("  {name}: {}", human_bytes(*bytes as f64));
+    }
+    (bytes, vm.version.clone())
 }
 
 /// The first scrape's time: a few days ago (inside a client's default

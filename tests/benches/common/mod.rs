@@ -456,6 +456,11 @@ pub struct Prometheus {
 impl Prometheus {
     /// `job` is the body of one `scrape_configs` entry after `job_name`, indented by four spaces.
     pub fn start(job_name: &str, job: &str) -> Prometheus {
+        Prometheus::start_with_flags(job_name, job, &[])
+    }
+
+    /// [`Prometheus::start`] with extra command-line flags (e.g. `--web.enable-remote-write-receiver`).
+    pub fn start_with_flags(job_name: &str, job: &str, flags: &[&str]) -> Prometheus {
         let program = require_program("prometheus");
         let version = program_version(&program);
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -473,6 +478,7 @@ impl Prometheus {
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
             .arg(format!("--web.listen-address={addr}"))
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).expect("prometheus log"))
@@ -561,6 +567,11 @@ pub struct VitrineServer {
 impl VitrineServer {
     /// Runs `vitrine migrate`, then starts `vitrine serve --demo` and waits until it is ready.
     pub fn start_demo(binary: &Path) -> VitrineServer {
+        VitrineServer::start_demo_with_env(binary, &[])
+    }
+
+    /// [`VitrineServer::start_demo`] with extra settings for `serve` (e.g. `VITRINE_MAX_SERIES_PER_CLIENT`).
+    pub fn start_demo_with_env(binary: &Path, env: &[(&str, &str)]) -> VitrineServer {
         let version = program_version(binary);
         let dir = tempfile::Builder::new()
             .prefix("vitrine-bench-")
@@ -584,6 +595,7 @@ impl VitrineServer {
         let log = dir.path().join("serve.log");
         let child = vitrine_command(binary, dir.path())
             .args(["serve", "--demo"])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(fs::File::create(&stdout).expect("vitrine's output file"))
             .stderr(fs::File::create(&log).expect("vitrine's log"))
@@ -1439,5 +1451,326 @@ impl SampleDigest {
         let h = splitmix64(splitmix64(labels_hash ^ t_ms as u64) ^ bits);
         self.samples += 1;
         self.sum = self.sum.wrapping_add(h);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// More HTTP on loopback: any method, extra headers, a request body
+// ---------------------------------------------------------------------------
+
+/// One HTTP/1.0 request (the server closes; no chunking): status and body.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> io::Result<(u16, Vec<u8>)> {
+    assert!(addr.ip().is_loopback(), "benchmarks talk to loopback only, not {addr}");
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    if !body.is_empty() || method == "POST" || method == "PUT" {
+        let _ = write!(head, "Content-Length: {}\r\n", body.len());
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf)?;
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| io::Error::other("HTTP response without a header end"))?;
+    let status_line = String::from_utf8_lossy(&buf[..end]);
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| io::Error::other(format!("bad status line: {status_line}")))?;
+    Ok((status, buf[end + 4..].to_vec()))
+}
+
+/// Percent-encodes a query parameter value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Sends `signal` to a process we started.
+pub fn send_signal(pid: u32, signal: i32) {
+    // SAFETY: kill has no memory-safety preconditions; `pid` is our own child.
+    unsafe {
+        libc::kill(pid as i32, signal);
+    }
+}
+
+/// Waits until a process' CPU use stays below `share` of one core over
+/// `window`, for at most `within`; returns whether it did.
+pub fn wait_cpu_idle(pid: u32, share: f64, window: Duration, within: Duration) -> bool {
+    let started = Instant::now();
+    loop {
+        let before = process_cpu_seconds(pid);
+        thread::sleep(window);
+        if (process_cpu_seconds(pid) - before) / window.as_secs_f64() < share {
+            return true;
+        }
+        if started.elapsed() > within {
+            return false;
+        }
+    }
+}
+
+impl Prometheus {
+    /// The TSDB directory of a server made by [`Prometheus::start`] or [`Prometheus::start_with_flags`].
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Stops the server with `signal` (`libc::SIGTERM` or `libc::SIGKILL`), waits for it
+    /// to exit, starts it again with the same command line and data, and waits until
+    /// `/-/ready` answers 200 (at most `within`). Returns the seconds from the new start to ready.
+    pub fn restart(&mut self, signal: i32, within: Duration) -> f64 {
+        let pid = self.child.id();
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).expect("Prometheus' command line");
+        let mut parts = cmdline
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        let program = parts.next().expect("a program in the command line");
+        let args: Vec<String> = parts.collect();
+        send_signal(pid, signal);
+        let _ = self.child.wait();
+        let log = self.dir.path().join("prometheus.log");
+        let log_file = fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&log)
+            .expect("prometheus log");
+        let started = Instant::now();
+        self.child = Command::new(&program)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {program} again: {e}"));
+        wait_for_http(self.addr, "/-/ready", within, "Prometheus (restarted)", &log);
+        started.elapsed().as_secs_f64()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// VictoriaMetrics (Debian's single-node `victoria-metrics`)
+// ---------------------------------------------------------------------------
+
+/// Debian's `victoria-metrics` with its data in a temporary directory, on a
+/// free loopback port; killed on drop.
+pub struct VictoriaMetrics {
+    child: Child,
+    pub addr: SocketAddr,
+    dir: TempDir,
+    pub version: String,
+}
+
+impl VictoriaMetrics {
+    /// The program: `victoria-metrics` (Debian) or `victoria-metrics-prod` (upstream's name).
+    pub fn program() -> PathBuf {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        for name in ["victoria-metrics", "victoria-metrics-prod"] {
+            for dir in std::env::split_paths(&path) {
+                let candidate = dir.join(name);
+                if candidate.is_file() {
+                    return candidate;
+                }
+            }
+        }
+        panic!(
+            "neither `victoria-metrics` nor `victoria-metrics-prod` is in PATH: install Debian's package with \
+             `apt-get install -y --no-install-recommends victoria-metrics`"
+        );
+    }
+
+    /// Starts it with `-storageDataPath` in a fresh temporary directory, a 10-year
+    /// retention (backfilled data is never dropped) and `flags`; waits for `/health`.
+    pub fn start(flags: &[&str]) -> VictoriaMetrics {
+        let program = VictoriaMetrics::program();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let log = dir.path().join("victoria-metrics.log");
+        let child = Command::new(&program)
+            .arg(format!("-storageDataPath={}", dir.path().join("data").display()))
+            .arg(format!("-httpListenAddr={addr}"))
+            .arg("-retentionPeriod=10y")
+            .arg("-loggerLevel=WARN")
+            .args(flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).expect("victoria-metrics log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
+        let mut vm = VictoriaMetrics {
+            child,
+            addr,
+            dir,
+            version: String::new(),
+        };
+        wait_for_http(addr, "/health", Duration::from_secs(60), "VictoriaMetrics", &log);
+        let (_, body) = http_get(addr, "/metrics").unwrap_or_else(|e| panic!("reading VictoriaMetrics' /metrics: {e}"));
+        vm.version = String::from_utf8_lossy(&body)
+            .lines()
+            .find_map(|l| l.strip_prefix("vm_app_version{"))
+            .and_then(|l| l.split("version=\"").nth(1))
+            .and_then(|l| l.split('"').next())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                // Debian's build carries no version string: the package's version then.
+                Command::new("dpkg-query")
+                    .args(["-W", "-f=${Version}", "victoria-metrics"])
+                    .output()
+                    .ok()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .map_or_else(|| "(unknown version)".to_string(), |v| format!("{v} (Debian package)"))
+            });
+        vm
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Its own metrics, summed per metric name over all label sets.
+    pub fn metrics(&self) -> HashMap<String, f64> {
+        server_metrics(self.addr, "VictoriaMetrics")
+    }
+
+    /// Its own metrics, one entry per series as written (`name{labels}` → value).
+    pub fn metric_lines(&self) -> HashMap<String, f64> {
+        let (status, body) =
+            http_get(self.addr, "/metrics").unwrap_or_else(|e| panic!("reading VictoriaMetrics' /metrics: {e}"));
+        assert_eq!(status, 200, "VictoriaMetrics' /metrics answered {status}");
+        String::from_utf8_lossy(&body)
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|l| {
+                let (series, value) = l.rsplit_once(' ')?;
+                Some((series.to_string(), value.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// Posts Prometheus text (samples with millisecond timestamps) to `/api/v1/import/prometheus`.
+    pub fn import_prometheus(&self, body: &[u8]) -> Result<(), String> {
+        match http_request(
+            self.addr,
+            "POST",
+            "/api/v1/import/prometheus",
+            &[("Content-Type", "text/plain")],
+            body,
+            Duration::from_secs(300),
+        ) {
+            Ok((200 | 204, _)) => Ok(()),
+            Ok((status, body)) => Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body))),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// GET a path; panics unless it answers 200.
+    pub fn get(&self, path: &str) -> Vec<u8> {
+        let (status, body) = http_get(self.addr, path).unwrap_or_else(|e| panic!("VictoriaMetrics GET {path}: {e}"));
+        assert_eq!(
+            status,
+            200,
+            "VictoriaMetrics GET {path} answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        body
+    }
+
+    /// `/internal/force_flush`: buffered rows become searchable and reach the disk.
+    pub fn force_flush(&self) {
+        self.get("/internal/force_flush");
+    }
+
+    /// `/internal/force_merge` (every partition), then waits until no merge runs and
+    /// the data directory's size has stayed the same for `stable` (at most `within`).
+    /// Returns whether it settled.
+    pub fn force_merge_and_settle(&self, stable: Duration, within: Duration) -> bool {
+        self.get("/internal/force_merge");
+        let started = Instant::now();
+        let mut last = (u64::MAX, Instant::now());
+        loop {
+            thread::sleep(Duration::from_millis(500));
+            let size = file_bytes(&self.data_dir(), &|_| true).0;
+            let merging: f64 = self
+                .metric_lines()
+                .iter()
+                .filter(|(k, _)| k.starts_with("vm_active_merges"))
+                .map(|(_, v)| *v)
+                .sum();
+            if size != last.0 || merging > 0.0 {
+                last = (size, Instant::now());
+            } else if last.1.elapsed() >= stable {
+                return true;
+            }
+            if started.elapsed() > within {
+                return false;
+            }
+        }
+    }
+
+    /// Rows in the storage (`vm_rows` of the storage parts), after a flush.
+    pub fn stored_rows(&self) -> f64 {
+        self.metric_lines()
+            .iter()
+            .filter(|(k, _)| k.starts_with("vm_rows{type=\"storage/"))
+            .map(|(_, v)| *v)
+            .sum()
+    }
+
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.dir.path().join("victoria-metrics.log"))
+    }
+}
+
+impl Drop for VictoriaMetrics {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl OpenMetricsBuilder {
+    /// Writes every sample as Prometheus text with a millisecond timestamp
+    /// (`series value t_ms`, what `/api/v1/import/prometheus` reads); scrape
+    /// `i` is stamped `t0 + i × step` (seconds).
+    pub fn write_prometheus_text(&self, out: &mut impl Write, t0_s: i64, step_s: i64) -> io::Result<()> {
+        for family in &self.families {
+            for group in &family.groups {
+                for (scrape, series, value) in group {
+                    let t_ms = (t0_s + *scrape as i64 * step_s) * 1000;
+                    writeln!(out, "{} {} {t_ms}", family.series[*series as usize], value)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
