@@ -359,7 +359,12 @@ fn TargetTable(locale: Locale, page: TargetsPage, csrf: String) -> impl IntoView
             let samples = health.as_ref().map(|h| grouped(h.samples, locale));
             let series = health.as_ref().map(|h| grouped(h.series_added, locale));
             let future = health.as_ref().filter(|h| h.future_samples > 0).map(|h| {
-                view! { <br /><span class="error-text">{td!(locale, samples_in_future, n = grouped(h.future_samples, locale))}</span> }
+                view! {
+                    <br />
+                    <span class="error-text">{td!(locale, samples_in_future, n = grouped(h.future_samples, locale))}</span>
+                    <br />
+                    <small class="hint">{td_string!(locale, samples_in_future_hint)}</small>
+                }
             });
             let error = match health.as_ref().and_then(|h| h.error.clone()) {
                 Some(error) => view! { <span class="error-text">{error}</span> }.into_any(),
