@@ -59,11 +59,6 @@ impl SeriesBatch {
         self.starts.is_empty()
     }
 
-    /// The references of the series in the batch.
-    pub fn refs(&self) -> &[SeriesRef] {
-        &self.refs
-    }
-
     /// Keeps the entries whose series `keep` accepts.
     pub fn retain(&mut self, mut keep: impl FnMut(SeriesRef) -> bool) {
         let mut kept = SeriesBatch::default();
