@@ -1,18 +1,18 @@
-# Vitrine: build the server and the site with cargo-leptos, ship them on a slim
-# Debian with CA certificates, as a non-root user, data in a volume.
-# Keep in step with scripts/setup.sh (same cargo-leptos, wasm-bindgen from Cargo.lock).
+# Vitrine: build the site and the server with the quick start's own build step
+# (scripts/setup.sh: build_all), ship them on a slim Debian with CA certificates,
+# as a non-root user, data in a volume.
 
 FROM rust:1.95-bookworm AS build
-RUN apt-get update \
- && apt-get install -y --no-install-recommends binaryen \
- && rm -rf /var/lib/apt/lists/* \
- && rustup target add wasm32-unknown-unknown \
- && cargo install cargo-leptos@0.3.6 --locked --features no_downloads
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
-RUN cargo install wasm-bindgen-cli --version "$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+# The tools first (the WebAssembly target, the wasm-bindgen of Cargo.lock, npm's
+# binaryen with Node.js), so a source change does not reinstall them.
+COPY Cargo.lock ./
+COPY scripts ./scripts
+COPY tools ./tools
+RUN bash -c 'source scripts/setup.sh && install_site_tools && install_wasm_bindgen && install_wasm_opt && steps_wait'
 COPY . .
-RUN cargo leptos build --release
+ENV VITRINE_BUILD_PROFILE=release
+RUN bash -c 'source scripts/setup.sh && build_all && phase_table'
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -8,22 +8,34 @@
 
 // The build.rs code generator that replaces this macro needs a second crate
 // and gives nothing we use yet; the macro reads the same `locales/*.json`.
+#[cfg(feature = "ssr")]
 #[allow(deprecated)]
 mod locales {
     leptos_i18n::load_locales!();
 }
+#[cfg(feature = "ssr")]
 use locales::i18n;
 
+// Everything but the islands is rendered on the server and never compiled to WebAssembly.
+#[cfg(feature = "ssr")]
 pub mod dto;
+#[cfg(feature = "ssr")]
 mod explore;
 mod islands;
+#[cfg(feature = "ssr")]
 mod pages;
+#[cfg(feature = "ssr")]
 mod targets;
+#[cfg(feature = "ssr")]
 mod text;
 
+#[cfg(feature = "ssr")]
 pub use explore::short_number;
+#[cfg(feature = "ssr")]
 pub use i18n::Locale;
+#[cfg(feature = "ssr")]
 pub use pages::shell;
+#[cfg(feature = "ssr")]
 pub use text::locale_from_tag;
 
 #[cfg(feature = "hydrate")]

@@ -14,11 +14,7 @@ fn workspace() -> PathBuf {
 fn drive(script: &str, shot: &str) {
     let root = workspace();
     let site = root.join("target/site");
-    assert!(
-        site.join("pkg/vitrine.wasm").exists(),
-        "the site is not built at {}: run `cargo leptos build` first",
-        site.display()
-    );
+    assert_site_laid_out(&site);
     let driver = root.join("tests/browser");
     assert!(
         driver.join("node_modules/playwright-core").exists(),
@@ -49,6 +45,26 @@ fn drive(script: &str, shot: &str) {
         size > 10_000,
         "the screenshot {} is missing or empty",
         screenshot.display()
+    );
+}
+
+/// target/site as scripts/setup.sh (`lay_out_site`) and cargo-leptos lay it out: the islands'
+/// JavaScript and WebAssembly, the CSS, the public assets. The wasm must be the optimised
+/// release build (the debug build is over 1 MB for a password toggle).
+fn assert_site_laid_out(site: &std::path::Path) {
+    for file in ["pkg/vitrine.js", "pkg/vitrine.wasm", "pkg/vitrine.css", "favicon.svg"] {
+        assert!(
+            site.join(file).is_file(),
+            "{} is missing: build the site with scripts/test or scripts/run (or `cargo leptos build --release`)",
+            site.join(file).display()
+        );
+    }
+    let wasm = std::fs::metadata(site.join("pkg/vitrine.wasm"))
+        .expect("reading the wasm")
+        .len();
+    assert!(
+        wasm < 400_000,
+        "pkg/vitrine.wasm has {wasm} bytes: not the wasm-release build made smaller by wasm-opt: build the site with scripts/test or `cargo leptos build --release`"
     );
 }
 
