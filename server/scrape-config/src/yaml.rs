@@ -1,7 +1,7 @@
 //! A small YAML document tree with positions, built from `saphyr-parser` events.
 //!
 //! Every node keeps the line and column where it starts, so the importer can point at keys.
-//! Anchors and aliases are resolved (with a limit against alias bombs), merge keys (`<<`)
+//! Anchors and aliases are resolved (with a byte budget against alias bombs), merge keys (`<<`)
 //! are applied like Go's yaml.v2 does, and duplicate keys are refused like Prometheus'
 //! strict unmarshalling does.
 
@@ -9,8 +9,10 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
-/// The most nodes a document may expand to (aliases included).
-const MAX_NODES: usize = 1_000_000;
+/// The most memory a document may expand to, aliases included: every node costs its own
+/// size plus its text, so an alias bomb is stopped whether it repeats many small values or
+/// a few long ones (a 64 KiB file aliasing a 60 KiB string 1,000 times would be 60 MB).
+pub(crate) const MAX_EXPANDED_BYTES: usize = 32 << 20;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Node {
@@ -86,7 +88,8 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Node, usize)>,
     documents: Vec<Node>,
-    nodes: usize,
+    /// What the document has expanded to so far, in bytes (see [`weight`]).
+    expanded: usize,
 }
 
 fn position(span: &Span) -> (usize, usize) {
@@ -98,23 +101,29 @@ fn node(kind: Kind, span: &Span) -> Node {
     Node { kind, line, column }
 }
 
-fn size(node: &Node) -> usize {
-    match &node.kind {
-        Kind::Null | Kind::Scalar(..) => 1,
-        Kind::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
-        Kind::Map(entries) => 1 + entries.iter().map(|(k, v)| size(k) + size(v)).sum::<usize>(),
-    }
+/// What a node holds in memory: its own size and its text, with everything beneath it.
+fn weight(node: &Node) -> usize {
+    std::mem::size_of::<Node>()
+        + match &node.kind {
+            Kind::Null => 0,
+            Kind::Scalar(text, _) => text.len(),
+            Kind::Seq(items) => items.iter().map(weight).sum::<usize>(),
+            Kind::Map(entries) => entries.iter().map(|(k, v)| weight(k) + weight(v)).sum::<usize>(),
+        }
 }
 
 impl Builder {
-    fn count(&mut self, n: usize, span: &Span) -> Result<(), LoadError> {
-        self.nodes += n;
-        if self.nodes > MAX_NODES {
+    fn count(&mut self, bytes: usize, span: &Span) -> Result<(), LoadError> {
+        self.expanded = self.expanded.saturating_add(bytes);
+        if self.expanded > MAX_EXPANDED_BYTES {
             let (line, column) = position(span);
             return Err(LoadError::Refused {
                 line,
                 column,
-                message: format!("the document expands to more than {MAX_NODES} values (too many aliases)"),
+                message: format!(
+                    "the document expands to more than {} MiB (too many aliases)",
+                    MAX_EXPANDED_BYTES >> 20
+                ),
             });
         }
         Ok(())
@@ -122,8 +131,8 @@ impl Builder {
 
     fn finish(&mut self, node: Node, anchor: usize) -> Result<(), LoadError> {
         if anchor != 0 {
-            let n = size(&node);
-            self.anchors.insert(anchor, (node.clone(), n));
+            let bytes = weight(&node);
+            self.anchors.insert(anchor, (node.clone(), bytes));
         }
         match self.stack.last_mut() {
             None => self.documents.push(node),
@@ -139,7 +148,7 @@ impl Builder {
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), LoadError> {
         match event {
             Event::Scalar(value, style, anchor, tag) => {
-                self.count(1, &span)?;
+                self.count(std::mem::size_of::<Node>() + value.len(), &span)?;
                 let plain = style == ScalarStyle::Plain && tag.is_none();
                 let kind = if plain && matches!(&*value, "" | "~" | "null" | "Null" | "NULL") {
                     Kind::Null
@@ -149,7 +158,7 @@ impl Builder {
                 self.finish(node(kind, &span), anchor)
             }
             Event::SequenceStart(anchor, _) => {
-                self.count(1, &span)?;
+                self.count(std::mem::size_of::<Node>(), &span)?;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     start: span,
@@ -158,7 +167,7 @@ impl Builder {
                 Ok(())
             }
             Event::MappingStart(anchor, _) => {
-                self.count(1, &span)?;
+                self.count(std::mem::size_of::<Node>(), &span)?;
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     key: None,
@@ -181,7 +190,7 @@ impl Builder {
                 _ => unreachable!("the parser balances mappings"),
             },
             Event::Alias(id) => {
-                let Some((target, n)) = self.anchors.get(&id).cloned() else {
+                let Some(&(_, bytes)) = self.anchors.get(&id) else {
                     let (line, column) = position(&span);
                     return Err(LoadError::Refused {
                         line,
@@ -189,7 +198,9 @@ impl Builder {
                         message: "alias to an unknown anchor".into(),
                     });
                 };
-                self.count(n, &span)?;
+                // Counted before the copy is made, so a refused bomb allocates nothing.
+                self.count(bytes, &span)?;
+                let target = self.anchors[&id].0.clone();
                 self.finish(target, 0)
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {
@@ -218,23 +229,59 @@ fn scalar_key(node: &Node) -> Option<&str> {
     }
 }
 
+/// The keys of one mapping, found by their text (scalars however quoted, see [`same_key`])
+/// in constant time, so a mapping with many keys, merged or not, is checked in linear time.
+#[derive(Default)]
+struct Keys {
+    scalars: HashMap<String, usize>,
+    others: Vec<(Node, usize)>,
+}
+
+impl Keys {
+    /// The line where `key` was first seen, or `None` after remembering it at `line`.
+    fn seen(&mut self, key: &Node, line: usize) -> Option<usize> {
+        if let Some(text) = scalar_key(key) {
+            if let Some(&first) = self.scalars.get(text) {
+                return Some(first);
+            }
+            self.scalars.insert(text.to_owned(), line);
+        } else {
+            if let Some((_, first)) = self.others.iter().find(|(k, _)| same_key(k, key)) {
+                return Some(*first);
+            }
+            self.others.push((key.clone(), line));
+        }
+        None
+    }
+}
+
 /// Applies `<<` merge keys (explicit keys win, earlier merged maps win over later ones) and
 /// refuses duplicate keys.
 fn merge_and_check(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, LoadError> {
     let mut own = Vec::with_capacity(entries.len());
-    let mut merged: Vec<(Node, Node)> = Vec::new();
+    let mut own_keys = Keys::default();
+    let mut sources = Vec::new();
     for (key, value) in entries {
         if !is_merge_key(&key) {
+            if let Some(first) = own_keys.seen(&key, key.line) {
+                let name = scalar_key(&key)
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_else(|| "this key".into());
+                return Err(LoadError::Refused {
+                    line: key.line,
+                    column: key.column,
+                    message: format!("duplicate key {name}: it was already set on line {first}"),
+                });
+            }
             own.push((key, value));
             continue;
         }
-        let sources = match value.kind {
-            Kind::Map(m) => vec![m],
+        match value.kind {
+            Kind::Map(m) => sources.push(m),
             Kind::Seq(items) => {
-                let mut maps = Vec::new();
                 for item in items {
                     match item.kind {
-                        Kind::Map(m) => maps.push(m),
+                        Kind::Map(m) => sources.push(m),
                         _ => {
                             return Err(LoadError::Refused {
                                 line: item.line,
@@ -244,7 +291,6 @@ fn merge_and_check(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, Load
                         }
                     }
                 }
-                maps
             }
             _ => {
                 return Err(LoadError::Refused {
@@ -253,30 +299,14 @@ fn merge_and_check(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, Load
                     message: "a merge key (<<) needs a mapping or a list of mappings".into(),
                 });
             }
-        };
-        for source in sources {
-            for (k, v) in source {
-                if !merged.iter().any(|(m, _)| same_key(m, &k)) {
-                    merged.push((k, v));
-                }
+        }
+    }
+    // Explicit keys are all in `own_keys` now: a merged key already there is skipped.
+    for source in sources {
+        for (k, v) in source {
+            if own_keys.seen(&k, k.line).is_none() {
+                own.push((k, v));
             }
-        }
-    }
-    for (i, (key, _)) in own.iter().enumerate() {
-        if let Some((first, _)) = own[..i].iter().find(|(k, _)| same_key(k, key)) {
-            let name = scalar_key(key)
-                .map(|s| format!("{s:?}"))
-                .unwrap_or_else(|| "this key".into());
-            return Err(LoadError::Refused {
-                line: key.line,
-                column: key.column,
-                message: format!("duplicate key {name}: it was already set on line {}", first.line),
-            });
-        }
-    }
-    for (k, v) in merged {
-        if !own.iter().any(|(o, _)| same_key(o, &k)) {
-            own.push((k, v));
         }
     }
     Ok(own)
@@ -289,7 +319,7 @@ pub(crate) fn load(text: &str) -> Result<Option<Node>, LoadError> {
         stack: Vec::new(),
         anchors: HashMap::new(),
         documents: Vec::new(),
-        nodes: 0,
+        expanded: 0,
     };
     while let Some(result) = parser.next_event() {
         let (event, span) = result.map_err(|e| LoadError::Syntax {
@@ -407,6 +437,45 @@ mod tests {
         assert!(
             matches!(err, LoadError::Refused { ref message, .. } if message.contains("too many aliases")),
             "{err:?}"
+        );
+    }
+
+    /// A short file that aliases one long string many times: few values, a lot of memory.
+    #[test]
+    fn alias_bombs_of_long_strings_are_stopped() {
+        let long = "x".repeat(60 * 1024);
+        let mut text = format!("s: &s {long}\nlist:\n");
+        for _ in 0..1000 {
+            text.push_str("  - *s\n");
+        }
+        assert!(text.len() < 70 * 1024);
+        let err = load(&text).unwrap_err();
+        assert!(
+            matches!(err, LoadError::Refused { ref message, .. } if message.contains("more than 32 MiB")),
+            "{err:?}"
+        );
+        // The same string aliased a few times is fine.
+        let ok = format!("s: &s {long}\nlist: [*s, *s, *s]\n");
+        assert!(load(&ok).is_ok());
+    }
+
+    /// Many keys, and many keys merged into a mapping, are checked in linear time.
+    #[test]
+    fn mappings_with_many_keys_load_quickly() {
+        let mut text = String::from("base: &b\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("  k{i}: {i}\n"));
+        }
+        text.push_str("child:\n  <<: *b\n  k7: seven\n");
+        let started = std::time::Instant::now();
+        let doc = load(&text).unwrap().unwrap();
+        let child = map(&map(&doc)[1].1);
+        assert_eq!(child.len(), 50_000);
+        assert_eq!(child[0].1.key_text(), "seven");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
         );
     }
 
