@@ -47,6 +47,12 @@ pub struct Config {
     pub login_max_failures_per_ip: u32,
     /// The window for the two limits above, in seconds (`VITRINE_LOGIN_WINDOW_SECS`).
     pub login_window_secs: u64,
+    /// Failed logins allowed per account in a day, from all addresses together
+    /// (`VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT_PER_DAY`).
+    pub login_max_failures_per_account_per_day: u32,
+    /// Reverse proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client
+    /// (`VITRINE_TRUSTED_PROXIES`, comma-separated). Empty: the header is ignored.
+    pub trusted_proxies: Vec<String>,
     /// Largest accepted request body in bytes; larger requests get 413 (`VITRINE_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
     /// Private or loopback ranges that scrape targets may reach anyway, as CIDRs
@@ -59,6 +65,10 @@ pub struct Config {
     pub compaction_threads: usize,
     /// Most active series one client may have; scrapes that would add more fail (`VITRINE_MAX_SERIES_PER_CLIENT`).
     pub max_series_per_client: usize,
+    /// The most one scrape's answer may hold, decompressed; a target's body_size_limit only lowers it.
+    pub scrape_max_body_bytes_limit: u64,
+    /// Most metric names whose HELP/TYPE/UNIT are kept per client (the metadata API).
+    pub catalog_max_entries_per_client: usize,
     /// Longest a query may evaluate, in seconds (`VITRINE_QUERY_TIMEOUT_SECS`).
     pub query_timeout_secs: u64,
     /// Most samples one query may hold in memory at once (`VITRINE_QUERY_MAX_SAMPLES`).
@@ -96,11 +106,15 @@ impl Default for Config {
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
+            login_max_failures_per_account_per_day: 20,
+            trusted_proxies: Vec::new(),
             max_body_bytes: 64 * 1024,
             scrape_allow: Vec::new(),
             tsdb_max_open_files: vitrine_tsdb::Options::default().max_open_files,
             compaction_threads: vitrine_tsdb::Options::default().compaction_threads,
             max_series_per_client: 100_000,
+            scrape_max_body_bytes_limit: crate::scrape::fetch::DEFAULT_MAX_BODY_BYTES,
+            catalog_max_entries_per_client: crate::scrape::catalog::DEFAULT_MAX_ENTRIES_PER_CLIENT,
             query_timeout_secs: 30,
             query_max_samples: 50_000_000,
             query_max_series: 10_000,
@@ -159,10 +173,16 @@ impl Config {
         env!("VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT", login_max_failures_per_account);
         env!("VITRINE_LOGIN_MAX_FAILURES_PER_IP", login_max_failures_per_ip);
         env!("VITRINE_LOGIN_WINDOW_SECS", login_window_secs);
+        env!(
+            "VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT_PER_DAY",
+            login_max_failures_per_account_per_day
+        );
         env!("VITRINE_MAX_BODY_BYTES", max_body_bytes);
         env!("VITRINE_TSDB_MAX_OPEN_FILES", tsdb_max_open_files);
         env!("VITRINE_COMPACTION_THREADS", compaction_threads);
         env!("VITRINE_MAX_SERIES_PER_CLIENT", max_series_per_client);
+        env!("VITRINE_SCRAPE_MAX_BODY_BYTES_LIMIT", scrape_max_body_bytes_limit);
+        env!("VITRINE_CATALOG_MAX_ENTRIES_PER_CLIENT", catalog_max_entries_per_client);
         env!("VITRINE_QUERY_TIMEOUT_SECS", query_timeout_secs);
         env!("VITRINE_QUERY_MAX_SAMPLES", query_max_samples);
         env!("VITRINE_QUERY_MAX_SERIES", query_max_series);
@@ -170,12 +190,10 @@ impl Config {
         env!("VITRINE_QUERY_CONCURRENCY_PER_CLIENT", query_concurrency_per_client);
         env!("VITRINE_QUERY_THREADS", query_threads);
         if let Some(value) = var("VITRINE_SCRAPE_ALLOW") {
-            self.scrape_allow = value
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
+            self.scrape_allow = comma_list(&value);
+        }
+        if let Some(value) = var("VITRINE_TRUSTED_PROXIES") {
+            self.trusted_proxies = comma_list(&value);
         }
         if let Some(value) = var("VITRINE_LOG_FORMAT") {
             self.log_format = match value.as_str() {
@@ -205,6 +223,16 @@ impl Config {
             self.public_url.trim_end_matches('/').to_string()
         }
     }
+}
+
+/// `a, b,c` as its non-empty entries.
+fn comma_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]

@@ -473,8 +473,15 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     let guard = scrape::fetch::Guard {
         policy: Arc::new(policy),
         lookup: Arc::new(scrape::fetch::SystemLookup),
+        max_body_bytes: config.scrape_max_body_bytes_limit,
     };
-    let scraper = scrape::manager::Scraper::new(pool.clone(), tsdb.clone(), guard, config.max_series_per_client);
+    let scraper = scrape::manager::Scraper::new(
+        pool.clone(),
+        tsdb.clone(),
+        guard,
+        config.max_series_per_client,
+        scrape::catalog::Catalog::new(config.catalog_max_entries_per_client),
+    );
     let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool.clone());
     tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(600)));
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -492,13 +499,17 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         .site_pkg_dir("pkg")
         .build();
     tokio::task::spawn_blocking(tenancy::password::warm_up);
+    let trusted_proxies = http::TrustedProxies::parse(&config.trusted_proxies)
+        .map_err(|e| Error::Usage(format!("trusted_proxies: {e}")))?;
     let state = http::AppState {
         db: pool,
-        limiter: Arc::new(http::LoginLimiter::new(
-            config.login_max_failures_per_account,
-            config.login_max_failures_per_ip,
-            Duration::from_secs(config.login_window_secs),
-        )),
+        limiter: Arc::new(http::LoginLimiter::new(http::LoginLimits {
+            max_per_account: config.login_max_failures_per_account,
+            max_per_ip: config.login_max_failures_per_ip,
+            max_per_account_per_day: config.login_max_failures_per_account_per_day,
+            window: Duration::from_secs(config.login_window_secs),
+        })),
+        trusted_proxies: Arc::new(trusted_proxies),
         metrics: Arc::default(),
         public_base: public_base.clone(),
         tsdb: tsdb.clone(),

@@ -361,6 +361,56 @@ async fn an_address_is_locked_after_its_failures_across_accounts() {
     client.login(OWNER.0, OWNER.1).await.expect_status(303);
 }
 
+/// A parallel burst gets no more guesses than slow ones: each attempt is counted before its
+/// password is checked.
+#[tokio::test]
+async fn fifty_parallel_wrong_logins_get_five_guesses() {
+    let server = Server::start();
+    let client = server.client();
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let client = client.clone();
+        attempts.spawn(async move { client.login(OWNER.0, "wrong password").await.status });
+    }
+    let statuses = attempts.join_all().await;
+    let guessed = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    // Three at once, then each must wait longer (a slow machine may let one or two more in);
+    // never more than the limit of five.
+    assert!((3..=5).contains(&guessed), "{guessed} guesses: {statuses:?}");
+    assert_eq!(guessed + refused, 50, "{statuses:?}");
+}
+
+/// Logging in from the address a trusted proxy names in X-Forwarded-For.
+async fn login_from(client: &Client, forwarded_for: &str, (email, password): (&str, &str)) -> u16 {
+    let request = client
+        .request(Method::POST, "/login")
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[("email", email), ("password", password)]);
+    client.send(request).await.status
+}
+
+/// Behind a proxy each person has their own address: a guesser locks the account only for
+/// itself. From a peer that is not a trusted proxy the header changes nothing.
+#[tokio::test]
+async fn behind_a_trusted_proxy_a_guesser_locks_only_itself_out() {
+    let limits = [("VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "2")];
+    let proxied = Server::start_with(&[limits[0], ("VITRINE_TRUSTED_PROXIES", "127.0.0.1")]);
+    let client = proxied.client();
+    let wrong = (OWNER.0, "wrong password");
+    for _ in 0..2 {
+        assert_eq!(login_from(&client, "203.0.113.1", wrong).await, 401);
+    }
+    assert_eq!(login_from(&client, "203.0.113.1", OWNER).await, 429);
+    assert_eq!(login_from(&proxied.client(), "203.0.113.2", OWNER).await, 303);
+
+    let direct = Server::start_with(&limits);
+    let client = direct.client();
+    assert_eq!(login_from(&client, "203.0.113.1", wrong).await, 401);
+    assert_eq!(login_from(&client, "203.0.113.2", wrong).await, 401);
+    assert_eq!(login_from(&direct.client(), "203.0.113.3", OWNER).await, 429);
+}
+
 #[tokio::test]
 async fn signed_in_forms_need_the_session_token() {
     let server = Server::start();

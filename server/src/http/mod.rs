@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod client_ip;
 mod explore;
 mod guard;
 mod limiter;
@@ -29,7 +30,8 @@ use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
-pub use limiter::LoginLimiter;
+pub use client_ip::TrustedProxies;
+pub use limiter::{LoginLimiter, LoginLimits};
 pub use metrics::Metrics;
 
 /// What every handler can reach.
@@ -39,6 +41,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
     pub limiter: Arc<LoginLimiter>,
+    /// Whose `X-Forwarded-For` names the client (`trusted_proxies`).
+    pub trusted_proxies: Arc<TrustedProxies>,
     pub metrics: Arc<Metrics>,
     /// Base of links we hand out, e.g. `http://127.0.0.1:3000`.
     pub public_base: Arc<str>,
@@ -52,6 +56,13 @@ pub struct AppState {
     pub operator_token: Arc<str>,
     /// When API tokens were used, written in batches.
     pub token_uses: Arc<crate::tenancy::tokens::TokenUses>,
+}
+
+impl AppState {
+    /// The address of the person behind a request that arrived from `peer`.
+    pub fn client_ip(&self, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+        self.trusted_proxies.client(peer, headers)
+    }
 }
 
 /// The whole application: the route table plus the middleware stack.

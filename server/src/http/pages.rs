@@ -364,18 +364,22 @@ pub async fn login_submit(
         });
         render::page(&state, locale, None, page, status)
     };
-    if let Err(wait) = state.limiter.check(&account, peer.ip()) {
-        let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let mut response = refuse(
-            LoginError::RateLimited { retry_after_secs },
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-        .await;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, retry_after_secs.into());
-        return response;
-    }
+    let ip = state.client_ip(peer.ip(), &headers);
+    let attempt = match state.limiter.begin(&account, ip) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let mut response = refuse(
+                LoginError::RateLimited { retry_after_secs },
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+            return response;
+        }
+    };
     let user: Option<(i64, Option<String>)> =
         match sqlx::query_as("SELECT id, password_hash FROM users WHERE email = ?")
             .bind(&account)
@@ -391,11 +395,11 @@ pub async fn login_submit(
     };
     let verified = password::verify(field(&form, "password").to_string(), stored).await;
     let Some(user_id) = user_id.filter(|_| verified) else {
-        state.limiter.record_failure(&account, peer.ip());
-        tracing::info!(ip = %peer.ip(), "login failed");
+        // The reservation stays: it was this failure.
+        tracing::info!(%ip, "login failed");
         return refuse(LoginError::InvalidCredentials, StatusCode::UNAUTHORIZED).await;
     };
-    state.limiter.clear_account(&account);
+    state.limiter.succeeded(attempt);
     // A new session id at login: a session id planted before login is worthless.
     let stored = async {
         session.cycle_id().await?;

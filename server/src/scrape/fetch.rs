@@ -36,7 +36,13 @@ impl Lookup for SystemLookup {
 pub struct Guard {
     pub policy: Arc<AddressPolicy>,
     pub lookup: Arc<dyn Lookup>,
+    /// The operator's ceiling for one answer, decompressed (`scrape_max_body_bytes_limit`):
+    /// a target's `body_size_limit`, imported or typed, can lower it, never raise it.
+    pub max_body_bytes: u64,
 }
+
+/// The default of `scrape_max_body_bytes_limit`.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 << 20;
 
 struct GuardedResolver(Guard);
 
@@ -192,7 +198,10 @@ pub async fn fetch(
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let limit = target.limits().body_size_limit.unwrap_or(64 << 20);
+    let limit = target
+        .limits()
+        .body_size_limit
+        .map_or(guard.max_body_bytes, |own| own.min(guard.max_body_bytes));
     let expected = response.content_length().map_or(size_hint, |n| n as usize);
     let mut body = Vec::with_capacity(expected.min(limit as usize) + 1024);
     while let Some(chunk) = response.chunk().await.map_err(|e| describe(e, timeout))? {
@@ -208,7 +217,7 @@ pub async fn fetch(
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use vitrine_scrape_config::ScrapeUrl;
+    use vitrine_scrape_config::{Limits, ScrapeUrl};
 
     /// Answers every name with fixed addresses and counts the lookups.
     struct FakeLookup(Vec<IpAddr>, AtomicUsize);
@@ -229,6 +238,7 @@ mod tests {
         let guard = Guard {
             policy: Arc::new(AddressPolicy::parse(allow.iter().copied()).unwrap()),
             lookup: lookup.clone(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         };
         (guard, lookup)
     }
@@ -312,5 +322,39 @@ mod tests {
         let t = target(&format!("http://{addr}/ok"));
         let fetched = fetch(&client(&t, &guard).unwrap(), &t, &guard, "*/*", 0).await.unwrap();
         assert_eq!(fetched.body, b"up 1\n");
+    }
+
+    /// A target's own body_size_limit (as a prometheus.yml import may set it) cannot raise
+    /// the operator's ceiling; it can lower it.
+    #[tokio::test]
+    async fn the_operators_body_limit_caps_the_targets_own() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route("/metrics", axum::routing::get(|| async { "x 1\n".repeat(1000) }));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (mut guard, _) = guard(&[], &["127.0.0.1/32"]);
+        guard.max_body_bytes = 2048;
+        let url = ScrapeUrl::parse(&format!("http://{addr}/metrics")).unwrap();
+        let with_limit = |limit| {
+            ScrapeTarget::builder("test", url.clone())
+                .limits(Limits {
+                    body_size_limit: limit,
+                    ..Limits::default()
+                })
+                .build()
+                .unwrap()
+        };
+        for (own, expected) in [(None, 2048), (Some(1 << 30), 2048), (Some(1024), 1024)] {
+            let t = with_limit(own);
+            match fetch(&client(&t, &guard).unwrap(), &t, &guard, "*/*", 0).await {
+                Err(FetchError::TooLarge(limit)) => assert_eq!(limit, expected, "own limit {own:?}"),
+                Err(other) => panic!("own limit {own:?}: {other}"),
+                Ok(_) => panic!("own limit {own:?}: a 4,000-byte answer was accepted"),
+            }
+        }
+        guard.max_body_bytes = 1 << 20;
+        let t = with_limit(Some(1 << 30));
+        let fetched = fetch(&client(&t, &guard).unwrap(), &t, &guard, "*/*", 0).await.unwrap();
+        assert_eq!(fetched.body.len(), 4000);
     }
 }

@@ -17,6 +17,8 @@ pub const RESERVED: [&str; 2] = ["project", "environment"];
 /// Everything about a target that shapes its series.
 pub struct TargetLabels {
     pub tenant: Tenant,
+    /// The target's row id: what it declared is forgotten when it goes.
+    pub target_id: i64,
     /// `job`, `instance` and the target's own labels, after target relabelling.
     pub labels: Vec<(String, String)>,
     pub project: String,
@@ -182,20 +184,23 @@ fn ingest_round(
     let mut key = String::new();
     let mut new_keys: Vec<(String, Option<SeriesRef>)> = Vec::new();
     let mut exemplars: Vec<(SeriesRef, Exemplar)> = Vec::new();
+    // Kept only when the scrape succeeds.
+    let mut declarations = Vec::new();
     let outcome = (|| {
         while let Some(entry) = parser.next_entry_ref()? {
+            let (tenant, id) = (target.tenant, target.target_id);
             let sample = match entry {
                 EntryRef::Sample(sample) => sample,
                 EntryRef::Type { metric, kind } => {
-                    catalog.declare(target.tenant, metric, Field::Kind, kind.as_str());
+                    declarations.extend(catalog.pending(tenant, id, metric, Field::Kind, kind.as_str()));
                     continue;
                 }
                 EntryRef::Help { metric, text } => {
-                    catalog.declare(target.tenant, metric, Field::Help, &text);
+                    declarations.extend(catalog.pending(tenant, id, metric, Field::Help, &text));
                     continue;
                 }
                 EntryRef::Unit { metric, unit } => {
-                    catalog.declare(target.tenant, metric, Field::Unit, unit);
+                    declarations.extend(catalog.pending(tenant, id, metric, Field::Unit, unit));
                     continue;
                 }
             };
@@ -273,6 +278,7 @@ fn ingest_round(
     let committed = appender.commit().map_err(IngestError::Store)?;
     cache.series.extend(new_keys);
     cache.spare = std::mem::replace(&mut cache.last_scrape, seen);
+    catalog.declare(target.tenant, target.target_id, declarations);
     for (series, exemplar) in exemplars {
         catalog.record_exemplar(target.tenant, series, exemplar);
     }
@@ -300,6 +306,7 @@ mod tests {
     fn target(metric_relabel: Vec<RelabelConfig>, honor_labels: bool) -> TargetLabels {
         TargetLabels {
             tenant: 4,
+            target_id: 1,
             labels: vec![
                 ("instance".into(), "shop:8080".into()),
                 ("job".into(), "shop".into()),
@@ -654,5 +661,26 @@ mod tests {
         assert_eq!(exemplar.labels, vec![("trace_id".to_string(), "abc".to_string())]);
         assert_eq!((exemplar.value, exemplar.timestamp_ms), (0.42, 1_700_000_000_500));
         assert!(catalog.metadata(5).is_empty());
+    }
+
+    /// A scrape that fails (here: over its sample limit) leaves nothing in the catalog.
+    #[test]
+    fn a_failed_scrape_declares_nothing() {
+        let (_dir, db) = store();
+        let catalog = Catalog::default();
+        let mut limited = target(vec![], false);
+        limited.limits.sample_limit = Some(1);
+        let body = b"# TYPE jobs gauge\n# HELP jobs Jobs waiting.\njobs{q=\"a\"} 1\njobs{q=\"b\"} 2\n";
+        let outcome = ingest(
+            &db,
+            &catalog,
+            &limited,
+            &mut SeriesCache::default(),
+            body,
+            Format::PrometheusText,
+            1000,
+        );
+        assert!(matches!(outcome, Err(IngestError::SampleLimit(1))), "{outcome:?}");
+        assert!(catalog.metadata(4).is_empty());
     }
 }

@@ -64,6 +64,7 @@ pub fn load_target(config: &str) -> Result<ScrapeTarget, String> {
 pub fn target_labels(target: &ScrapeTarget, row: &TargetRow, max_series_per_client: usize) -> TargetLabels {
     TargetLabels {
         tenant: store::tenant(row.client_id),
+        target_id: row.id,
         labels: target.target_labels().to_vec(),
         project: row.project.clone(),
         environment: row.environment.clone(),
@@ -93,14 +94,20 @@ pub struct Scraper {
 }
 
 impl Scraper {
-    pub fn new(pool: SqlitePool, store: Arc<Db>, guard: Guard, max_series_per_client: usize) -> Arc<Scraper> {
+    pub fn new(
+        pool: SqlitePool,
+        store: Arc<Db>,
+        guard: Guard,
+        max_series_per_client: usize,
+        catalog: Catalog,
+    ) -> Arc<Scraper> {
         Arc::new(Scraper {
             pool,
             store,
             guard,
             max_series_per_client,
             health: RwLock::default(),
-            catalog: Catalog::default(),
+            catalog,
             loops: Mutex::default(),
             changed: Notify::new(),
             future_samples: AtomicU64::new(0),
@@ -264,6 +271,7 @@ impl Scraper {
         if let Err(e) = ingest::mark_stale(&self.store, &mut cache, store::now_ms()) {
             tracing::warn!(error = %e, "marking a removed target's series stale");
         }
+        self.catalog.forget_target(labels.tenant, row.id);
     }
 
     /// Fetches once, then parses and stores the answer on a blocking thread (never on
@@ -481,8 +489,9 @@ mod tests {
         let guard = Guard {
             policy: Arc::new(AddressPolicy::parse(["127.0.0.0/8"]).unwrap()),
             lookup: Arc::new(fetch::SystemLookup),
+            max_body_bytes: fetch::DEFAULT_MAX_BODY_BYTES,
         };
-        let scraper = Scraper::new(pool.clone(), db.clone(), guard, 1000);
+        let scraper = Scraper::new(pool.clone(), db.clone(), guard, 1000, Catalog::default());
         scraper.sync().await.unwrap();
         wait_for("the first scrape", || {
             scraper.health(id).is_some_and(|h| h.up && h.samples == 1)

@@ -3,6 +3,12 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use std::sync::LazyLock;
+use tokio::sync::Semaphore;
+
+/// At most one argon2 run per core at a time (each holds 19 MiB): a burst of logins
+/// queues here instead of taking the memory and every core.
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
 
 /// Hashed once per process so that a login for an unknown e-mail costs the
 /// same as one for a known e-mail: the response time does not reveal accounts.
@@ -20,12 +26,15 @@ fn hash_blocking(password: &str) -> String {
 
 /// Hashes a new password (argon2id, PHC string).
 pub async fn hash(password: String) -> Result<String, tokio::task::JoinError> {
+    // The semaphore is never closed, so acquiring only waits.
+    let _turn = HASHING.acquire().await;
     tokio::task::spawn_blocking(move || hash_blocking(&password)).await
 }
 
 /// Checks a password against a stored hash, or against a dummy hash when
 /// there is none, so that both paths take the same time.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
+    let _turn = HASHING.acquire().await;
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| DUMMY_HASH.clone());
