@@ -283,7 +283,12 @@ fn Graph(locale: Locale, graph: ExploreGraph) -> impl IntoView {
         .iter()
         .map(|row| {
             let swatch = row.colour.clone().map(|colour| {
-                view! { <span class="swatch" style=format!("background:{colour}") aria-hidden="true"></span> }
+                // A fill attribute, not a style: the Content-Security-Policy allows no inline styles.
+                view! {
+                    <svg class="swatch" viewBox="0 0 1 1" aria-hidden="true">
+                        <rect width="1" height="1" fill=colour></rect>
+                    </svg>
+                }
             });
             view! {
                 <tr>

@@ -253,7 +253,12 @@ async fn through_server(config: &Config, command: TsdbCommand) -> Result<String,
     let (Some(base), Some(token)) = (lines.next(), lines.next()) else {
         return Err(format!("{} is damaged; restart the server", path.display()));
     };
-    let client = reqwest::Client::new();
+    // The control endpoint is on this machine: never through an HTTP(S)_PROXY, which
+    // would see the operator token.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
     let request = match command {
         TsdbCommand::Stats => client.get(format!("{base}/admin/tsdb/stats")),
         TsdbCommand::Compact => client.post(format!("{base}/admin/tsdb/compact")),

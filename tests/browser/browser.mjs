@@ -15,6 +15,21 @@ export function args(script) {
   return { base, screenshot };
 }
 
+// Records every Content-Security-Policy violation of the page's documents in
+// window.__cspViolations; `cspViolations(page)` reads them.
+export async function watchCsp(page) {
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+}
+
+export function cspViolations(page) {
+  return page.evaluate(() => window.__cspViolations || []);
+}
+
 export function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',

@@ -2,7 +2,7 @@
 // (no JavaScript needed), checks that the chart and the table of series are visible, and
 // saves a screenshot.
 // Usage: node explore.mjs BASE_URL SCREENSHOT_PATH
-import { args, check, launch } from './browser.mjs';
+import { args, check, cspViolations, launch, watchCsp } from './browser.mjs';
 
 const { base, screenshot } = args('explore.mjs');
 const browser = await launch();
@@ -10,6 +10,7 @@ try {
   const page = await browser.newPage({ locale: 'en-GB', viewport: { width: 1100, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  await watchCsp(page);
 
   await page.goto(`${base}/login`);
   await page.fill('#login-email', 'admin@acme.example');
@@ -53,6 +54,8 @@ try {
 
   await page.goBack();
   await page.waitForSelector('svg.chart');
+  const blocked = await cspViolations(page);
+  check(blocked.length === 0, `Content-Security-Policy violations on Explore (chart, swatches): ${blocked.join('; ')}`);
   await page.screenshot({ path: screenshot, fullPage: true });
   check(errors.length === 0, `JavaScript errors: ${errors.join('; ')}`);
   console.log(`ok: explored ${rows} series; screenshot ${screenshot}`);

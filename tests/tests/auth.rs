@@ -288,7 +288,39 @@ async fn responses_carry_the_protective_headers() {
                 .is_some_and(|t| t.starts_with("text/html")),
             "{what}"
         );
+        let policy = response.header("content-security-policy").unwrap_or_default();
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval' 'nonce-",
+            "style-src 'self';",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(policy.contains(directive), "{what}: {directive} missing in {policy:?}");
+        }
+        // The nonce in the policy is the one on the page's inline loader, and only there.
+        let nonce = policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|n| n.split('\'').next())
+            .unwrap();
+        assert!(
+            response.contains(&format!("nonce=\"{nonce}\"")),
+            "{what}: the loader has no nonce"
+        );
+        assert!(!response.text().contains(" style=\""), "{what}: an inline style");
+        assert_eq!(
+            response.header("strict-transport-security"),
+            None,
+            "{what}: HSTS over plain HTTP"
+        );
     }
+    let first = responses[0].1.header("content-security-policy");
+    assert_ne!(
+        first,
+        responses[1].1.header("content-security-policy"),
+        "a nonce used twice"
+    );
 }
 
 #[tokio::test]
@@ -303,6 +335,7 @@ async fn session_cookie_is_secure_when_configured() {
         .expect("login sets the session cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert_eq!(response.header("strict-transport-security"), Some("max-age=31536000"));
 }
 
 #[tokio::test]

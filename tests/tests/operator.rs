@@ -53,6 +53,11 @@ async fn an_operator_starts_without_the_demo() {
     let data = dir.path().join("data");
     succeeds(&vitrine(&data, &["migrate"], None));
     assert!(data.join("vitrine.db").exists());
+    // Only the owner may read the data directory and the database.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("vitrine.db")), 0o600, "the database");
     succeeds(&vitrine(
         &data,
         &["agency", "create", "--slug", "north", "--name", "North Agency"],

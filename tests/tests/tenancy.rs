@@ -78,7 +78,7 @@ async fn fixture(server: &Server) -> Fixture {
         owner
             .post_form(&path, &[("csrf", csrf.as_str()), ("name", "fixture")])
             .await
-            .expect_status(303);
+            .expect_status(201);
         let page = owner.get(&format!("/clients/{client}")).await;
         page.expect_status(200);
         between(&page.body, &format!("action=\"{path}/"), "/revoke\"")

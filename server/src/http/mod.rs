@@ -102,6 +102,13 @@ pub fn router(state: AppState, sessions: SqliteStore, session_key: Key) -> Route
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        // Over HTTPS (secure cookies on): browsers keep to HTTPS for this host for a year.
+        .layer(tower::util::option_layer(config.secure_cookies.then(|| {
+            SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            )
+        })))
         // A bug must cost one request a 500, never the connection or the process.
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), observe))

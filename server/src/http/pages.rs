@@ -468,10 +468,13 @@ pub async fn create_client(State(state): State<AppState>, who: SignedIn, Checked
     }
 }
 
+/// The client page; `token_notice` is shown in the API tokens section instead of a notice
+/// kept in the session.
 async fn render_client(
     state: &AppState,
     access: &ClientAccess,
     failed_form: Option<ClientForm>,
+    token_notice: Option<TokenNotice>,
     status: StatusCode,
 ) -> Response {
     let who = &access.who;
@@ -488,7 +491,10 @@ async fn render_client(
         Some(ApiTokens {
             tokens: listed,
             api_base: state.public_base.to_string(),
-            notice: take_flash(access, FLASH_TOKEN).await,
+            notice: match token_notice {
+                Some(notice) => Some(notice),
+                None => take_flash(access, FLASH_TOKEN).await,
+            },
         })
     } else {
         None
@@ -525,7 +531,7 @@ async fn take_flash<T: DeserializeOwned>(access: &ClientAccess, key: &str) -> Op
 }
 
 pub async fn client_home(State(state): State<AppState>, access: ClientAccess) -> Response {
-    render_client(&state, &access, None, StatusCode::OK).await
+    render_client(&state, &access, None, None, StatusCode::OK).await
 }
 
 /// After a form on the client page: back to the page, or the page with the form's problems.
@@ -540,7 +546,14 @@ async fn after_client_form(
     match result {
         Ok(()) => Redirect::to(&format!("/clients/{}{section}", access.client.slug)).into_response(),
         Err(TenancyError::Invalid(form)) => {
-            render_client(state, access, Some(failed(form)), StatusCode::UNPROCESSABLE_ENTITY).await
+            render_client(
+                state,
+                access,
+                Some(failed(form)),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => access.who.failure(state, e).await,
     }
@@ -592,22 +605,23 @@ pub async fn create_invite(
 /// Where the client page shows its API tokens.
 const TOKENS_SECTION: &str = "#api-tokens";
 
-/// Creates an API token; the next rendering of the client page shows it, once.
+/// Creates an API token and shows it, once, in this response: it is never kept anywhere
+/// but as its hash (not in the session for a redirect either), nor cached by the browser.
 pub async fn create_token(
     State(state): State<AppState>,
     access: ClientAccess,
     CheckedForm(form): CheckedForm,
 ) -> Response {
     let who = &access.who;
-    let result = match tokens::create_for(&state.db, &who.caller, &access.client, &form).await {
+    match tokens::create_for(&state.db, &who.caller, &access.client, &form).await {
         Ok((name, token)) => {
             tracing::info!(client = %access.client.slug, name = %name, "API token created");
-            put_flash(&access, FLASH_TOKEN, TokenNotice::Created { name, token }).await;
-            Ok(())
+            let notice = TokenNotice::Created { name, token };
+            // Pages are never cached (render::page), so neither is the token.
+            render_client(&state, &access, None, Some(notice), StatusCode::CREATED).await
         }
-        Err(e) => Err(e),
-    };
-    after_client_form(&state, &access, result, TOKENS_SECTION, ClientForm::Token).await
+        Err(e) => after_client_form(&state, &access, Err(e), TOKENS_SECTION, ClientForm::Token).await,
+    }
 }
 
 /// Revokes an API token (`{api_token}`, its id) of the client in the path.

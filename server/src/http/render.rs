@@ -43,17 +43,34 @@ pub async fn page(
     status: StatusCode,
 ) -> Response {
     let options = state.leptos.clone();
+    // A fresh nonce per page for Leptos' inline island loader, the only inline script.
+    let nonce = leptos::nonce::Nonce::new();
+    let policy = content_security_policy(&nonce);
     let handler = leptos_axum::render_app_async_with_context(
-        || {},
+        move || leptos::prelude::provide_context(nonce.clone()),
         move || app::shell(options.clone(), locale, viewer.clone(), page.clone()),
     );
     let mut response = handler(Request::new(Body::empty())).await;
     *response.status_mut() = status;
+    let headers = response.headers_mut();
     // Pages carry a person's data: never keep them in a shared cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+}
+
+/// What a page may load: its own scripts, styles, images and the WebAssembly of the islands,
+/// the inline loader with this page's nonce, nothing inline else; no frames around it
+/// (the status-page widget will get its own, looser rule).
+fn content_security_policy(nonce: &leptos::nonce::Nonce) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'nonce-{}'; style-src 'self'; \
+         img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'",
+        &**nonce
+    )
 }
 
 pub fn status_of(problem: Problem) -> StatusCode {
