@@ -9,6 +9,7 @@ mod demo_app;
 mod http;
 mod query;
 mod scrape;
+mod secrets;
 mod store;
 mod tenancy;
 
@@ -81,6 +82,18 @@ enum Command {
         #[command(subcommand)]
         action: TsdbAction,
     },
+    /// The key that seals stored credentials (data/secret.key or VITRINE_SECRET_KEY).
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsAction {
+    /// Seal every stored secret under a new key (with the server stopped). The new key
+    /// replaces secret.key, or is printed when the key comes from VITRINE_SECRET_KEY.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -188,6 +201,8 @@ enum Error {
     Usage(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    #[error(transparent)]
+    Secret(#[from] secrets::SecretError),
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
@@ -239,6 +254,14 @@ fn init_logging(config: &Config) {
 
 async fn run(command: Command, config: Config) -> Result<(), Error> {
     let pool = db::open(&config.data_dir, &config.database_path()).await?;
+    // Only from the environment, never from the configuration file beside the data.
+    let key_from_env = std::env::var("VITRINE_SECRET_KEY").ok();
+    let key = secrets::load_or_create(&config.data_dir, key_from_env.as_deref())?;
+    secrets::install(key.clone());
+    let sealed = secrets::seal_stored(&pool).await?;
+    if sealed > 0 {
+        tracing::info!(targets = sealed, "sealed credentials stored before sealing existed");
+    }
     match command {
         Command::Serve { demo } => serve(config, pool, demo).await,
         Command::Migrate => {
@@ -393,6 +416,39 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
                 .await
                 .map_err(Error::Usage)?;
             print!("{text}");
+            Ok(())
+        }
+        Command::Secrets {
+            action: SecretsAction::Rotate,
+        } => {
+            if store::control_file(&config.data_dir).exists() {
+                return Err(Error::Usage(
+                    "the server is running (or did not stop cleanly): stop it, then rotate the key".into(),
+                ));
+            }
+            let new = secrets::SecretKey::generate();
+            if key_from_env.is_some() {
+                let resealed = secrets::reseal_all(&pool, &key, &new).await?;
+                println!(
+                    "{resealed} secrets sealed under a new key. Set VITRINE_SECRET_KEY to it before the next start:"
+                );
+                println!("{}", new.to_base64());
+                return Ok(());
+            }
+            // The new key is on disk before anything is sealed with it.
+            let file = secrets::key_file(&config.data_dir);
+            let next = file.with_extension("key.next");
+            secrets::write_key(&next, &new)?;
+            let resealed = secrets::reseal_all(&pool, &key, &new).await?;
+            std::fs::rename(&next, &file).map_err(io(format!(
+                "the secrets are sealed under the key in {}, but it could not replace {}",
+                next.display(),
+                file.display()
+            )))?;
+            println!(
+                "{resealed} secrets sealed under a new key in {}; back it up",
+                file.display()
+            );
             Ok(())
         }
     }

@@ -207,6 +207,89 @@ async fn sessions_survive_a_restart_because_the_key_is_kept() {
         .expect_text("ACME Shop");
 }
 
+/// Whether a targets page lists a target scraped every `interval` (which it reads from the
+/// stored, sealed configuration).
+fn lists_interval(page: &str, interval: &str) -> bool {
+    page.contains(&format!("every <!>{interval}")) || page.contains(&format!("every {interval}"))
+}
+
+/// The demo's targets as the owner sees them on the targets page of ACME's shop, live.
+async fn demo_targets_page(server: &Server) -> String {
+    let owner = server.login(vitrine_tests::OWNER).await;
+    let page = owner.get(&vitrine_tests::targets_path("acme", "shop", "live")).await;
+    page.expect_status(200);
+    page.body
+}
+
+/// `vitrine secrets rotate` seals the stored credentials under a new key: they open with
+/// it after a restart and no longer with the old one.
+#[tokio::test]
+async fn rotating_the_secret_key_reseals_the_stored_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_env = data.to_str().unwrap();
+    let key_file = data.join("secret.key");
+    {
+        let server = Server::start_with(&[("VITRINE_DATA_DIR", data_env)]);
+        let page = demo_targets_page(&server).await;
+        assert!(lists_interval(&page, "15s"), "the demo targets' intervals: {page}");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let old_key = std::fs::read_to_string(&key_file).unwrap();
+    // The server was killed: its control file says it may still run.
+    fails_with(&vitrine(&data, &["secrets", "rotate"], None), "stop it");
+    std::fs::remove_file(data.join("control")).unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        "scrape_configs:\n  - job_name: orders\n    scrape_interval: 30s\n    basic_auth: {username: u, password: rotate-me-secret}\n    static_configs: [{targets: ['127.0.0.1:9']}]\n",
+    )
+    .unwrap();
+    let import = [
+        "targets",
+        "import",
+        config.to_str().unwrap(),
+        "--client",
+        "acme",
+        "--project",
+        "api",
+        "--environment",
+        "live",
+    ];
+    succeeds(&vitrine(&data, &import, None));
+    let out = succeeds(&vitrine(&data, &["secrets", "rotate"], None));
+    assert!(out.contains("sealed under a new key"), "{out}");
+    let new_key = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(old_key, new_key);
+    {
+        let server = Server::start_with(&[("VITRINE_DATA_DIR", data_env)]);
+        let page = demo_targets_page(&server).await;
+        assert!(lists_interval(&page, "15s"), "not opened with the new key: {page}");
+        let owner = server.login(vitrine_tests::OWNER).await;
+        let api = owner.get(&vitrine_tests::targets_path("acme", "api", "live")).await;
+        api.expect_status(200);
+        assert!(lists_interval(&api.body, "30s"), "the imported target: {}", api.body);
+    }
+    std::fs::remove_file(data.join("control")).unwrap();
+    // With the old key the demo's own targets are made anew, but the others do not open.
+    let server = Server::start_with(&[("VITRINE_DATA_DIR", data_env), ("VITRINE_SECRET_KEY", old_key.trim())]);
+    let owner = server.login(vitrine_tests::OWNER).await;
+    let mut page = String::new();
+    for _ in 0..50 {
+        let response = owner.get(&vitrine_tests::targets_path("acme", "api", "live")).await;
+        page = response.body;
+        if page.contains("does not open with the secret key") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(page.contains("does not open with the secret key"), "{page}");
+}
+
 #[test]
 fn a_bad_configuration_names_the_problem() {
     let dir = tempfile::tempdir().unwrap();

@@ -114,6 +114,14 @@ async fn the_owner_adds_tests_watches_and_deletes_a_target() {
     let page = owner.get(&path).await;
     page.expect_status(200).expect_text("The target portal-self was added.");
     assert!(!page.body.contains(secret), "the password is shown on the page");
+    // Stored sealed: the password is nowhere in the database's files.
+    for file in ["vitrine.db", "vitrine.db-wal"] {
+        let bytes = std::fs::read(server.data_dir().join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the password is stored in the clear in {file}"
+        );
+    }
     let listed = targets_on_page(&page.body);
     assert_eq!(listed.len(), 1, "{listed:?}");
     let target = &listed[0];

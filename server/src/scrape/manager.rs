@@ -226,7 +226,8 @@ impl Scraper {
 
     /// Scrapes one target until it is removed or changed; then its series are marked stale.
     async fn scrape_loop(self: Arc<Self>, row: TargetRow, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let target = match load_target(&row.config) {
+        let opened = crate::tenancy::targets::open_config(row.client_id, &row.config).map_err(|e| e.to_string());
+        let target = match opened.and_then(|config| load_target(&config)) {
             Ok(target) => target,
             Err(e) => {
                 self.set_health(

@@ -32,6 +32,8 @@ pub enum TenancyError {
     Database(#[from] sqlx::Error),
     #[error("password hashing: {0}")]
     Hashing(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
 }
 
 pub type Result<T, E = TenancyError> = std::result::Result<T, E>;

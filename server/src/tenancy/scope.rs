@@ -223,8 +223,9 @@ impl<'a> Scope<'a> {
                 job,
                 url,
                 // Only the interval leaves this function; the configuration holds credentials.
-                interval: crate::scrape::manager::load_target(&config)
+                interval: targets::open_config(environment.client_id, &config)
                     .ok()
+                    .and_then(|config| crate::scrape::manager::load_target(&config).ok())
                     .map(|target| target.interval().to_string()),
             })
             .collect())
@@ -302,7 +303,7 @@ impl<'a> Scope<'a> {
                 .bind(target.client_id)
                 .fetch_optional(self.db)
                 .await?;
-        config.ok_or(TenancyError::NotFound)
+        targets::open_config(target.client_id, &config.ok_or(TenancyError::NotFound)?)
     }
 
     /// Every visible client (or just `only`) with its projects and environments, in three queries.
@@ -757,6 +758,28 @@ mod tests {
             .await
             .unwrap();
         assert!(scope.target_config(&target).await.unwrap().contains("shop.example"));
+        // Stored sealed; a row from before sealing existed is sealed at the next start.
+        let stored = || sqlx::query_scalar::<_, String>("SELECT config FROM targets WHERE id = ?").bind(target.id);
+        let sealed = stored().fetch_one(&db).await.unwrap();
+        assert!(
+            crate::secrets::is_sealed(&sealed) && !sealed.contains("shop.example"),
+            "{sealed}"
+        );
+        let plain = scope.target_config(&target).await.unwrap();
+        sqlx::query("UPDATE targets SET config = ? WHERE id = ?")
+            .bind(&plain)
+            .bind(target.id)
+            .execute(&db)
+            .await
+            .unwrap();
+        assert_eq!(crate::secrets::seal_stored(&db).await.unwrap(), 1);
+        assert!(crate::secrets::is_sealed(&stored().fetch_one(&db).await.unwrap()));
+        assert_eq!(scope.target_config(&target).await.unwrap(), plain);
+        assert_eq!(
+            crate::secrets::seal_stored(&db).await.unwrap(),
+            0,
+            "nothing left in the clear"
+        );
 
         for role in [Role::ClientViewer, Role::ClientAdmin] {
             let person = caller(&db, &format!("{}@alpha.de", role.as_str()), Some("alpha"), role).await;

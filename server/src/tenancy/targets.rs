@@ -1,8 +1,10 @@
 //! Storing scrape targets. Each row holds its target as a prometheus.yml
-//! document (`ScrapeTarget::to_prometheus_yml`), which the scrape manager
-//! imports again; the URL is kept apart (without credentials) for lists.
+//! document (`ScrapeTarget::to_prometheus_yml`), sealed with the secret key for its client
+//! (it holds the credentials), which the scrape manager opens and imports again; the URL
+//! is kept apart (without credentials) for lists.
 
 use super::{Result, TenancyError, is_unique_violation, now};
+use crate::secrets;
 use sqlx::SqlitePool;
 use vitrine_scrape_config::ScrapeTarget;
 
@@ -51,7 +53,7 @@ pub async fn insert(db: &SqlitePool, place: Place, target: &ScrapeTarget, builti
     .bind(target.job())
     // A ScrapeUrl never holds credentials: they live in the configuration only.
     .bind(target.url().as_str())
-    .bind(target.to_prometheus_yml())
+    .bind(sealed_config(place.client_id, target)?)
     .bind(builtin)
     .bind(now)
     .bind(now)
@@ -64,29 +66,43 @@ pub async fn insert(db: &SqlitePool, place: Place, target: &ScrapeTarget, builti
     }
 }
 
+/// A target's configuration as stored: sealed for its client.
+fn sealed_config(client_id: i64, target: &ScrapeTarget) -> Result<String> {
+    Ok(secrets::seal(
+        &target.to_prometheus_yml(),
+        &secrets::target_context(client_id),
+    )?)
+}
+
+/// The configuration (a prometheus.yml document with its credentials) of a stored target
+/// of `client_id`. Never for display.
+pub fn open_config(client_id: i64, stored: &str) -> Result<String> {
+    Ok(secrets::open(stored, &secrets::target_context(client_id))?)
+}
+
 /// Adds the demo's own target, or moves it to its new address.
 pub async fn upsert_builtin(db: &SqlitePool, place: Place, target: &ScrapeTarget, builtin: &str) -> Result<()> {
-    let updated = sqlx::query(
-        // updated_at is the target's version for the scrape manager: it always moves.
-        "UPDATE targets SET url = ?, config = ?, updated_at = MAX(updated_at + 1, ?)
-         WHERE builtin = ? AND environment_id = ? AND (url <> ? OR config <> ?)",
-    )
-    .bind(target.url().as_str())
-    .bind(target.to_prometheus_yml())
-    .bind(now())
-    .bind(builtin)
-    .bind(place.environment_id)
-    .bind(target.url().as_str())
-    .bind(target.to_prometheus_yml())
-    .execute(db)
-    .await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM targets WHERE builtin = ? AND environment_id = ?")
-        .bind(builtin)
-        .bind(place.environment_id)
-        .fetch_optional(db)
-        .await?;
-    if updated.rows_affected() == 0 && exists.is_none() {
+    let existing: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT id, url, config FROM targets WHERE builtin = ? AND environment_id = ?")
+            .bind(builtin)
+            .bind(place.environment_id)
+            .fetch_optional(db)
+            .await?;
+    let Some((id, url, config)) = existing else {
         insert(db, place, target, Some(builtin)).await?;
+        return Ok(());
+    };
+    let same = url == target.url().as_str()
+        && open_config(place.client_id, &config).is_ok_and(|config| config == target.to_prometheus_yml());
+    if !same {
+        // updated_at is the target's version for the scrape manager: it always moves.
+        sqlx::query("UPDATE targets SET url = ?, config = ?, updated_at = MAX(updated_at + 1, ?) WHERE id = ?")
+            .bind(target.url().as_str())
+            .bind(sealed_config(place.client_id, target)?)
+            .bind(now())
+            .bind(id)
+            .execute(db)
+            .await?;
     }
     Ok(())
 }
