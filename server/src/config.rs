@@ -78,6 +78,9 @@ pub struct Config {
     /// Most series one selector of a query may load; counted from the indexes before any
     /// sample is read (`VITRINE_QUERY_MAX_SERIES_PER_SELECTOR`).
     pub query_max_series_per_selector: usize,
+    /// What all running queries together may hold in decoded samples, in bytes
+    /// (`VITRINE_QUERY_MEMORY_BUDGET_BYTES`); a query that would go over answers 503.
+    pub query_memory_budget_bytes: usize,
     /// Queries one client may run at the same time; more get 503 (`VITRINE_QUERY_CONCURRENCY_PER_CLIENT`).
     pub query_concurrency_per_client: usize,
     /// Threads one large range query may spread its series over (`VITRINE_QUERY_THREADS`).
@@ -119,6 +122,7 @@ impl Default for Config {
             query_max_samples: 50_000_000,
             query_max_series: 10_000,
             query_max_series_per_selector: 100_000,
+            query_memory_budget_bytes: 2 << 30,
             query_concurrency_per_client: 4,
             query_threads: vitrine_promql::eval::EvalOptions::default().threads,
         }
@@ -187,6 +191,7 @@ impl Config {
         env!("VITRINE_QUERY_MAX_SAMPLES", query_max_samples);
         env!("VITRINE_QUERY_MAX_SERIES", query_max_series);
         env!("VITRINE_QUERY_MAX_SERIES_PER_SELECTOR", query_max_series_per_selector);
+        env!("VITRINE_QUERY_MEMORY_BUDGET_BYTES", query_memory_budget_bytes);
         env!("VITRINE_QUERY_CONCURRENCY_PER_CLIENT", query_concurrency_per_client);
         env!("VITRINE_QUERY_THREADS", query_threads);
         if let Some(value) = var("VITRINE_SCRAPE_ALLOW") {

@@ -1,8 +1,10 @@
 //! Running PromQL for one client: the one way the API, the Explore page and (later) dashboards
 //! and thresholds evaluate a query. It applies the configured limits — evaluation timeout,
 //! samples in memory, series in a result — and lets each client run only a few queries at a
-//! time, so one client cannot starve the others. A query whose caller goes away (a closed
-//! connection) is cancelled instead of running on.
+//! time, so one client cannot starve the others; all running queries together hold at most
+//! `query_memory_budget_bytes` of samples (a query that would go over answers "busy" at once,
+//! the others run on). A query whose caller goes away (a closed connection) is cancelled
+//! instead of running on.
 
 use crate::config::Config;
 use std::collections::HashMap;
@@ -10,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vitrine_promql::{EvalError, EvalOptions, Expr, Value};
-use vitrine_tsdb::{Budget, Db, SelectError, Tenant};
+use vitrine_tsdb::{Budget, Db, MemoryPool, QueryMemory, SelectError, Tenant};
 
 /// The limits of one query, from the configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +23,8 @@ pub struct QueryLimits {
     pub max_series_per_selector: usize,
     pub concurrent_per_client: usize,
     pub threads: usize,
+    /// What all running queries together may hold in decoded samples.
+    pub memory_budget_bytes: usize,
 }
 
 impl QueryLimits {
@@ -32,6 +36,7 @@ impl QueryLimits {
             max_series_per_selector: config.query_max_series_per_selector,
             concurrent_per_client: config.query_concurrency_per_client.max(1),
             threads: config.query_threads.clamp(1, 64),
+            memory_budget_bytes: config.query_memory_budget_bytes,
         }
     }
 }
@@ -62,12 +67,7 @@ pub enum QueryError {
 
 impl From<SelectError> for QueryError {
     fn from(e: SelectError) -> QueryError {
-        QueryError::Eval(match e {
-            SelectError::TooManySamples(_) => EvalError::TooManySamples,
-            SelectError::TooManySeries(n) => EvalError::TooManySeries(n),
-            SelectError::Canceled => EvalError::Canceled,
-            SelectError::Io(e) => EvalError::Storage(e.to_string()),
-        })
+        QueryError::Eval(e.into())
     }
 }
 
@@ -76,12 +76,14 @@ pub struct Queries {
     tsdb: Arc<Db>,
     limits: QueryLimits,
     running: Mutex<HashMap<Tenant, usize>>,
+    memory: Arc<MemoryPool>,
 }
 
 impl Queries {
     pub fn new(tsdb: Arc<Db>, limits: QueryLimits) -> Arc<Queries> {
         Arc::new(Queries {
             tsdb,
+            memory: Arc::new(MemoryPool::new(limits.memory_budget_bytes)),
             limits,
             running: Mutex::default(),
         })
@@ -110,9 +112,11 @@ impl Queries {
         let value = tokio::task::spawn_blocking(move || {
             // The slot is held until the evaluation ends, even when the caller has gone.
             let _slot = slot;
+            let memory = QueryMemory::new(queries.memory.clone());
             let storage = vitrine_promql::eval::TsdbQueryable {
                 db: &queries.tsdb,
                 tenant,
+                memory: Some(&memory),
             };
             match span {
                 Span::Instant(t) => vitrine_promql::eval_instant(&storage, &expr, t, &opts),
@@ -151,11 +155,13 @@ impl Queries {
         let queries = self.clone();
         let found = tokio::task::spawn_blocking(move || {
             let _slot = slot;
+            let memory = QueryMemory::new(queries.memory.clone());
             let budget = Budget::new(
                 queries.limits.max_series_per_selector,
                 queries.limits.max_samples,
                 Some(&flag),
-            );
+            )
+            .with_memory(Some(&memory));
             read(&queries.tsdb, &budget)
         })
         .await
@@ -231,6 +237,7 @@ mod tests {
             max_series_per_selector: 100,
             concurrent_per_client: 1,
             threads: 2,
+            memory_budget_bytes: usize::MAX,
         }
     }
 
@@ -270,6 +277,58 @@ mod tests {
                 .is_ok()
         );
         assert!(q.running.lock().unwrap().is_empty());
+    }
+
+    /// Running queries hold 98 of the 100 samples' worth the server allows: a query that
+    /// needs five more is refused at once, one that needs one runs; all is given back.
+    #[tokio::test]
+    async fn a_query_over_the_shared_memory_budget_answers_busy_at_once() {
+        let (_dir, q) = queries(QueryLimits {
+            memory_budget_bytes: 100 * vitrine_tsdb::BYTES_PER_SAMPLE,
+            concurrent_per_client: 4,
+            max_series_returned: 100,
+            ..limits()
+        });
+        let running = QueryMemory::new(q.memory.clone());
+        running.reserve(98).unwrap();
+        let started = std::time::Instant::now();
+        let refused = q
+            .run(1, vitrine_promql::parse("up").unwrap(), Span::Instant(1_000), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, QueryError::Eval(EvalError::OutOfMemory(_))),
+            "{refused}"
+        );
+        assert!(refused.to_string().contains("try again in a moment"), "{refused}");
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let small = q
+            .run(2, vitrine_promql::parse("up").unwrap(), Span::Instant(1_000), None)
+            .await
+            .unwrap();
+        assert!(matches!(small, Value::Vector(v) if v.is_empty()));
+        let one = q
+            .run(
+                1,
+                vitrine_promql::parse("up{instance=\"i0\"}").unwrap(),
+                Span::Instant(1_000),
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(one, Value::Vector(v) if v.len() == 1));
+        assert_eq!(
+            q.memory.used(),
+            98 * vitrine_tsdb::BYTES_PER_SAMPLE,
+            "finished queries gave theirs back"
+        );
+        drop(running);
+        assert!(
+            q.run(1, vitrine_promql::parse("up").unwrap(), Span::Instant(1_000), None)
+                .await
+                .is_ok()
+        );
+        assert_eq!(q.memory.used(), 0);
     }
 
     #[tokio::test]

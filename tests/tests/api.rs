@@ -253,6 +253,51 @@ async fn a_token_reads_only_its_clients_data_on_every_endpoint() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("up{"));
 }
 
+/// With room for a thousand samples for all queries together, a query that decodes more
+/// answers 503 "try again" at once; a small one of the same client still runs.
+#[tokio::test]
+async fn a_query_over_the_servers_memory_for_queries_answers_503_at_once() {
+    let budget = 1000 * 16;
+    let server = Server::start_with(&[("VITRINE_QUERY_MEMORY_BUDGET_BYTES", &budget.to_string())]);
+    let acme = server.token("acme");
+    wait_for_series(&server, &acme, "up").await;
+    // Vitrine's own /metrics, scraped every second, until it holds more than a thousand samples.
+    scrape_vitrine(&server, "acme", "shop", "stage");
+    let everything = format!(
+        "/api/v1/query?query={}",
+        urlencode("count_over_time({__name__=~\".+\"}[1h])")
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (status, body) = loop {
+        let started = Instant::now();
+        let (status, body) = get(&server, Some(&acme), &everything).await;
+        if status == 503 {
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "took {:?}",
+                started.elapsed()
+            );
+            break (status, body);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still answered within the budget after 60 s: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        (status, body["errorType"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
+    assert!(
+        body["error"].as_str().unwrap().contains("try again in a moment"),
+        "{body}"
+    );
+    let (status, body) = get(&server, Some(&acme), "/api/v1/query?query=vector(1)").await;
+    assert_eq!(status, 200, "{body}");
+}
+
 #[tokio::test]
 async fn query_limits_answer_in_prometheus_envelope_and_spare_other_clients() {
     let server = Server::start_with(&[

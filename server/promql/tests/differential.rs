@@ -419,6 +419,7 @@ fn queries_answer_like_prometheus() {
     let store = TsdbQueryable {
         db: &db,
         tenant: TENANT,
+        memory: None,
     };
     let defaults = EvalOptions::default();
 

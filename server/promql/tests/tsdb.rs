@@ -22,7 +22,11 @@ fn evaluates_over_a_tenant_of_the_store() {
     app.add(gone, 15_000, f64::from_bits(STALE_NAN));
     app.commit().unwrap();
 
-    let q = TsdbQueryable { db: &db, tenant: 1 };
+    let q = TsdbQueryable {
+        db: &db,
+        tenant: 1,
+        memory: None,
+    };
     let sum = |query: &str| match eval_instant(&q, &parse(query).unwrap(), 60_000, &EvalOptions::default()).unwrap() {
         Value::Vector(v) => v.iter().map(|s| s.v).sum::<f64>(),
         other => panic!("{other:?}"),

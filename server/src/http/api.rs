@@ -413,7 +413,7 @@ fn query_error(e: QueryError) -> ApiError {
     let (status, kind) = match &e {
         QueryError::Eval(E::Timeout) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
         QueryError::Eval(E::Canceled) => (StatusCode::SERVICE_UNAVAILABLE, "canceled"),
-        QueryError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        QueryError::Busy(_) | QueryError::Eval(E::OutOfMemory(_)) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         QueryError::Eval(E::BadData(_)) => (StatusCode::BAD_REQUEST, "bad_data"),
         QueryError::Eval(E::Storage(_)) | QueryError::Internal(_) => return ApiError::internal(e),
         QueryError::Eval(E::TooManySamples | E::TooManySeries(_) | E::Execution(_))

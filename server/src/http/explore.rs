@@ -243,7 +243,7 @@ fn failed(state: &AppState, e: QueryError) -> ExploreOutcome {
         },
         QueryError::Eval(EvalError::TooManySamples) => QueryFailure::TooManySamples,
         QueryError::Eval(EvalError::TooManySeries(_)) | QueryError::TooManySeries { .. } => QueryFailure::TooManySeries,
-        QueryError::Busy(_) => QueryFailure::Busy,
+        QueryError::Busy(_) | QueryError::Eval(EvalError::OutOfMemory(_)) => QueryFailure::Busy,
         QueryError::Eval(EvalError::BadData(_)) => QueryFailure::Unsupported,
         QueryError::Eval(EvalError::Execution(_)) => QueryFailure::Execution,
         QueryError::Eval(EvalError::Storage(_)) | QueryError::Internal(_) => {

@@ -131,6 +131,8 @@ pub enum EvalError {
     TooManySamples,
     /// A selector matched more series than `max_series_per_selector`.
     TooManySeries(usize),
+    /// The running queries together would hold more than this many bytes of samples.
+    OutOfMemory(usize),
     /// The storage failed.
     Storage(String),
     /// An error of the evaluation itself, with Prometheus' text (many-to-many matching,
@@ -149,6 +151,11 @@ impl fmt::Display for EvalError {
                 f.write_str("query processing would load too many samples into memory in query execution")
             }
             EvalError::TooManySeries(n) => write!(f, "query would load more than {n} series from one selector"),
+            EvalError::OutOfMemory(bytes) => write!(
+                f,
+                "the queries running now hold the {} MiB the server allows for queries; try again in a moment",
+                bytes >> 20
+            ),
             EvalError::Storage(e) => write!(f, "expanding series: {e}"),
             EvalError::Execution(e) | EvalError::BadData(e) => f.write_str(e),
         }

@@ -1,6 +1,6 @@
 //! The evaluator over one tenant of Vitrine's store.
 
-use vitrine_tsdb::{Budget, Db, SelectError, Tenant};
+use vitrine_tsdb::{Budget, Db, QueryMemory, SelectError, Tenant};
 
 use super::EvalError;
 use super::storage::{Queryable, SelectLimits, StoredSeries};
@@ -13,6 +13,20 @@ use crate::matcher::{MatchOp, Matcher};
 pub struct TsdbQueryable<'a> {
     pub db: &'a Db,
     pub tenant: Tenant,
+    /// The query's share of the memory all running queries may hold, if one is set.
+    pub memory: Option<&'a QueryMemory>,
+}
+
+impl From<SelectError> for EvalError {
+    fn from(e: SelectError) -> EvalError {
+        match e {
+            SelectError::TooManySamples(_) => EvalError::TooManySamples,
+            SelectError::TooManySeries(n) => EvalError::TooManySeries(n),
+            SelectError::Canceled => EvalError::Canceled,
+            SelectError::OutOfMemory(bytes) => EvalError::OutOfMemory(bytes),
+            SelectError::Io(e) => EvalError::Storage(e.to_string()),
+        }
+    }
 }
 
 impl Queryable for TsdbQueryable<'_> {
@@ -28,16 +42,9 @@ impl Queryable for TsdbQueryable<'_> {
             limits.max_series.unwrap_or(usize::MAX),
             limits.max_samples.unwrap_or(usize::MAX),
             limits.cancel,
-        );
-        let found = self
-            .db
-            .select_within(self.tenant, &matchers, mint, maxt, &budget)
-            .map_err(|e| match e {
-                SelectError::TooManySamples(_) => EvalError::TooManySamples,
-                SelectError::TooManySeries(n) => EvalError::TooManySeries(n),
-                SelectError::Canceled => EvalError::Canceled,
-                SelectError::Io(e) => EvalError::Storage(e.to_string()),
-            })?;
+        )
+        .with_memory(self.memory);
+        let found = self.db.select_within(self.tenant, &matchers, mint, maxt, &budget)?;
         Ok(found
             .into_iter()
             .map(|s| StoredSeries {
