@@ -81,12 +81,12 @@ trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
 # Prints every step with its time and the total so far.
 phase_table() {
-  printf '\n%-60s %8s\n' "step" "seconds"
+  printf '\n%-72s %8s\n' "step" "seconds"
   local row
   for row in "${PHASES[@]}"; do
-    printf '%-60s %8s\n' "${row%|*}" "${row##*|}"
+    printf '%-72s %8s\n' "${row%|*}" "${row##*|}"
   done
-  printf '%-60s %8s\n\n' "total (wall clock)" $(($(date +%s) - STARTED))
+  printf '%-72s %8s\n\n' "total (wall clock)" $(($(date +%s) - STARTED))
 }
 
 as_root() {
@@ -148,7 +148,7 @@ install_wasm_bindgen() {
   version=$(wasm_bindgen_version)
   if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
     # Not --locked: one of its locked dependencies is gone from crates.io.
-    step_beside "installing wasm-bindgen $version" "about 90 seconds on 2 cores" \
+    step_beside "installing wasm-bindgen $version" "about 4 minutes on 2 cores beside the builds" \
       cargo install wasm-bindgen-cli --version "$version" --debug
   fi
 }
@@ -185,7 +185,7 @@ build_site_beside() {
   install_wasm_bindgen
   install_wasm_opt
   step_beside "building the islands' WebAssembly (wasm-release)" \
-    "about 2.5 minutes on 2 cores, seconds when built" build_islands
+    "about 5 minutes on 2 cores beside the server, seconds when built" build_islands
   "$@"
   steps_wait
   step "laying out target/site (wasm-bindgen, wasm-opt -Oz)" "seconds" lay_out_site
@@ -202,7 +202,7 @@ case "$BUILD_PROFILE" in
 esac
 
 build_server() {
-  local estimate="about 4 minutes on 2 cores, seconds when built"
+  local estimate="about 7 minutes on 2 cores beside the other builds, seconds when built"
   [ "$BUILD_PROFILE" = release ] && estimate="about 8 minutes on 2 cores, seconds when built"
   step "building the server ($BUILD_PROFILE profile)" "$estimate" \
     cargo build --profile="$BUILD_PROFILE" --package=vitrine --bin=vitrine
