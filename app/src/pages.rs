@@ -585,7 +585,8 @@ fn ApiTokensSection(
             </details>
             <h3>{td_string!(locale, token_create_title)}</h3>
             <FormSummary locale=locale form=form.clone() />
-            <form method="post" action=action.clone() class="inline">
+            // The answer shows the new token in this section: the browser scrolls to it.
+            <form method="post" action=format!("{action}#api-tokens") class="inline">
                 <Csrf token=csrf.clone() />
                 <Field locale=locale form=form id_prefix="token" name="name" label=td_string!(locale, token_name) hint=td_string!(locale, token_name_hint) />
                 <button type="submit">{td_string!(locale, token_create_submit)}</button>
