@@ -76,8 +76,9 @@ steps_wait() {
   BESIDE=()
   [ -z "$failed" ] || exit 1
 }
-# A failing step stops the script: the steps beside it stop too.
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+# A failing step stops the script: the steps beside it stop too, and the table shows
+# where the time went.
+trap 'rc=$?; kill $(jobs -p) 2>/dev/null || true; [ "$rc" = 0 ] || phase_table' EXIT
 
 # Prints every step with its time and the total so far.
 phase_table() {
