@@ -50,11 +50,14 @@ pub struct LoginPage {
     pub next: Option<String>,
     pub error: Option<LoginError>,
     pub notice: Option<Notice>,
+    /// The password was right; the code from the authenticator app is asked for.
+    pub code_step: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LoginError {
     InvalidCredentials,
+    InvalidCode,
     RateLimited { retry_after_secs: u64 },
 }
 

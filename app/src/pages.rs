@@ -217,10 +217,28 @@ fn Csrf(token: String) -> impl IntoView {
 fn Login(locale: Locale, page: LoginPage) -> impl IntoView {
     let error = page.error.map(|error| match error {
         LoginError::InvalidCredentials => td_string!(locale, login_invalid).into_any(),
+        LoginError::InvalidCode => td_string!(locale, login_code_invalid).into_any(),
         LoginError::RateLimited { retry_after_secs } => {
             td!(locale, login_rate_limited, seconds = retry_after_secs).into_any()
         }
     });
+    if page.code_step {
+        return view! {
+            <section class="card narrow">
+                <h1>{td_string!(locale, login_title)}</h1>
+                <p>{td_string!(locale, login_code_intro)}</p>
+                {error.map(|text| view! { <p class="alert error" role="alert">{text}</p> })}
+                <form method="post" action="/login">
+                    <div class="field">
+                        <label for="login-code">{td_string!(locale, login_code_label)}</label>
+                        <input type="text" name="code" id="login-code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" required />
+                    </div>
+                    <button type="submit">{td_string!(locale, login_submit)}</button>
+                </form>
+            </section>
+        }
+        .into_any();
+    }
     let form = FormState {
         values: vec![("email".into(), page.email.clone())],
         problems: vec![],
@@ -248,6 +266,7 @@ fn Login(locale: Locale, page: LoginPage) -> impl IntoView {
             </form>
         </section>
     }
+    .into_any()
 }
 
 #[component]

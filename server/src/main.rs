@@ -187,6 +187,14 @@ enum UserAction {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Sign-in with a code from an authenticator app as well (TOTP, RFC 6238), for agency
+    /// people: prints the secret and the otpauth:// address for the app. --off switches it off.
+    TwoFactor {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -324,6 +332,41 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             if generated {
                 println!("password: {password}");
             }
+            Ok(())
+        }
+        Command::User {
+            action: UserAction::TwoFactor { email, off },
+        } => {
+            let email = email.trim().to_lowercase();
+            let row: Option<(i64, String)> = sqlx::query_as(
+                "SELECT u.id, m.role FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.email = ?",
+            )
+            .bind(&email)
+            .fetch_optional(&pool)
+            .await
+            .map_err(|e| Error::Usage(e.to_string()))?;
+            let Some((user_id, role)) = row else {
+                return Err(Error::Usage(format!("no person with the e-mail address {email}")));
+            };
+            if off {
+                tenancy::totp::disable(&pool, user_id)
+                    .await
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+                println!("{email} signs in with the password alone again");
+                return Ok(());
+            }
+            if !Role::parse(&role).is_some_and(Role::is_agency) {
+                return Err(Error::Usage(format!(
+                    "{email} is a client's person ({role}); the second factor is offered to agency people"
+                )));
+            }
+            let secret = tenancy::totp::enable(&pool, user_id)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            println!("{email} now signs in with a code from an authenticator app as well.");
+            println!("Add this account to the app (type the key or make a QR code of the address):");
+            println!("key: {}", tenancy::totp::base32(&secret));
+            println!("{}", tenancy::totp::otpauth_uri("Vitrine", &email, &secret));
             Ok(())
         }
         Command::Routes => Ok(()),

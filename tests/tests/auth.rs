@@ -444,6 +444,89 @@ async fn behind_a_trusted_proxy_a_guesser_locks_only_itself_out() {
     assert_eq!(login_from(&direct.client(), "203.0.113.3", OWNER).await, 429);
 }
 
+/// The code an authenticator app shows for the base32 `key` now (RFC 6238, SHA-1, six digits).
+fn code_now(key: &str) -> String {
+    use hmac::Mac;
+    let mut bits = 0u64;
+    let mut count = 0;
+    let mut secret = Vec::new();
+    for c in key.bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => panic!("not base32: {key}"),
+        };
+        bits = (bits << 5) | u64::from(value);
+        count += 5;
+        if count >= 8 {
+            count -= 8;
+            secret.push((bits >> count) as u8);
+        }
+    }
+    let step = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 30;
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&secret).unwrap();
+    mac.update(&step.to_be_bytes());
+    let hash = mac.finalize().into_bytes();
+    let offset = (hash[19] & 0x0f) as usize;
+    let value = u32::from_be_bytes([
+        hash[offset] & 0x7f,
+        hash[offset + 1],
+        hash[offset + 2],
+        hash[offset + 3],
+    ]);
+    format!("{:06}", value % 1_000_000)
+}
+
+/// An agency person with a second factor signs in with the password and then the code of
+/// their app; a wrong code, or the same code twice, does not sign in.
+#[tokio::test]
+async fn agency_people_can_sign_in_with_a_code_as_well() {
+    let server = Server::start();
+    let out = server.cli(&["user", "two-factor", "--email", OWNER.0]);
+    let key = out
+        .lines()
+        .find_map(|l| l.strip_prefix("key: "))
+        .unwrap_or_else(|| panic!("no key printed: {out}"))
+        .to_string();
+    assert!(
+        out.contains("otpauth://totp/Vitrine:owner%40agency.example?secret="),
+        "{out}"
+    );
+
+    let client = server.client();
+    let asked = client.login(OWNER.0, OWNER.1).await;
+    asked.expect_status(200).expect_text("six-digit code");
+    assert!(asked.contains("autocomplete=\"one-time-code\""), "{}", asked.summary());
+    client.get("/agency").await.expect_status(303);
+    let wrong = if code_now(&key) == "000000" { "111111" } else { "000000" };
+    client
+        .post_form("/login", &[("code", wrong)])
+        .await
+        .expect_status(401)
+        .expect_text("This code is not correct");
+    let code = code_now(&key);
+    client.post_form("/login", &[("code", &code)]).await.expect_status(303);
+    client.get("/agency").await.expect_status(200);
+
+    // The same code once more, after the password again: refused.
+    let again = server.client();
+    again.login(OWNER.0, OWNER.1).await.expect_status(200);
+    again.post_form("/login", &[("code", &code)]).await.expect_status(401);
+    // A code without the password step first signs in nobody.
+    server
+        .client()
+        .post_form("/login", &[("code", &code)])
+        .await
+        .expect_status(401);
+    // Switched off, the password is enough again.
+    server.cli(&["user", "two-factor", "--email", OWNER.0, "--off"]);
+    server.client().login(OWNER.0, OWNER.1).await.expect_status(303);
+}
+
 #[tokio::test]
 async fn signed_in_forms_need_the_session_token() {
     let server = Server::start();

@@ -7,7 +7,7 @@ use super::{AppState, Metrics};
 use crate::tenancy::model::Language;
 use crate::tenancy::password;
 use crate::tenancy::scope::{Caller, Scope, ScopedClient, ScopedEnvironment, ScopedProject, ScopedTarget};
-use crate::tenancy::{TenancyError, invites, tokens};
+use crate::tenancy::{TenancyError, invites, tokens, totp};
 use app::Locale;
 use app::dto::*;
 use axum::body::Bytes;
@@ -23,6 +23,11 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 const USER_ID: &str = "user_id";
+/// A login whose password was right and whose code is still to come:
+/// (user id, since when in seconds, e-mail, where to go next).
+const PENDING_LOGIN: &str = "pending_login";
+/// How long the code may take after the password.
+const PENDING_LOGIN_SECS: u64 = 5 * 60;
 const CSRF: &str = "csrf";
 const FLASH_INVITED: &str = "flash_invited";
 const FLASH_TOKEN: &str = "flash_token";
@@ -352,6 +357,9 @@ pub async fn login_submit(
     FormFields(form): FormFields,
 ) -> Response {
     let locale = locale(None, &headers);
+    if form.iter().any(|(name, _)| name == "code") {
+        return login_code(&state, peer, &headers, session, &form).await;
+    }
     let email = field(&form, "email").trim().to_string();
     let account = email.to_lowercase();
     let next = safe_next(field(&form, "next"));
@@ -360,7 +368,7 @@ pub async fn login_submit(
             email: email.clone(),
             next: next.clone(),
             error: Some(error),
-            notice: None,
+            ..LoginPage::default()
         });
         render::page(&state, locale, None, page, status)
     };
@@ -400,6 +408,80 @@ pub async fn login_submit(
         return refuse(LoginError::InvalidCredentials, StatusCode::UNAUTHORIZED).await;
     };
     state.limiter.succeeded(attempt);
+    match totp::is_enabled(&state.db, user_id).await {
+        Ok(false) => sign_in(&state, locale, session, user_id, next).await,
+        Ok(true) => {
+            let pending = (user_id, now_secs(), account, next.clone());
+            if let Err(e) = session.insert(PENDING_LOGIN, pending).await {
+                return render::internal(&state, locale, e).await;
+            }
+            code_page(&state, locale, None, StatusCode::OK).await
+        }
+        Err(e) => render::internal(&state, locale, e).await,
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The second step of a login: the code from the person's authenticator app.
+async fn code_page(state: &AppState, locale: Locale, error: Option<LoginError>, status: StatusCode) -> Response {
+    let page = Page::Login(LoginPage {
+        code_step: true,
+        error,
+        ..LoginPage::default()
+    });
+    render::page(state, locale, None, page, status).await
+}
+
+/// Checks the code of a login whose password was right; counted like a password guess.
+async fn login_code(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    session: Session,
+    form: &[(String, String)],
+) -> Response {
+    let locale = locale(None, headers);
+    let pending: Option<(i64, u64, String, Option<String>)> = session.get(PENDING_LOGIN).await.ok().flatten();
+    let Some((user_id, _since, account, next)) =
+        pending.filter(|p| now_secs().saturating_sub(p.1) < PENDING_LOGIN_SECS)
+    else {
+        // No password step, or too long ago: start again.
+        let page = Page::Login(LoginPage {
+            error: Some(LoginError::InvalidCredentials),
+            ..LoginPage::default()
+        });
+        return render::page(state, locale, None, page, StatusCode::UNAUTHORIZED).await;
+    };
+    let ip = state.client_ip(peer.ip(), headers);
+    let attempt = match state.limiter.begin(&account, ip) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let error = Some(LoginError::RateLimited { retry_after_secs });
+            return code_page(state, locale, error, StatusCode::TOO_MANY_REQUESTS).await;
+        }
+    };
+    match totp::check(&state.db, user_id, field(form, "code"), now_secs()).await {
+        Ok(true) => {
+            state.limiter.succeeded(attempt);
+            let _ = session.remove_value(PENDING_LOGIN).await;
+            sign_in(state, locale, session, user_id, next).await
+        }
+        Ok(false) => {
+            tracing::info!(%ip, "login code refused");
+            code_page(state, locale, Some(LoginError::InvalidCode), StatusCode::UNAUTHORIZED).await
+        }
+        Err(e) => render::internal(state, locale, e).await,
+    }
+}
+
+/// Starts the signed-in session of `user_id` and goes on to `next`.
+async fn sign_in(state: &AppState, locale: Locale, session: Session, user_id: i64, next: Option<String>) -> Response {
     // A new session id at login: a session id planted before login is worthless.
     let stored = async {
         session.cycle_id().await?;
@@ -407,7 +489,7 @@ pub async fn login_submit(
         session.insert(CSRF, random_token()).await
     };
     if let Err(e) = stored.await {
-        return render::internal(&state, locale, e).await;
+        return render::internal(state, locale, e).await;
     }
     tracing::info!(user_id, "login");
     Redirect::to(next.as_deref().unwrap_or("/")).into_response()

@@ -11,6 +11,7 @@ pub mod password;
 pub mod scope;
 pub mod targets;
 pub mod tokens;
+pub mod totp;
 
 use app::dto::{FieldProblem, FormState};
 
