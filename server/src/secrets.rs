@@ -114,11 +114,9 @@ pub fn key_file(data_dir: &Path) -> PathBuf {
 /// The key from `VITRINE_SECRET_KEY` when given, else from `secret.key`, made (0600) when missing.
 pub fn load_or_create(data_dir: &Path, from_env: Option<&str>) -> Result<SecretKey, SecretError> {
     if let Some(text) = from_env {
-        return SecretKey::parse(text).map_err(|e| {
-            SecretError::Key(format!(
-                "in VITRINE_SECRET_KEY {}",
-                e.to_string().trim_start_matches("the secret key ")
-            ))
+        return SecretKey::parse(text).map_err(|e| match e {
+            SecretError::Key(why) => SecretError::Key(format!("in VITRINE_SECRET_KEY {why}")),
+            other => other,
         });
     }
     let path = key_file(data_dir);
