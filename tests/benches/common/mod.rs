@@ -245,26 +245,14 @@ pub fn thread_cpu_seconds() -> f64 {
 
 /// A plain HTTP/1.0 GET (no chunking, the server closes): status and body.
 pub fn http_get(addr: SocketAddr, path: &str) -> io::Result<(u16, Vec<u8>)> {
-    assert!(addr.ip().is_loopback(), "benchmarks talk to loopback only, not {addr}");
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/plain\r\n\r\n"
-    )?;
-    let mut buf = Vec::new();
-    stream.read_to_end(&mut buf)?;
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| io::Error::other("HTTP response without a header end"))?;
-    let head = String::from_utf8_lossy(&buf[..end]);
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| io::Error::other(format!("bad status line: {head}")))?;
-    Ok((status, buf[end + 4..].to_vec()))
+    http_request(
+        addr,
+        "GET",
+        path,
+        &[("Accept", "text/plain")],
+        &[],
+        Duration::from_secs(60),
+    )
 }
 
 fn wait_for_http(addr: SocketAddr, path: &str, within: Duration, what: &str, log: &Path) {
