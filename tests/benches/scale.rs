@@ -18,6 +18,11 @@
 //!   sample on disk after it, and the latency of a tenant's label names and
 //!   values (`label_pairs`) and of the regex selector `{__name__=~"node_.*|http_.*"}`
 //!   (`select`, and `series` for labels only), on the head and on the blocks.
+//! - `churn`: a child appends 100,000 series (`VITRINE_BENCH_CHURN_SERIES`) for 24 h
+//!   (`VITRINE_BENCH_CHURN_HOURS`) of synthetic samples; every hour 10 % of the targets,
+//!   picked at random, are replaced by new ones (a new `pod` label on their 50 series, as
+//!   a deployment replaces pods), and the head is compacted as the server does. The
+//!   anonymous RSS per active series of hour 4 and of the last hour must stay flat.
 //! - `crash`: a child appends 100,000 series (`VITRINE_BENCH_CRASH_SERIES`)
 //!   and prints each step it has committed; it is killed with SIGKILL after a
 //!   few seconds, the store is opened again and every acknowledged sample is
@@ -58,7 +63,7 @@
 //! Settings (environment):
 //! - `VITRINE_BENCH_SCALE_SERIES` (1000000): active series, a multiple of 1,000;
 //! - `VITRINE_BENCH_SCALE_HOURS` (2): hours of samples at 15 s in the bulk phases;
-//! - `VITRINE_BENCH_SCALE_PHASES` (all): a comma list of vitrine, crash, prometheus,
+//! - `VITRINE_BENCH_SCALE_PHASES` (all): a comma list of vitrine, churn, crash, prometheus,
 //!   victoriametrics, live-prometheus, live-vitrine;
 //! - `VITRINE_BENCH_SCALE_SHAPES` (a,b): the tenant shapes of the vitrine phase;
 //! - `VITRINE_BENCH_SCALE_QUERY_RUNS` (7): runs per latency figure (the median is shown);
@@ -66,6 +71,7 @@
 //! - `VITRINE_BENCH_SCALE_VM_MERGE_SECS` (300): longest wait for VictoriaMetrics' merges;
 //! - `VITRINE_BENCH_LIVE_SECS` (600), `VITRINE_BENCH_LIVE_TARGETS` (series / 50),
 //!   `VITRINE_BENCH_LIVE_QUERIES` (40): the live phases;
+//! - `VITRINE_BENCH_CHURN_SERIES` (100000), `VITRINE_BENCH_CHURN_HOURS` (24): the churn phase;
 //! - `VITRINE_BENCH_CRASH_SERIES` (100000): the kill -9 phase.
 
 mod common;
@@ -158,10 +164,13 @@ struct Config {
     live_targets: usize,
     live_queries: usize,
     crash_series: usize,
+    churn_series: usize,
+    churn_hours: usize,
 }
 
-const PHASES: [&str; 6] = [
+const PHASES: [&str; 7] = [
     "vitrine",
+    "churn",
     "crash",
     "prometheus",
     "victoriametrics",
@@ -220,6 +229,11 @@ impl Config {
                 && (series / live_targets).is_multiple_of(PER_TARGET),
             "VITRINE_BENCH_LIVE_TARGETS must divide the series into targets of a multiple of {PER_TARGET} series"
         );
+        let churn_series: usize = env_number("VITRINE_BENCH_CHURN_SERIES", 100_000);
+        assert!(
+            churn_series >= 1000 && churn_series.is_multiple_of(1000),
+            "VITRINE_BENCH_CHURN_SERIES must be a multiple of 1,000"
+        );
         let crash_series: usize = env_number("VITRINE_BENCH_CRASH_SERIES", 100_000);
         assert!(
             crash_series >= 1000 && crash_series.is_multiple_of(1000),
@@ -237,6 +251,8 @@ impl Config {
             live_targets,
             live_queries: env_number("VITRINE_BENCH_LIVE_QUERIES", 40usize).max(1),
             crash_series,
+            churn_series,
+            churn_hours: env_number("VITRINE_BENCH_CHURN_HOURS", 24usize).max(4),
         }
     }
 
@@ -753,6 +769,7 @@ fn main() {
         Ok("vitrine-a") => return vitrine_child(&Config::from_env(), Shape::A),
         Ok("vitrine-b") => return vitrine_child(&Config::from_env(), Shape::B),
         Ok("crash") => return crash_child(),
+        Ok("churn") => return churn_child(&Config::from_env()),
         _ => {}
     }
     skip_unless_enabled("scale");
@@ -807,6 +824,16 @@ fn main() {
                 }
             });
         }
+    }
+    if cfg.has("churn") {
+        phase("churn", &mut timings, &mut || {
+            section(&format!(
+                "Churn: {} active series, {CHURN_PERCENT} % of the targets replaced every hour for {} h (child)",
+                thousands(cfg.churn_series as u64),
+                cfg.churn_hours
+            ));
+            report.churn = run_child("churn", &[]);
+        });
     }
     if cfg.has("crash") {
         phase("crash", &mut timings, &mut || report.crash = crash_phase(&cfg));
@@ -1115,6 +1142,102 @@ fn vitrine_queries(db: &Db, tenant: Tenant, mint: i64, maxt: i64, runs: usize, p
 // ---------------------------------------------------------------------------
 // kill -9 while appending
 // ---------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------
+// Churn (child): pods replaced hour after hour
+// ---------------------------------------------------------------------------
+
+/// Share of the targets replaced by new ones (a new `pod` label on all their series) each hour.
+const CHURN_PERCENT: u64 = 10;
+
+/// The hour whose memory the last hour's is compared with: the head has been cut twice
+/// by then (at 3 h and 4 h of data), so it holds what it holds in a steady state.
+const CHURN_FIRST_HOUR: usize = 4;
+
+fn churn_child(cfg: &Config) {
+    let n = cfg.churn_series;
+    let targets = n / PER_TARGET;
+    let steps_per_hour = (HOUR_MS / STEP_MS) as usize;
+    let steps = cfg.churn_hours * steps_per_hour;
+    let pid = std::process::id();
+    let dir = tempfile::Builder::new()
+        .prefix("vitrine-churn-")
+        .tempdir()
+        .expect("temporary directory");
+    let db = Db::open(dir.path(), Options::default()).expect("opening the store");
+    let t0 = bulk_t0_ms(steps);
+    println!("{}", describe_t0(t0, steps));
+    let labels = |target: usize, j: usize, pod: u32| {
+        let mut labels = series_labels(target, j, PER_TARGET, None);
+        labels.push(("pod".to_string(), format!("{}-{pod}", instance_of(target))));
+        Labels::new(labels)
+    };
+    let mut pods = vec![0u32; targets];
+    let mut refs: Vec<SeriesRef> = vec![SeriesRef::MAX; n];
+    let mut states: Vec<i64> = vec![-1; n];
+    let mut replaced = 0u64;
+    let cpu_start = process_cpu_seconds(pid);
+    println!("| hour | series in the head | symbols | blocks | anonymous RSS | per active series | replaced so far |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let mut per_series = Vec::new();
+    for step in 0..steps {
+        if step > 0 && step.is_multiple_of(steps_per_hour) {
+            let hour = step / steps_per_hour;
+            // As the server's store loop does: cut the head once it spans 1.5 block ranges,
+            // then merge blocks.
+            db.compact_head(false).expect("compacting the head");
+            db.compact_blocks(false).expect("merging blocks");
+            let stats = db.stats();
+            let anon = rss("self").anon as f64;
+            per_series.push(anon / n as f64);
+            // SAFETY: malloc_trim only returns free heap memory to the system.
+            unsafe { libc::malloc_trim(0) };
+            let trimmed = rss("self").anon as f64;
+            println!(
+                "| {hour} | {} | {} | {} | {} ({} after malloc_trim) | {:.0} B | {} |",
+                thousands(stats.head.series as u64),
+                thousands(stats.head.symbols as u64),
+                thousands(stats.tenants.iter().map(|(_, t)| t.blocks.len() as u64).sum()),
+                human_bytes(anon),
+                human_bytes(trimmed),
+                anon / n as f64,
+                thousands(replaced)
+            );
+            for (target, pod) in pods.iter_mut().enumerate() {
+                if splitmix64(SEED ^ ((hour as u64) << 32) ^ target as u64) % 100 < CHURN_PERCENT {
+                    *pod += 1;
+                    replaced += PER_TARGET as u64;
+                    refs[target * PER_TARGET..(target + 1) * PER_TARGET].fill(SeriesRef::MAX);
+                }
+            }
+        }
+        let t = t0 + step as i64 * STEP_MS;
+        for (target, pod) in pods.iter().enumerate() {
+            let tenant = (target / 20 + 1) as Tenant;
+            let mut app = db.appender();
+            for j in 0..PER_TARGET {
+                let series = target * PER_TARGET + j;
+                if refs[series] == SeriesRef::MAX || !db.head().is_live(refs[series]) {
+                    refs[series] = app.series(tenant, &labels(target, j, *pod));
+                }
+                let v = spec_of(target, j).sample(series as u64, step as u64, &mut states[series]);
+                app.add(refs[series], t, v);
+            }
+            let report = app.commit().expect("committing");
+            assert_eq!(report.appended, PER_TARGET, "{report:?}");
+        }
+    }
+    let cpu = process_cpu_seconds(pid) - cpu_start;
+    println!(
+        "{} samples in {:.0} CPU s; {} series replaced",
+        thousands((n * steps) as u64),
+        cpu,
+        thousands(replaced)
+    );
+    result("first_per_series", per_series[CHURN_FIRST_HOUR - 1]);
+    result("last_per_series", *per_series.last().expect("hours of churn"));
+    result("hours", per_series.len() as f64);
+}
 
 const CRASH_DIR_ENV: &str = "VITRINE_BENCH_CRASH_DIR";
 /// The crash child's series go on for 30 days of samples (it is killed long before).
@@ -2315,6 +2438,7 @@ fn live_vitrine(cfg: &Config, shape: &LiveShape, binary: &std::path::Path) -> Op
 #[derive(Default)]
 struct Report {
     vitrine: HashMap<&'static str, Figures>,
+    churn: Option<Figures>,
     crash: Option<Figures>,
     prometheus: Option<Figures>,
     victoria: Option<Figures>,
@@ -2538,6 +2662,18 @@ impl Report {
             cell(idle, 1),
             cell(ratio(busy, idle), 2),
             verdict(ratio(busy, idle).map(|r| r <= 2.0))
+        );
+        let churn = &self.churn;
+        let (first, last) = (get(churn, "first_per_series"), get(churn, "last_per_series"));
+        println!(
+            "| churn ({CHURN_PERCENT} % of {} series replaced every hour): anonymous RSS per active series, B, hour \
+             {CHURN_FIRST_HOUR} → hour {} | {} → {} | — | — | {} (last/first) | — | flat (≤ 1.1 ×): {} |",
+            thousands(cfg.churn_series as u64),
+            cell(get(churn, "hours"), 0),
+            cell(first, 0),
+            cell(last, 0),
+            cell(ratio(last, first), 2),
+            verdict(ratio(last, first).map(|r| r <= 1.1))
         );
         let c = &self.crash;
         println!(

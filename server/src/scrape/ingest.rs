@@ -50,6 +50,8 @@ pub struct SeriesCache {
     spare: FxHashSet<SeriesRef>,
     /// Size of the last answer, to size the next buffer.
     pub last_body_len: usize,
+    /// The scrape's own series (`up`, `scrape_duration_seconds`, …), in the order they are written.
+    pub report: Vec<SeriesRef>,
 }
 
 impl SeriesCache {

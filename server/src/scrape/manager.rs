@@ -275,49 +275,54 @@ impl Scraper {
         self.catalog.forget_target(labels.tenant, row.id);
     }
 
-    /// Fetches once, then parses and stores the answer on a blocking thread (never on
-    /// the async workers that serve HTTP); gives the cache back with the target's health.
+    /// Fetches once, then parses and stores the answer, marks series stale after a failed
+    /// scrape and writes the scrape's own series, all on one blocking thread (never on the
+    /// async workers that serve HTTP); gives the cache back with the target's health.
     async fn scrape_once(
         self: Arc<Self>,
         client: &reqwest::Client,
         target: &ScrapeTarget,
         labels: &Arc<TargetLabels>,
-        mut cache: SeriesCache,
+        cache: SeriesCache,
     ) -> (Health, SeriesCache) {
         let started = Instant::now();
         let scrape_ms = store::now_ms();
-        let fetched = fetch::fetch(client, target, &self.guard, ACCEPT_HEADER, cache.last_body_len).await;
-        let outcome = match fetched {
-            Ok(answer) => {
-                let format = format_for_content_type(answer.content_type.as_deref());
-                let (scraper, labels) = (self.clone(), labels.clone());
-                let ingested = tokio::task::spawn_blocking(move || {
-                    let outcome = ingest::ingest(
-                        &scraper.store,
-                        &scraper.catalog,
-                        &labels,
-                        &mut cache,
-                        &answer.body,
-                        format,
-                        scrape_ms,
-                    );
-                    (outcome.map_err(|e| e.to_string()), cache)
-                })
-                .await;
-                match ingested {
-                    Ok((outcome, returned)) => {
-                        cache = returned;
-                        outcome
-                    }
-                    Err(e) => {
-                        cache = SeriesCache::default();
-                        Err(format!("storing the scrape failed: {e}"))
-                    }
-                }
-            }
-            Err(e) => Err(e.to_string()),
-        };
+        let fetched = fetch::fetch(client, target, &self.guard, ACCEPT_HEADER, cache.last_body_len)
+            .await
+            .map_err(|e| e.to_string());
+        let labels = labels.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            let mut cache = cache;
+            let health = self.store_scrape(&labels, &mut cache, fetched, started, scrape_ms);
+            (health, cache)
+        })
+        .await;
+        stored.unwrap_or_else(|e| {
+            let health = Health {
+                last_scrape_ms: scrape_ms,
+                duration_secs: started.elapsed().as_secs_f64(),
+                error: Some(format!("storing the scrape failed: {e}")),
+                ..Health::default()
+            };
+            (health, SeriesCache::default())
+        })
+    }
+
+    /// The blocking half of [`Scraper::scrape_once`].
+    fn store_scrape(
+        &self,
+        labels: &TargetLabels,
+        cache: &mut SeriesCache,
+        fetched: Result<fetch::Fetched, String>,
+        started: Instant,
+        scrape_ms: i64,
+    ) -> Health {
         let store = &self.store;
+        let outcome = fetched.and_then(|answer| {
+            let format = format_for_content_type(answer.content_type.as_deref());
+            ingest::ingest(store, &self.catalog, labels, cache, &answer.body, format, scrape_ms)
+                .map_err(|e| e.to_string())
+        });
         let duration = started.elapsed().as_secs_f64();
         let health = match &outcome {
             Ok(report) => {
@@ -333,7 +338,7 @@ impl Scraper {
                 }
             }
             Err(e) => {
-                if let Err(stale) = ingest::mark_stale(store, &mut cache, scrape_ms) {
+                if let Err(stale) = ingest::mark_stale(store, cache, scrape_ms) {
                     tracing::warn!(error = %stale, "marking series stale");
                 }
                 Health {
@@ -356,10 +361,10 @@ impl Scraper {
             ),
             ("scrape_series_added", report.map_or(0.0, |r| r.added as f64)),
         ];
-        if let Err(e) = append_report(store, labels, &values, scrape_ms) {
+        if let Err(e) = append_report(store, labels, cache, &values, scrape_ms) {
             tracing::warn!(error = %e, "storing scrape health");
         }
-        (health, cache)
+        health
     }
 }
 
@@ -368,23 +373,37 @@ fn labels_hash(labels: &TargetLabels) -> u64 {
     Labels::from_pairs(&pairs).hash64() ^ labels.tenant as u64
 }
 
-/// The series Prometheus writes for every scrape (`up`, `scrape_duration_seconds`, …).
-/// A head compaction forgetting one of them between lookup and commit leaves it
-/// out of the commit; the second round writes it.
-fn append_report(store: &Db, target: &TargetLabels, values: &[(&str, f64)], scrape_ms: i64) -> Result<(), IngestError> {
+/// The series Prometheus writes for every scrape (`up`, `scrape_duration_seconds`, …),
+/// by the references the cache keeps for them. When the head has forgotten one (a head
+/// compaction), the commit leaves it out and the second round looks them up by labels.
+fn append_report(
+    store: &Db,
+    target: &TargetLabels,
+    cache: &mut SeriesCache,
+    values: &[(&str, f64)],
+    scrape_ms: i64,
+) -> Result<(), IngestError> {
     for _ in 0..2 {
         let mut appender = store.appender();
-        for (name, value) in values {
-            let mut pairs: Vec<(String, String)> = target.labels.clone();
-            pairs.push(("__name__".into(), name.to_string()));
-            pairs.push(("project".into(), target.project.clone()));
-            pairs.push(("environment".into(), target.environment.clone()));
-            let series = appender.series(target.tenant, &Labels::new(pairs));
-            appender.add(series, scrape_ms, *value);
+        if cache.report.len() != values.len() {
+            cache.report = values
+                .iter()
+                .map(|(name, _)| {
+                    let mut pairs: Vec<(String, String)> = target.labels.clone();
+                    pairs.push(("__name__".into(), name.to_string()));
+                    pairs.push(("project".into(), target.project.clone()));
+                    pairs.push(("environment".into(), target.environment.clone()));
+                    appender.series(target.tenant, &Labels::new(pairs))
+                })
+                .collect();
+        }
+        for (series, (_, value)) in cache.report.iter().zip(values) {
+            appender.add(*series, scrape_ms, *value);
         }
         if appender.commit().map_err(IngestError::Store)?.series_gone == 0 {
             break;
         }
+        cache.report.clear();
     }
     Ok(())
 }
@@ -458,6 +477,66 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("timed out waiting for {what}");
+    }
+
+    /// One async worker only: were a large answer parsed and stored on it, a task
+    /// beside the scrape would not run for as long as that takes.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_large_answer_is_parsed_and_stored_off_the_async_worker() {
+        let page: Arc<str> = (0..200_000)
+            .map(|i| format!("big_series{{shard=\"{}\",n=\"{i}\"}} {i}\n", i % 7))
+            .collect::<String>()
+            .into();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route("/metrics", axum::routing::get(move || async move { page.to_string() }));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let url = ScrapeUrl::parse(&format!("http://{addr}/metrics")).unwrap();
+        let target = ScrapeTarget::builder("big", url).build().unwrap();
+        let row = TargetRow {
+            id: 1,
+            client_id: 1,
+            project: "web".into(),
+            environment: "live".into(),
+            config: String::new(),
+        };
+        let labels = Arc::new(target_labels(&target, &row, 1_000_000));
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
+        let guard = Guard {
+            policy: Arc::new(AddressPolicy::parse(["127.0.0.0/8"]).unwrap()),
+            lookup: Arc::new(fetch::SystemLookup),
+            max_body_bytes: fetch::DEFAULT_MAX_BODY_BYTES,
+        };
+        let pool = crate::tenancy::test_db().await;
+        let scraper = Scraper::new(pool, db.clone(), guard.clone(), 1_000_000, Catalog::default());
+        let client = fetch::client(&target, &guard).unwrap();
+        let (done, mut finished) = tokio::sync::watch::channel(false);
+        let beside = tokio::spawn(async move {
+            let mut longest = Duration::ZERO;
+            while !*finished.borrow_and_update() {
+                let before = Instant::now();
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                    _ = finished.changed() => {}
+                }
+                longest = longest.max(before.elapsed());
+            }
+            longest
+        });
+        let started = Instant::now();
+        let (health, _cache) = scraper
+            .scrape_once(&client, &target, &labels, SeriesCache::default())
+            .await;
+        let took = started.elapsed();
+        done.send(true).unwrap();
+        let longest = beside.await.unwrap();
+        assert!(health.up, "{health:?}");
+        assert_eq!(health.samples, 200_000);
+        assert!(
+            longest * 4 < took,
+            "the task beside waited {longest:?} at once during a scrape of {took:?}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,9 +87,9 @@ type SeriesMeta = (Tenant, Box<[(u32, u32)]>);
 #[derive(Default)]
 struct Index {
     symbols: Symbols,
-    /// (tenant, labels hash) → series; a second list holds hash collisions.
-    by_hash: HashMap<(Tenant, u64), SeriesRef>,
-    collisions: HashMap<(Tenant, u64), Vec<SeriesRef>>,
+    /// [`series_key`] → series; a second list holds collisions.
+    by_hash: HashMap<u64, SeriesRef>,
+    collisions: HashMap<u64, Vec<SeriesRef>>,
     /// (tenant, name, value) → series, ascending.
     postings: HashMap<(Tenant, u32, u32), Vec<SeriesRef>>,
     /// tenant → label name → the values it has (sorted symbols): regex and negative
@@ -122,9 +122,12 @@ impl Index {
         )
     }
 
-    fn same_labels(&self, series: SeriesRef, labels: &Labels) -> bool {
-        let pairs = self.pairs(series);
-        pairs.len() == labels.len()
+    fn same_series(&self, series: SeriesRef, tenant: Tenant, labels: &Labels) -> bool {
+        let Some((owner, pairs)) = self.meta.get(series) else {
+            return false;
+        };
+        *owner == tenant
+            && pairs.len() == labels.len()
             && pairs
                 .iter()
                 .zip(labels.iter())
@@ -132,15 +135,16 @@ impl Index {
     }
 
     fn find(&self, tenant: Tenant, hash: u64, labels: &Labels) -> Option<SeriesRef> {
-        let first = *self.by_hash.get(&(tenant, hash))?;
-        if self.same_labels(first, labels) {
+        let key = series_key(tenant, hash);
+        let first = *self.by_hash.get(&key)?;
+        if self.same_series(first, tenant, labels) {
             return Some(first);
         }
         self.collisions
-            .get(&(tenant, hash))?
+            .get(&key)?
             .iter()
             .copied()
-            .find(|s| self.same_labels(*s, labels))
+            .find(|s| self.same_series(*s, tenant, labels))
     }
 
     /// Series of `tenant` matching every matcher, through the postings.
@@ -182,11 +186,24 @@ impl crate::postings::Postings for TenantPostings<'_> {
     }
 }
 
+/// A full chunk of a series: 24 bytes, kept for each of a series' last hours.
 struct Sealed {
-    place: Place,
-    count: u32,
     min_t: i64,
-    max_t: i64,
+    place: Place,
+    /// `max_t - min_t`: a chunk is cut before it would span more (see [`MemSeries::append`]).
+    span: u32,
+    count: u16,
+    len: u16,
+}
+
+impl Sealed {
+    fn max_t(&self) -> i64 {
+        self.min_t + self.span as i64
+    }
+
+    fn overlaps(&self, mint: i64, maxt: i64) -> bool {
+        self.max_t() >= mint && self.min_t <= maxt
+    }
 }
 
 /// One head chunk as the write-ahead log checkpoint carries it.
@@ -209,7 +226,7 @@ struct MemSeries {
 
 impl MemSeries {
     fn last_t(&self) -> Option<i64> {
-        self.open.last_t().or_else(|| self.sealed.last().map(|s| s.max_t))
+        self.open.last_t().or_else(|| self.sealed.last().map(Sealed::max_t))
     }
 
     fn append(&mut self, t: i64, v: f64, files: &HeadChunks) -> Result<bool, AppendError> {
@@ -225,34 +242,43 @@ impl MemSeries {
                 };
             }
         }
-        if self.open.len() >= CHUNK_SAMPLES {
+        let too_long = self.open.first_t().is_some_and(|first| t - first > u32::MAX as i64);
+        if self.open.len() >= CHUNK_SAMPLES || too_long {
             let full = std::mem::take(&mut self.open);
-            let max_t = full.last_t().unwrap_or(0);
-            self.seal(
-                files.put(full.bytes(), max_t),
-                full.len() as u32,
-                full.first_t().unwrap_or(0),
-                max_t,
-            );
+            if let (Some(min_t), Some(max_t)) = (full.first_t(), full.last_t()) {
+                self.seal(files, full.bytes(), full.len(), min_t, max_t);
+            }
         }
         self.open.append(t, v);
         self.last_value = v.to_bits();
         Ok(true)
     }
 
-    fn seal(&mut self, place: Place, count: u32, min_t: i64, max_t: i64) {
-        self.sealed_bytes += place.memory() as u32;
+    /// Keeps a full chunk (of at most `u16::MAX` samples and bytes, spanning at most
+    /// `u32::MAX` ms, as every chunk [`MemSeries::append`] cuts).
+    fn seal(&mut self, files: &HeadChunks, bytes: &[u8], count: usize, min_t: i64, max_t: i64) {
+        let place = files.put(bytes, max_t);
+        if place.in_memory() {
+            self.sealed_bytes += bytes.len() as u32;
+        }
+        // One at a time: a series keeps a handful, and doubling would waste a third.
+        self.sealed.reserve_exact(1);
         self.sealed.push(Sealed {
-            place,
-            count,
             min_t,
-            max_t,
+            place,
+            span: (max_t - min_t) as u32,
+            count: count as u16,
+            len: bytes.len() as u16,
         });
     }
 
+    fn sealed_bytes(&self, files: &HeadChunks, sealed: &Sealed) -> std::io::Result<Vec<u8>> {
+        files.get(sealed.place, sealed.len as usize)
+    }
+
     fn samples(&self, mint: i64, maxt: i64, files: &HeadChunks, out: &mut Vec<(i64, f64)>) -> std::io::Result<()> {
-        for sealed in self.sealed.iter().filter(|s| s.max_t >= mint && s.min_t <= maxt) {
-            let bytes = files.get(&sealed.place)?;
+        for sealed in self.sealed.iter().filter(|s| s.overlaps(mint, maxt)) {
+            let bytes = self.sealed_bytes(files, sealed)?;
             out.extend(XorIter::new(&bytes, sealed.count as usize).filter(|(t, _)| (mint..=maxt).contains(t)));
         }
         if self.open.first_t().is_some_and(|first| first <= maxt) && self.open.last_t().is_some_and(|l| l >= mint) {
@@ -266,7 +292,7 @@ impl MemSeries {
         let sealed: usize = self
             .sealed
             .iter()
-            .map(|s| expected_samples(s.count, s.min_t, s.max_t, mint, maxt))
+            .map(|s| expected_samples(s.count as u32, s.min_t, s.max_t(), mint, maxt))
             .sum();
         let open = match (self.open.first_t(), self.open.last_t()) {
             (Some(first), Some(last)) => expected_samples(self.open.len() as u32, first, last, mint, maxt),
@@ -277,7 +303,7 @@ impl MemSeries {
 
     /// Whether a chunk of the series reaches into `[mint, maxt]`.
     fn overlaps(&self, mint: i64, maxt: i64) -> bool {
-        self.sealed.iter().any(|s| s.max_t >= mint && s.min_t <= maxt)
+        self.sealed.iter().any(|s| s.overlaps(mint, maxt))
             || (self.open.first_t().is_some_and(|first| first <= maxt) && self.open.last_t().is_some_and(|l| l >= mint))
     }
 
@@ -302,9 +328,9 @@ impl MemSeries {
         for s in &self.sealed {
             out.push(ChunkData {
                 min_t: s.min_t,
-                max_t: s.max_t,
-                count: s.count,
-                bytes: files.get(&s.place)?.into(),
+                max_t: s.max_t(),
+                count: s.count as u32,
+                bytes: self.sealed_bytes(files, s)?.into(),
             });
         }
         if let (Some(min_t), Some(max_t)) = (self.open.first_t(), self.open.last_t()) {
@@ -322,16 +348,14 @@ impl MemSeries {
     /// anything else (the last, open chunk; an overlap) is appended sample by sample.
     fn restore(&mut self, chunk: ChunkData, files: &HeadChunks) {
         let after_last = self.last_t().is_none_or(|last| chunk.min_t > last);
-        if after_last && self.open.is_empty() && chunk.count as usize >= CHUNK_SAMPLES {
+        let fits = chunk.count <= u16::MAX as u32
+            && chunk.bytes.len() <= u16::MAX as usize
+            && (0..=u32::MAX as i64).contains(&(chunk.max_t - chunk.min_t));
+        if after_last && fits && self.open.is_empty() && chunk.count as usize >= CHUNK_SAMPLES {
             let last_value = XorIter::new(&chunk.bytes, chunk.count as usize)
                 .last()
                 .map(|(_, v)| v.to_bits());
-            self.seal(
-                files.put(&chunk.bytes, chunk.max_t),
-                chunk.count,
-                chunk.min_t,
-                chunk.max_t,
-            );
+            self.seal(files, &chunk.bytes, chunk.count as usize, chunk.min_t, chunk.max_t);
             self.last_value = last_value.unwrap_or(self.last_value);
             return;
         }
@@ -341,9 +365,24 @@ impl MemSeries {
     }
 
     /// Drops whole chunks that end before `t`; returns whether samples remain.
-    fn truncate_before(&mut self, t: i64) -> bool {
-        self.sealed.retain(|s| s.max_t >= t);
-        self.sealed_bytes = self.sealed.iter().map(|s| s.place.memory() as u32).sum();
+    fn truncate_before(&mut self, t: i64, files: &HeadChunks) -> bool {
+        let before = self.sealed.len();
+        self.sealed.retain(|s| {
+            let keep = s.max_t() >= t;
+            if !keep {
+                files.release(s.place);
+            }
+            keep
+        });
+        if self.sealed.len() < before {
+            self.sealed.shrink_to_fit();
+        }
+        self.sealed_bytes = self
+            .sealed
+            .iter()
+            .filter(|s| s.place.in_memory())
+            .map(|s| s.len as u32)
+            .sum();
         if self.open.last_t().is_some_and(|last| last < t) {
             self.open = XorChunk::default();
         }
@@ -361,6 +400,12 @@ pub struct HeadStats {
     pub chunk_bytes: usize,
     pub min_t: Option<i64>,
     pub max_t: Option<i64>,
+}
+
+/// The key of a series in [`Index::by_hash`]: its labels' hash with its tenant mixed in
+/// (8 bytes a series instead of 16; a collision is told apart by the labels and the tenant).
+fn series_key(tenant: Tenant, hash: u64) -> u64 {
+    hash ^ (tenant as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 fn insert_into_index(index: &mut Index, id: SeriesRef, tenant: Tenant, hash: u64, labels: &Labels) {
@@ -386,11 +431,12 @@ fn insert_into_index(index: &mut Index, id: SeriesRef, tenant: Tenant, hash: u64
     let list = index.all.entry(tenant).or_default();
     let at = list.partition_point(|s| *s < id);
     list.insert(at, id);
-    match index.by_hash.entry((tenant, hash)) {
+    let key = series_key(tenant, hash);
+    match index.by_hash.entry(key) {
         std::collections::hash_map::Entry::Vacant(slot) => {
             slot.insert(id);
         }
-        std::collections::hash_map::Entry::Occupied(_) => index.collisions.entry((tenant, hash)).or_default().push(id),
+        std::collections::hash_map::Entry::Occupied(_) => index.collisions.entry(key).or_default().push(id),
     }
 }
 
@@ -732,7 +778,7 @@ impl Head {
         for (i, s) in all.iter() {
             let mut m = lock(s);
             let (before_samples, before_bytes) = (m.len(), m.bytes());
-            let left = m.truncate_before(t);
+            let left = m.truncate_before(t, &self.files);
             samples += m.len() as isize - before_samples as isize;
             bytes += m.bytes() as isize - before_bytes as isize;
             match m.min_t() {
@@ -781,7 +827,7 @@ impl Head {
             let Some((tenant, pairs)) = index.meta.take(*s) else {
                 continue;
             };
-            let key = (tenant, hash);
+            let key = series_key(tenant, hash);
             if index.by_hash.get(&key) == Some(s) {
                 index.by_hash.remove(&key);
                 if let Some(list) = index.collisions.get_mut(&key) {
@@ -847,6 +893,9 @@ impl Head {
                 let m = lock(&m);
                 samples -= m.len() as isize;
                 bytes -= m.bytes() as isize;
+                for sealed in &m.sealed {
+                    self.files.release(sealed.place);
+                }
             }
         }
         self.counted(samples, bytes, i64::MAX, i64::MIN);
@@ -1040,6 +1089,31 @@ mod tests {
             "another tenant's value"
         );
         assert!(pairs.contains(&("instance".to_string(), "0".to_string())));
+    }
+
+    #[test]
+    fn a_chunk_is_cut_before_it_spans_more_than_its_span_can_hold() {
+        let head = Head::new();
+        let (s, _) = head.get_or_create(1, &l(&[("__name__", "rare")]));
+        let day = 86_400_000i64;
+        let times = [0, day, 60 * day, 61 * day, 200 * day];
+        for (i, t) in times.iter().enumerate() {
+            assert_eq!(head.append(s, *t, i as f64), Ok(true));
+        }
+        let got = head.samples_of(s, 0, i64::MAX).unwrap();
+        assert_eq!(
+            got,
+            times
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (*t, i as f64))
+                .collect::<Vec<_>>()
+        );
+        let chunks = head.chunks_of(s).unwrap();
+        assert_eq!(chunks.len(), 3, "cut at 60 and at 200 days");
+        assert!(chunks.iter().all(|c| c.max_t - c.min_t <= u32::MAX as i64));
+        // A query between two chunks finds the one it overlaps only.
+        assert_eq!(head.samples_of(s, 59 * day, 60 * day).unwrap(), vec![(60 * day, 2.0)]);
     }
 
     #[test]
