@@ -24,7 +24,38 @@ pub enum Page {
     Explore(Box<ExplorePage>),
     AcceptInvite(AcceptInvite),
     InviteInvalid,
+    Account(AccountPage),
     Problem(Problem),
+}
+
+/// The signed-in person's own page: how they sign in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccountPage {
+    pub email: String,
+    pub two_factor: TwoFactor,
+    pub notice: Option<AccountNotice>,
+    /// The code typed to confirm or to switch off was wrong (or used already).
+    pub code_refused: bool,
+}
+
+/// Whether the person signs in with a code from an authenticator app as well.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TwoFactor {
+    Off,
+    /// A key was made and waits for the first code from the app.
+    SettingUp {
+        /// The key in groups of four, for typing it into the app.
+        key: String,
+        /// The `otpauth://` address as a QR code (SVG, made by the server).
+        qr_svg: String,
+    },
+    On,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountNotice {
+    TwoFactorOn,
+    TwoFactorOff,
 }
 
 /// Pages that explain why a request did not work.

@@ -18,6 +18,8 @@ use locales::i18n;
 
 // Everything but the islands is rendered on the server and never compiled to WebAssembly.
 #[cfg(feature = "ssr")]
+mod account;
+#[cfg(feature = "ssr")]
 pub mod dto;
 #[cfg(feature = "ssr")]
 mod explore;

@@ -2,6 +2,7 @@
 //! JavaScript; the server answers with a redirect or the same page with
 //! messages beside the fields.
 
+use crate::account::Account;
 use crate::dto::*;
 use crate::explore::Explore;
 use crate::i18n::Locale;
@@ -53,6 +54,7 @@ fn page_title(locale: Locale, page: &Page) -> String {
         Page::Explore(page) => format!("{} · {}", td_string!(locale, explore_title), page.client_name),
         Page::AcceptInvite(_) => td_string!(locale, accept_title).to_string(),
         Page::InviteInvalid => td_string!(locale, accept_invalid_title).to_string(),
+        Page::Account(_) => td_string!(locale, account_title).to_string(),
         Page::Problem(problem) => problem_text(locale, *problem).0.to_string(),
     }
 }
@@ -69,6 +71,7 @@ fn Header(locale: Locale, viewer: Option<Viewer>) -> impl IntoView {
                     view! {
                         <nav aria-label=td_string!(locale, nav_home)>
                             <a href=viewer.home.clone()>{td_string!(locale, nav_home)}</a>
+                            <a href="/account">{td_string!(locale, account_title)}</a>
                         </nav>
                         <LanguageForm locale=locale viewer=viewer.clone() />
                         <div class="who">
@@ -113,6 +116,7 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::Targets(page) => view! { <Targets locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Explore(page) => view! { <Explore locale=locale page=*page /> }.into_any(),
         Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
+        Page::Account(page) => view! { <Account locale=locale page=page csrf=csrf /> }.into_any(),
         Page::InviteInvalid => view! {
             <section class="card narrow">
                 <h1>{td_string!(locale, accept_invalid_title)}</h1>

@@ -187,8 +187,9 @@ enum UserAction {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Sign-in with a code from an authenticator app as well (TOTP, RFC 6238), for agency
-    /// people: prints the secret and the otpauth:// address for the app. --off switches it off.
+    /// Sign-in with a code from an authenticator app as well (TOTP, RFC 6238): prints the
+    /// secret and the otpauth:// address for the app (people can also set it up themselves
+    /// on their account page). --off switches it off.
     TwoFactor {
         #[arg(long)]
         email: String,
@@ -338,14 +339,12 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             action: UserAction::TwoFactor { email, off },
         } => {
             let email = email.trim().to_lowercase();
-            let row: Option<(i64, String)> = sqlx::query_as(
-                "SELECT u.id, m.role FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.email = ?",
-            )
-            .bind(&email)
-            .fetch_optional(&pool)
-            .await
-            .map_err(|e| Error::Usage(e.to_string()))?;
-            let Some((user_id, role)) = row else {
+            let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+                .bind(&email)
+                .fetch_optional(&pool)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            let Some(user_id) = user_id else {
                 return Err(Error::Usage(format!("no person with the e-mail address {email}")));
             };
             if off {
@@ -354,11 +353,6 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
                     .map_err(|e| Error::Usage(e.to_string()))?;
                 println!("{email} signs in with the password alone again");
                 return Ok(());
-            }
-            if !Role::parse(&role).is_some_and(Role::is_agency) {
-                return Err(Error::Usage(format!(
-                    "{email} is a client's person ({role}); the second factor is offered to agency people"
-                )));
             }
             let secret = tenancy::totp::enable(&pool, user_id)
                 .await

@@ -527,6 +527,92 @@ async fn agency_people_can_sign_in_with_a_code_as_well() {
     server.client().login(OWNER.0, OWNER.1).await.expect_status(303);
 }
 
+/// Anyone (here a client's admin) switches the sign-in code on from their account page:
+/// the new key is shown as a QR code and as text and counts only once the app's first
+/// code is right; then the login asks for a code, and a current code switches it off.
+#[tokio::test]
+async fn the_sign_in_code_is_switched_on_and_off_on_the_account_page() {
+    let server = Server::start();
+    let person = server.login(ACME_ADMIN).await;
+    let csrf = person.csrf().await;
+    person
+        .get("/account")
+        .await
+        .expect_status(200)
+        .expect_text("You sign in with your password alone");
+    let made = person.post_form("/account/two-factor", &[("csrf", &csrf)]).await;
+    made.expect_status(303);
+    assert_eq!(made.location(), Some("/account#two-factor"));
+    let page = person.get("/account").await;
+    page.expect_status(200).expect_text("scan this code");
+    assert!(
+        page.body.contains("<svg") && page.body.contains("role=\"img\""),
+        "no QR code"
+    );
+    let key: String = page
+        .body
+        .split("<code class=\"secret-key\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .unwrap_or_else(|| panic!("no key on the page: {}", page.summary()))
+        .split_whitespace()
+        .collect();
+    assert_eq!(key.len(), 32, "160 bits in base32: {key}");
+
+    // A wrong first code switches nothing on: the password alone still signs in.
+    let wrong = if code_now(&key) == "000000" { "111111" } else { "000000" };
+    person
+        .post_form("/account/two-factor/confirm", &[("csrf", &csrf), ("code", wrong)])
+        .await
+        .expect_status(422)
+        .expect_text("This code is not correct");
+    server
+        .client()
+        .login(ACME_ADMIN.0, ACME_ADMIN.1)
+        .await
+        .expect_status(303);
+
+    let code = code_now(&key);
+    let confirmed = person
+        .post_form("/account/two-factor/confirm", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    confirmed.expect_status(303);
+    assert_eq!(confirmed.location(), Some("/account?notice=two-factor-on"));
+    person
+        .get("/account?notice=two-factor-on")
+        .await
+        .expect_text("from now on Vitrine asks for a code");
+    let other = server.client();
+    other
+        .login(ACME_ADMIN.0, ACME_ADMIN.1)
+        .await
+        .expect_status(200)
+        .expect_text("six-digit code");
+    // The code that confirmed the key is used up.
+    other.post_form("/login", &[("code", &code)]).await.expect_status(401);
+
+    // Switching off needs a current code; the confirming one does not count again.
+    person
+        .post_form("/account/two-factor/off", &[("csrf", &csrf), ("code", &code)])
+        .await
+        .expect_status(422);
+    let mut next = code_now(&key);
+    while next == code {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        next = code_now(&key);
+    }
+    let off = person
+        .post_form("/account/two-factor/off", &[("csrf", &csrf), ("code", &next)])
+        .await;
+    off.expect_status(303);
+    assert_eq!(off.location(), Some("/account?notice=two-factor-off"));
+    server
+        .client()
+        .login(ACME_ADMIN.0, ACME_ADMIN.1)
+        .await
+        .expect_status(303);
+}
+
 #[tokio::test]
 async fn signed_in_forms_need_the_session_token() {
     let server = Server::start();

@@ -1,6 +1,7 @@
 //! Everything HTTP: the route table, the middleware stack, sessions and CSRF,
 //! rendering pages, health and metrics.
 
+mod account;
 mod admin;
 mod api;
 mod client_ip;

@@ -1,7 +1,7 @@
 //! The route table. The router is built from it and `vitrine routes` prints
 //! it, so the tenancy and CSRF tests cover every route there is.
 
-use super::{AppState, admin, api, explore, pages, targets};
+use super::{AppState, account, admin, api, explore, pages, targets};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
@@ -42,7 +42,21 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/login", Public, get(pages::login_page)),
         r("POST", "/login", Public, post(pages::login_submit)),
         r("POST", "/logout", SignedIn, post(pages::logout)),
+        r("GET", "/account", SignedIn, get(account::account_page)),
         r("POST", "/account/language", SignedIn, post(pages::set_language)),
+        r("POST", "/account/two-factor", SignedIn, post(account::start_two_factor)),
+        r(
+            "POST",
+            "/account/two-factor/confirm",
+            SignedIn,
+            post(account::confirm_two_factor),
+        ),
+        r(
+            "POST",
+            "/account/two-factor/off",
+            SignedIn,
+            post(account::switch_off_two_factor),
+        ),
         r("GET", "/agency", SignedIn, get(pages::agency_home)),
         r("POST", "/agency/clients", SignedIn, post(pages::create_client)),
         r("GET", "/clients/{client}", SignedIn, get(pages::client_home)),

@@ -87,13 +87,35 @@ fn context(user_id: i64) -> String {
 /// Gives the person a new secret (replacing any); returns it for their app.
 pub async fn enable(db: &SqlitePool, user_id: i64) -> Result<Vec<u8>, super::TenancyError> {
     let secret = new_secret();
-    let sealed = secrets::seal(&base32(&secret), &context(user_id))?;
-    sqlx::query("UPDATE users SET totp_secret = ?, totp_last_step = 0 WHERE id = ?")
+    store(db, user_id, &secret, 0).await?;
+    Ok(secret)
+}
+
+/// Turns the second factor on with a secret the person's app shows `code_text` for now
+/// (set up from the account page); that code is used up. `Ok(false)` for a wrong code.
+pub async fn confirm(
+    db: &SqlitePool,
+    user_id: i64,
+    secret: &[u8],
+    code_text: &str,
+    now_secs: u64,
+) -> Result<bool, super::TenancyError> {
+    let Some(step) = verify(secret, code_text, now_secs, 0) else {
+        return Ok(false);
+    };
+    store(db, user_id, secret, step).await?;
+    Ok(true)
+}
+
+async fn store(db: &SqlitePool, user_id: i64, secret: &[u8], last_step: u64) -> Result<(), super::TenancyError> {
+    let sealed = secrets::seal(&base32(secret), &context(user_id))?;
+    sqlx::query("UPDATE users SET totp_secret = ?, totp_last_step = ? WHERE id = ?")
         .bind(sealed)
+        .bind(last_step as i64)
         .bind(user_id)
         .execute(db)
         .await?;
-    Ok(secret)
+    Ok(())
 }
 
 pub async fn disable(db: &SqlitePool, user_id: i64) -> Result<(), super::TenancyError> {
@@ -137,7 +159,7 @@ pub async fn check(db: &SqlitePool, user_id: i64, code_text: &str, now_secs: u64
     Ok(used.rows_affected() == 1)
 }
 
-fn decode_base32(text: &str) -> Option<Vec<u8>> {
+pub fn decode_base32(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let (mut buffer, mut bits) = (0u32, 0);
     for c in text.bytes() {

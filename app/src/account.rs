@@ -1,0 +1,94 @@
+//! The signed-in person's own page: the sign-in code from an authenticator app
+//! (set up with a QR code and confirmed by the app's first code, or switched off).
+
+use crate::dto::*;
+use crate::i18n::Locale;
+use leptos::prelude::*;
+use leptos_i18n::{td, td_string};
+
+#[component]
+pub fn Account(locale: Locale, page: AccountPage, csrf: String) -> impl IntoView {
+    let notice = page.notice.map(|notice| match notice {
+        AccountNotice::TwoFactorOn => td_string!(locale, two_factor_turned_on),
+        AccountNotice::TwoFactorOff => td_string!(locale, two_factor_turned_off),
+    });
+    let refused = page
+        .code_refused
+        .then(|| view! { <p class="alert error" role="alert">{td_string!(locale, two_factor_code_refused)}</p> });
+    let on = page.two_factor == TwoFactor::On;
+    let state = if on {
+        td_string!(locale, state_on)
+    } else {
+        td_string!(locale, state_off)
+    };
+    view! {
+        <section class="card narrow">
+            <h1>{td_string!(locale, account_title)}</h1>
+            <p>{td!(locale, account_intro, email = page.email.clone())}</p>
+            {notice.map(|text| view! { <p class="alert success" role="status">{text}</p> })}
+        </section>
+        <section class="card narrow" id="two-factor" aria-labelledby="two-factor-title">
+            <h2 id="two-factor-title">
+                {td_string!(locale, two_factor_title)} " "
+                <span class="status" class:up=on class:pending=!on>{state}</span>
+            </h2>
+            {refused}
+            {match page.two_factor {
+                TwoFactor::Off => view! {
+                    <p>{td_string!(locale, two_factor_off_text)}</p>
+                    <form method="post" action="/account/two-factor">
+                        <input type="hidden" name="csrf" value=csrf />
+                        <button type="submit">{td_string!(locale, two_factor_start)}</button>
+                    </form>
+                }
+                .into_any(),
+                TwoFactor::SettingUp { key, qr_svg } => view! {
+                    <p>{td_string!(locale, two_factor_scan)}</p>
+                    <div class="qr" role="img" aria-label=td_string!(locale, two_factor_qr_label) inner_html=qr_svg></div>
+                    <p>{td_string!(locale, two_factor_key_text)}</p>
+                    <p><code class="secret-key">{key}</code></p>
+                    <p>{td_string!(locale, two_factor_confirm_text)}</p>
+                    <form method="post" action="/account/two-factor/confirm">
+                        <input type="hidden" name="csrf" value=csrf.clone() />
+                        <CodeField locale=locale />
+                        <button type="submit">{td_string!(locale, two_factor_confirm)}</button>
+                    </form>
+                    <form method="post" action="/account/two-factor">
+                        <input type="hidden" name="csrf" value=csrf />
+                        <button type="submit" class="secondary">{td_string!(locale, two_factor_restart)}</button>
+                    </form>
+                }
+                .into_any(),
+                TwoFactor::On => view! {
+                    <p>{td_string!(locale, two_factor_on_text)}</p>
+                    <p>{td_string!(locale, two_factor_off_confirm_text)}</p>
+                    <form method="post" action="/account/two-factor/off">
+                        <input type="hidden" name="csrf" value=csrf />
+                        <CodeField locale=locale />
+                        <button type="submit" class="secondary">{td_string!(locale, two_factor_off)}</button>
+                    </form>
+                }
+                .into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The six digits from the app, as the login's code step asks for them.
+#[component]
+fn CodeField(locale: Locale) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for="two-factor-code">{td_string!(locale, login_code_label)}</label>
+            <input
+                type="text"
+                name="code"
+                id="two-factor-code"
+                inputmode="numeric"
+                autocomplete="one-time-code"
+                pattern="[0-9 ]{6,7}"
+                required
+            />
+        </div>
+    }
+}
