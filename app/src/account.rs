@@ -1,8 +1,10 @@
-//! The signed-in person's own page: the sign-in code from an authenticator app
-//! (set up with a QR code and confirmed by the app's first code, or switched off).
+//! The signed-in person's own page: the password (changing it ends the other sessions), the
+//! sign-in code from an authenticator app (set up with a QR code and confirmed by the app's
+//! first code, or switched off), and signing out on every device.
 
 use crate::dto::*;
 use crate::i18n::Locale;
+use crate::pages::{Field, problem_message};
 use leptos::prelude::*;
 use leptos_i18n::{td, td_string};
 
@@ -11,7 +13,10 @@ pub fn Account(locale: Locale, page: AccountPage, csrf: String) -> impl IntoView
     let notice = page.notice.map(|notice| match notice {
         AccountNotice::TwoFactorOn => td_string!(locale, two_factor_turned_on),
         AccountNotice::TwoFactorOff => td_string!(locale, two_factor_turned_off),
+        AccountNotice::PasswordChanged => td_string!(locale, password_changed),
     });
+    let password_form = page.password_form.clone();
+    let two_factor_csrf = csrf.clone();
     let refused = page
         .code_refused
         .then(|| view! { <p class="alert error" role="alert">{td_string!(locale, two_factor_code_refused)}</p> });
@@ -33,7 +38,7 @@ pub fn Account(locale: Locale, page: AccountPage, csrf: String) -> impl IntoView
                 <span class="status" class:up=on class:pending=!on>{state}</span>
             </h2>
             {refused}
-            {match page.two_factor {
+            {let csrf = two_factor_csrf; match page.two_factor {
                 TwoFactor::Off => view! {
                     <p>{td_string!(locale, two_factor_off_text)}</p>
                     <form method="post" action="/account/two-factor">
@@ -70,6 +75,62 @@ pub fn Account(locale: Locale, page: AccountPage, csrf: String) -> impl IntoView
                 }
                 .into_any(),
             }}
+        </section>
+        <PasswordSection locale=locale form=password_form csrf=csrf.clone() />
+        <section class="card narrow" aria-labelledby="sessions-title">
+            <h2 id="sessions-title">{td_string!(locale, sessions_title)}</h2>
+            <p>{td_string!(locale, sessions_text)}</p>
+            <form method="post" action="/account/sign-out-everywhere">
+                <input type="hidden" name="csrf" value=csrf />
+                <button type="submit" class="secondary">{td_string!(locale, sessions_end_all)}</button>
+            </form>
+        </section>
+    }
+}
+
+/// The current password and the new one twice; the page never puts a typed password back.
+#[component]
+fn PasswordSection(locale: Locale, form: FormState, csrf: String) -> impl IntoView {
+    let problem = form.problem("password_current").map(|p| problem_message(locale, p));
+    view! {
+        <section class="card narrow" id="password" aria-labelledby="password-title">
+            <h2 id="password-title">{td_string!(locale, password_change_title)}</h2>
+            <p>{td_string!(locale, password_change_text)}</p>
+            <form method="post" action="/account/password">
+                <input type="hidden" name="csrf" value=csrf />
+                <div class="field" class:invalid=problem.is_some()>
+                    <label for="password-current">{td_string!(locale, password_current)}</label>
+                    <input
+                        type="password"
+                        id="password-current"
+                        name="password_current"
+                        autocomplete="current-password"
+                        aria-invalid=problem.is_some().then_some("true")
+                        required
+                    />
+                    {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
+                </div>
+                <Field
+                    locale=locale
+                    form=form.clone()
+                    id_prefix="password"
+                    name="password"
+                    label=td_string!(locale, password_new)
+                    hint=td_string!(locale, password_new_hint)
+                    kind="password"
+                    autocomplete="new-password"
+                />
+                <Field
+                    locale=locale
+                    form=form
+                    id_prefix="password"
+                    name="password_confirm"
+                    label=td_string!(locale, password_confirm)
+                    kind="password"
+                    autocomplete="new-password"
+                />
+                <button type="submit">{td_string!(locale, password_change_submit)}</button>
+            </form>
         </section>
     }
 }

@@ -36,6 +36,8 @@ pub struct AccountPage {
     pub notice: Option<AccountNotice>,
     /// The code typed to confirm or to switch off was wrong (or used already).
     pub code_refused: bool,
+    /// The password form's problems (never the passwords typed).
+    pub password_form: FormState,
 }
 
 /// Whether the person signs in with a code from an authenticator app as well.
@@ -56,6 +58,7 @@ pub enum TwoFactor {
 pub enum AccountNotice {
     TwoFactorOn,
     TwoFactorOff,
+    PasswordChanged,
 }
 
 /// Pages that explain why a request did not work.
@@ -71,6 +74,7 @@ pub enum Problem {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Notice {
     LoggedOut,
+    SignedOutEverywhere,
     PasswordSet,
     Saved,
 }
@@ -102,6 +106,10 @@ pub enum FieldProblem {
     TooLong,
     PasswordTooShort,
     PasswordMismatch,
+    /// The current password typed to change it is wrong.
+    PasswordWrong,
+    /// Too many wrong passwords for now: the limits of the login apply.
+    TooManyAttempts,
     InvalidChoice,
 }
 
@@ -171,12 +179,19 @@ pub enum ClientForm {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InviteCreated {
+    pub email: String,
+    pub link: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClientHome {
     pub client: ClientSummary,
     pub can_manage_projects: bool,
     pub can_invite: bool,
     pub failed_form: Option<ClientForm>,
-    pub invite_created_for: Option<String>,
+    /// An invitation just made: its link, shown this one time only.
+    pub invite_created: Option<InviteCreated>,
     /// The API tokens, for the people who may query the client's data (agency, client admins).
     pub tokens: Option<ApiTokens>,
 }
@@ -208,7 +223,14 @@ pub struct ApiTokenRow {
     pub created_by: Option<String>,
     pub last_used_ms: Option<i64>,
     pub revoked_ms: Option<i64>,
+    /// When it stops working; `None`: when revoked.
+    pub expires_ms: Option<i64>,
+    /// Past `expires_ms` now.
+    pub expired: bool,
 }
+
+/// The lifetimes offered for a new API token, in days (or none: until revoked).
+pub const TOKEN_EXPIRY_DAYS: [i64; 3] = [30, 90, 365];
 
 /// What the tokens section tells once, right after a form.
 #[derive(Clone, Serialize, Deserialize)]

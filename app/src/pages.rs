@@ -152,12 +152,13 @@ fn problem_text(locale: Locale, problem: Problem) -> (&'static str, &'static str
 fn notice_text(locale: Locale, notice: Notice) -> &'static str {
     match notice {
         Notice::LoggedOut => td_string!(locale, notice_logged_out),
+        Notice::SignedOutEverywhere => td_string!(locale, notice_signed_out_everywhere),
         Notice::PasswordSet => td_string!(locale, notice_password_set),
         Notice::Saved => td_string!(locale, notice_created),
     }
 }
 
-fn problem_message(locale: Locale, problem: FieldProblem) -> &'static str {
+pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static str {
     match problem {
         FieldProblem::Required => td_string!(locale, field_required),
         FieldProblem::InvalidSlug => td_string!(locale, field_invalid_slug),
@@ -166,13 +167,15 @@ fn problem_message(locale: Locale, problem: FieldProblem) -> &'static str {
         FieldProblem::TooLong => td_string!(locale, field_too_long),
         FieldProblem::PasswordTooShort => td_string!(locale, field_password_short),
         FieldProblem::PasswordMismatch => td_string!(locale, field_password_mismatch),
+        FieldProblem::PasswordWrong => td_string!(locale, field_password_wrong),
+        FieldProblem::TooManyAttempts => td_string!(locale, field_too_many_attempts),
         FieldProblem::InvalidChoice => td_string!(locale, field_invalid_choice),
     }
 }
 
 /// A labelled text input that keeps what was typed and shows its problem.
 #[component]
-fn Field(
+pub(crate) fn Field(
     locale: Locale,
     form: FormState,
     /// Prefix of the element id, unique on the page.
@@ -465,8 +468,11 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
                 <span class="hint">{td_string!(locale, explore_link_hint)}</span>
             </p>
         })}
-        {home.invite_created_for.map(|email| view! {
-            <p class="alert success" role="status">{td!(locale, notice_invite_created, email = email.clone())}</p>
+        {home.invite_created.map(|invite| view! {
+            <div class="alert success new-token" role="status">
+                <p>{td!(locale, notice_invite_created, email = invite.email.clone())}</p>
+                <p><code class="token" id="new-invite-link">{invite.link}</code></p>
+            </div>
         })}
         <h2>{td_string!(locale, projects)}</h2>
         {projects_view}
@@ -544,16 +550,21 @@ fn ApiTokensSection(
         .tokens
         .iter()
         .map(|token| {
-            let status = match token.revoked_ms {
-                Some(at) => view! {
-                    <span class="status down">{td_string!(locale, token_revoked)}</span>
-                    <br />
-                    <small class="hint">{utc_text(at)}</small>
-                }
-                .into_any(),
-                None => view! { <span class="status up">{td_string!(locale, token_active)}</span> }.into_any(),
+            let (class, state, at) = match (token.revoked_ms, token.expired) {
+                (Some(at), _) => ("status down", td_string!(locale, token_revoked), Some(at)),
+                (None, true) => ("status down", td_string!(locale, token_expired), token.expires_ms),
+                (None, false) => ("status up", td_string!(locale, token_active), None),
             };
-            let revoke = token.revoked_ms.is_none().then(|| {
+            let until = token
+                .expires_ms
+                .filter(|_| at.is_none())
+                .map(|until| view! { <br /><small class="hint">{td!(locale, token_until, date = utc_text(until))}</small> });
+            let status = view! {
+                <span class=class>{state}</span>
+                {at.map(|at| view! { <br /><small class="hint">{utc_text(at)}</small> })}
+                {until}
+            };
+            let revoke = (token.revoked_ms.is_none() && !token.expired).then(|| {
                 view! {
                     <form method="post" action=format!("{action}/{}/revoke", token.id)>
                         <Csrf token=csrf.clone() />
@@ -611,10 +622,36 @@ fn ApiTokensSection(
             // The answer shows the new token in this section: the browser scrolls to it.
             <form method="post" action=format!("{action}#api-tokens") class="inline">
                 <Csrf token=csrf.clone() />
-                <Field locale=locale form=form id_prefix="token" name="name" label=td_string!(locale, token_name) hint=td_string!(locale, token_name_hint) />
+                <Field locale=locale form=form.clone() id_prefix="token" name="name" label=td_string!(locale, token_name) hint=td_string!(locale, token_name_hint) />
+                <TokenExpiryField locale=locale form=form />
                 <button type="submit">{td_string!(locale, token_create_submit)}</button>
             </form>
         </section>
+    }
+}
+
+/// How long a new API token works: until revoked, or one of the offered numbers of days.
+#[component]
+fn TokenExpiryField(locale: Locale, form: FormState) -> impl IntoView {
+    let chosen = form.value("expires_in_days").to_string();
+    let problem = form.problem("expires_in_days").map(|p| problem_message(locale, p));
+    let options = TOKEN_EXPIRY_DAYS
+        .iter()
+        .map(|days| {
+            let value = days.to_string();
+            let selected = chosen == value;
+            view! { <option value=value.clone() selected=selected>{td!(locale, token_expires_days, days = *days)}</option> }
+        })
+        .collect_view();
+    view! {
+        <div class="field" class:invalid=problem.is_some()>
+            <label for="token-expires_in_days">{td_string!(locale, token_expires)}</label>
+            <select id="token-expires_in_days" name="expires_in_days">
+                <option value="" selected=chosen.is_empty()>{td_string!(locale, token_expires_never)}</option>
+                {options}
+            </select>
+            {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
+        </div>
     }
 }
 

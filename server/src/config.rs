@@ -41,6 +41,9 @@ pub struct Config {
     pub invite_ttl_secs: u64,
     /// Signed-in sessions end after this many seconds without a request (`VITRINE_SESSION_IDLE_SECS`).
     pub session_idle_secs: u64,
+    /// Signed-in sessions end this many seconds after the login, however busy
+    /// (`VITRINE_SESSION_MAX_SECS`).
+    pub session_max_secs: u64,
     /// Failed logins allowed per account within the window (`VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT`).
     pub login_max_failures_per_account: u32,
     /// Failed logins allowed per client IP address within the window (`VITRINE_LOGIN_MAX_FAILURES_PER_IP`).
@@ -106,6 +109,7 @@ impl Default for Config {
             site_root: PathBuf::from("target/site"),
             invite_ttl_secs: 7 * 24 * 3600,
             session_idle_secs: 12 * 3600,
+            session_max_secs: 7 * 24 * 3600,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
@@ -174,6 +178,7 @@ impl Config {
         env!("VITRINE_SITE_ROOT", site_root);
         env!("VITRINE_INVITE_TTL_SECS", invite_ttl_secs);
         env!("VITRINE_SESSION_IDLE_SECS", session_idle_secs);
+        env!("VITRINE_SESSION_MAX_SECS", session_max_secs);
         env!("VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT", login_max_failures_per_account);
         env!("VITRINE_LOGIN_MAX_FAILURES_PER_IP", login_max_failures_per_ip);
         env!("VITRINE_LOGIN_WINDOW_SECS", login_window_secs);

@@ -105,6 +105,9 @@ enum TokenAction {
         /// What the token is for, e.g. "grafana".
         #[arg(long)]
         name: String,
+        /// The token stops working this many days from now (without: when revoked).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        expires_in_days: Option<u32>,
     },
 }
 
@@ -365,7 +368,12 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
         }
         Command::Routes => Ok(()),
         Command::Token {
-            action: TokenAction::Create { client, name },
+            action:
+                TokenAction::Create {
+                    client,
+                    name,
+                    expires_in_days,
+                },
         } => {
             let row: Option<(i64, i64)> = sqlx::query_as("SELECT id, agency_id FROM clients WHERE slug = ?")
                 .bind(&client)
@@ -375,7 +383,8 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             let (client_id, agency_id) = row.ok_or_else(|| Error::Usage(format!("client {client} does not exist")))?;
             let name =
                 tenancy::model::Name::parse(&name).map_err(|_| Error::Usage("--name must not be empty".into()))?;
-            let (_, token) = tenancy::tokens::create(&pool, agency_id, client_id, name.as_str(), None)
+            let expires_at = expires_in_days.map(|days| tenancy::now() + i64::from(days) * 86_400);
+            let (_, token) = tenancy::tokens::create(&pool, agency_id, client_id, name.as_str(), None, expires_at)
                 .await
                 .map_err(|e| match e {
                     tenancy::TenancyError::Duplicate => Error::Usage(format!(

@@ -279,26 +279,6 @@ impl Server {
         word_after(&self.log(), prefix)
     }
 
-    /// The invitation link logged for `email`, waiting a little for the log line.
-    pub fn invite_link(&self, email: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let log = self.log();
-            let found = log
-                .lines()
-                .filter(|line| line.contains("invitation created") && line.contains(&format!("email={email}")))
-                .filter_map(|line| word_after(line, "link="))
-                .next_back();
-            if let Some(link) = found {
-                return link.trim_matches('"').to_string();
-            }
-            if Instant::now() > deadline {
-                panic!("no `invitation created` line with a link for {email} in the log:\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
     /// Runs `vitrine ARGS` against this server's data directory (the command goes
     /// through the running server where it must); its standard output, or a panic.
     pub fn cli(&self, args: &[&str]) -> String {
@@ -513,6 +493,24 @@ impl Client {
     }
 
     /// The CSRF token of this browser's session, from the head of its home page.
+    /// Invites `email` to `client` with `role` and returns the link's path, read from the
+    /// answer: the only place the link is ever shown.
+    pub async fn invite(&self, client: &str, email: &str, role: &str) -> String {
+        let csrf = self.csrf().await;
+        let response = self
+            .post_form(
+                &format!("/clients/{client}/invites"),
+                &[("email", email), ("role", role), ("csrf", &csrf)],
+            )
+            .await;
+        response.expect_status(201);
+        let link = between(&response.text(), "id=\"new-invite-link\"", "</code>")
+            .unwrap_or_else(|| panic!("no invitation link in the answer: {}", response.summary()))
+            .to_string();
+        let path = link.find("/invite/").map(|at| link[at..].to_string());
+        path.unwrap_or_else(|| panic!("the link {link} has no /invite/ path"))
+    }
+
     pub async fn csrf(&self) -> String {
         let mut response = self.get("/").await;
         let mut hops = 0;

@@ -184,25 +184,11 @@ async fn viewers_and_other_clients_never_reach_a_clients_tokens() {
     let id = token_id(&admin, "acme", "acme-dashboards").await;
 
     // A viewer of acme, invited by its admin.
-    admin
-        .post_form(
-            "/clients/acme/invites",
-            &[
-                ("email", "viewer@acme.example"),
-                ("role", "viewer"),
-                ("csrf", csrf.as_str()),
-            ],
-        )
-        .await
-        .expect_status(303);
-    let link = server.invite_link("viewer@acme.example");
+    let link = admin.invite("acme", "viewer@acme.example", "viewer").await;
     let password = "a viewer's long password";
     server
         .client()
-        .post_form(
-            &link[server.base.len()..],
-            &[("password", password), ("password_confirm", password)],
-        )
+        .post_form(&link, &[("password", password), ("password_confirm", password)])
         .await
         .expect_status(303);
     let viewer = server.login(("viewer@acme.example", password)).await;
@@ -270,4 +256,35 @@ async fn viewers_and_other_clients_never_reach_a_clients_tokens() {
         ["acme-dashboards"]
     );
     assert!(listed[0].row.contains("active"), "{}", listed[0].row);
+}
+
+#[tokio::test]
+async fn a_token_may_be_made_to_expire_and_says_until_when() {
+    let server = Server::start();
+    let admin = server.login(ACME_ADMIN).await;
+    let csrf = admin.csrf().await;
+    let page = admin
+        .post_form(
+            "/clients/acme/tokens",
+            &[("name", "for-a-month"), ("expires_in_days", "30"), ("csrf", &csrf)],
+        )
+        .await;
+    page.expect_status(201).expect_text("The token for-a-month was created");
+    let token = new_token(&page).unwrap();
+    // The status column says until when ("until 2027-01-05 12:00:00 UTC").
+    page.expect_text("until 20");
+    assert_eq!(query_up(&server, |r| r.bearer_auth(&token)).await, 200);
+    // Only the offered lifetimes.
+    admin
+        .post_form(
+            "/clients/acme/tokens",
+            &[
+                ("name", "forever-and-a-day"),
+                ("expires_in_days", "100000"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await
+        .expect_status(422)
+        .expect_text("Choose one of the options.");
 }

@@ -1,12 +1,14 @@
-//! The signed-in person's own page (`/account`): switching the sign-in code from an
-//! authenticator app on (a new key shown as a QR code, confirmed by the app's first code)
-//! and off (with a current code, counted like a login's).
+//! The signed-in person's own page (`/account`): changing the password (which ends every other
+//! session), switching the sign-in code from an authenticator app on (a new key shown as a QR
+//! code, confirmed by the app's first code) and off (with a current code, counted like a
+//! login's), and signing out everywhere.
 
-use super::pages::{CheckedForm, SignedIn, field, now_secs};
+use super::pages::{CheckedForm, SignedIn, field, now_secs, start_session};
 use super::{AppState, render};
 use crate::secrets;
-use crate::tenancy::{TenancyError, totp};
-use app::dto::{AccountNotice, AccountPage, Page, TwoFactor};
+use crate::tenancy::model::NewPassword;
+use crate::tenancy::{TenancyError, password, totp};
+use app::dto::{AccountNotice, AccountPage, FieldProblem, FormState, Page, TwoFactor};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -31,27 +33,50 @@ pub async fn account_page(State(state): State<AppState>, who: SignedIn, Query(qu
     let notice = match query.notice.as_deref() {
         Some("two-factor-on") => Some(AccountNotice::TwoFactorOn),
         Some("two-factor-off") => Some(AccountNotice::TwoFactorOff),
+        Some("password-changed") => Some(AccountNotice::PasswordChanged),
         _ => None,
     };
-    render_account(&state, &who, notice, false, StatusCode::OK).await
+    render_account(&state, &who, notice, Refused::Nothing, StatusCode::OK).await
+}
+
+/// What the page shows as refused when it comes back from a form.
+enum Refused {
+    Nothing,
+    /// The code typed to confirm or switch off the sign-in code.
+    Code,
+    /// The password form, with its problems.
+    Password(FormState),
 }
 
 async fn render_account(
     state: &AppState,
     who: &SignedIn,
     notice: Option<AccountNotice>,
-    code_refused: bool,
+    refused: Refused,
     status: StatusCode,
 ) -> Response {
     let two_factor = match two_factor_state(state, who).await {
         Ok(two_factor) => two_factor,
         Err(e) => return render::internal(state, who.locale, e).await,
     };
+    let (code_refused, password_form) = match refused {
+        Refused::Nothing => (false, FormState::default()),
+        Refused::Code => (true, FormState::default()),
+        // A typed password is never put back into the page.
+        Refused::Password(form) => (
+            false,
+            FormState {
+                values: Vec::new(),
+                ..form
+            },
+        ),
+    };
     let page = AccountPage {
         email: who.caller.email.clone(),
         two_factor,
         notice,
         code_refused,
+        password_form,
     };
     render::page(state, who.locale, Some(who.viewer()), Page::Account(page), status).await
 }
@@ -129,7 +154,7 @@ pub async fn confirm_two_factor(
             tracing::info!(user_id, "sign-in code switched on");
             Redirect::to("/account?notice=two-factor-on").into_response()
         }
-        Ok(false) => render_account(&state, &who, None, true, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Ok(false) => render_account(&state, &who, None, Refused::Code, StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(e) => render::internal(&state, who.locale, e).await,
     }
 }
@@ -145,7 +170,7 @@ pub async fn switch_off_two_factor(
     let user_id = who.caller.user_id;
     let ip = state.client_ip(peer.ip(), &headers);
     let Ok(attempt) = state.limiter.begin(&who.caller.email, ip) else {
-        return render_account(&state, &who, None, true, StatusCode::TOO_MANY_REQUESTS).await;
+        return render_account(&state, &who, None, Refused::Code, StatusCode::TOO_MANY_REQUESTS).await;
     };
     let switched_off = async {
         if !totp::check(&state.db, user_id, field(&form, "code"), now_secs()).await? {
@@ -162,8 +187,80 @@ pub async fn switch_off_two_factor(
         }
         Ok(false) => {
             tracing::info!(%ip, user_id, "code to switch off the sign-in code refused");
-            render_account(&state, &who, None, true, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_account(&state, &who, None, Refused::Code, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => render::internal(&state, who.locale, e).await,
     }
+}
+
+/// Changes the password when the current one is right (wrong ones count as failed logins) and
+/// ends every other session: this one goes on as a fresh session.
+pub async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    who: SignedIn,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let user_id = who.caller.user_id;
+    let ip = state.client_ip(peer.ip(), &headers);
+    let refuse_current = |problem| {
+        Refused::Password(FormState {
+            values: Vec::new(),
+            problems: vec![("password_current".to_string(), problem)],
+        })
+    };
+    let Ok(attempt) = state.limiter.begin(&who.caller.email, ip) else {
+        let refused = refuse_current(FieldProblem::TooManyAttempts);
+        return render_account(&state, &who, None, refused, StatusCode::TOO_MANY_REQUESTS).await;
+    };
+    let stored: Option<String> = match sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_optional(&state.db)
+        .await
+    {
+        Ok(stored) => stored.flatten(),
+        Err(e) => return render::internal(&state, who.locale, e).await,
+    };
+    if !password::verify(field(&form, "password_current").to_string(), stored).await {
+        tracing::info!(%ip, user_id, "current password refused");
+        let refused = refuse_current(FieldProblem::PasswordWrong);
+        return render_account(&state, &who, None, refused, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    state.limiter.succeeded(attempt);
+    let changed = async {
+        let new = NewPassword::from_form(&form)?;
+        let phc = password::hash(new.expose().to_string()).await?;
+        who.caller.change_password(&state.db, &phc).await
+    };
+    match changed.await {
+        Ok(generation) => {
+            if let Err(e) = start_session(&who.session, user_id, generation).await {
+                return render::internal(&state, who.locale, e).await;
+            }
+            tracing::info!(user_id, "password changed, other sessions ended");
+            Redirect::to("/account?notice=password-changed").into_response()
+        }
+        Err(TenancyError::Invalid(form)) => {
+            render_account(
+                &state,
+                &who,
+                None,
+                Refused::Password(form),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => render::internal(&state, who.locale, e).await,
+    }
+}
+
+/// Ends every session of the person, this one included.
+pub async fn sign_out_everywhere(State(state): State<AppState>, who: SignedIn, _form: CheckedForm) -> Response {
+    if let Err(e) = who.caller.end_sessions(&state.db).await {
+        return render::internal(&state, who.locale, e).await;
+    }
+    let _ = who.session.flush().await;
+    tracing::info!(user_id = who.caller.user_id, "signed out everywhere");
+    Redirect::to("/login?notice=signed-out-everywhere").into_response()
 }

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
+use tower_sessions::session::Error as SessionError;
 
 const USER_ID: &str = "user_id";
 /// A login whose password was right and whose code is still to come:
@@ -29,7 +30,9 @@ const PENDING_LOGIN: &str = "pending_login";
 /// How long the code may take after the password.
 const PENDING_LOGIN_SECS: u64 = 5 * 60;
 const CSRF: &str = "csrf";
-const FLASH_INVITED: &str = "flash_invited";
+/// When the session was signed in (seconds) and the person's session generation then: it ends
+/// after `session_max_secs`, or when the person signs out everywhere or changes the password.
+const SIGNED_IN: &str = "signed_in";
 const FLASH_TOKEN: &str = "flash_token";
 
 fn random_token() -> String {
@@ -96,17 +99,21 @@ impl FromRequestParts<AppState> for SignedIn {
         };
         let user_id: Option<i64> = session.get(USER_ID).await.ok().flatten();
         let csrf: Option<String> = session.get(CSRF).await.ok().flatten();
-        let (Some(user_id), Some(csrf)) = (user_id, csrf) else {
+        let signed_in: Option<(u64, i64)> = session.get(SIGNED_IN).await.ok().flatten();
+        let (Some(user_id), Some(csrf), Some((since, generation))) = (user_id, csrf, signed_in) else {
             return Err(to_login());
         };
         let caller = match Caller::load(&state.db, user_id).await {
-            Ok(Some(caller)) => caller,
-            Ok(None) => {
-                // The person was removed: end the session.
-                let _ = session.flush().await;
-                return Err(to_login());
-            }
+            Ok(caller) => caller,
             Err(e) => return Err(render::internal(state, locale(None, &parts.headers), e).await),
+        };
+        // Gone: the person was removed, the session is older than its maximum lifetime, or the
+        // person signed out everywhere or changed the password since.
+        let Some(caller) = caller.filter(|caller| {
+            now_secs().saturating_sub(since) < state.config.session_max_secs && caller.session_generation == generation
+        }) else {
+            let _ = session.flush().await;
+            return Err(to_login());
         };
         let locale = locale(caller.language.as_deref(), &parts.headers);
         Ok(SignedIn {
@@ -337,6 +344,7 @@ pub async fn login_page(
     }
     let notice = match query.notice.as_deref() {
         Some("logged-out") => Some(Notice::LoggedOut),
+        Some("signed-out-everywhere") => Some(Notice::SignedOutEverywhere),
         Some("password-set") => Some(Notice::PasswordSet),
         _ => None,
     };
@@ -480,15 +488,28 @@ async fn login_code(
     }
 }
 
+/// Replaces the session by a fresh record with a new id for `user_id`, signed in now under
+/// the person's session `generation`: nothing from before carries over, and a session id
+/// planted before the login is worthless.
+pub(super) async fn start_session(session: &Session, user_id: i64, generation: i64) -> Result<(), SessionError> {
+    session.clear().await;
+    session.cycle_id().await?;
+    session.insert(USER_ID, user_id).await?;
+    session.insert(SIGNED_IN, (now_secs(), generation)).await?;
+    session.insert(CSRF, random_token()).await
+}
+
 /// Starts the signed-in session of `user_id` and goes on to `next`.
 async fn sign_in(state: &AppState, locale: Locale, session: Session, user_id: i64, next: Option<String>) -> Response {
-    // A new session id at login: a session id planted before login is worthless.
-    let stored = async {
-        session.cycle_id().await?;
-        session.insert(USER_ID, user_id).await?;
-        session.insert(CSRF, random_token()).await
+    let generation: i64 = match sqlx::query_scalar("SELECT session_generation FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_one(&state.db)
+        .await
+    {
+        Ok(generation) => generation,
+        Err(e) => return render::internal(state, locale, e).await,
     };
-    if let Err(e) = stored.await {
+    if let Err(e) = start_session(&session, user_id, generation).await {
         return render::internal(state, locale, e).await;
     }
     tracing::info!(user_id, "login");
@@ -550,15 +571,27 @@ pub async fn create_client(State(state): State<AppState>, who: SignedIn, Checked
     }
 }
 
-/// The client page; `token_notice` is shown in the API tokens section instead of a notice
-/// kept in the session.
+/// A secret a form just made, shown in this one response: never kept for a redirect (not in
+/// the session either), never cached by the browser (render::page), never logged.
+enum ShownOnce {
+    Nothing,
+    Token(TokenNotice),
+    Invite(InviteCreated),
+}
+
+/// The client page, with what `shown` holds instead of the notices kept in the session.
 async fn render_client(
     state: &AppState,
     access: &ClientAccess,
     failed_form: Option<ClientForm>,
-    token_notice: Option<TokenNotice>,
+    shown: ShownOnce,
     status: StatusCode,
 ) -> Response {
+    let (token_notice, invite_created) = match shown {
+        ShownOnce::Nothing => (None, None),
+        ShownOnce::Token(notice) => (Some(notice), None),
+        ShownOnce::Invite(invite) => (None, Some(invite)),
+    };
     let who = &access.who;
     let summary = match who.scope(state).summaries(Some(&access.client)).await {
         Ok(mut list) if !list.is_empty() => list.remove(0),
@@ -586,7 +619,7 @@ async fn render_client(
         can_manage_projects: who.caller.role.may_manage_projects(),
         can_invite: who.caller.role.may_invite(),
         failed_form,
-        invite_created_for: take_flash(access, FLASH_INVITED).await,
+        invite_created,
         tokens,
     };
     render::page(state, who.locale, Some(who.viewer()), Page::ClientHome(home), status).await
@@ -613,7 +646,7 @@ async fn take_flash<T: DeserializeOwned>(access: &ClientAccess, key: &str) -> Op
 }
 
 pub async fn client_home(State(state): State<AppState>, access: ClientAccess) -> Response {
-    render_client(&state, &access, None, None, StatusCode::OK).await
+    render_client(&state, &access, None, ShownOnce::Nothing, StatusCode::OK).await
 }
 
 /// After a form on the client page: back to the page, or the page with the form's problems.
@@ -632,7 +665,7 @@ async fn after_client_form(
                 state,
                 access,
                 Some(failed(form)),
-                None,
+                ShownOnce::Nothing,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -671,17 +704,17 @@ pub async fn create_invite(
 ) -> Response {
     let who = &access.who;
     let ttl = state.config.invite_ttl_secs;
-    let result = match who.scope(&state).create_invite(&access.client, &form, ttl).await {
+    match who.scope(&state).create_invite(&access.client, &form, ttl).await {
         Ok((email, token)) => {
-            let link = format!("{}/invite/{token}", state.public_base);
-            // Until mail exists, the operator hands the link on from the log.
-            tracing::info!(client = %access.client.slug, email = %email, link = %link, "invitation created");
-            put_flash(&access, FLASH_INVITED, email.as_str()).await;
-            Ok(())
+            tracing::info!(client = %access.client.slug, email = %email, "invitation created");
+            let invite = InviteCreated {
+                email: email.as_str().to_string(),
+                link: format!("{}/invite/{token}", state.public_base),
+            };
+            render_client(&state, &access, None, ShownOnce::Invite(invite), StatusCode::CREATED).await
         }
-        Err(e) => Err(e),
-    };
-    after_client_form(&state, &access, result, "", ClientForm::Invite).await
+        Err(e) => after_client_form(&state, &access, Err(e), "", ClientForm::Invite).await,
+    }
 }
 
 /// Where the client page shows its API tokens.
@@ -700,7 +733,7 @@ pub async fn create_token(
             tracing::info!(client = %access.client.slug, name = %name, "API token created");
             let notice = TokenNotice::Created { name, token };
             // Pages are never cached (render::page), so neither is the token.
-            render_client(&state, &access, None, Some(notice), StatusCode::CREATED).await
+            render_client(&state, &access, None, ShownOnce::Token(notice), StatusCode::CREATED).await
         }
         Err(e) => after_client_form(&state, &access, Err(e), TOKENS_SECTION, ClientForm::Token).await,
     }

@@ -44,6 +44,13 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("POST", "/logout", SignedIn, post(pages::logout)),
         r("GET", "/account", SignedIn, get(account::account_page)),
         r("POST", "/account/language", SignedIn, post(pages::set_language)),
+        r("POST", "/account/password", SignedIn, post(account::change_password)),
+        r(
+            "POST",
+            "/account/sign-out-everywhere",
+            SignedIn,
+            post(account::sign_out_everywhere),
+        ),
         r("POST", "/account/two-factor", SignedIn, post(account::start_two_factor)),
         r(
             "POST",

@@ -4,8 +4,7 @@
 
 use super::model::{Email, NewPassword, Role};
 use super::scope::ScopedClient;
-use super::{FormCheck, Result, TenancyError, now, password};
-use app::dto::FieldProblem;
+use super::{Result, TenancyError, now, password};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
@@ -65,16 +64,7 @@ pub async fn find(db: &SqlitePool, token: &str) -> Result<OpenInvite> {
 
 /// Sets the password and creates the membership; the token works once.
 pub async fn accept(db: &SqlitePool, token: &str, form: &[(String, String)]) -> Result<()> {
-    let mut check = FormCheck::new(form);
-    let password = check.field("password", NewPassword::parse);
-    let confirm = form
-        .iter()
-        .find(|(name, _)| name == "password_confirm")
-        .map(|(_, v)| v.as_str());
-    if password.is_some() && confirm != password.as_ref().map(NewPassword::expose) {
-        check.problem("password_confirm", FieldProblem::PasswordMismatch);
-    }
-    let password = check.finish(|| password)?;
+    let password = NewPassword::from_form(form)?;
     // Hash before the transaction so the write lock is held only briefly.
     let phc = password::hash(password.expose().to_string()).await?;
     let mut tx = db.begin().await?;

@@ -120,6 +120,20 @@ impl NewPassword {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The new password of a form: `password`, typed again the same in `password_confirm`.
+    pub fn from_form(form: &[(String, String)]) -> super::Result<NewPassword> {
+        let mut check = super::FormCheck::new(form);
+        let password = check.field("password", NewPassword::parse);
+        let confirm = form
+            .iter()
+            .find(|(name, _)| name == "password_confirm")
+            .map(|(_, v)| v.as_str());
+        if password.is_some() && confirm != password.as_ref().map(NewPassword::expose) {
+            check.problem("password_confirm", FieldProblem::PasswordMismatch);
+        }
+        check.finish(|| password)
+    }
 }
 
 impl fmt::Debug for NewPassword {

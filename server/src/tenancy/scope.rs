@@ -19,6 +19,8 @@ pub struct Caller {
     pub client_id: Option<i64>,
     pub client_slug: Option<String>,
     pub role: Role,
+    /// Sessions signed in under an older generation are over (see [`Caller::end_sessions`]).
+    pub session_generation: i64,
 }
 
 impl Caller {
@@ -32,9 +34,11 @@ impl Caller {
             client_id: Option<i64>,
             client_slug: Option<String>,
             role: String,
+            session_generation: i64,
         }
         let row: Option<Row> = sqlx::query_as(
-            "SELECT u.id AS user_id, u.email, u.language, m.agency_id, m.client_id, c.slug AS client_slug, m.role
+            "SELECT u.id AS user_id, u.email, u.language, m.agency_id, m.client_id, c.slug AS client_slug, m.role,
+                    u.session_generation
              FROM users u
              JOIN memberships m ON m.user_id = u.id
              LEFT JOIN clients c ON c.id = m.client_id
@@ -52,8 +56,32 @@ impl Caller {
                 agency_id: row.agency_id,
                 client_id: row.client_id,
                 client_slug: row.client_slug,
+                session_generation: row.session_generation,
             })
         }))
+    }
+
+    /// Ends every session of this person, on every device; returns the new generation, under
+    /// which a session signed in from now on lives.
+    pub async fn end_sessions(&self, db: &SqlitePool) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE id = ? RETURNING session_generation",
+        )
+        .bind(self.user_id)
+        .fetch_one(db)
+        .await?)
+    }
+
+    /// Sets a new password (hashed with argon2id) and ends every session of this person.
+    pub async fn change_password(&self, db: &SqlitePool, phc: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET password_hash = ?, session_generation = session_generation + 1
+             WHERE id = ? RETURNING session_generation",
+        )
+        .bind(phc)
+        .bind(self.user_id)
+        .fetch_one(db)
+        .await?)
     }
 
     /// The page a person lands on after login.

@@ -7,7 +7,7 @@
 use super::model::{Name, Role};
 use super::scope::{Caller, ScopedClient};
 use super::{FormCheck, Result, TenancyError, now};
-use app::dto::{ApiTokenRow, FieldProblem};
+use app::dto::{ApiTokenRow, FieldProblem, TOKEN_EXPIRY_DAYS};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
@@ -20,21 +20,25 @@ fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Creates a token for a client; returns its id and the token (the only time it exists in clear).
-/// A name the client's tokens in use have already is [`TenancyError::Duplicate`]: a token is
-/// revoked by its name in the list.
+/// Creates a token for a client that works until `expires_at` (seconds since the epoch; `None`:
+/// until revoked); returns its id and the token (the only time it exists in clear). A name the
+/// client's tokens in use have already is [`TenancyError::Duplicate`]: a token is revoked by its
+/// name in the list.
 pub async fn create(
     db: &SqlitePool,
     agency_id: i64,
     client_id: i64,
     name: &str,
     created_by: Option<i64>,
+    expires_at: Option<i64>,
 ) -> Result<(i64, String)> {
     let in_use: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE client_id = ? AND name = ? AND revoked_at IS NULL)",
+        "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE client_id = ? AND name = ? AND revoked_at IS NULL
+                        AND (expires_at IS NULL OR expires_at > ?))",
     )
     .bind(client_id)
     .bind(name)
+    .bind(now())
     .fetch_one(db)
     .await?;
     if in_use {
@@ -44,8 +48,8 @@ pub async fn create(
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = format!("{PREFIX}{}", hex::encode(bytes));
     let id = sqlx::query_scalar(
-        "INSERT INTO api_tokens (agency_id, client_id, name, token_hash, created_by, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO api_tokens (agency_id, client_id, name, token_hash, created_by, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(agency_id)
     .bind(client_id)
@@ -53,6 +57,7 @@ pub async fn create(
     .bind(hex::encode(hash(&token)))
     .bind(created_by)
     .bind(now())
+    .bind(expires_at)
     .fetch_one(db)
     .await?;
     Ok((id, token))
@@ -104,15 +109,18 @@ impl TokenUses {
     }
 }
 
-/// The client a presented token belongs to, if it is valid and not revoked; the use is
-/// recorded in `uses`.
+/// The client a presented token belongs to, if it is valid, not revoked and not expired; the
+/// use is recorded in `uses`.
 pub async fn client_of(db: &SqlitePool, presented: &str, uses: &TokenUses) -> Result<i64> {
     let digest = hash(presented);
-    let row: Option<(i64, i64, String)> =
-        sqlx::query_as("SELECT id, client_id, token_hash FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL")
-            .bind(hex::encode(digest))
-            .fetch_optional(db)
-            .await?;
+    let row: Option<(i64, i64, String)> = sqlx::query_as(
+        "SELECT id, client_id, token_hash FROM api_tokens
+         WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+    )
+    .bind(hex::encode(digest))
+    .bind(now())
+    .fetch_optional(db)
+    .await?;
     let (id, client_id, stored) = row.ok_or(TenancyError::NotFound)?;
     let stored = hex::decode(stored).unwrap_or_default();
     if !bool::from(stored.as_slice().ct_eq(&digest)) {
@@ -154,9 +162,10 @@ pub async fn list(
         created_by: Option<String>,
         last_used_at: Option<i64>,
         revoked_at: Option<i64>,
+        expires_at: Option<i64>,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT t.id, t.name, t.created_at, u.email AS created_by, t.last_used_at, t.revoked_at
+        "SELECT t.id, t.name, t.created_at, u.email AS created_by, t.last_used_at, t.revoked_at, t.expires_at
          FROM api_tokens t LEFT JOIN users u ON u.id = t.created_by
          WHERE t.client_id = ? AND t.agency_id = ?
          ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC, t.id DESC",
@@ -166,6 +175,7 @@ pub async fn list(
     .fetch_all(db)
     .await?;
     let ms = |secs: i64| secs.saturating_mul(1000);
+    let now = now();
     Ok(rows
         .into_iter()
         .map(|row| ApiTokenRow {
@@ -175,11 +185,28 @@ pub async fn list(
             created_by: row.created_by,
             last_used_ms: row.last_used_at.max(uses.pending(row.id)).map(ms),
             revoked_ms: row.revoked_at.map(ms),
+            expires_ms: row.expires_at.map(ms),
+            expired: row.expires_at.is_some_and(|at| at <= now),
         })
         .collect())
 }
 
-/// Creates a token named by the form's `name` field; returns the name and the token (shown once).
+/// The form's `expires_in_days`: empty for a token that works until revoked, or one of
+/// [`TOKEN_EXPIRY_DAYS`].
+fn parse_expiry_days(raw: &str) -> std::result::Result<Option<i64>, FieldProblem> {
+    match raw.trim() {
+        "" => Ok(None),
+        days => days
+            .parse::<i64>()
+            .ok()
+            .filter(|days| TOKEN_EXPIRY_DAYS.contains(days))
+            .map(Some)
+            .ok_or(FieldProblem::InvalidChoice),
+    }
+}
+
+/// Creates a token named by the form's `name` field that expires after the form's
+/// `expires_in_days`; returns the name and the token (shown once).
 pub async fn create_for(
     db: &SqlitePool,
     caller: &Caller,
@@ -189,8 +216,19 @@ pub async fn create_for(
     require_query_rights(caller)?;
     let mut check = FormCheck::new(form);
     let name = check.field("name", Name::parse);
-    let name = check.finish(|| name)?;
-    match create(db, client.agency_id, client.id, name.as_str(), Some(caller.user_id)).await {
+    let days = check.field("expires_in_days", parse_expiry_days);
+    let (name, days) = check.finish(|| name.zip(days))?;
+    let expires_at = days.map(|days| now() + days * 86_400);
+    match create(
+        db,
+        client.agency_id,
+        client.id,
+        name.as_str(),
+        Some(caller.user_id),
+        expires_at,
+    )
+    .await
+    {
         Ok((_, token)) => Ok((name.as_str().to_string(), token)),
         Err(TenancyError::Duplicate) => Err(FormCheck::new(form).fail("name", FieldProblem::Taken)),
         Err(e) => Err(e),
@@ -226,7 +264,7 @@ mod tests {
         let db = crate::tenancy::test_db().await;
         let agency = admin::create_agency(&db, "ag", "Agency").await.unwrap();
         let client = admin::create_client(&db, "ag", "shop", "Shop", "en").await.unwrap();
-        let (id, token) = create(&db, agency, client, "grafana", None).await.unwrap();
+        let (id, token) = create(&db, agency, client, "grafana", None, None).await.unwrap();
         assert!(token.starts_with("vit_") && token.len() == 4 + 64);
         assert_eq!(client_of(&db, &token, &TokenUses::default()).await.unwrap(), client);
         assert!(matches!(
@@ -248,11 +286,39 @@ mod tests {
             Err(TenancyError::NotFound)
         ));
         // A name is free again once its token is revoked; in use, it is refused.
-        create(&db, agency, client, "grafana", None).await.unwrap();
+        create(&db, agency, client, "grafana", None, None).await.unwrap();
         assert!(matches!(
-            create(&db, agency, client, "grafana", None).await,
+            create(&db, agency, client, "grafana", None, None).await,
             Err(TenancyError::Duplicate)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_token_stops_working_when_it_expires_and_its_name_is_free_then() {
+        let db = crate::tenancy::test_db().await;
+        let agency = admin::create_agency(&db, "ag", "Agency").await.unwrap();
+        let client = admin::create_client(&db, "ag", "shop", "Shop", "en").await.unwrap();
+        let (_, later) = create(&db, agency, client, "later", None, Some(now() + 60))
+            .await
+            .unwrap();
+        assert_eq!(client_of(&db, &later, &TokenUses::default()).await.unwrap(), client);
+        let (_, expired) = create(&db, agency, client, "grafana", None, Some(now() - 1))
+            .await
+            .unwrap();
+        assert!(matches!(
+            client_of(&db, &expired, &TokenUses::default()).await,
+            Err(TenancyError::NotFound)
+        ));
+        create(&db, agency, client, "grafana", None, None).await.unwrap();
+    }
+
+    #[test]
+    fn a_token_expires_after_one_of_the_offered_lifetimes_or_never() {
+        assert_eq!(parse_expiry_days(""), Ok(None));
+        assert_eq!(parse_expiry_days("90"), Ok(Some(90)));
+        for wrong in ["0", "-30", "7", "forever", "99999999999999999999"] {
+            assert_eq!(parse_expiry_days(wrong), Err(FieldProblem::InvalidChoice), "{wrong}");
+        }
     }
 
     async fn person(db: &SqlitePool, email: &str, client: Option<&str>, role: Role) -> Caller {
