@@ -21,6 +21,7 @@ pub enum Page {
     AgencyHome(AgencyHome),
     ClientHome(ClientHome),
     Targets(Box<TargetsPage>),
+    Thresholds(Box<ThresholdsPage>),
     Explore(Box<ExplorePage>),
     AcceptInvite(AcceptInvite),
     InviteInvalid,
@@ -106,6 +107,12 @@ pub enum FieldProblem {
     TooLong,
     PasswordTooShort,
     PasswordMismatch,
+    /// Not a number (or not a finite one).
+    InvalidNumber,
+    /// Not a duration such as 5m or 1h30m, up to a day.
+    InvalidDuration,
+    /// Not a PromQL expression whose value is a list of series.
+    InvalidQuery,
     /// The current password typed to change it is wrong.
     PasswordWrong,
     /// Too many wrong passwords for now: the limits of the login apply.
@@ -641,4 +648,107 @@ pub enum ExampleKind {
     Quantile,
     /// A gauge as it is.
     Gauge,
+}
+
+/// A client's thresholds: each with its explanation and state; for agency people the form
+/// to add one from a template.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ThresholdsPage {
+    pub client_name: String,
+    pub client_slug: String,
+    pub thresholds: Vec<ThresholdView>,
+    /// Agency people: may add and delete.
+    pub can_manage: bool,
+    /// The templates to start from: (id, name in the viewer's language).
+    pub templates: Vec<(String, String)>,
+    /// Where a threshold can go: (`project/environment` or `project/*`, label).
+    pub places: Vec<(String, String)>,
+    /// The new threshold's form: filled from the chosen template, or as typed with its problems.
+    pub form: Option<FormState>,
+    pub notice: Option<ThresholdNotice>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ThresholdNotice {
+    Created { name: String },
+    Deleted { name: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThresholdState {
+    Ok,
+    Pending,
+    Firing,
+}
+
+/// How a threshold's measured value is compared with its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Comparison {
+    Above,
+    AtLeast,
+    Below,
+    AtMost,
+    Equal,
+    NotEqual,
+}
+
+impl Comparison {
+    pub const ALL: [Comparison; 6] = [
+        Comparison::Above,
+        Comparison::AtLeast,
+        Comparison::Below,
+        Comparison::AtMost,
+        Comparison::Equal,
+        Comparison::NotEqual,
+    ];
+
+    pub fn parse(raw: &str) -> Option<Comparison> {
+        Comparison::ALL.into_iter().find(|c| c.op() == raw.trim())
+    }
+
+    /// The PromQL comparison operator.
+    pub fn op(self) -> &'static str {
+        match self {
+            Comparison::Above => ">",
+            Comparison::AtLeast => ">=",
+            Comparison::Below => "<",
+            Comparison::AtMost => "<=",
+            Comparison::Equal => "==",
+            Comparison::NotEqual => "!=",
+        }
+    }
+}
+
+/// A threshold's severities, most severe first.
+pub const THRESHOLD_SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
+
+/// The Grafana unit ids a threshold's value may have.
+pub const THRESHOLD_UNITS: [&str; 8] = ["percentunit", "percent", "s", "ms", "bytes", "reqps", "short", "none"];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ThresholdView {
+    pub id: i64,
+    pub name: String,
+    pub project: String,
+    /// `None`: every environment of the project.
+    pub environment: Option<String>,
+    pub comparison: Comparison,
+    pub value: f64,
+    pub warning: Option<f64>,
+    pub unit: String,
+    pub for_secs: u32,
+    pub severity: String,
+    pub state: ThresholdState,
+    /// Since when in that state (ms since the epoch); 0 when OK.
+    pub since_ms: i64,
+    /// The measured value at the last evaluation that crossed the line.
+    pub value_now: Option<f64>,
+    /// The explanation in the viewer's language (English when not written in it).
+    pub meaning: String,
+    pub action: String,
+    pub audience: String,
+    /// The alert rule as evaluated: confined to its project and environment.
+    pub effective_expr: String,
+    /// Recent changes, newest first: (state, value, at ms).
+    pub history: Vec<(ThresholdState, f64, i64)>,
 }

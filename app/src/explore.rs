@@ -48,8 +48,8 @@ pub fn short_number(v: f64, significant: usize, locale: Locale) -> String {
         }
     };
     match locale {
-        Locale::de => text.replace('.', ","),
-        _ => text,
+        Locale::de | Locale::fr => text.replace('.', ","),
+        Locale::en => text,
     }
 }
 
@@ -466,6 +466,7 @@ mod tests {
         assert_eq!(en(f64::NEG_INFINITY), "-Inf");
         assert_eq!(short_number(1.0000002, 8, Locale::en), "1.0000002");
         assert_eq!(short_number(1250.0, 4, Locale::de), "1,25k");
+        assert_eq!(short_number(0.25, 2, Locale::fr), "0,25");
         assert_eq!(short_number(0.5, 0, Locale::en), "0.5");
     }
 

@@ -30,6 +30,10 @@ mod pages;
 mod targets;
 #[cfg(feature = "ssr")]
 mod text;
+#[cfg(feature = "ssr")]
+mod thresholds;
+#[cfg(feature = "ssr")]
+pub mod units;
 
 #[cfg(feature = "ssr")]
 pub use explore::short_number;

@@ -8,6 +8,7 @@ use crate::explore::Explore;
 use crate::i18n::Locale;
 use crate::islands::PasswordInput;
 use crate::targets::{Targets, utc_text};
+use crate::thresholds::Thresholds;
 use leptos::prelude::*;
 use leptos_i18n::Locale as _;
 use leptos_i18n::{td, td_string};
@@ -52,6 +53,7 @@ fn page_title(locale: Locale, page: &Page) -> String {
             page.project_name
         ),
         Page::Explore(page) => format!("{} · {}", td_string!(locale, explore_title), page.client_name),
+        Page::Thresholds(page) => format!("{} · {}", td_string!(locale, thresholds_title), page.client_name),
         Page::AcceptInvite(_) => td_string!(locale, accept_title).to_string(),
         Page::InviteInvalid => td_string!(locale, accept_invalid_title).to_string(),
         Page::Account(_) => td_string!(locale, account_title).to_string(),
@@ -101,6 +103,7 @@ fn LanguageForm(locale: Locale, viewer: Viewer) -> impl IntoView {
                 <option value="" selected=current.is_empty()>{td_string!(locale, language_browser)}</option>
                 <option value="en" selected=current == "en">"English"</option>
                 <option value="de" selected=current == "de">"Deutsch"</option>
+                <option value="fr" selected=current == "fr">"Français"</option>
             </select>
             <button type="submit" class="secondary">{td_string!(locale, language_save)}</button>
         </form>
@@ -114,6 +117,7 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::AgencyHome(home) => view! { <Agency locale=locale home=home csrf=csrf /> }.into_any(),
         Page::ClientHome(home) => view! { <Client locale=locale home=home csrf=csrf /> }.into_any(),
         Page::Targets(page) => view! { <Targets locale=locale page=*page csrf=csrf /> }.into_any(),
+        Page::Thresholds(page) => view! { <Thresholds locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Explore(page) => view! { <Explore locale=locale page=*page /> }.into_any(),
         Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
         Page::Account(page) => view! { <Account locale=locale page=page csrf=csrf /> }.into_any(),
@@ -168,6 +172,9 @@ pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static
         FieldProblem::PasswordTooShort => td_string!(locale, field_password_short),
         FieldProblem::PasswordMismatch => td_string!(locale, field_password_mismatch),
         FieldProblem::PasswordWrong => td_string!(locale, field_password_wrong),
+        FieldProblem::InvalidNumber => td_string!(locale, field_invalid_number),
+        FieldProblem::InvalidDuration => td_string!(locale, field_invalid_duration),
+        FieldProblem::InvalidQuery => td_string!(locale, field_invalid_query),
         FieldProblem::TooManyAttempts => td_string!(locale, field_too_many_attempts),
         FieldProblem::InvalidChoice => td_string!(locale, field_invalid_choice),
     }
@@ -390,8 +397,9 @@ fn LanguageSelect(locale: Locale, form: FormState) -> impl IntoView {
         <div class="field" class:invalid=problem.is_some()>
             <label for="client-language">{td_string!(locale, client_language)}</label>
             <select id="client-language" name="language">
-                <option value="en" selected=chosen != "de">"English"</option>
+                <option value="en" selected=!matches!(chosen.as_str(), "de" | "fr")>"English"</option>
                 <option value="de" selected=chosen == "de">"Deutsch"</option>
+                <option value="fr" selected=chosen == "fr">"Français"</option>
             </select>
             {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
         </div>
@@ -461,6 +469,11 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
     view! {
         <h1>{client.name.clone()}</h1>
         <p class="intro">{td!(locale, client_intro, client = client.name.clone())}</p>
+        <p class="explore-cta">
+            <a class="explore-link" href=format!("/clients/{}/thresholds", client.slug)>{td_string!(locale, thresholds_link)}</a>
+            " "
+            <span class="hint">{td_string!(locale, thresholds_link_hint)}</span>
+        </p>
         {can_explore.then(|| view! {
             <p class="explore-cta">
                 <a class="explore-link" href=explore_path(&client.slug)>{td_string!(locale, explore_link)}</a>

@@ -62,11 +62,13 @@ pub(crate) fn utc_text(ms: i64) -> String {
 fn separators(locale: Locale) -> (char, char) {
     match locale {
         Locale::de => ('.', ','),
-        _ => (',', '.'),
+        // French groups thousands with a narrow no-break space: 12 345.
+        Locale::fr => ('\u{202f}', ','),
+        Locale::en => (',', '.'),
     }
 }
 
-/// A count with thousands separators (`12,345` / `12.345`).
+/// A count with thousands separators (`12,345` / `12.345` / `12 345`).
 pub(crate) fn grouped(n: u64, locale: Locale) -> String {
     let digits = n.to_string();
     let (thousands, _) = separators(locale);
@@ -682,6 +684,8 @@ mod tests {
         assert_eq!(grouped(12_345, Locale::de), "12.345");
         assert_eq!(millis(3.24, Locale::en), "3.2");
         assert_eq!(millis(3.24, Locale::de), "3,2");
+        assert_eq!(grouped(12_345, Locale::fr), "12\u{202f}345");
+        assert_eq!(millis(3.24, Locale::fr), "3,2");
         assert_eq!(millis(1234.6, Locale::en), "1,235");
     }
 

@@ -3,7 +3,7 @@
 use crate::i18n::Locale;
 use leptos_i18n::Locale as _;
 
-/// The locale for a language tag stored in the database (`"de"`, `"en"`),
+/// The locale for a language tag stored in the database (`"de"`, `"en"`, `"fr"`),
 /// or for the tags of an `Accept-Language` header, best first.
 pub fn locale_from_tag<T: AsRef<[u8]>>(tags: &[T]) -> Locale {
     Locale::find_locale(tags)
@@ -21,9 +21,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn german_tags_choose_german_and_unknown_fall_back_to_english() {
+    fn known_tags_choose_their_locale_and_unknown_fall_back_to_english() {
         assert_eq!(locale_from_tag(&["de-CH", "en"]), Locale::de);
-        assert_eq!(locale_from_tag(&["fr-FR"]), Locale::en);
+        assert_eq!(locale_from_tag(&["fr"]), Locale::fr);
+        assert_eq!(locale_from_tag(&["fr-FR", "fr"]), Locale::fr);
+        assert_eq!(locale_from_tag(&["fr-CA", "de"]), Locale::fr);
+        assert_eq!(locale_from_tag(&["it-IT"]), Locale::en);
         assert_eq!(locale_from_tag::<&str>(&[]), Locale::en);
     }
 

@@ -44,6 +44,8 @@ pub struct Config {
     /// Signed-in sessions end this many seconds after the login, however busy
     /// (`VITRINE_SESSION_MAX_SECS`).
     pub session_max_secs: u64,
+    /// How often every threshold is evaluated, in seconds (`VITRINE_RULE_EVALUATION_INTERVAL_SECS`).
+    pub rule_evaluation_interval_secs: u64,
     /// Failed logins allowed per account within the window (`VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT`).
     pub login_max_failures_per_account: u32,
     /// Failed logins allowed per client IP address within the window (`VITRINE_LOGIN_MAX_FAILURES_PER_IP`).
@@ -110,6 +112,7 @@ impl Default for Config {
             invite_ttl_secs: 7 * 24 * 3600,
             session_idle_secs: 12 * 3600,
             session_max_secs: 7 * 24 * 3600,
+            rule_evaluation_interval_secs: 15,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
@@ -179,6 +182,7 @@ impl Config {
         env!("VITRINE_INVITE_TTL_SECS", invite_ttl_secs);
         env!("VITRINE_SESSION_IDLE_SECS", session_idle_secs);
         env!("VITRINE_SESSION_MAX_SECS", session_max_secs);
+        env!("VITRINE_RULE_EVALUATION_INTERVAL_SECS", rule_evaluation_interval_secs);
         env!("VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT", login_max_failures_per_account);
         env!("VITRINE_LOGIN_MAX_FAILURES_PER_IP", login_max_failures_per_ip);
         env!("VITRINE_LOGIN_WINDOW_SECS", login_window_secs);

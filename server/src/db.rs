@@ -73,3 +73,108 @@ pub async fn open(data_dir: &Path, file: &Path) -> Result<SqlitePool, DbError> {
     })?;
     Ok(pool)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenancy::admin;
+
+    async fn count(db: &SqlitePool, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(db)
+            .await
+            .unwrap()
+    }
+
+    /// Migration 0008 rebuilds `clients` so that a client's language may be French. It
+    /// must not delete what belongs to the clients on the way (their foreign keys cascade),
+    /// and must leave foreign keys enforced and pointing at the new table.
+    #[tokio::test]
+    async fn the_french_migration_keeps_what_belongs_to_a_client() {
+        let before = tempfile::tempdir().unwrap();
+        let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+        for entry in std::fs::read_dir(&all).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.as_str() < "0008_french.sql" {
+                std::fs::copy(&path, before.path().join(&name)).unwrap();
+            }
+        }
+        let options = SqliteConnectOptions::new().in_memory(true).foreign_keys(true);
+        let db = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::migrate::Migrator::new(before.path())
+            .await
+            .unwrap()
+            .run(&db)
+            .await
+            .unwrap();
+        let french = sqlx::query("UPDATE clients SET language = 'fr'");
+        admin::create_agency(&db, "ag", "Agency").await.unwrap();
+        let shop = admin::create_client(&db, "ag", "shop", "Shop", "de").await.unwrap();
+        admin::create_project(&db, shop, "web", "Web", &["live", "stage"])
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO users (email, created_at) VALUES ('ann@shop.example', 0)")
+            .execute(&db)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO memberships (user_id, agency_id, client_id, role)
+             SELECT u.id, c.agency_id, c.id, 'client_admin' FROM users u, clients c",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        assert!(french.execute(&db).await.is_err(), "French is refused before 0008");
+
+        sqlx::migrate!("../migrations").run(&db).await.unwrap();
+
+        assert_eq!(count(&db, "clients").await, 1);
+        assert_eq!(count(&db, "projects").await, 1);
+        assert_eq!(count(&db, "environments").await, 2);
+        assert_eq!(count(&db, "memberships").await, 1);
+        let (language, retention): (String, i64) =
+            sqlx::query_as("SELECT language, retention_days FROM clients WHERE slug = 'shop'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!((language.as_str(), retention), ("de", 90));
+        let enforced: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&db).await.unwrap();
+        assert_eq!(enforced, 1, "foreign keys are on again after the migration");
+        assert!(
+            sqlx::query("PRAGMA foreign_key_check")
+                .fetch_all(&db)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let bistro = admin::create_client(&db, "ag", "bistro", "Bistro", "fr").await.unwrap();
+        let stored: String = sqlx::query_scalar("SELECT language FROM clients WHERE id = ?")
+            .bind(bistro)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(stored, "fr");
+        assert!(
+            sqlx::query("UPDATE clients SET language = 'it'")
+                .execute(&db)
+                .await
+                .is_err(),
+            "the constraint still refuses other languages"
+        );
+        // The projects' foreign key follows the new table: deleting the client cascades.
+        sqlx::query("DELETE FROM clients WHERE id = ?")
+            .bind(shop)
+            .execute(&db)
+            .await
+            .unwrap();
+        assert_eq!(count(&db, "projects").await, 0);
+        assert_eq!(count(&db, "environments").await, 0);
+        assert_eq!(count(&db, "memberships").await, 0);
+    }
+}

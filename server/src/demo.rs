@@ -63,7 +63,22 @@ pub async fn seed(db: &SqlitePool) -> Result<bool, AdminError> {
     for (login, place) in LOGINS.iter().zip(places) {
         admin::create_user(db, login.email, login.password, place).await?;
     }
+    seed_thresholds(db).await?;
     Ok(true)
+}
+
+/// ACME's shop (live) gets thresholds from the templates that fit the demo shop's metrics,
+/// held one minute so a new user sees one go from watching to alarm within minutes.
+async fn seed_thresholds(db: &SqlitePool) -> Result<(), AdminError> {
+    let place = targets::place_of(db, "acme", "shop", "live").await?;
+    for id in ["error-rate", "slow-pages", "target-down", "no-orders"] {
+        let Some(template) = crate::rules::templates::find(id) else {
+            continue;
+        };
+        let new = crate::rules::NewThreshold::from_template(template, &place, "de", 60);
+        crate::rules::insert(db, &new).await?;
+    }
+    Ok(())
 }
 
 /// Live data for the demo client: the demo shop, Vitrine itself and, when

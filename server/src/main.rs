@@ -8,6 +8,7 @@ mod demo;
 mod demo_app;
 mod http;
 mod query;
+mod rules;
 mod scrape;
 mod secrets;
 mod store;
@@ -166,7 +167,7 @@ enum ClientAction {
         slug: String,
         #[arg(long)]
         name: String,
-        /// en or de.
+        /// en, de or fr.
         #[arg(long, default_value = "en")]
         language: String,
     },
@@ -604,7 +605,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     let trusted_proxies = http::TrustedProxies::parse(&config.trusted_proxies)
         .map_err(|e| Error::Usage(format!("trusted_proxies: {e}")))?;
     let state = http::AppState {
-        db: pool,
+        db: pool.clone(),
         limiter: Arc::new(http::LoginLimiter::new(http::LoginLimits {
             max_per_account: config.login_max_failures_per_account,
             max_per_ip: config.login_max_failures_per_ip,
@@ -617,6 +618,13 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         tsdb: tsdb.clone(),
         scraper: scraper.clone(),
         queries: query::Queries::new(tsdb.clone(), query::QueryLimits::from_config(&config)),
+        // The rules' own query runner: its per-client slots are not the API's and the pages'.
+        rules: rules::evaluator::Evaluator::new(
+            pool.clone(),
+            tsdb.clone(),
+            query::Queries::new(tsdb.clone(), query::QueryLimits::from_config(&config)),
+            Duration::from_secs(config.rule_evaluation_interval_secs.max(1)),
+        ),
         operator_token: operator_token.clone().into(),
         token_uses: Arc::default(),
         leptos,
@@ -636,6 +644,12 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         None
     };
     tokio::spawn(scraper.run());
+    match state.rules.restore().await {
+        Ok(0) => {}
+        Ok(restored) => tracing::info!(restored, "alert states restored"),
+        Err(e) => tracing::warn!(error = %e, "restoring the alert states"),
+    }
+    tokio::spawn(state.rules.clone().run());
     let token_uses = state.token_uses.clone();
     tokio::spawn(token_uses.clone().write_every(state.db.clone(), Duration::from_secs(5)));
     let pool = state.db.clone();

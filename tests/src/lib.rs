@@ -173,6 +173,8 @@ pub fn routes() -> Vec<Route> {
 pub struct Server {
     child: Child,
     dir: TempDir,
+    /// The data directory: in `dir`, or the one `VITRINE_DATA_DIR` named.
+    data: PathBuf,
     /// `http://127.0.0.1:PORT`
     pub base: String,
 }
@@ -221,9 +223,14 @@ impl Server {
                 let _ = lines.send(line);
             }
         });
+        let data = env
+            .iter()
+            .find(|(name, _)| *name == "VITRINE_DATA_DIR")
+            .map_or(data, |(_, dir)| PathBuf::from(dir));
         let mut server = Server {
             child,
             dir,
+            data,
             base: String::new(),
         };
         let deadline = Instant::now() + START_TIMEOUT;
@@ -252,7 +259,7 @@ impl Server {
 
     /// The server's data directory.
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data.clone()
     }
 
     /// `127.0.0.1:PORT`

@@ -45,8 +45,14 @@ fn client_routes(table: &[Route]) -> Vec<Route> {
 struct Fixture {
     globex_target: String,
     acme_target: String,
-    globex_token: String,
-    acme_token: String,
+    globex: ClientIds,
+    acme: ClientIds,
+}
+
+/// The ids of a client's API token and threshold (acme's from the demo, globex's made here).
+struct ClientIds {
+    token: String,
+    threshold: String,
 }
 
 async fn fixture(server: &Server) -> Fixture {
@@ -87,18 +93,61 @@ async fn fixture(server: &Server) -> Fixture {
     };
     let globex_token = token("globex").await;
     let acme_token = token("acme").await;
+    owner
+        .post_form(
+            "/clients/globex/thresholds",
+            &[
+                ("csrf", csrf.as_str()),
+                ("place", "portal/live"),
+                ("name", "Portal down"),
+                ("expr", "up"),
+                ("comparator", "<"),
+                ("value", "1"),
+                ("for", "1m"),
+                ("severity", "critical"),
+                ("unit", "short"),
+                ("meaning_en", "The portal cannot be reached."),
+            ],
+        )
+        .await
+        .expect_status(303);
+    let threshold = async |client: &str| {
+        let page = owner.get(&format!("/clients/{client}/thresholds")).await;
+        page.expect_status(200);
+        between(&page.body, "id=\"threshold-", "\"")
+            .unwrap_or_else(|| panic!("{client} has no threshold: {}", page.summary()))
+            .to_string()
+    };
     Fixture {
         globex_target,
         acme_target,
-        globex_token,
-        acme_token,
+        globex: ClientIds {
+            token: globex_token,
+            threshold: threshold("globex").await,
+        },
+        acme: ClientIds {
+            token: acme_token,
+            threshold: threshold("acme").await,
+        },
     }
 }
 
 /// A route's path with its parameters filled in: the tenant's places, an invitation
-/// token (`{token}`) and an API token's id (`{api_token}`).
-fn fill(route: &Route, place: &Place<'_>, invite: &str, api_token: &str) -> String {
-    route.fill(place, invite).replace("{api_token}", api_token)
+/// token (`{token}`) and the id of the object the route names (`{api_token}`, `{threshold}`).
+fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String {
+    route
+        .fill(place, invite)
+        .replace("{api_token}", object)
+        .replace("{threshold}", object)
+}
+
+/// The id of the object `route` names among a client's `ids`.
+fn object<'a>(route: &Route, ids: &'a ClientIds) -> &'a str {
+    if route.path.contains("{threshold}") {
+        &ids.threshold
+    } else {
+        &ids.token
+    }
 }
 
 /// What globex's admin sees of globex's targets: ids, jobs and addresses.
@@ -230,7 +279,7 @@ async fn a_client_person_cannot_reach_another_client() {
     let acme = server.login(ACME_ADMIN).await;
     let token = acme.csrf().await;
     for route in &tenant_routes {
-        let path = fill(route, &foreign, "", &ids.globex_token);
+        let path = fill(route, &foreign, "", object(route, &ids.globex));
         let response = call(&acme, route, &path, Some(&token)).await;
         assert_eq!(
             response.status,
@@ -269,7 +318,7 @@ async fn a_client_person_cannot_reach_another_client() {
     // The same requests for acme's own client are not answered with 404, so
     // the 404s above are not just a broken request.
     for route in &tenant_routes {
-        let path = fill(route, &own, "", &ids.acme_token);
+        let path = fill(route, &own, "", object(route, &ids.acme));
         let response = call(&acme, route, &path, Some(&token)).await;
         assert_ne!(
             response.status,
@@ -307,14 +356,14 @@ async fn a_foreign_client_looks_exactly_like_a_missing_one() {
             route,
             &Place::new("globex", "portal", "live", globex_target),
             "",
-            &ids.globex_token,
+            object(route, &ids.globex),
         );
         let cases = [
             fill(
                 route,
                 &Place::new("no-such-client", "portal", "live", globex_target),
                 "",
-                &ids.globex_token,
+                object(route, &ids.globex),
             ),
             fill(
                 route,
@@ -344,7 +393,7 @@ async fn a_foreign_client_looks_exactly_like_a_missing_one() {
             }
         }
         let mut look_alike = vec![];
-        let own_token = ids.acme_token.as_str();
+        let own_token = object(route, &ids.acme);
         if route.path.contains("{project}") {
             // A project of the own client that does not exist looks the same as well,
             look_alike.push((Place::new("acme", "no-such-project", "live", acme_target), own_token));
@@ -372,7 +421,7 @@ async fn a_foreign_client_looks_exactly_like_a_missing_one() {
             // Another client's API token by its id under the own client, an id that does
             // not exist and one that is not a number.
             let own = Place::new("acme", "shop", "live", acme_target);
-            for id in [ids.globex_token.as_str(), "999999999", "not-a-number"] {
+            for id in [ids.globex.token.as_str(), "999999999", "not-a-number"] {
                 look_alike.push((own, id));
             }
         }

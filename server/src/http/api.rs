@@ -5,6 +5,7 @@
 
 use super::AppState;
 use crate::query::{QueryError, Span};
+use crate::rules::alerting::AlertState;
 use crate::store;
 use crate::tenancy::tokens;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
@@ -64,6 +65,8 @@ fn success(data: Value) -> Response {
 /// The client whose token came with the request.
 pub struct ApiClient {
     pub tenant: Tenant,
+    /// The client the token belongs to.
+    pub client_id: i64,
 }
 
 fn presented_token(headers: &HeaderMap) -> Option<String> {
@@ -90,6 +93,7 @@ impl FromRequestParts<AppState> for ApiClient {
         match tokens::client_of(&state.db, &token, &state.token_uses).await {
             Ok(client) => Ok(ApiClient {
                 tenant: store::tenant(client),
+                client_id: client,
             }),
             Err(crate::tenancy::TenancyError::NotFound) => Err(unauthorized("the API token is not valid")),
             Err(e) => Err(ApiError::internal(e)),
@@ -509,6 +513,109 @@ pub async fn buildinfo(_client: ApiClient) -> Response {
         "buildDate": "",
         "goVersion": "",
     }))
+}
+
+/// RFC 3339 with milliseconds, as Prometheus writes times in its rules and alerts answers.
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+fn labels_object(labels: &vitrine_promql::Labels) -> Value {
+    Value::Object(labels.iter().map(|(n, v)| (n.to_string(), json!(v))).collect())
+}
+
+/// One alert in Prometheus' shape.
+fn alert_json(alert: &crate::rules::alerting::Alert, annotations: &Value) -> Value {
+    json!({
+        "labels": labels_object(&alert.labels),
+        "annotations": annotations,
+        "state": alert.state.as_str(),
+        "activeAt": rfc3339(alert.active_at),
+        "value": vitrine_promql::json::format_value(alert.value),
+    })
+}
+
+/// The threshold's explanation in English as the alert's annotations (what Grafana shows).
+fn annotations(threshold: &crate::rules::Threshold) -> Value {
+    let text = threshold.explanations.for_language("en");
+    json!({"summary": threshold.name, "description": text.meaning, "action": text.action, "audience": text.audience})
+}
+
+/// `GET /api/v1/alerts`: the client's pending and firing alerts.
+pub async fn alerts(State(state): State<AppState>, client: ApiClient) -> Response {
+    let thresholds = match crate::rules::of_client(&state.db, client.client_id).await {
+        Ok(thresholds) => thresholds,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let mut alerts = Vec::new();
+    for threshold in &thresholds {
+        let annotations = annotations(threshold);
+        alerts.extend(
+            state
+                .rules
+                .alerts(threshold.id)
+                .iter()
+                .map(|a| alert_json(a, &annotations)),
+        );
+    }
+    success(json!({ "alerts": alerts }))
+}
+
+/// `GET /api/v1/rules`: the client's thresholds as alerting rules, one group per project and
+/// environment, in Prometheus' shape (`type=record` gives none: thresholds only alert).
+pub async fn rules(State(state): State<AppState>, client: ApiClient, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref(), &[]);
+    let thresholds = match crate::rules::of_client(&state.db, client.client_id).await {
+        Ok(thresholds) => thresholds,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let wanted = params.get("type");
+    let interval = state.config.rule_evaluation_interval_secs as f64;
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for threshold in thresholds.iter().filter(|_| wanted.is_none_or(|t| t == "alert")) {
+        let group = format!(
+            "{}/{}",
+            threshold.project,
+            threshold.environment.as_deref().unwrap_or("*")
+        );
+        let annotations = annotations(threshold);
+        let alerts = state.rules.alerts(threshold.id);
+        let health = state.rules.health(threshold.id);
+        let rule_state = if alerts.iter().any(|a| a.state == AlertState::Firing) {
+            "firing"
+        } else if alerts.iter().any(|a| a.state == AlertState::Pending) {
+            "pending"
+        } else {
+            "inactive"
+        };
+        let rule = json!({
+            "state": rule_state,
+            "name": threshold.name,
+            "query": threshold.rule_expr().map(|e| vitrine_promql::print(&e)).unwrap_or_else(|e| e),
+            "duration": threshold.for_secs,
+            "keepFiringFor": threshold.keep_firing_for_secs,
+            "labels": {"severity": threshold.severity, "threshold_id": threshold.id.to_string()},
+            "annotations": annotations,
+            "alerts": alerts.iter().map(|a| alert_json(a, &annotations)).collect::<Vec<_>>(),
+            "health": if health.error.is_some() { "err" } else if health.last_ms == 0 { "unknown" } else { "ok" },
+            "lastError": health.error.unwrap_or_default(),
+            "evaluationTime": health.seconds,
+            "lastEvaluation": rfc3339(health.last_ms),
+            "type": "alerting",
+        });
+        match groups.iter_mut().find(|(name, _)| *name == group) {
+            Some((_, rules)) => rules.push(rule),
+            None => groups.push((group, vec![rule])),
+        }
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(name, rules)| json!({"name": name, "file": "vitrine", "rules": rules, "interval": interval, "limit": 0}))
+        .collect();
+    success(json!({ "groups": groups }))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod pages;
 mod render;
 pub mod routes;
 mod targets;
+mod thresholds;
 
 use crate::config::Config;
 use axum::Router;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub scraper: Arc<crate::scrape::manager::Scraper>,
     /// Runs PromQL for the API and the pages, within the query limits.
     pub queries: Arc<crate::query::Queries>,
+    /// Evaluates the thresholds; their state now.
+    pub rules: Arc<crate::rules::evaluator::Evaluator>,
     /// Token of the operator endpoints (`vitrine tsdb …` while serving).
     pub operator_token: Arc<str>,
     /// When API tokens were used, written in batches.

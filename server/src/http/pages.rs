@@ -125,7 +125,7 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-fn path_param(params: &RawPathParams, name: &str) -> String {
+pub(super) fn path_param(params: &RawPathParams, name: &str) -> String {
     params
         .iter()
         .find(|(key, _)| *key == name)
@@ -626,14 +626,14 @@ async fn render_client(
 }
 
 /// Keeps a notice for the next rendering of this client's page (not another client's).
-async fn put_flash<T: Serialize>(access: &ClientAccess, key: &str, notice: T) {
+pub(super) async fn put_flash<T: Serialize>(access: &ClientAccess, key: &str, notice: T) {
     if let Err(e) = access.who.session.insert(key, (&access.client.slug, notice)).await {
         tracing::warn!(error = %e, key, "storing a notice in the session");
     }
 }
 
 /// The notice kept for this client's page, removed as it is shown: it appears once.
-async fn take_flash<T: DeserializeOwned>(access: &ClientAccess, key: &str) -> Option<T> {
+pub(super) async fn take_flash<T: DeserializeOwned>(access: &ClientAccess, key: &str) -> Option<T> {
     let session = &access.who.session;
     let flash: Option<(String, T)> = session.get(key).await.ok().flatten();
     match flash {
@@ -835,7 +835,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .unwrap_or_default();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        metrics.render() + &store,
+        metrics.render() + &store + &state.rules.render_metrics(),
     )
         .into_response()
 }

@@ -111,6 +111,12 @@ mod tests {
         );
         assert_eq!(locale(None, &headers), Locale::de);
         assert_eq!(locale(Some("en"), &headers), Locale::en);
+        headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("fr-FR,fr;q=0.9"));
+        assert_eq!(locale(None, &headers), Locale::fr);
+        headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("de;q=0.5, fr-CH"));
+        assert_eq!(locale(None, &headers), Locale::fr);
+        assert_eq!(locale(Some("de"), &headers), Locale::de);
+        assert_eq!(locale(Some("fr"), &HeaderMap::new()), Locale::fr);
         headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static(";;,q=x,*"));
         assert_eq!(locale(None, &headers), Locale::en);
     }

@@ -1,7 +1,7 @@
 //! The route table. The router is built from it and `vitrine routes` prints
 //! it, so the tenancy and CSRF tests cover every route there is.
 
-use super::{AppState, account, admin, api, explore, pages, targets};
+use super::{AppState, account, admin, api, explore, pages, targets, thresholds};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
@@ -123,6 +123,24 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             SignedIn,
             post(pages::revoke_token),
         ),
+        r(
+            "GET",
+            "/clients/{client}/thresholds",
+            SignedIn,
+            get(thresholds::thresholds_page),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/thresholds",
+            SignedIn,
+            post(thresholds::create_threshold),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/thresholds/{threshold}/delete",
+            SignedIn,
+            post(thresholds::delete_threshold),
+        ),
         r("GET", "/invite/{token}", Public, get(pages::invite_page)),
         r("POST", "/invite/{token}", Public, post(pages::invite_submit)),
         r("GET", "/health/live", Public, get(pages::health_live)),
@@ -133,6 +151,8 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/api/v1/query_range", Token, get(api::query_range)),
         r("POST", "/api/v1/query_range", Token, post(api::query_range)),
         r("GET", "/api/v1/series", Token, get(api::series)),
+        r("GET", "/api/v1/rules", Token, get(api::rules)),
+        r("GET", "/api/v1/alerts", Token, get(api::alerts)),
         r("POST", "/api/v1/series", Token, post(api::series)),
         r("GET", "/api/v1/labels", Token, get(api::labels)),
         r("POST", "/api/v1/labels", Token, post(api::labels)),

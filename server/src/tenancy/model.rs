@@ -147,6 +147,7 @@ impl fmt::Debug for NewPassword {
 pub enum Language {
     En,
     De,
+    Fr,
 }
 
 impl Language {
@@ -154,6 +155,7 @@ impl Language {
         match raw.trim() {
             "en" | "" => Ok(Language::En),
             "de" => Ok(Language::De),
+            "fr" => Ok(Language::Fr),
             _ => Err(FieldProblem::InvalidChoice),
         }
     }
@@ -162,6 +164,7 @@ impl Language {
         match self {
             Language::En => "en",
             Language::De => "de",
+            Language::Fr => "fr",
         }
     }
 }
@@ -255,5 +258,17 @@ mod tests {
         assert!(!Role::ClientAdmin.may_manage_projects());
         assert!(Role::ClientAdmin.may_invite());
         assert!(!Role::ClientViewer.may_invite());
+    }
+
+    #[test]
+    fn languages() {
+        for language in [Language::En, Language::De, Language::Fr] {
+            assert_eq!(Language::parse(language.as_str()), Ok(language));
+        }
+        assert_eq!(Language::parse(" fr "), Ok(Language::Fr));
+        assert_eq!(Language::parse(""), Ok(Language::En));
+        for bad in ["FR", "fr-FR", "français", "it", "es"] {
+            assert_eq!(Language::parse(bad), Err(FieldProblem::InvalidChoice), "{bad}");
+        }
     }
 }

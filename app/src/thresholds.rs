@@ -1,0 +1,307 @@
+//! A client's thresholds: for each, in plain words, what it watches, when it raises the alarm,
+//! what that means for the client, what the agency does and who is told; its state now and its
+//! recent history. Agency people add thresholds from templates (texts pre-filled, editable)
+//! and delete them.
+
+use crate::dto::*;
+use crate::i18n::Locale;
+use crate::pages::{Field, problem_message};
+use crate::targets::utc_text;
+use crate::text::textarea_text;
+use crate::units::{format_duration, format_value};
+use leptos::prelude::*;
+use leptos_i18n::{td, td_string};
+
+#[component]
+pub fn Thresholds(locale: Locale, page: ThresholdsPage, csrf: String) -> impl IntoView {
+    let client_path = format!("/clients/{}", page.client_slug);
+    let action = format!("{client_path}/thresholds");
+    let notice = page.notice.clone().map(|notice| {
+        let text = match notice {
+            ThresholdNotice::Created { name } => td!(locale, notice_threshold_created, name = name.clone()).into_any(),
+            ThresholdNotice::Deleted { name } => td!(locale, notice_threshold_deleted, name = name.clone()).into_any(),
+        };
+        view! { <p class="alert success" role="status">{text}</p> }
+    });
+    let firing = page
+        .thresholds
+        .iter()
+        .filter(|t| t.state == ThresholdState::Firing)
+        .count();
+    let alarm = firing > 0;
+    let summary = if page.thresholds.is_empty() {
+        td_string!(locale, thresholds_none).to_string()
+    } else if firing == 0 {
+        td_string!(locale, thresholds_all_ok).to_string()
+    } else {
+        td_string!(locale, thresholds_some_firing).to_string()
+    };
+    let cards = page
+        .thresholds
+        .iter()
+        .cloned()
+        .map(|t| {
+            view! {
+                <ThresholdCard locale=locale threshold=t can_manage=page.can_manage action=action.clone() csrf=csrf.clone() />
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="breadcrumb">
+            <a href=client_path>{td!(locale, targets_back, client = page.client_name.clone())}</a>
+        </p>
+        <h1>{td!(locale, thresholds_heading, client = page.client_name.clone())}</h1>
+        <p class="intro">{td_string!(locale, thresholds_intro)}</p>
+        {notice}
+        <p class="summary" class:alarm=alarm role="status">{summary}</p>
+        <div class="thresholds">{cards}</div>
+        {page.can_manage.then(|| view! { <NewThreshold locale=locale page=page.clone() action=action.clone() csrf=csrf.clone() /> })}
+    }
+}
+
+fn comparison_text(locale: Locale, comparison: Comparison) -> &'static str {
+    match comparison {
+        Comparison::Above => td_string!(locale, comparison_above),
+        Comparison::AtLeast => td_string!(locale, comparison_at_least),
+        Comparison::Below => td_string!(locale, comparison_below),
+        Comparison::AtMost => td_string!(locale, comparison_at_most),
+        Comparison::Equal => td_string!(locale, comparison_equal),
+        Comparison::NotEqual => td_string!(locale, comparison_not_equal),
+    }
+}
+
+fn state_badge(locale: Locale, state: ThresholdState) -> impl IntoView {
+    let (class, text) = match state {
+        ThresholdState::Ok => ("status up", td_string!(locale, threshold_state_ok)),
+        ThresholdState::Pending => ("status pending", td_string!(locale, threshold_state_pending)),
+        ThresholdState::Firing => ("status down", td_string!(locale, threshold_state_firing)),
+    };
+    view! { <span class=class>{text}</span> }
+}
+
+fn severity_text(locale: Locale, severity: &str) -> &'static str {
+    match severity {
+        "critical" => td_string!(locale, severity_critical),
+        "warning" => td_string!(locale, severity_warning),
+        _ => td_string!(locale, severity_info),
+    }
+}
+
+#[component]
+fn ThresholdCard(
+    locale: Locale,
+    threshold: ThresholdView,
+    can_manage: bool,
+    action: String,
+    csrf: String,
+) -> impl IntoView {
+    let t = threshold;
+    let place = match &t.environment {
+        Some(environment) => format!("{} · {environment}", t.project).into_any(),
+        None => td!(locale, threshold_whole_project, project = t.project.clone()).into_any(),
+    };
+    let rule = td!(
+        locale,
+        threshold_rule,
+        comparison = comparison_text(locale, t.comparison),
+        value = format_value(t.value, &t.unit, locale),
+        duration = format_duration(t.for_secs)
+    );
+    let now = match (t.state, t.value_now) {
+        (ThresholdState::Ok, _) | (_, None) => None,
+        (state, Some(value)) => {
+            let value = format_value(value, &t.unit, locale);
+            let since = utc_text(t.since_ms);
+            Some(if state == ThresholdState::Firing {
+                td!(locale, threshold_firing_since, value = value, since = since).into_any()
+            } else {
+                td!(locale, threshold_pending_since, value = value, since = since).into_any()
+            })
+        }
+    };
+    let warning = t
+        .warning
+        .map(|w| td!(locale, threshold_warning_line, value = format_value(w, &t.unit, locale)));
+    let history = (!t.history.is_empty()).then(|| {
+        let unit = t.unit.clone();
+        let rows = t
+            .history
+            .iter()
+            .map(|(state, value, at)| {
+                let what = match state {
+                    ThresholdState::Firing => td_string!(locale, history_firing),
+                    ThresholdState::Pending => td_string!(locale, history_pending),
+                    ThresholdState::Ok => td_string!(locale, history_resolved),
+                };
+                view! { <li><time>{utc_text(*at)}</time> " " {what} " (" {format_value(*value, &unit, locale)} ")"</li> }
+            })
+            .collect_view();
+        view! {
+            <details class="history">
+                <summary>{td_string!(locale, threshold_history)}</summary>
+                <ul>{rows}</ul>
+            </details>
+        }
+    });
+    let delete = can_manage.then(|| {
+        view! {
+            <form method="post" action=format!("{action}/{}/delete", t.id)>
+                <input type="hidden" name="csrf" value=csrf />
+                <button type="submit" class="danger">{td_string!(locale, threshold_delete)}</button>
+            </form>
+        }
+    });
+    view! {
+        <article class="card threshold" class:firing=t.state == ThresholdState::Firing id=format!("threshold-{}", t.id)>
+            <h2>{t.name.clone()} " " {state_badge(locale, t.state)}</h2>
+            <p class="hint">{place} " · " {severity_text(locale, &t.severity)}</p>
+            <p class="rule">{rule}</p>
+            {warning.map(|w| view! { <p class="hint">{w}</p> })}
+            {now.map(|text| view! { <p class="now" role="status">{text}</p> })}
+            <dl class="explanation">
+                <dt>{td_string!(locale, explanation_meaning)}</dt>
+                <dd>{t.meaning.clone()}</dd>
+                <dt>{td_string!(locale, explanation_action)}</dt>
+                <dd>{t.action.clone()}</dd>
+                <dt>{td_string!(locale, explanation_audience)}</dt>
+                <dd>{t.audience.clone()}</dd>
+            </dl>
+            {history}
+            <details class="expression">
+                <summary>{td_string!(locale, threshold_expression)}</summary>
+                <p class="hint">{td_string!(locale, threshold_expression_hint)}</p>
+                <pre><code>{t.effective_expr.clone()}</code></pre>
+            </details>
+            {delete}
+        </article>
+    }
+}
+
+/// A labelled choice that keeps what was chosen and shows its problem.
+#[component]
+fn Choice(
+    locale: Locale,
+    form: FormState,
+    name: &'static str,
+    label: &'static str,
+    options: Vec<(String, String)>,
+) -> impl IntoView {
+    let id = format!("threshold-{name}");
+    let chosen = form.value(name).to_string();
+    let problem = form.problem(name).map(|p| problem_message(locale, p));
+    view! {
+        <div class="field" class:invalid=problem.is_some()>
+            <label for=id.clone()>{label}</label>
+            <select id=id name=name>
+                {options
+                    .into_iter()
+                    .map(|(value, text)| {
+                        let selected = value == chosen;
+                        view! { <option value=value selected=selected>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
+        </div>
+    }
+}
+
+/// A labelled text area that keeps what was typed and shows its problem.
+#[component]
+fn TextArea(
+    locale: Locale,
+    form: FormState,
+    name: String,
+    label: &'static str,
+    #[prop(default = 3)] rows: u32,
+) -> impl IntoView {
+    let id = format!("threshold-{name}");
+    let problem = form.problem(&name).map(|p| problem_message(locale, p));
+    let value = textarea_text(form.value(&name));
+    view! {
+        <div class="field" class:invalid=problem.is_some()>
+            <label for=id.clone()>{label}</label>
+            <textarea id=id name=name rows=rows>{value}</textarea>
+            {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn NewThreshold(locale: Locale, page: ThresholdsPage, action: String, csrf: String) -> impl IntoView {
+    let chooser = view! {
+        <form method="get" action=format!("{action}#new-threshold") class="inline">
+            <div class="field">
+                <label for="threshold-template-choice">{td_string!(locale, threshold_template)}</label>
+                <select id="threshold-template-choice" name="template">
+                    {page
+                        .templates
+                        .iter()
+                        .cloned()
+                        .map(|(id, name)| view! { <option value=id>{name}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="secondary">{td_string!(locale, threshold_template_use)}</button>
+        </form>
+    };
+    let form = page.form.clone().map(|form| {
+        let comparisons = Comparison::ALL
+            .iter()
+            .map(|c| (c.op().to_string(), format!("{} ({})", comparison_text(locale, *c), c.op())))
+            .collect::<Vec<_>>();
+        let severities = THRESHOLD_SEVERITIES
+            .iter()
+            .map(|s| (s.to_string(), severity_text(locale, s).to_string()))
+            .collect::<Vec<_>>();
+        let units = THRESHOLD_UNITS
+            .iter()
+            .map(|u| (u.to_string(), u.to_string()))
+            .collect::<Vec<_>>();
+        let languages = [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
+            .into_iter()
+            .map(|(tag, language)| {
+                view! {
+                    <fieldset lang=tag>
+                        <legend>{language}</legend>
+                        <TextArea locale=locale form=form.clone() name=format!("meaning_{tag}") label=td_string!(locale, explanation_meaning) />
+                        <TextArea locale=locale form=form.clone() name=format!("action_{tag}") label=td_string!(locale, explanation_action) />
+                        <TextArea locale=locale form=form.clone() name=format!("audience_{tag}") label=td_string!(locale, explanation_audience) rows=2 />
+                    </fieldset>
+                }
+            })
+            .collect_view();
+        view! {
+            <form method="post" action=action.clone()>
+                <input type="hidden" name="csrf" value=csrf.clone() />
+                <input type="hidden" name="template" value=form.value("template").to_string() />
+                <Choice locale=locale form=form.clone() name="place" label=td_string!(locale, threshold_place) options=page.places.clone() />
+                <Field locale=locale form=form.clone() id_prefix="threshold" name="name" label=td_string!(locale, threshold_name) />
+                <TextArea locale=locale form=form.clone() name="expr".to_string() label=td_string!(locale, threshold_expr) rows=2 />
+                <p class="hint">{td_string!(locale, threshold_expr_hint)}</p>
+                <div class="field-row">
+                    <Choice locale=locale form=form.clone() name="comparator" label=td_string!(locale, threshold_comparator) options=comparisons />
+                    <Field locale=locale form=form.clone() id_prefix="threshold" name="value" label=td_string!(locale, threshold_value) />
+                    <Field locale=locale form=form.clone() id_prefix="threshold" name="warning" label=td_string!(locale, threshold_warning) />
+                    <Choice locale=locale form=form.clone() name="unit" label=td_string!(locale, threshold_unit) options=units />
+                </div>
+                <div class="field-row">
+                    <Field locale=locale form=form.clone() id_prefix="threshold" name="for" label=td_string!(locale, threshold_for) hint=td_string!(locale, threshold_for_hint) />
+                    <Choice locale=locale form=form.clone() name="severity" label=td_string!(locale, threshold_severity) options=severities />
+                </div>
+                <h3>{td_string!(locale, threshold_explanations)}</h3>
+                <p class="hint">{td_string!(locale, threshold_explanations_hint)}</p>
+                {languages}
+                <button type="submit">{td_string!(locale, threshold_create)}</button>
+            </form>
+        }
+    });
+    view! {
+        <section class="card" id="new-threshold">
+            <h2>{td_string!(locale, threshold_new_title)}</h2>
+            <p>{td_string!(locale, threshold_new_intro)}</p>
+            {chooser}
+            {form}
+        </section>
+    }
+}

@@ -1,0 +1,227 @@
+//! The thresholds page of a client (`/clients/{client}/thresholds`): every threshold with its
+//! explanation in the viewer's language and its state now; agency people add one from a
+//! template and delete them. Reads and writes go through `rules`, scoped by `ClientAccess`.
+
+use super::AppState;
+use super::pages::{CheckedForm, ClientAccess, path_param, put_flash, take_flash};
+use super::render;
+use crate::rules::alerting::AlertState;
+use crate::rules::{self, Threshold, templates};
+use crate::tenancy::TenancyError;
+use app::Locale;
+use app::dto::*;
+use axum::extract::{Query, RawPathParams, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+const FLASH: &str = "flash_thresholds";
+
+fn tag(locale: Locale) -> &'static str {
+    match locale {
+        Locale::de => "de",
+        Locale::fr => "fr",
+        Locale::en => "en",
+    }
+}
+
+fn language(locale: Locale) -> usize {
+    templates::language_index(tag(locale))
+}
+
+#[derive(Deserialize)]
+pub struct ThresholdsQuery {
+    template: Option<String>,
+}
+
+pub async fn thresholds_page(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    Query(query): Query<ThresholdsQuery>,
+) -> Response {
+    let form = query
+        .template
+        .as_deref()
+        .and_then(templates::find)
+        .filter(|_| access.who.caller.role.is_agency())
+        .map(|template| template_form(template, access.who.locale));
+    let notice = take_flash(&access, FLASH).await;
+    render_page(&state, &access, form, notice, StatusCode::OK).await
+}
+
+/// The form of a new threshold filled from a template: its name in the viewer's language,
+/// its explanation in every language.
+fn template_form(template: &templates::Template, locale: Locale) -> FormState {
+    let mut values = vec![
+        ("template".to_string(), template.id.to_string()),
+        ("name".to_string(), template.name[language(locale)].to_string()),
+        ("expr".to_string(), template.expr.to_string()),
+        ("comparator".to_string(), template.comparator.to_string()),
+        ("value".to_string(), template.value.to_string()),
+        (
+            "warning".to_string(),
+            template.warning.map(|w| w.to_string()).unwrap_or_default(),
+        ),
+        (
+            "for".to_string(),
+            vitrine_promql::format_duration(i64::from(template.for_secs) * 1000),
+        ),
+        ("severity".to_string(), template.severity.to_string()),
+        ("unit".to_string(), template.unit.to_string()),
+    ];
+    for (text, tag) in template.explanation.iter().zip(["en", "de", "fr"]) {
+        values.push((format!("meaning_{tag}"), text.meaning.to_string()));
+        values.push((format!("action_{tag}"), text.action.to_string()));
+        values.push((format!("audience_{tag}"), text.audience.to_string()));
+    }
+    FormState {
+        values,
+        problems: Vec::new(),
+    }
+}
+
+async fn render_page(
+    state: &AppState,
+    access: &ClientAccess,
+    form: Option<FormState>,
+    notice: Option<ThresholdNotice>,
+    status: StatusCode,
+) -> Response {
+    let who = &access.who;
+    let listed = match rules::of_client(&state.db, access.client.id).await {
+        Ok(listed) => listed,
+        Err(e) => return who.failure(state, e).await,
+    };
+    let mut thresholds = Vec::with_capacity(listed.len());
+    for threshold in &listed {
+        match view_of(state, threshold, who.locale).await {
+            Ok(view) => thresholds.push(view),
+            Err(e) => return render::internal(state, who.locale, e).await,
+        }
+    }
+    let summary = match who.scope(state).summaries(Some(&access.client)).await {
+        Ok(mut list) if !list.is_empty() => list.remove(0),
+        Ok(_) => return who.problem(state, Problem::NotFound).await,
+        Err(e) => return who.failure(state, e).await,
+    };
+    let can_manage = who.caller.role.is_agency();
+    let mut places = Vec::new();
+    for project in &summary.projects {
+        for environment in &project.environments {
+            places.push((
+                format!("{}/{}", project.slug, environment.name),
+                format!("{} · {}", project.name, environment.name),
+            ));
+        }
+        places.push((format!("{}/*", project.slug), format!("{} · *", project.name)));
+    }
+    let page = ThresholdsPage {
+        client_name: summary.name.clone(),
+        client_slug: access.client.slug.clone(),
+        thresholds,
+        can_manage,
+        templates: templates::TEMPLATES
+            .iter()
+            .map(|t| (t.id.to_string(), t.name[language(who.locale)].to_string()))
+            .collect(),
+        places,
+        form: form.filter(|_| can_manage),
+        notice,
+    };
+    render::page(
+        state,
+        who.locale,
+        Some(who.viewer()),
+        Page::Thresholds(Box::new(page)),
+        status,
+    )
+    .await
+}
+
+fn view_state(state: Option<AlertState>) -> ThresholdState {
+    match state {
+        Some(AlertState::Firing) => ThresholdState::Firing,
+        Some(AlertState::Pending) => ThresholdState::Pending,
+        _ => ThresholdState::Ok,
+    }
+}
+
+async fn view_of(state: &AppState, t: &Threshold, locale: Locale) -> Result<ThresholdView, sqlx::Error> {
+    let status = state.rules.status(t.id);
+    let history = rules::evaluator::history(&state.db, t.id, 20)
+        .await?
+        .into_iter()
+        .map(|(s, value, at)| {
+            let s = match s.as_str() {
+                "firing" => ThresholdState::Firing,
+                "pending" => ThresholdState::Pending,
+                _ => ThresholdState::Ok,
+            };
+            (s, value, at)
+        })
+        .collect();
+    let explanation = t.explanations.for_language(tag(locale));
+    Ok(ThresholdView {
+        id: t.id,
+        name: t.name.clone(),
+        project: t.project.clone(),
+        environment: t.environment.clone(),
+        comparison: t.comparator,
+        value: t.value,
+        warning: t.warning,
+        unit: t.unit.clone(),
+        for_secs: t.for_secs,
+        severity: t.severity.clone(),
+        state: view_state(status.state),
+        since_ms: status.since_ms,
+        value_now: status.value,
+        meaning: explanation.meaning,
+        action: explanation.action,
+        audience: explanation.audience,
+        effective_expr: t.rule_expr().map(|e| vitrine_promql::print(&e)).unwrap_or_else(|e| e),
+        history,
+    })
+}
+
+pub async fn create_threshold(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    match rules::create(&state.db, &who.caller, &access.client, &form).await {
+        Ok(id) => {
+            let name = form
+                .iter()
+                .find(|(n, _)| n == "name")
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default();
+            tracing::info!(client = %access.client.slug, threshold = id, "threshold created");
+            put_flash(&access, FLASH, ThresholdNotice::Created { name }).await;
+            Redirect::to(&format!("/clients/{}/thresholds#threshold-{id}", access.client.slug)).into_response()
+        }
+        Err(TenancyError::Invalid(form)) => {
+            render_page(&state, &access, Some(form), None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+pub async fn delete_threshold(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    let who = &access.who;
+    // An id that is not a number names no threshold: the same 404 as a missing one.
+    let id = path_param(&params, "threshold").parse::<i64>().unwrap_or(-1);
+    match rules::delete(&state.db, &who.caller, &access.client, id).await {
+        Ok(name) => {
+            tracing::info!(client = %access.client.slug, threshold = id, "threshold deleted");
+            put_flash(&access, FLASH, ThresholdNotice::Deleted { name }).await;
+            Redirect::to(&format!("/clients/{}/thresholds", access.client.slug)).into_response()
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}

@@ -1,0 +1,365 @@
+//! Evaluates every threshold's alert rule at the rule interval, client by client: each client's
+//! thresholds run in their own task through a query runner of their own (its per-client slots
+//! are not the API's or the pages', so open dashboards never cost a rule evaluation), and a
+//! client whose previous round still runs skips this one (counted as missed) without delaying
+//! any other client. State changes are written to SQLite (restored at start, as Prometheus
+//! restores the `for` state) and the `ALERTS` / `ALERTS_FOR_STATE` series to the client's store.
+
+use super::Threshold;
+use super::alerting::{Alert, AlertState, RuleState, Transition};
+use crate::query::{Queries, Span};
+use sqlx::SqlitePool;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use vitrine_promql::{Labels, Value};
+use vitrine_tsdb::Db;
+
+pub struct Evaluator {
+    db: SqlitePool,
+    tsdb: Arc<Db>,
+    queries: Arc<Queries>,
+    interval: Duration,
+    /// By threshold id.
+    states: Mutex<HashMap<i64, RuleState>>,
+    /// Clients whose round runs now.
+    running: Mutex<HashSet<i64>>,
+    /// By threshold id: how its last evaluation went.
+    health: Mutex<HashMap<i64, Health>>,
+    missed: AtomicU64,
+    evaluations: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// How a threshold's last evaluation went.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Health {
+    /// When it ran (ms), 0 before the first.
+    pub last_ms: i64,
+    /// How long it took.
+    pub seconds: f64,
+    pub error: Option<String>,
+}
+
+/// What the pages show of a threshold now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    /// `None`: OK (nothing pending or firing).
+    pub state: Option<AlertState>,
+    /// Since when it is in that state (ms): pending since `active_at`, firing since `fired_at`.
+    pub since_ms: i64,
+    pub value: Option<f64>,
+    /// How many series are pending or firing.
+    pub alerts: usize,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn labels_json(labels: &Labels) -> String {
+    let pairs: Vec<(&str, &str)> = labels.iter().collect();
+    serde_json::to_string(&pairs).unwrap_or_default()
+}
+
+impl Evaluator {
+    pub fn new(db: SqlitePool, tsdb: Arc<Db>, queries: Arc<Queries>, interval: Duration) -> Arc<Evaluator> {
+        Arc::new(Evaluator {
+            db,
+            tsdb,
+            queries,
+            interval,
+            states: Mutex::default(),
+            running: Mutex::default(),
+            health: Mutex::default(),
+            missed: AtomicU64::new(0),
+            evaluations: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+        })
+    }
+
+    /// Loads the alerts kept at the last stop: pending ones keep counting their `for` from when
+    /// they became active, firing ones stay firing.
+    pub async fn restore(&self) -> Result<usize, sqlx::Error> {
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(i64, String, String, f64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT threshold_id, labels, state, value, active_at, fired_at, resolved_at, keep_firing_since
+             FROM threshold_alerts",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        let count = rows.len();
+        for (id, labels, state, value, active_at, fired_at, resolved_at, keep_firing_since) in rows {
+            let pairs: Vec<(String, String)> = serde_json::from_str(&labels).unwrap_or_default();
+            let state = match state.as_str() {
+                "pending" => AlertState::Pending,
+                "firing" => AlertState::Firing,
+                _ => AlertState::Inactive,
+            };
+            let labels = Labels::new(pairs);
+            let alert = Alert {
+                labels: labels.clone(),
+                state,
+                value,
+                active_at,
+                fired_at,
+                resolved_at,
+                keep_firing_since,
+            };
+            states.entry(id).or_default().alerts.insert(labels, alert);
+        }
+        Ok(count)
+    }
+
+    /// Evaluates at every interval until the process ends.
+    pub async fn run(self: Arc<Self>) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            ticker.tick().await;
+            self.clone().start_round(now_ms()).await;
+        }
+    }
+
+    /// Starts one round at `ts`: a task per client, skipping clients still in their last round.
+    async fn start_round(self: Arc<Self>, ts: i64) {
+        let thresholds = match super::all(&self.db).await {
+            Ok(thresholds) => thresholds,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the thresholds");
+                return;
+            }
+        };
+        {
+            let ids: HashSet<i64> = thresholds.iter().map(|t| t.id).collect();
+            let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+            states.retain(|id, _| ids.contains(id));
+            let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+            health.retain(|id, _| ids.contains(id));
+        }
+        let mut by_client: HashMap<i64, Vec<Threshold>> = HashMap::new();
+        for threshold in thresholds {
+            by_client.entry(threshold.client_id).or_default().push(threshold);
+        }
+        for (client_id, thresholds) in by_client {
+            if !self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(client_id) {
+                self.missed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(client_id, "rule evaluation still running from the last round: skipped");
+                continue;
+            }
+            let evaluator = self.clone();
+            tokio::spawn(async move {
+                evaluator.evaluate_client(client_id, &thresholds, ts).await;
+                evaluator
+                    .running
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&client_id);
+            });
+        }
+    }
+
+    /// Evaluates the thresholds of one client at `ts` (used by the round and by tests).
+    pub async fn evaluate_client(&self, client_id: i64, thresholds: &[Threshold], ts: i64) {
+        let tenant = crate::store::tenant(client_id);
+        let mut written: Vec<(Labels, f64)> = Vec::new();
+        for threshold in thresholds {
+            self.evaluations.fetch_add(1, Ordering::Relaxed);
+            let started = std::time::Instant::now();
+            let result = self.query(tenant, threshold, ts).await;
+            let health = Health {
+                last_ms: ts,
+                seconds: started.elapsed().as_secs_f64(),
+                error: result.as_ref().err().cloned(),
+            };
+            self.health
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(threshold.id, health);
+            let result = match result {
+                Ok(result) => result,
+                Err(e) => {
+                    self.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(threshold = threshold.id, error = %e, "threshold evaluation failed");
+                    continue;
+                }
+            };
+            let (transitions, series, alerts) = {
+                let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+                let state = states.entry(threshold.id).or_default();
+                let transitions = state.evaluate(
+                    ts,
+                    result,
+                    i64::from(threshold.for_secs) * 1000,
+                    i64::from(threshold.keep_firing_for_secs) * 1000,
+                );
+                let alerts: Vec<Alert> = state.alerts.values().cloned().collect();
+                (transitions, state.series(), alerts)
+            };
+            written.extend(series);
+            if !transitions.is_empty()
+                && let Err(e) = self.persist(threshold.id, &alerts, &transitions).await
+            {
+                tracing::warn!(threshold = threshold.id, error = %e, "storing the alert state");
+            }
+        }
+        if !written.is_empty() {
+            let tsdb = self.tsdb.clone();
+            let stored = tokio::task::spawn_blocking(move || {
+                let mut appender = tsdb.appender();
+                for (labels, value) in &written {
+                    let pairs: Vec<(&str, &str)> = labels.iter().collect();
+                    let series = appender.series(tenant, &vitrine_tsdb::Labels::from_pairs(&pairs));
+                    appender.add(series, ts, *value);
+                }
+                appender.commit()
+            })
+            .await;
+            if let Ok(Err(e)) = stored {
+                tracing::warn!(client_id, error = %e, "writing the ALERTS series");
+            }
+        }
+    }
+
+    /// The rule's result at `ts`: each series' labels (without the metric name, with the
+    /// threshold's own) and value.
+    async fn query(
+        &self,
+        tenant: vitrine_tsdb::Tenant,
+        threshold: &Threshold,
+        ts: i64,
+    ) -> Result<Vec<(Labels, f64)>, String> {
+        let expr = threshold.rule_expr()?;
+        let value = self
+            .queries
+            .run(tenant, expr, Span::Instant(ts), None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Value::Vector(samples) = value else {
+            return Err("the measured value is not a list of series".into());
+        };
+        Ok(samples
+            .into_iter()
+            .map(|sample| {
+                let mut labels = sample.labels.without_name();
+                for (name, value) in threshold.alert_labels() {
+                    labels.set(name, &value);
+                }
+                (labels, sample.v)
+            })
+            .collect())
+    }
+
+    async fn persist(
+        &self,
+        threshold_id: i64,
+        alerts: &[Alert],
+        transitions: &[Transition],
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("DELETE FROM threshold_alerts WHERE threshold_id = ?")
+            .bind(threshold_id)
+            .execute(&mut *tx)
+            .await?;
+        for alert in alerts {
+            sqlx::query(
+                "INSERT INTO threshold_alerts (threshold_id, labels, state, value, active_at, fired_at, resolved_at,
+                     keep_firing_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(threshold_id)
+            .bind(labels_json(&alert.labels))
+            .bind(alert.state.as_str())
+            .bind(alert.value)
+            .bind(alert.active_at)
+            .bind(alert.fired_at)
+            .bind(alert.resolved_at)
+            .bind(alert.keep_firing_since)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for t in transitions {
+            sqlx::query(
+                "INSERT INTO threshold_events (threshold_id, labels, state, value, at_ms) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(threshold_id)
+            .bind(labels_json(&t.labels))
+            .bind(t.to.map_or("forgotten", AlertState::as_str))
+            .bind(t.value)
+            .bind(t.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// The threshold's state now, for the pages.
+    pub fn status(&self, threshold_id: i64) -> Status {
+        let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        let rule = states.get(&threshold_id);
+        let worst = rule.and_then(RuleState::worst);
+        Status {
+            state: worst.map(|a| a.state),
+            since_ms: worst.map_or(0, |a| {
+                if a.state == AlertState::Firing {
+                    a.fired_at
+                } else {
+                    a.active_at
+                }
+            }),
+            value: worst.map(|a| a.value),
+            alerts: rule.map_or(0, |r| {
+                r.alerts.values().filter(|a| a.state != AlertState::Inactive).count()
+            }),
+        }
+    }
+
+    /// The threshold's pending and firing alerts.
+    pub fn alerts(&self, threshold_id: i64) -> Vec<Alert> {
+        let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        let mut alerts: Vec<Alert> = states
+            .get(&threshold_id)
+            .map(|rule| {
+                rule.alerts
+                    .values()
+                    .filter(|a| a.state != AlertState::Inactive)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        alerts.sort_by(|a, b| a.labels.cmp(&b.labels));
+        alerts
+    }
+
+    pub fn health(&self, threshold_id: i64) -> Health {
+        let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        health.get(&threshold_id).cloned().unwrap_or_default()
+    }
+
+    /// `vitrine_rule_*` counters in the Prometheus text format.
+    pub fn render_metrics(&self) -> String {
+        format!(
+            "# HELP vitrine_rule_evaluations_total Threshold evaluations.\n# TYPE vitrine_rule_evaluations_total counter\nvitrine_rule_evaluations_total {}\n\
+             # HELP vitrine_rule_evaluation_failures_total Threshold evaluations that failed.\n# TYPE vitrine_rule_evaluation_failures_total counter\nvitrine_rule_evaluation_failures_total {}\n\
+             # HELP vitrine_rule_group_iterations_missed_total Client rounds skipped because the last one still ran.\n# TYPE vitrine_rule_group_iterations_missed_total counter\nvitrine_rule_group_iterations_missed_total {}\n",
+            self.evaluations.load(Ordering::Relaxed),
+            self.failures.load(Ordering::Relaxed),
+            self.missed.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A threshold's recent state changes (newest first): (state, value, at ms).
+pub async fn history(db: &SqlitePool, threshold_id: i64, limit: i64) -> Result<Vec<(String, f64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT state, value, at_ms FROM threshold_events WHERE threshold_id = ? AND state != 'forgotten'
+         ORDER BY at_ms DESC, id DESC LIMIT ?",
+    )
+    .bind(threshold_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

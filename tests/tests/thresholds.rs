@@ -1,0 +1,379 @@
+//! Thresholds: made from a template's fields by agency people, read by the client's people
+//! with their explanation, evaluated by the server every second here: watching (pending),
+//! then the alarm (firing) after its `for`, then back to normal, with the `ALERTS` series in
+//! the client's store. Another client never sees or changes them.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use vitrine_tests::*;
+
+/// A loopback `/metrics` endpoint answering `queue_length` with the value now in `value`.
+fn serve_queue(value: Arc<AtomicU64>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    let host = listener.local_addr().expect("its address").to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let body = format!(
+                "# TYPE queue_length gauge\nqueue_length {}\n",
+                value.load(Ordering::Relaxed)
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    host
+}
+
+fn threshold_form<'a>(csrf: &'a str, name: &'a str, expr: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("place", "portal/live"),
+        ("name", name),
+        ("expr", expr),
+        ("comparator", ">"),
+        ("value", "10"),
+        ("warning", ""),
+        ("for", "3s"),
+        ("severity", "warning"),
+        ("unit", "short"),
+        (
+            "meaning_en",
+            "Orders wait in the queue: customers get their confirmation late.",
+        ),
+        ("action_en", "We add a worker within the hour."),
+        ("audience_en", "The agency's developers by e-mail."),
+        ("meaning_de", "Bestellungen warten in der Warteschlange."),
+        ("action_de", ""),
+        ("audience_de", ""),
+    ]
+}
+
+/// The card of the threshold `id` on `client`'s thresholds page, as `person` sees it.
+async fn card(person: &Client, client: &str, id: &str) -> String {
+    let page = person.get(&format!("/clients/{client}/thresholds")).await;
+    page.expect_status(200);
+    let start = format!("id=\"threshold-{id}\"");
+    let body = page.text();
+    let at = body
+        .find(&start)
+        .unwrap_or_else(|| panic!("no threshold {id} on the page: {}", page.summary()));
+    let end = body[at..].find("</article>").map_or(body.len(), |e| at + e);
+    body[at..end].to_string()
+}
+
+async fn wait_for_card(person: &Client, client: &str, id: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let card = card(person, client, id).await;
+        if card.contains(needle) {
+            return card;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the threshold never showed {needle:?}: {card}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_threshold_watches_then_alarms_then_is_back_to_normal() {
+    let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
+    let value = Arc::new(AtomicU64::new(1));
+    let host = serve_queue(value.clone());
+    server.scrape_every_second(&host, "globex", "portal", "live");
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+
+    // The form keeps what was typed and says what is wrong.
+    let response = owner
+        .post_form(
+            "/clients/globex/thresholds",
+            &threshold_form(&csrf, "Queue too long", "sum(queue_length"),
+        )
+        .await;
+    response
+        .expect_status(422)
+        .expect_text("This is not a PromQL query that gives a list of series");
+    assert!(
+        response.contains("Orders wait in the queue"),
+        "the typed explanation is lost"
+    );
+
+    let response = owner
+        .post_form(
+            "/clients/globex/thresholds",
+            &threshold_form(&csrf, "Queue too long", "max(queue_length)"),
+        )
+        .await;
+    response.expect_status(303);
+    let location = response.location().unwrap_or_default().to_string();
+    let id = location.rsplit("#threshold-").next().unwrap_or_default().to_string();
+    assert!(id.parse::<i64>().is_ok(), "{location}");
+    // The same name in the same place once.
+    owner
+        .post_form(
+            "/clients/globex/thresholds",
+            &threshold_form(&csrf, "Queue too long", "max(queue_length)"),
+        )
+        .await
+        .expect_status(422)
+        .expect_text("This name is already in use.");
+
+    // Globex's admin reads it, with the explanation and the query as it is checked.
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let ok = card(&globex, "globex", &id).await;
+    for needle in [
+        "Queue too long",
+        ">OK<",
+        "Orders wait in the queue",
+        "We add a worker within the hour.",
+        "Alarm when the value is above 10 for 3",
+        r#"(max(queue_length{environment="live",project="portal"})) &gt; 10"#,
+    ] {
+        assert!(ok.contains(needle), "{needle:?} is not on the card: {ok}");
+    }
+    assert!(!ok.contains("Delete threshold"), "a client person may delete: {ok}");
+
+    value.store(50, Ordering::Relaxed);
+    let pending = wait_for_card(&globex, "globex", &id, ">Watching<").await;
+    assert!(pending.contains("The value is 50"), "{pending}");
+    let firing = wait_for_card(&globex, "globex", &id, ">Alarm<").await;
+    assert!(firing.contains("Crossed: the value is 50"), "{firing}");
+    let page = globex.get("/clients/globex/thresholds").await;
+    page.expect_text("At least one threshold is crossed");
+
+    // The alarm is in globex's store as Prometheus writes it, and in no other client's.
+    let token = server.token("globex");
+    let alerts = reqwest::Client::new()
+        .get(server.url("/api/v1/query"))
+        .query(&[("query", r#"ALERTS{alertstate="firing",alertname="Queue too long"}"#)])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(alerts.contains("\"severity\":\"warning\""), "{alerts}");
+    let acme_token = server.token("acme");
+    let elsewhere = reqwest::Client::new()
+        .get(server.url("/api/v1/query"))
+        .query(&[("query", r#"ALERTS{alertname="Queue too long"}"#)])
+        .bearer_auth(&acme_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(elsewhere.contains("\"result\":[]"), "{elsewhere}");
+
+    // Grafana's alert list reads the Prometheus API: globex's token sees the rule firing.
+    let api = |path: &'static str, token: String| {
+        let url = server.url(path);
+        async move {
+            let answer: serde_json::Value = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer
+        }
+    };
+    let listed = api("/api/v1/alerts", token.clone()).await;
+    let alert = &listed["data"]["alerts"][0];
+    assert_eq!(alert["state"], "firing", "{listed}");
+    assert_eq!(alert["labels"]["alertname"], "Queue too long", "{listed}");
+    assert_eq!(alert["annotations"]["summary"], "Queue too long", "{listed}");
+    assert_eq!(alert["value"], "50", "{listed}");
+    let rules = api("/api/v1/rules", token.clone()).await;
+    let group = &rules["data"]["groups"][0];
+    assert_eq!(group["name"], "portal/live", "{rules}");
+    let rule = &group["rules"][0];
+    assert_eq!(rule["type"], "alerting", "{rules}");
+    assert_eq!(rule["state"], "firing", "{rules}");
+    assert_eq!(rule["health"], "ok", "{rules}");
+    assert_eq!(rule["duration"], 3, "{rules}");
+    assert_eq!(
+        rule["query"], r#"(max(queue_length{environment="live",project="portal"})) > 10"#,
+        "{rules}"
+    );
+    let acme_rules = api("/api/v1/rules", acme_token.clone()).await;
+    assert!(!acme_rules.to_string().contains("Queue too long"), "{acme_rules}");
+    let acme_alerts = api("/api/v1/alerts", acme_token.clone()).await;
+    assert!(!acme_alerts.to_string().contains("Queue too long"), "{acme_alerts}");
+
+    value.store(2, Ordering::Relaxed);
+    let resolved = wait_for_card(&globex, "globex", &id, ">OK<").await;
+    assert!(
+        resolved.contains("back to normal") && resolved.contains("alarm raised"),
+        "{resolved}"
+    );
+
+    // German readers get the German text, and English where none was written.
+    let card_de = {
+        let de = server.login(GLOBEX_ADMIN).await;
+        let csrf = de.csrf().await;
+        de.post_form("/account/language", &[("language", "de"), ("csrf", &csrf)])
+            .await
+            .expect_status(303);
+        card(&de, "globex", &id).await
+    };
+    assert!(
+        card_de.contains("Bestellungen warten in der Warteschlange."),
+        "{card_de}"
+    );
+    assert!(card_de.contains("We add a worker within the hour."), "{card_de}");
+}
+
+#[tokio::test]
+async fn thresholds_stay_with_their_client() {
+    let server = Server::start();
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    owner
+        .post_form(
+            "/clients/globex/thresholds",
+            &threshold_form(&csrf, "Globex queue", "max(queue_length)"),
+        )
+        .await
+        .expect_status(303);
+    let page = owner.get("/clients/globex/thresholds").await;
+    let globex_id = between(&page.body, "id=\"threshold-", "\"").unwrap().to_string();
+
+    // Acme's people see acme's thresholds (the demo's) and nothing of globex.
+    let acme = server.login(ACME_ADMIN).await;
+    let own = acme.get("/clients/acme/thresholds").await;
+    own.expect_status(200).expect_text("Fehlerquote");
+    assert!(!own.contains("Globex queue"));
+    acme.get("/clients/globex/thresholds").await.expect_status(404);
+    let acme_csrf = acme.csrf().await;
+    // A client person may not add or delete thresholds of the own client either.
+    acme.post_form(
+        "/clients/acme/thresholds",
+        &threshold_form(&acme_csrf, "Mine", "max(queue_length)")
+            .into_iter()
+            .map(|(n, v)| if n == "place" { (n, "shop/live") } else { (n, v) })
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .expect_status(403);
+    let acme_id = between(&own.body, "id=\"threshold-", "\"").unwrap().to_string();
+    acme.post_form(
+        &format!("/clients/acme/thresholds/{acme_id}/delete"),
+        &[("csrf", &acme_csrf)],
+    )
+    .await
+    .expect_status(403);
+
+    // Even the agency cannot reach globex's threshold under acme's address, nor put one of
+    // acme's into a place of globex.
+    owner
+        .post_form(
+            &format!("/clients/acme/thresholds/{globex_id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await
+        .expect_status(404);
+    owner
+        .post_form(
+            "/clients/acme/thresholds",
+            &threshold_form(&csrf, "Wrong place", "max(queue_length)"),
+        )
+        .await
+        .expect_status(422)
+        .expect_text("Choose one of the options.");
+    owner
+        .get("/clients/globex/thresholds")
+        .await
+        .expect_text("Globex queue");
+
+    // Deleted by the agency: gone.
+    let response = owner
+        .post_form(
+            &format!("/clients/globex/thresholds/{globex_id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    response.expect_status(303);
+    let page = owner.get("/clients/globex/thresholds").await;
+    page.expect_text("The threshold Globex queue was deleted.");
+    assert!(!page.contains(&format!("id=\"threshold-{globex_id}\"")));
+}
+
+#[tokio::test]
+async fn a_template_fills_the_form_in_every_language() {
+    let server = Server::start();
+    let owner = server.login(OWNER).await;
+    let page = owner.get("/clients/globex/thresholds?template=error-rate").await;
+    page.expect_status(200);
+    for needle in [
+        "Error rate above 3 %",
+        "Out of every 100 visits",
+        "Von 100 Aufrufen Ihrer Anwendung",
+        "Sur 100 visites de votre application",
+        "value=\"5m\"",
+        "value=\"0.03\"",
+    ] {
+        page.expect_text(needle);
+    }
+    // Client people get no form.
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let page = globex.get("/clients/globex/thresholds?template=error-rate").await;
+    page.expect_status(200);
+    assert!(!page.contains("Out of every 100 visits") && !page.contains("New threshold"));
+}
+
+#[tokio::test]
+async fn a_watching_threshold_keeps_its_start_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [
+        ("VITRINE_DATA_DIR", data.to_str().unwrap()),
+        ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
+    ];
+    let value = Arc::new(AtomicU64::new(50));
+    let host = serve_queue(value.clone());
+    let (id, since) = {
+        let server = Server::start_with(&env);
+        server.scrape_every_second(&host, "globex", "portal", "live");
+        let owner = server.login(OWNER).await;
+        let csrf = owner.csrf().await;
+        let mut form = threshold_form(&csrf, "Queue too long", "max(queue_length)");
+        form.retain(|(n, _)| *n != "for");
+        form.push(("for", "1h"));
+        let response = owner.post_form("/clients/globex/thresholds", &form).await;
+        response.expect_status(303);
+        let id = response
+            .location()
+            .unwrap()
+            .rsplit("#threshold-")
+            .next()
+            .unwrap()
+            .to_string();
+        let card = wait_for_card(&owner, "globex", &id, ">Watching<").await;
+        let since = between(&card, " since ", ";").unwrap().to_string();
+        (id, since)
+    };
+    let server = Server::start_with(&env);
+    let owner = server.login(OWNER).await;
+    let card = wait_for_card(&owner, "globex", &id, ">Watching<").await;
+    assert!(
+        card.contains(&format!(" since {since};")),
+        "the `for` started again at the restart (was since {since}): {card}"
+    );
+}
