@@ -1304,7 +1304,7 @@ async fn the_language_follows_the_browser() {
         .send(
             client
                 .request(Method::GET, "/login")
-                .header("accept-language", "fr, en;q=0.5"),
+                .header("accept-language", "it, en;q=0.5"),
         )
         .await;
     english.expect_status(200).expect_text("Log in");
@@ -1341,11 +1341,11 @@ async fn a_person_chooses_their_own_language() {
     acme.get("/clients/acme").await.expect_text("The projects of ACME Shop");
 
     let response = owner
-        .post_form("/account/language", &[("language", "fr"), ("csrf", &token)])
+        .post_form("/account/language", &[("language", "it"), ("csrf", &token)])
         .await;
     assert!(
         (400..500).contains(&response.status),
-        "language=fr: {}",
+        "language=it: {}",
         response.status
     );
     owner.get("/agency").await.expect_text("Kunden von Demo Agency");
