@@ -25,6 +25,8 @@ pub mod dto;
 mod explore;
 mod islands;
 #[cfg(feature = "ssr")]
+pub mod mail;
+#[cfg(feature = "ssr")]
 mod pages;
 #[cfg(feature = "ssr")]
 mod targets;

@@ -46,6 +46,19 @@ pub struct Config {
     pub session_max_secs: u64,
     /// How often every threshold is evaluated, in seconds (`VITRINE_RULE_EVALUATION_INTERVAL_SECS`).
     pub rule_evaluation_interval_secs: u64,
+    /// Where mail leaves (`VITRINE_SMTP_URL`): `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://host:465`, `smtp://127.0.0.1:2525` (plain, a local relay); empty: mails are
+    /// written to `mail/` in the data directory instead.
+    pub smtp_url: String,
+    /// The sender of every mail (`VITRINE_MAIL_FROM`).
+    pub mail_from: String,
+    /// The first wait after a failed delivery, doubled at each further failure
+    /// (`VITRINE_OUTBOX_BACKOFF_BASE_MS`).
+    pub outbox_backoff_base_ms: u64,
+    /// The longest wait between two attempts (`VITRINE_OUTBOX_BACKOFF_MAX_SECS`).
+    pub outbox_backoff_max_secs: u64,
+    /// Attempts before a mail is given up (`VITRINE_OUTBOX_MAX_ATTEMPTS`).
+    pub outbox_max_attempts: u32,
     /// Failed logins allowed per account within the window (`VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT`).
     pub login_max_failures_per_account: u32,
     /// Failed logins allowed per client IP address within the window (`VITRINE_LOGIN_MAX_FAILURES_PER_IP`).
@@ -113,6 +126,11 @@ impl Default for Config {
             session_idle_secs: 12 * 3600,
             session_max_secs: 7 * 24 * 3600,
             rule_evaluation_interval_secs: 15,
+            smtp_url: String::new(),
+            mail_from: "Vitrine <vitrine@localhost>".into(),
+            outbox_backoff_base_ms: 5000,
+            outbox_backoff_max_secs: 3600,
+            outbox_max_attempts: 25,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
@@ -183,6 +201,11 @@ impl Config {
         env!("VITRINE_SESSION_IDLE_SECS", session_idle_secs);
         env!("VITRINE_SESSION_MAX_SECS", session_max_secs);
         env!("VITRINE_RULE_EVALUATION_INTERVAL_SECS", rule_evaluation_interval_secs);
+        env!("VITRINE_SMTP_URL", smtp_url);
+        env!("VITRINE_MAIL_FROM", mail_from);
+        env!("VITRINE_OUTBOX_BACKOFF_BASE_MS", outbox_backoff_base_ms);
+        env!("VITRINE_OUTBOX_BACKOFF_MAX_SECS", outbox_backoff_max_secs);
+        env!("VITRINE_OUTBOX_MAX_ATTEMPTS", outbox_max_attempts);
         env!("VITRINE_LOGIN_MAX_FAILURES_PER_ACCOUNT", login_max_failures_per_account);
         env!("VITRINE_LOGIN_MAX_FAILURES_PER_IP", login_max_failures_per_ip);
         env!("VITRINE_LOGIN_WINDOW_SECS", login_window_secs);

@@ -7,6 +7,7 @@ mod db;
 mod demo;
 mod demo_app;
 mod http;
+mod notify;
 mod query;
 mod rules;
 mod scrape;
@@ -602,6 +603,23 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         .site_pkg_dir("pkg")
         .build();
     tokio::task::spawn_blocking(tenancy::password::warm_up);
+    let delivery =
+        notify::outbox::Outbox::delivery(&config.smtp_url, config.data_dir.join("mail")).map_err(Error::Usage)?;
+    let from = config
+        .mail_from
+        .parse()
+        .map_err(|e| Error::Usage(format!("mail_from {:?}: {e}", config.mail_from)))?;
+    let outbox = notify::outbox::Outbox::new(
+        pool.clone(),
+        delivery,
+        notify::outbox::Settings {
+            from,
+            backoff_base_ms: config.outbox_backoff_base_ms.max(1),
+            backoff_max_ms: config.outbox_backoff_max_secs.saturating_mul(1000).max(1),
+            max_attempts: config.outbox_max_attempts.max(1),
+        },
+    );
+    tokio::spawn(outbox.clone().run());
     let trusted_proxies = http::TrustedProxies::parse(&config.trusted_proxies)
         .map_err(|e| Error::Usage(format!("trusted_proxies: {e}")))?;
     let state = http::AppState {
@@ -624,6 +642,8 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
             tsdb.clone(),
             query::Queries::new(tsdb.clone(), query::QueryLimits::from_config(&config)),
             Duration::from_secs(config.rule_evaluation_interval_secs.max(1)),
+            outbox.clone(),
+            notify::alert::MailContext::new(&public_base),
         ),
         operator_token: operator_token.clone().into(),
         token_uses: Arc::default(),

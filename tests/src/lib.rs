@@ -10,6 +10,7 @@ use reqwest::header::HeaderMap;
 use reqwest::redirect::Policy;
 use serde::Deserialize;
 use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -714,6 +715,110 @@ pub fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A real SMTP server (Debian's `aiosmtpd`) on a loopback port, keeping every mail it accepts
+/// in a Maildir; stopped and started again on the same port to play an outage.
+pub struct SmtpServer {
+    child: Option<Child>,
+    port: u16,
+    maildir: TempDir,
+}
+
+impl SmtpServer {
+    pub fn start() -> SmtpServer {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free loopback port");
+        let maildir = tempfile::tempdir().expect("a temporary Maildir");
+        let mut server = SmtpServer {
+            child: None,
+            port,
+            maildir,
+        };
+        server.resume();
+        server
+    }
+
+    /// `smtp://127.0.0.1:PORT`: plain SMTP to a local relay.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops accepting mail: connections are refused until [`SmtpServer::resume`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server (again) on its port and waits until it accepts connections.
+    pub fn resume(&mut self) {
+        let child = Command::new("aiosmtpd")
+            .args([
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{}", self.port),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(self.maildir.path().join("mail"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting aiosmtpd (Debian package python3-aiosmtpd)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd does not listen on {}", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Every mail received so far, as it arrived (headers and body), oldest first.
+    pub fn messages(&self) -> Vec<String> {
+        let mut files = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.maildir.path().join("mail").join(sub)) {
+                files.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+            }
+        }
+        let mut mails: Vec<(std::time::SystemTime, String)> = files
+            .into_iter()
+            .filter_map(|path| {
+                let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+                Some((modified, std::fs::read_to_string(&path).ok()?))
+            })
+            .collect();
+        mails.sort_by_key(|(modified, _)| *modified);
+        mails.into_iter().map(|(_, mail)| mail).collect()
+    }
+
+    /// Waits until at least `count` mails arrived and returns them all.
+    pub fn wait_for(&self, count: usize, within: Duration) -> Vec<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let mails = self.messages();
+            if mails.len() >= count {
+                return mails;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} mails arrived within {within:?}",
+                mails.len()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 #[cfg(test)]

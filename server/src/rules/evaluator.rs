@@ -7,6 +7,8 @@
 
 use super::Threshold;
 use super::alerting::{Alert, AlertState, RuleState, Transition};
+use crate::notify::alert::{MailContext, enqueue_mails};
+use crate::notify::outbox::Outbox;
 use crate::query::{Queries, Span};
 use sqlx::SqlitePool;
 use std::collections::{HashMap, HashSet};
@@ -21,6 +23,9 @@ pub struct Evaluator {
     tsdb: Arc<Db>,
     queries: Arc<Queries>,
     interval: Duration,
+    /// Error mails go here, in the transaction that stores the state change.
+    outbox: Arc<Outbox>,
+    mail: MailContext,
     /// By threshold id.
     states: Mutex<HashMap<i64, RuleState>>,
     /// Clients whose round runs now.
@@ -66,12 +71,21 @@ fn labels_json(labels: &Labels) -> String {
 }
 
 impl Evaluator {
-    pub fn new(db: SqlitePool, tsdb: Arc<Db>, queries: Arc<Queries>, interval: Duration) -> Arc<Evaluator> {
+    pub fn new(
+        db: SqlitePool,
+        tsdb: Arc<Db>,
+        queries: Arc<Queries>,
+        interval: Duration,
+        outbox: Arc<Outbox>,
+        mail: MailContext,
+    ) -> Arc<Evaluator> {
         Arc::new(Evaluator {
             db,
             tsdb,
             queries,
             interval,
+            outbox,
+            mail,
             states: Mutex::default(),
             running: Mutex::default(),
             health: Mutex::default(),
@@ -201,10 +215,12 @@ impl Evaluator {
                 (transitions, state.series(), alerts)
             };
             written.extend(series);
-            if !transitions.is_empty()
-                && let Err(e) = self.persist(threshold.id, &alerts, &transitions).await
-            {
-                tracing::warn!(threshold = threshold.id, error = %e, "storing the alert state");
+            if !transitions.is_empty() {
+                match self.persist(threshold, &alerts, &transitions).await {
+                    Ok(0) => {}
+                    Ok(_) => self.outbox.wake(),
+                    Err(e) => tracing::warn!(threshold = threshold.id, error = %e, "storing the alert state"),
+                }
             }
         }
         if !written.is_empty() {
@@ -254,12 +270,15 @@ impl Evaluator {
             .collect())
     }
 
+    /// Stores the threshold's alerts and state changes and writes the mails they call for, in
+    /// one transaction; returns how many mails.
     async fn persist(
         &self,
-        threshold_id: i64,
+        threshold: &Threshold,
         alerts: &[Alert],
         transitions: &[Transition],
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<usize, sqlx::Error> {
+        let threshold_id = threshold.id;
         let mut tx = self.db.begin().await?;
         sqlx::query("DELETE FROM threshold_alerts WHERE threshold_id = ?")
             .bind(threshold_id)
@@ -293,7 +312,9 @@ impl Evaluator {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await
+        let mails = enqueue_mails(&mut tx, threshold, alerts, transitions, &self.mail).await?;
+        tx.commit().await?;
+        Ok(mails)
     }
 
     /// The threshold's state now, for the pages.

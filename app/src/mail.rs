@@ -1,0 +1,211 @@
+//! The error mails to a client's people, in the recipient's language: the subject as
+//! Alertmanager writes it (`[FIRING:2] …`, translated), a plain text part and an HTML part
+//! with the threshold's explanation, the value now, since when, and a link to the page.
+
+use crate::dto::Comparison;
+use crate::i18n::Locale;
+use crate::targets::utc_text;
+use crate::units::{format_duration, format_value};
+use leptos::prelude::*;
+use leptos_i18n::Locale as _;
+use leptos_i18n::td_string;
+
+/// What an alert mail says.
+#[derive(Clone, Debug)]
+pub struct AlertMail {
+    pub client_name: String,
+    /// `project / environment` (or the project alone for a whole-project threshold).
+    pub place: String,
+    pub threshold: String,
+    /// `false`: resolved.
+    pub firing: bool,
+    /// How many series crossed the line (or came back).
+    pub count: usize,
+    pub value: f64,
+    pub unit: String,
+    pub comparison: Comparison,
+    pub line: f64,
+    pub for_secs: u32,
+    /// When the alarm was raised (ms).
+    pub since_ms: i64,
+    /// Resolved: how long the alarm lasted.
+    pub lasted_secs: Option<u32>,
+    pub meaning: String,
+    pub action: String,
+    pub audience: String,
+    /// The client's thresholds page.
+    pub link: String,
+}
+
+pub struct RenderedMail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn comparison_text(locale: Locale, comparison: Comparison) -> &'static str {
+    match comparison {
+        Comparison::Above => td_string!(locale, comparison_above),
+        Comparison::AtLeast => td_string!(locale, comparison_at_least),
+        Comparison::Below => td_string!(locale, comparison_below),
+        Comparison::AtMost => td_string!(locale, comparison_at_most),
+        Comparison::Equal => td_string!(locale, comparison_equal),
+        Comparison::NotEqual => td_string!(locale, comparison_not_equal),
+    }
+}
+
+/// Fills `{name}` placeholders of a translated sentence (mail texts are plain strings).
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    values.iter().fold(template.to_string(), |text, (name, value)| {
+        text.replace(&format!("{{{name}}}"), value)
+    })
+}
+
+/// Subject lines carry no line breaks, whatever a name holds.
+fn one_line(text: &str) -> String {
+    text.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
+    let tag = if mail.firing {
+        format!("{}:{}", td_string!(locale, mail_tag_firing), mail.count)
+    } else {
+        td_string!(locale, mail_tag_resolved).to_string()
+    };
+    let subject = one_line(&format!(
+        "[{tag}] {} — {} / {}",
+        mail.threshold, mail.client_name, mail.place
+    ));
+    let value = format_value(mail.value, &mail.unit, locale);
+    let line = format_value(mail.line, &mail.unit, locale);
+    let rule = fill(
+        td_string!(locale, mail_rule),
+        &[
+            ("comparison", comparison_text(locale, mail.comparison)),
+            ("line", &line),
+            ("duration", &format_duration(mail.for_secs)),
+        ],
+    );
+    let since = utc_text(mail.since_ms);
+    let status = if mail.firing {
+        fill(
+            td_string!(locale, mail_firing_status),
+            &[("value", &value), ("since", &since)],
+        )
+    } else {
+        let lasted = format_duration(mail.lasted_secs.unwrap_or(0));
+        fill(
+            td_string!(locale, mail_resolved_status),
+            &[("since", &since), ("lasted", &lasted)],
+        )
+    };
+    let headline = fill(
+        td_string!(locale, mail_headline),
+        &[
+            ("threshold", &mail.threshold),
+            ("place", &mail.place),
+            ("client", &mail.client_name),
+        ],
+    );
+    let sections = [
+        (td_string!(locale, explanation_meaning), mail.meaning.clone()),
+        (td_string!(locale, explanation_action), mail.action.clone()),
+        (td_string!(locale, explanation_audience), mail.audience.clone()),
+    ];
+    let link_text = td_string!(locale, mail_link);
+    let footer = td_string!(locale, mail_footer);
+    let mut text = format!("{headline}\n\n{status}\n{rule}\n\n");
+    for (title, body) in &sections {
+        text.push_str(&format!("{title}:\n{body}\n\n"));
+    }
+    text.push_str(&format!("{link_text}: {}\n\n-- \n{footer}\n", mail.link));
+    let firing = mail.firing;
+    let link = mail.link.clone();
+    let html = view! {
+        <html lang=locale.as_str()>
+            <body style="font-family: sans-serif; line-height: 1.5; color: #1a1a1a; max-width: 40rem;">
+                <h1 style="font-size: 1.3rem;">{headline}</h1>
+                <p style=if firing { "font-weight: bold; color: #b3261e;" } else { "font-weight: bold; color: #1e7b34;" }>
+                    {status}
+                </p>
+                <p>{rule}</p>
+                {sections
+                    .into_iter()
+                    .map(|(title, body)| view! { <h2 style="font-size: 1rem; margin-bottom: 0;">{title}</h2><p style="margin-top: 0.2rem;">{body}</p> })
+                    .collect_view()}
+                <p><a href=link>{link_text}</a></p>
+                <p style="color: #555; font-size: 0.85rem;">{footer}</p>
+            </body>
+        </html>
+    }
+    .to_html();
+    RenderedMail {
+        subject,
+        text,
+        html: format!("<!DOCTYPE html>{html}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail() -> AlertMail {
+        AlertMail {
+            client_name: "ACME Shop".into(),
+            place: "shop / live".into(),
+            threshold: "Error rate <script>\r\nBcc: x@evil.example".into(),
+            firing: true,
+            count: 2,
+            value: 0.052,
+            unit: "percentunit".into(),
+            comparison: Comparison::Above,
+            line: 0.03,
+            for_secs: 300,
+            since_ms: 1_700_000_000_000,
+            lasted_secs: None,
+            meaning: "Visitors see <b>errors</b>.".into(),
+            action: "We fix it.".into(),
+            audience: "You.".into(),
+            link: "https://vitrine.example/clients/acme/thresholds".into(),
+        }
+    }
+
+    #[test]
+    fn the_subject_counts_the_alerts_on_one_line_in_the_readers_language() {
+        let en = alert_mail(Locale::en, &mail());
+        assert_eq!(
+            en.subject,
+            "[FIRING:2] Error rate <script> Bcc: x@evil.example — ACME Shop / shop / live"
+        );
+        let de = alert_mail(Locale::de, &mail());
+        assert!(de.subject.starts_with("[ALARM:2] "), "{}", de.subject);
+        assert!(de.text.contains("5,2\u{a0}%"), "{}", de.text);
+        let fr = alert_mail(
+            Locale::fr,
+            &AlertMail {
+                firing: false,
+                lasted_secs: Some(600),
+                ..mail()
+            },
+        );
+        assert!(fr.subject.starts_with("[RÉSOLU] "), "{}", fr.subject);
+        assert!(fr.text.contains("10\u{a0}min"), "{}", fr.text);
+    }
+
+    #[test]
+    fn names_and_texts_are_escaped_in_the_html_part() {
+        let html = alert_mail(Locale::en, &mail()).html;
+        assert!(html.contains("Error rate &lt;script&gt;"), "{html}");
+        assert!(html.contains("Visitors see &lt;b&gt;errors&lt;/b&gt;."), "{html}");
+        assert!(!html.contains("<script>") && !html.contains("<b>"), "{html}");
+        assert!(
+            html.contains("href=\"https://vitrine.example/clients/acme/thresholds\""),
+            "{html}"
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! The durable outbox: a mail is a row written in the transaction of the change that causes it;
+//! one worker sends due rows through SMTP (lettre; STARTTLS, implicit TLS or plain to a local
+//! relay, from `smtp_url`) or, without `smtp_url`, into `mail/` in the data directory. A
+//! transient failure (SMTP 4xx, no connection, a timeout) is retried with exponential backoff up
+//! to `outbox_backoff_max_secs`; a permanent one (5xx, a refused address) and the last attempt
+//! make the row dead. A row keeps its Message-ID across retries, so a mail resent after a crash
+//! mid-send is recognisable as the same mail.
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use rand::RngCore;
+use sqlx::{SqliteConnection, SqlitePool};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A mail to store in the outbox.
+pub struct NewMail {
+    pub agency_id: i64,
+    pub client_id: Option<i64>,
+    pub kind: &'static str,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Writes `mail` in the caller's transaction; the worker sends it after the commit.
+pub async fn enqueue(tx: &mut SqliteConnection, mail: &NewMail, host: &str) -> Result<i64, sqlx::Error> {
+    let mut random = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut random);
+    let message_id = format!("<{}@{host}>", hex::encode(random));
+    sqlx::query_scalar(
+        "INSERT INTO outbox (agency_id, client_id, kind, recipient, subject, body_text, body_html, message_id,
+             next_attempt_ms, created_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(mail.agency_id)
+    .bind(mail.client_id)
+    .bind(mail.kind)
+    .bind(&mail.recipient)
+    .bind(&mail.subject)
+    .bind(&mail.text)
+    .bind(&mail.html)
+    .bind(message_id)
+    .bind(now_ms())
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// Where mails go.
+pub enum Delivery {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// One `.eml` file per mail in this directory.
+    Files(PathBuf),
+}
+
+/// Why a delivery failed, and whether trying again can help.
+#[derive(Debug)]
+pub struct Failure {
+    pub transient: bool,
+    pub message: String,
+}
+
+pub struct Settings {
+    pub from: Mailbox,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    pub max_attempts: u32,
+}
+
+pub struct Outbox {
+    db: SqlitePool,
+    delivery: Delivery,
+    settings: Settings,
+    wake: tokio::sync::Notify,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    recipient: String,
+    subject: String,
+    body_text: String,
+    body_html: String,
+    message_id: String,
+    attempts: i64,
+    created_ms: i64,
+}
+
+impl Outbox {
+    pub fn new(db: SqlitePool, delivery: Delivery, settings: Settings) -> Arc<Outbox> {
+        Arc::new(Outbox {
+            db,
+            delivery,
+            settings,
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// The delivery `smtp_url` names (`smtp://…`, `smtps://…`, `?tls=required|opportunistic`),
+    /// or files in `dir` without one.
+    pub fn delivery(smtp_url: &str, dir: PathBuf) -> Result<Delivery, String> {
+        if smtp_url.trim().is_empty() {
+            return Ok(Delivery::Files(dir));
+        }
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url.trim())
+            .map_err(|e| format!("smtp_url: {e}"))?
+            .timeout(Some(Duration::from_secs(30)))
+            .build();
+        Ok(Delivery::Smtp(transport))
+    }
+
+    /// Tells the worker that a mail waits (it also looks every second).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Sends due mails until the process ends.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            match self.send_due().await {
+                Ok(sent) if sent > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reading the outbox"),
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+        }
+    }
+
+    /// Sends every mail that is due now; returns how many were tried.
+    pub async fn send_due(&self) -> Result<usize, sqlx::Error> {
+        let due: Vec<Row> = sqlx::query_as(
+            "SELECT id, recipient, subject, body_text, body_html, message_id, attempts, created_ms FROM outbox
+             WHERE state IN ('pending', 'failed') AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT 50",
+        )
+        .bind(now_ms())
+        .fetch_all(&self.db)
+        .await?;
+        for row in &due {
+            let result = self.deliver(row).await;
+            self.record(row, result).await?;
+        }
+        Ok(due.len())
+    }
+
+    async fn record(&self, row: &Row, result: Result<(), Failure>) -> Result<(), sqlx::Error> {
+        let attempts = row.attempts + 1;
+        match result {
+            Ok(()) => {
+                sqlx::query(
+                    "UPDATE outbox SET state = 'sent', attempts = ?, sent_ms = ?, last_error = NULL WHERE id = ?",
+                )
+                .bind(attempts)
+                .bind(now_ms())
+                .bind(row.id)
+                .execute(&self.db)
+                .await?;
+                tracing::info!(id = row.id, message_id = %row.message_id, "mail sent");
+            }
+            Err(failure) => {
+                let dead = !failure.transient || attempts >= i64::from(self.settings.max_attempts);
+                let wait = backoff_ms(&self.settings, attempts);
+                sqlx::query(
+                    "UPDATE outbox SET state = ?, attempts = ?, next_attempt_ms = ?, last_error = ? WHERE id = ?",
+                )
+                .bind(if dead { "dead" } else { "failed" })
+                .bind(attempts)
+                .bind(now_ms().saturating_add(i64::try_from(wait).unwrap_or(i64::MAX)))
+                .bind(&failure.message)
+                .bind(row.id)
+                .execute(&self.db)
+                .await?;
+                tracing::warn!(id = row.id, attempts, dead, error = %failure.message, "mail not sent");
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, row: &Row) -> Result<(), Failure> {
+        let permanent = |message: String| Failure {
+            transient: false,
+            message,
+        };
+        let to: Mailbox = row
+            .recipient
+            .parse()
+            .map_err(|e| permanent(format!("the address {} is not valid: {e}", row.recipient)))?;
+        let created = std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(row.created_ms).unwrap_or(0));
+        let mut message = Message::builder()
+            .from(self.settings.from.clone())
+            .to(to)
+            .subject(row.subject.clone())
+            .message_id(Some(row.message_id.clone()))
+            .date(created)
+            .multipart(MultiPart::alternative_plain_html(
+                row.body_text.clone(),
+                row.body_html.clone(),
+            ))
+            .map_err(|e| permanent(format!("the mail cannot be built: {e}")))?;
+        message.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".to_string(),
+        ));
+        match &self.delivery {
+            Delivery::Smtp(transport) => transport.send(message).await.map(|_| ()).map_err(|e| Failure {
+                // 5xx answers are final; everything else (4xx, no connection, a timeout) may pass later.
+                transient: !e.is_permanent(),
+                message: e.to_string(),
+            }),
+            Delivery::Files(dir) => {
+                let path = dir.join(format!("{:08}.eml", row.id));
+                let write = async {
+                    tokio::fs::create_dir_all(dir).await?;
+                    tokio::fs::write(&path, message.formatted()).await
+                };
+                write.await.map_err(|e| Failure {
+                    transient: true,
+                    message: format!("writing {}: {e}", path.display()),
+                })
+            }
+        }
+    }
+}
+
+/// How long to wait after `attempts` failed attempts: base × 2^(attempts − 1), at most the cap.
+fn backoff_ms(settings: &Settings, attempts: i64) -> u64 {
+    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(u32::MAX).min(32);
+    settings
+        .backoff_base_ms
+        .saturating_mul(1u64 << exponent)
+        .min(settings.backoff_max_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let settings = Settings {
+            from: "Vitrine <vitrine@localhost>".parse().unwrap(),
+            backoff_base_ms: 500,
+            backoff_max_ms: 3_000,
+            max_attempts: 5,
+        };
+        let waits: Vec<u64> = (1..=6).map(|n| backoff_ms(&settings, n)).collect();
+        assert_eq!(waits, [500, 1000, 2000, 3000, 3000, 3000]);
+        assert_eq!(backoff_ms(&settings, 1000), 3000);
+    }
+}

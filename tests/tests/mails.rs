@@ -1,0 +1,190 @@
+//! Error mails: a threshold that raises its alarm mails every person of its client through a
+//! real SMTP server (aiosmtpd), in their language, with the explanation; the end of the alarm
+//! is mailed too. While the mail server is down nothing is lost: every mail arrives once it is
+//! back, none twice, each with its one Message-ID.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use vitrine_tests::*;
+
+/// A loopback `/metrics` endpoint answering `queue_length` with the value now in `value`.
+fn serve_queue(value: Arc<AtomicU64>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    let host = listener.local_addr().expect("its address").to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let body = format!("queue_length {}\n", value.load(Ordering::Relaxed));
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    host
+}
+
+async fn add_threshold(server: &Server, name: &str) {
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    owner
+        .post_form(
+            "/clients/globex/thresholds",
+            &[
+                ("csrf", csrf.as_str()),
+                ("place", "portal/live"),
+                ("name", name),
+                ("expr", "max(queue_length)"),
+                ("comparator", ">"),
+                ("value", "10"),
+                ("for", "2s"),
+                ("severity", "critical"),
+                ("unit", "short"),
+                (
+                    "meaning_en",
+                    "Orders wait in the queue: customers get their confirmation late.",
+                ),
+                ("action_en", "We add a worker within the hour."),
+                ("audience_en", "You and the agency's developers by e-mail."),
+            ],
+        )
+        .await
+        .expect_status(303);
+}
+
+/// A header's value, folded lines joined and RFC 2047 encoded words (`=?utf-8?b?…?=`) decoded.
+fn header(mail: &str, name: &str) -> Option<String> {
+    let mut lines = mail.lines().take_while(|line| !line.is_empty()).peekable();
+    let mut value = None;
+    while let Some(line) = lines.next() {
+        let Some(first) = line.strip_prefix(name).and_then(|rest| rest.strip_prefix(": ")) else {
+            continue;
+        };
+        let mut folded = first.to_string();
+        while let Some(next) = lines.peek().filter(|l| l.starts_with([' ', '\t'])) {
+            folded.push_str(next);
+            lines.next();
+        }
+        value = Some(folded);
+        break;
+    }
+    let value = value?;
+    // Whitespace between two encoded words is dropped, any other is kept.
+    let mut decoded = String::new();
+    let mut previous_encoded = false;
+    for (i, word) in value.split_whitespace().enumerate() {
+        let encoded = word
+            .strip_prefix("=?utf-8?b?")
+            .or_else(|| word.strip_prefix("=?UTF-8?B?"))
+            .and_then(|w| w.strip_suffix("?="));
+        if i > 0 && !(previous_encoded && encoded.is_some()) {
+            decoded.push(' ');
+        }
+        match encoded {
+            Some(b64) => {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+                decoded.push_str(&String::from_utf8(bytes).ok()?);
+            }
+            None => decoded.push_str(word),
+        }
+        previous_encoded = encoded.is_some();
+    }
+    Some(decoded)
+}
+
+/// The plain text part, quoted-printable soft line breaks joined.
+fn text_of(mail: &str) -> String {
+    mail.replace("=\r\n", "").replace("=\n", "").replace("=C2=A0", "\u{a0}")
+}
+
+fn serve(smtp: &SmtpServer) -> Server {
+    Server::start_with(&[
+        ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
+        ("VITRINE_SMTP_URL", &smtp.url()),
+        ("VITRINE_MAIL_FROM", "Vitrine Alerts <alerts@agency.example>"),
+        ("VITRINE_OUTBOX_BACKOFF_BASE_MS", "200"),
+        ("VITRINE_OUTBOX_BACKOFF_MAX_SECS", "2"),
+    ])
+}
+
+#[tokio::test]
+async fn the_alarm_and_its_end_are_mailed_to_the_clients_people() {
+    let smtp = SmtpServer::start();
+    let server = serve(&smtp);
+    let value = Arc::new(AtomicU64::new(50));
+    let host = serve_queue(value.clone());
+    server.scrape_every_second(&host, "globex", "portal", "live");
+    add_threshold(&server, "Queue too long").await;
+
+    let mails = smtp.wait_for(1, Duration::from_secs(60));
+    let alarm = &mails[0];
+    assert_eq!(header(alarm, "To").as_deref(), Some(GLOBEX_ADMIN.0), "{alarm}");
+    assert_eq!(
+        header(alarm, "From").as_deref(),
+        Some("\"Vitrine Alerts\" <alerts@agency.example>"),
+        "{alarm}"
+    );
+    assert_eq!(
+        header(alarm, "Subject").as_deref(),
+        Some("[FIRING:1] Queue too long — Globex / portal / live"),
+        "{alarm}"
+    );
+    assert!(
+        header(alarm, "Message-ID").is_some_and(|id| id.starts_with('<') && id.ends_with("@127.0.0.1>")),
+        "{alarm}"
+    );
+    assert!(alarm.contains("multipart/alternative"), "{alarm}");
+    assert!(alarm.contains("text/plain") && alarm.contains("text/html"), "{alarm}");
+    let text = text_of(alarm);
+    assert!(text.contains("Orders wait in the queue"), "{text}");
+    assert!(text.contains("We add a worker within the hour."), "{text}");
+    assert!(text.contains("the value is 50"), "{text}");
+    assert!(text.contains("/clients/globex/thresholds#threshold-"), "{text}");
+    // Only globex's people: acme's admin gets nothing.
+    assert!(mails.iter().all(|m| !m.contains(ACME_ADMIN.0)));
+
+    value.store(1, Ordering::Relaxed);
+    let mails = smtp.wait_for(2, Duration::from_secs(60));
+    let resolved = text_of(&mails[1]);
+    assert!(resolved.contains("RESOLVED"), "{resolved}");
+    assert!(resolved.contains("Back to normal."), "{resolved}");
+    assert_eq!(mails.len(), 2, "more mails than the alarm and its end");
+}
+
+#[tokio::test]
+async fn mails_wait_while_the_mail_server_is_down_and_arrive_once_it_is_back() {
+    let mut smtp = SmtpServer::start();
+    smtp.stop();
+    let server = serve(&smtp);
+    let value = Arc::new(AtomicU64::new(50));
+    let host = serve_queue(value.clone());
+    server.scrape_every_second(&host, "globex", "portal", "live");
+    add_threshold(&server, "Queue too long").await;
+    add_threshold(&server, "Queue far too long").await;
+    // Both alarms are raised and their mails fail for longer than the backoff cap.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while server.log().matches("mail not sent").count() < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failed deliveries: {}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    smtp.resume();
+    let mails = smtp.wait_for(2, Duration::from_secs(30));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mails_later = smtp.messages();
+    assert_eq!(mails_later.len(), mails.len(), "mails arrived twice");
+    let mut ids: Vec<String> = mails_later.iter().filter_map(|m| header(m, "Message-ID")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "{mails_later:?}");
+}
