@@ -22,6 +22,7 @@ pub enum Page {
     ClientHome(ClientHome),
     Targets(Box<TargetsPage>),
     Thresholds(Box<ThresholdsPage>),
+    Outbox(Box<OutboxPage>),
     Explore(Box<ExplorePage>),
     AcceptInvite(AcceptInvite),
     InviteInvalid,
@@ -174,6 +175,14 @@ pub struct AgencyHome {
     pub clients: Vec<ClientSummary>,
     pub can_create_client: bool,
     pub client_form: FormState,
+    /// With the demo: whether its shop misbehaves now, and for how many more minutes.
+    pub demo: Option<DemoShopState>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DemoShopState {
+    Normal,
+    Misbehaving { minutes_left: u64 },
 }
 
 /// Which form on the client page was submitted (and failed), if any.
@@ -751,4 +760,30 @@ pub struct ThresholdView {
     pub effective_expr: String,
     /// Recent changes, newest first: (state, value, at ms).
     pub history: Vec<(ThresholdState, f64, i64)>,
+}
+
+/// The agency's sent and waiting mails, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OutboxPage {
+    /// `true`: mails leave through SMTP; `false`: they are only written to files.
+    pub smtp: bool,
+    pub messages: Vec<OutboxMessage>,
+    /// A mail was just put back in the queue.
+    pub retried: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub client: Option<String>,
+    pub recipient: String,
+    pub subject: String,
+    /// pending, sent, failed, dead.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_ms: i64,
+    pub sent_ms: Option<i64>,
+    /// The plain text part, as the recipient reads it.
+    pub text: String,
 }

@@ -7,6 +7,7 @@ use crate::dto::*;
 use crate::explore::Explore;
 use crate::i18n::Locale;
 use crate::islands::PasswordInput;
+use crate::outbox::Outbox;
 use crate::targets::{Targets, utc_text};
 use crate::thresholds::Thresholds;
 use leptos::prelude::*;
@@ -54,6 +55,7 @@ fn page_title(locale: Locale, page: &Page) -> String {
         ),
         Page::Explore(page) => format!("{} · {}", td_string!(locale, explore_title), page.client_name),
         Page::Thresholds(page) => format!("{} · {}", td_string!(locale, thresholds_title), page.client_name),
+        Page::Outbox(_) => td_string!(locale, outbox_title).to_string(),
         Page::AcceptInvite(_) => td_string!(locale, accept_title).to_string(),
         Page::InviteInvalid => td_string!(locale, accept_invalid_title).to_string(),
         Page::Account(_) => td_string!(locale, account_title).to_string(),
@@ -118,6 +120,7 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::ClientHome(home) => view! { <Client locale=locale home=home csrf=csrf /> }.into_any(),
         Page::Targets(page) => view! { <Targets locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Thresholds(page) => view! { <Thresholds locale=locale page=*page csrf=csrf /> }.into_any(),
+        Page::Outbox(page) => view! { <Outbox locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Explore(page) => view! { <Explore locale=locale page=*page /> }.into_any(),
         Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
         Page::Account(page) => view! { <Account locale=locale page=page csrf=csrf /> }.into_any(),
@@ -342,12 +345,42 @@ fn EnvironmentList(
     .into_any()
 }
 
+/// The demo's switch: the shop misbehaves for ten minutes, so its thresholds raise the alarm.
+#[component]
+fn DemoSwitch(locale: Locale, demo: DemoShopState, csrf: String) -> impl IntoView {
+    view! {
+        <section class="card" id="demo-shop">
+            <h2>{td_string!(locale, demo_title)}</h2>
+            {match demo {
+                DemoShopState::Misbehaving { minutes_left } => view! {
+                    <p class="alert error" role="status">{td!(locale, demo_misbehaving, minutes = minutes_left)}</p>
+                }
+                .into_any(),
+                DemoShopState::Normal => view! {
+                    <p>{td_string!(locale, demo_intro)}</p>
+                    <form method="post" action="/agency/demo/misbehave">
+                        <Csrf token=csrf />
+                        <button type="submit" class="danger">{td_string!(locale, demo_misbehave)}</button>
+                    </form>
+                }
+                .into_any(),
+            }}
+        </section>
+    }
+}
+
 #[component]
 fn Agency(locale: Locale, home: AgencyHome, csrf: String) -> impl IntoView {
     let form = home.client_form.clone();
     view! {
         <h1>{td!(locale, agency_title, agency = home.agency_name.clone())}</h1>
         <p class="intro">{td_string!(locale, agency_intro)}</p>
+        <p class="explore-cta">
+            <a class="explore-link" href="/agency/outbox">{td_string!(locale, outbox_link)}</a>
+            " "
+            <span class="hint">{td_string!(locale, outbox_link_hint)}</span>
+        </p>
+        {home.demo.map(|demo| view! { <DemoSwitch locale=locale demo=demo csrf=csrf.clone() /> })}
         {if home.clients.is_empty() {
             view! { <p class="empty">{td_string!(locale, no_clients)}</p> }.into_any()
         } else {

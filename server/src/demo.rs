@@ -86,12 +86,13 @@ async fn seed_thresholds(db: &SqlitePool) -> Result<(), AdminError> {
 /// child process — each as a target of ACME's shop, live environment. Their
 /// addresses change at every start, so the targets are updated each time.
 /// Returns the node exporter process, which stops when it is dropped.
-pub async fn live_targets(pool: &SqlitePool, vitrine_metrics: &str) -> Result<Option<tokio::process::Child>, String> {
-    let shop = crate::demo_app::start()
-        .await
-        .map_err(|e| format!("starting the demo shop: {e}"))?;
+pub async fn live_targets(
+    pool: &SqlitePool,
+    shop: &crate::demo_app::DemoShop,
+    vitrine_metrics: &str,
+) -> Result<Option<tokio::process::Child>, String> {
     let mut targets = vec![
-        ("shop", "demo-shop", shop),
+        ("shop", "demo-shop", shop.metrics_url.clone()),
         ("vitrine", "vitrine", vitrine_metrics.to_string()),
     ];
     let node = start_node_exporter().await;

@@ -27,8 +27,20 @@ const STATUSES: [(&str, f64); 4] = [("200", 0.93), ("301", 0.03), ("404", 0.035)
 const BUCKETS: [f64; 8] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 const PRODUCTS: [(&str, u64); 3] = [("shoes", 7_990), ("jacket", 12_900), ("socks", 990)];
 
+/// A misbehaviour switched on for a while (`vitrine demo misbehave`): more failed requests and
+/// slower answers, so the demo's thresholds have something to say.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Trouble {
+    /// The share of requests answered with 500, 0 to 1.
+    pub error_rate: f64,
+    /// Added to every answer's time, in seconds.
+    pub extra_latency_secs: f64,
+    pub until: Instant,
+}
+
 struct Shop {
     last: Instant,
+    trouble: Option<Trouble>,
     requests: Vec<u64>,
     buckets: Vec<[u64; 8]>,
     count: Vec<u64>,
@@ -43,6 +55,7 @@ impl Shop {
     fn new() -> Shop {
         Shop {
             last: Instant::now(),
+            trouble: None,
             requests: vec![0; ROUTES.len() * STATUSES.len()],
             buckets: vec![[0; 8]; ROUTES.len()],
             count: vec![0; ROUTES.len()],
@@ -70,6 +83,9 @@ impl Shop {
         self.last = Instant::now();
         let mut rng = rand::thread_rng();
         let load = Shop::visitors() / 100.0;
+        let trouble = self.trouble.filter(|t| t.until > Instant::now());
+        self.trouble = trouble;
+        let server_error = STATUSES.iter().position(|(status, _)| *status == "500").unwrap_or(0);
         for (r, (_, route, rate)) in ROUTES.iter().enumerate() {
             let expected = rate * load * elapsed;
             let n = (expected * rng.gen_range(0.7..1.3)).round() as u64;
@@ -83,9 +99,14 @@ impl Shop {
                         roll < acc
                     })
                     .unwrap_or(0);
+                let status = match trouble {
+                    Some(t) if rng.gen_bool(t.error_rate.clamp(0.0, 1.0)) => server_error,
+                    _ => status,
+                };
                 self.requests[r * STATUSES.len() + status] += 1;
                 let base = if route.starts_with("/api") { 0.04 } else { 0.12 };
-                let latency = base * (1.0 + rng.r#gen::<f64>().powi(3) * 20.0) * load.max(0.5);
+                let latency = base * (1.0 + rng.r#gen::<f64>().powi(3) * 20.0) * load.max(0.5)
+                    + trouble.map_or(0.0, |t| t.extra_latency_secs * rng.gen_range(0.8..1.2));
                 for (b, le) in BUCKETS.iter().enumerate() {
                     if latency <= *le {
                         self.buckets[r][b] += 1;
@@ -180,9 +201,37 @@ impl Shop {
     }
 }
 
-/// Starts the demo shop on a free loopback port; returns its metrics URL.
-pub async fn start() -> std::io::Result<String> {
+/// The running demo shop: its metrics address and the switch for its misbehaviour.
+#[derive(Clone)]
+pub struct DemoShop {
+    pub metrics_url: String,
+    shop: Arc<Mutex<Shop>>,
+}
+
+impl DemoShop {
+    /// Makes the shop misbehave from now for `duration` (replacing a misbehaviour still on).
+    pub fn misbehave(&self, error_rate: f64, extra_latency_secs: f64, duration: std::time::Duration) {
+        let mut shop = self.shop.lock().unwrap_or_else(|p| p.into_inner());
+        // Requests until now were answered before the trouble began.
+        shop.advance();
+        shop.trouble = Some(Trouble {
+            error_rate: error_rate.clamp(0.0, 1.0),
+            extra_latency_secs: extra_latency_secs.max(0.0),
+            until: Instant::now() + duration,
+        });
+    }
+
+    /// The misbehaviour on now, if any.
+    pub fn trouble(&self) -> Option<Trouble> {
+        let shop = self.shop.lock().unwrap_or_else(|p| p.into_inner());
+        shop.trouble.filter(|t| t.until > Instant::now())
+    }
+}
+
+/// Starts the demo shop on a free loopback port.
+pub async fn start() -> std::io::Result<DemoShop> {
     let shop = Arc::new(Mutex::new(Shop::new()));
+    let handle = shop.clone();
     let app = Router::new().route(
         "/metrics",
         get(move || {
@@ -205,7 +254,10 @@ pub async fn start() -> std::io::Result<String> {
             tracing::error!(error = %e, "demo shop stopped");
         }
     });
-    Ok(format!("http://{addr}/metrics"))
+    Ok(DemoShop {
+        metrics_url: format!("http://{addr}/metrics"),
+        shop: handle,
+    })
 }
 
 #[cfg(test)]

@@ -79,6 +79,11 @@ enum Command {
         #[command(subcommand)]
         format: ImportFormat,
     },
+    /// The demo (`serve --demo`), through the running server.
+    Demo {
+        #[command(subcommand)]
+        action: DemoAction,
+    },
     /// The time-series store: statistics, compaction, backups (also while the server runs).
     Tsdb {
         #[command(subcommand)]
@@ -135,6 +140,23 @@ enum ImportFormat {
         /// The client (slug) the series belong to.
         #[arg(long)]
         client: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoAction {
+    /// Makes the demo shop answer with errors and slowly for a while, so the demo's thresholds
+    /// go from watching to the alarm (and mail it) and back.
+    Misbehave {
+        /// The share of requests answered with an error, 0 to 1.
+        #[arg(long, default_value = "0.3")]
+        error_rate: f64,
+        /// Added to every answer's time, e.g. 2s or 500ms.
+        #[arg(long, default_value = "2s")]
+        latency: vitrine_scrape_config::PromDuration,
+        /// How long, e.g. 10m.
+        #[arg(long = "for", default_value = "10m")]
+        duration: vitrine_scrape_config::PromDuration,
     },
 }
 
@@ -454,6 +476,25 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             );
             Ok(())
         }
+        Command::Demo {
+            action:
+                DemoAction::Misbehave {
+                    error_rate,
+                    latency,
+                    duration,
+                },
+        } => {
+            let body = format!(
+                "{error_rate} {} {}",
+                latency.as_std().as_secs_f64(),
+                duration.as_std().as_secs_f64()
+            );
+            let text = store::through_server(&config, "/admin/demo/misbehave", Some(body))
+                .await
+                .map_err(Error::Usage)?;
+            print!("{text}");
+            Ok(())
+        }
         Command::Tsdb { action } => {
             let command = match action {
                 TsdbAction::Stats => store::TsdbCommand::Stats,
@@ -603,6 +644,15 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         .site_pkg_dir("pkg")
         .build();
     tokio::task::spawn_blocking(tenancy::password::warm_up);
+    let demo_shop = if demo {
+        Some(
+            demo_app::start()
+                .await
+                .map_err(|e| Error::Usage(format!("starting the demo shop: {e}")))?,
+        )
+    } else {
+        None
+    };
     let delivery =
         notify::outbox::Outbox::delivery(&config.smtp_url, config.data_dir.join("mail")).map_err(Error::Usage)?;
     let from = config
@@ -636,6 +686,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         tsdb: tsdb.clone(),
         scraper: scraper.clone(),
         queries: query::Queries::new(tsdb.clone(), query::QueryLimits::from_config(&config)),
+        outbox: outbox.clone(),
         // The rules' own query runner: its per-client slots are not the API's and the pages'.
         rules: rules::evaluator::Evaluator::new(
             pool.clone(),
@@ -647,6 +698,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         ),
         operator_token: operator_token.clone().into(),
         token_uses: Arc::default(),
+        demo_shop,
         leptos,
         config: Arc::new(config),
     };
@@ -657,9 +709,12 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         } else {
             bound
         };
-        demo::live_targets(&state.db, &format!("http://{own}/metrics"))
-            .await
-            .map_err(Error::Usage)?
+        match &state.demo_shop {
+            Some(shop) => demo::live_targets(&state.db, shop, &format!("http://{own}/metrics"))
+                .await
+                .map_err(Error::Usage)?,
+            None => None,
+        }
     } else {
         None
     };

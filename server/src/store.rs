@@ -228,7 +228,17 @@ pub async fn run_command(config: &Config, pool: &SqlitePool, command: TsdbComman
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())
         }
-        Err(DbError::Locked(_)) => through_server(config, command).await,
+        Err(DbError::Locked(_)) => {
+            let (path, body) = match command {
+                TsdbCommand::Stats => ("/admin/tsdb/stats", None),
+                TsdbCommand::Compact => ("/admin/tsdb/compact", Some(String::new())),
+                TsdbCommand::Snapshot(dest) => {
+                    let dest = std::path::absolute(&dest).map_err(|e| e.to_string())?;
+                    ("/admin/tsdb/snapshot", Some(dest.display().to_string()))
+                }
+            };
+            through_server(config, path, body).await
+        }
         Err(e) => Err(e.to_string()),
     }
 }
@@ -241,17 +251,19 @@ pub async fn client_names(pool: &SqlitePool) -> std::collections::HashMap<Tenant
     rows.into_iter().map(|(id, name)| (tenant(id), name)).collect()
 }
 
-async fn through_server(config: &Config, command: TsdbCommand) -> Result<String, String> {
-    let path = control_file(&config.data_dir);
-    let control = std::fs::read_to_string(&path).map_err(|e| {
+/// Asks the running server (its control endpoint, with the operator token from the control
+/// file): GET `path`, or POST `body` to it.
+pub async fn through_server(config: &Config, path: &str, body: Option<String>) -> Result<String, String> {
+    let control_path = control_file(&config.data_dir);
+    let control = std::fs::read_to_string(&control_path).map_err(|e| {
         format!(
             "the store is in use, but {} cannot be read ({e}); is the server running as another user?",
-            path.display()
+            control_path.display()
         )
     })?;
     let mut lines = control.lines();
     let (Some(base), Some(token)) = (lines.next(), lines.next()) else {
-        return Err(format!("{} is damaged; restart the server", path.display()));
+        return Err(format!("{} is damaged; restart the server", control_path.display()));
     };
     // The control endpoint is on this machine: never through an HTTP(S)_PROXY, which
     // would see the operator token.
@@ -259,15 +271,9 @@ async fn through_server(config: &Config, command: TsdbCommand) -> Result<String,
         .no_proxy()
         .build()
         .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
-    let request = match command {
-        TsdbCommand::Stats => client.get(format!("{base}/admin/tsdb/stats")),
-        TsdbCommand::Compact => client.post(format!("{base}/admin/tsdb/compact")),
-        TsdbCommand::Snapshot(dest) => {
-            let dest = std::path::absolute(&dest).map_err(|e| e.to_string())?;
-            client
-                .post(format!("{base}/admin/tsdb/snapshot"))
-                .body(dest.display().to_string())
-        }
+    let request = match body {
+        None => client.get(format!("{base}{path}")),
+        Some(body) => client.post(format!("{base}{path}")).body(body),
     };
     let response = request
         .bearer_auth(token)

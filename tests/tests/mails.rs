@@ -188,3 +188,47 @@ async fn mails_wait_while_the_mail_server_is_down_and_arrive_once_it_is_back() {
     ids.dedup();
     assert_eq!(ids.len(), 2, "{mails_later:?}");
 }
+
+#[tokio::test]
+async fn without_a_mail_server_the_agency_reads_the_mails_in_its_outbox() {
+    let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
+    let value = Arc::new(AtomicU64::new(50));
+    let host = serve_queue(value.clone());
+    server.scrape_every_second(&host, "globex", "portal", "live");
+    add_threshold(&server, "Queue too long").await;
+    let owner = server.login(OWNER).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let page = owner.get("/agency/outbox").await;
+        page.expect_status(200);
+        if page.contains("[FIRING:1] Queue too long") && page.contains(">sent<") {
+            break page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sent alarm mail: {}",
+            page.summary()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    page.expect_text("No mail server is configured")
+        .expect_text(GLOBEX_ADMIN.0)
+        .expect_text("Orders wait in the queue");
+    // The mail is a file in the data directory, as it would have left.
+    let files: Vec<_> = std::fs::read_dir(server.data_dir().join("mail")).unwrap().collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    // Client people have no outbox; nothing of it is theirs.
+    let globex = server.login(GLOBEX_ADMIN).await;
+    globex.get("/agency/outbox").await.expect_status(404);
+    let csrf = globex.csrf().await;
+    globex
+        .post_form("/agency/outbox/1/retry", &[("csrf", &csrf)])
+        .await
+        .expect_status(404);
+    // A sent mail is not sent again.
+    let csrf = owner.csrf().await;
+    owner
+        .post_form("/agency/outbox/1/retry", &[("csrf", &csrf)])
+        .await
+        .expect_status(404);
+}

@@ -377,3 +377,64 @@ async fn a_watching_threshold_keeps_its_start_across_a_restart() {
         "the `for` started again at the restart (was since {since}): {card}"
     );
 }
+
+/// The demo shop's answers with status 500 so far, summed over routes.
+async fn server_errors(metrics_url: &str) -> f64 {
+    let text = reqwest::get(metrics_url).await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("http_requests_total{") && l.contains("status=\"500\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn the_demo_shop_misbehaves_on_demand() {
+    let server = Server::start();
+    let owner = server.login(OWNER).await;
+    let page = owner.get(&targets_path("acme", "shop", "live")).await;
+    let shop = targets_on_page(&page.body)
+        .into_iter()
+        .find(|t| t.job == "shop")
+        .unwrap_or_else(|| panic!("no demo shop target: {}", page.summary()))
+        .url;
+    owner.get("/agency").await.expect_text("Make the demo shop misbehave");
+
+    let said = server.cli(&[
+        "demo",
+        "misbehave",
+        "--error-rate",
+        "1",
+        "--latency",
+        "0s",
+        "--for",
+        "1m",
+    ]);
+    assert!(said.contains("100 % of requests with an error"), "{said}");
+    let before = server_errors(&shop).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = server_errors(&shop).await;
+    assert!(after > before, "no errors while misbehaving: {before} → {after}");
+    owner
+        .get("/agency")
+        .await
+        .expect_text("The demo shop misbehaves for 1 more minutes");
+
+    // Client people have no switch; the operator endpoint wants the operator's token.
+    let acme = server.login(ACME_ADMIN).await;
+    let csrf = acme.csrf().await;
+    acme.post_form("/agency/demo/misbehave", &[("csrf", &csrf)])
+        .await
+        .expect_status(404);
+    let anonymous = reqwest::Client::new()
+        .post(server.url("/admin/demo/misbehave"))
+        .body("1 0 60")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 404);
+    // The agency's button.
+    let csrf = owner.csrf().await;
+    let response = owner.post_form("/agency/demo/misbehave", &[("csrf", &csrf)]).await;
+    response.expect_status(303);
+    owner.get("/agency").await.expect_text("misbehaves for 10 more minutes");
+}

@@ -5,10 +5,12 @@ mod account;
 mod admin;
 mod api;
 mod client_ip;
+mod demo;
 mod explore;
 mod guard;
 mod limiter;
 mod metrics;
+mod outbox;
 mod pages;
 mod render;
 pub mod routes;
@@ -54,6 +56,11 @@ pub struct AppState {
     pub scraper: Arc<crate::scrape::manager::Scraper>,
     /// Runs PromQL for the API and the pages, within the query limits.
     pub queries: Arc<crate::query::Queries>,
+    /// The demo's shop (with `serve --demo`): its misbehaviour is switched on from the agency page
+    /// and by `vitrine demo misbehave`.
+    pub demo_shop: Option<crate::demo_app::DemoShop>,
+    /// Every mail leaves through here.
+    pub outbox: Arc<crate::notify::outbox::Outbox>,
     /// Evaluates the thresholds; their state now.
     pub rules: Arc<crate::rules::evaluator::Evaluator>,
     /// Token of the operator endpoints (`vitrine tsdb …` while serving).

@@ -546,6 +546,16 @@ async fn render_agency(state: &AppState, who: &SignedIn, client_form: FormState,
                 clients,
                 can_create_client: who.caller.role.may_create_clients(),
                 client_form,
+                demo: state.demo_shop.as_ref().map(|shop| match shop.trouble() {
+                    Some(trouble) => DemoShopState::Misbehaving {
+                        minutes_left: trouble
+                            .until
+                            .saturating_duration_since(std::time::Instant::now())
+                            .as_secs()
+                            .div_ceil(60),
+                    },
+                    None => DemoShopState::Normal,
+                }),
             };
             render::page(state, who.locale, Some(who.viewer()), Page::AgencyHome(home), status).await
         }

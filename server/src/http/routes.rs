@@ -1,7 +1,7 @@
 //! The route table. The router is built from it and `vitrine routes` prints
 //! it, so the tenancy and CSRF tests cover every route there is.
 
-use super::{AppState, account, admin, api, explore, pages, targets, thresholds};
+use super::{AppState, account, admin, api, demo, explore, outbox, pages, targets, thresholds};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
@@ -66,6 +66,14 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         r("GET", "/agency", SignedIn, get(pages::agency_home)),
         r("POST", "/agency/clients", SignedIn, post(pages::create_client)),
+        r("GET", "/agency/outbox", SignedIn, get(outbox::outbox_page)),
+        r("POST", "/agency/demo/misbehave", SignedIn, post(demo::misbehave_button)),
+        r(
+            "POST",
+            "/agency/outbox/{mail}/retry",
+            SignedIn,
+            post(outbox::retry_mail),
+        ),
         r("GET", "/clients/{client}", SignedIn, get(pages::client_home)),
         r("GET", "/clients/{client}/explore", SignedIn, get(explore::explore_page)),
         r(
@@ -163,6 +171,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/api/v1/status/buildinfo", Token, get(api::buildinfo)),
         r("GET", "/admin/tsdb/stats", Operator, get(admin::tsdb_stats)),
         r("POST", "/admin/tsdb/compact", Operator, post(admin::tsdb_compact)),
+        r(
+            "POST",
+            "/admin/demo/misbehave",
+            Operator,
+            post(demo::misbehave_operator),
+        ),
         r("POST", "/admin/tsdb/snapshot", Operator, post(admin::tsdb_snapshot)),
     ]
 }

@@ -231,6 +231,73 @@ impl Outbox {
     }
 }
 
+/// The agency's mails, newest first: at most `limit`.
+pub async fn list(db: &SqlitePool, agency_id: i64, limit: i64) -> Result<Vec<app::dto::OutboxMessage>, sqlx::Error> {
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        i64,
+        Option<String>,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+        i64,
+        Option<i64>,
+        String,
+    )> = sqlx::query_as(
+        "SELECT o.id, c.name, o.recipient, o.subject, o.state, o.attempts, o.last_error, o.created_ms, o.sent_ms,
+                    o.body_text
+             FROM outbox o LEFT JOIN clients c ON c.id = o.client_id
+             WHERE o.agency_id = ? ORDER BY o.created_ms DESC, o.id DESC LIMIT ?",
+    )
+    .bind(agency_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, client, recipient, subject, state, attempts, last_error, created_ms, sent_ms, text)| {
+                app::dto::OutboxMessage {
+                    id,
+                    client,
+                    recipient,
+                    subject,
+                    state,
+                    attempts,
+                    last_error,
+                    created_ms,
+                    sent_ms,
+                    text,
+                }
+            },
+        )
+        .collect())
+}
+
+/// Puts a failed or given-up mail of the agency back in the queue, due now; `false` when the
+/// agency has no such mail.
+pub async fn retry(db: &SqlitePool, agency_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE outbox SET state = 'pending', next_attempt_ms = ? WHERE id = ? AND agency_id = ?
+         AND state IN ('failed', 'dead')",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .bind(agency_id)
+    .execute(db)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+impl Outbox {
+    /// Whether mails leave through SMTP (or are only written to files).
+    pub fn by_smtp(&self) -> bool {
+        matches!(self.delivery, Delivery::Smtp(_))
+    }
+}
+
 /// How long to wait after `attempts` failed attempts: base × 2^(attempts − 1), at most the cap.
 fn backoff_ms(settings: &Settings, attempts: i64) -> u64 {
     let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(u32::MAX).min(32);
