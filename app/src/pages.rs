@@ -376,7 +376,7 @@ fn Agency(locale: Locale, home: AgencyHome, csrf: String) -> impl IntoView {
         <h1>{td!(locale, agency_title, agency = home.agency_name.clone())}</h1>
         <p class="intro">{td_string!(locale, agency_intro)}</p>
         <p class="explore-cta">
-            <a class="explore-link" href="/agency/outbox">{td_string!(locale, outbox_link)}</a>
+            <a class="cta-link" href="/agency/outbox">{td_string!(locale, outbox_link)}</a>
             " "
             <span class="hint">{td_string!(locale, outbox_link_hint)}</span>
         </p>
@@ -503,7 +503,7 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
         <h1>{client.name.clone()}</h1>
         <p class="intro">{td!(locale, client_intro, client = client.name.clone())}</p>
         <p class="explore-cta">
-            <a class="explore-link" href=format!("/clients/{}/thresholds", client.slug)>{td_string!(locale, thresholds_link)}</a>
+            <a class="cta-link thresholds-link" href=format!("/clients/{}/thresholds", client.slug)>{td_string!(locale, thresholds_link)}</a>
             " "
             <span class="hint">{td_string!(locale, thresholds_link_hint)}</span>
         </p>

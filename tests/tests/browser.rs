@@ -79,3 +79,9 @@ fn client_admin_logs_in_and_sees_the_client_home_in_chromium() {
 fn client_admin_explores_the_demo_data_in_chromium() {
     drive("explore.mjs", "explore.png");
 }
+
+/// Opens the thresholds page from the client home on a phone, in German: states and explanations.
+#[test]
+fn client_admin_reads_the_thresholds_on_a_phone_in_chromium() {
+    drive("thresholds.mjs", "thresholds-phone-de.png");
+}
