@@ -103,7 +103,14 @@ impl Display for Expr {
                 write!(f, "{op}{}", u.expr)
             }
             Expr::Binary(b) => {
-                write!(f, "{} {}", b.lhs, b.op.as_str())?;
+                // A signed literal (`-1`, `+Inf`) before `^` would read back as a sign over the
+                // power: `+Inf ^ x` is `+(Inf ^ x)`.
+                let signed = |e: &Expr| matches!(e, Expr::Number(n) if n.value < 0.0 || n.value == f64::INFINITY);
+                if b.op == BinaryOp::Pow && signed(&b.lhs) {
+                    write!(f, "({}) {}", b.lhs, b.op.as_str())?;
+                } else {
+                    write!(f, "{} {}", b.lhs, b.op.as_str())?;
+                }
                 if b.return_bool {
                     f.write_str(" bool")?;
                 }
