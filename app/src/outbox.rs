@@ -7,9 +7,11 @@ use crate::targets::utc_text;
 use leptos::prelude::*;
 use leptos_i18n::td_string;
 
-fn state_badge(locale: Locale, state: &str) -> AnyView {
+/// A mail's state; `smtp` false: a "sent" mail was only written to a file.
+fn state_badge(locale: Locale, state: &str, smtp: bool) -> AnyView {
     let (class, text) = match state {
-        "sent" => ("status up", td_string!(locale, outbox_sent)),
+        "sent" if smtp => ("status up", td_string!(locale, outbox_sent)),
+        "sent" => ("status up", td_string!(locale, outbox_written)),
         "pending" => ("status pending", td_string!(locale, outbox_pending)),
         "failed" => ("status pending", td_string!(locale, outbox_failed)),
         _ => ("status down", td_string!(locale, outbox_dead)),
@@ -24,6 +26,7 @@ pub fn Outbox(locale: Locale, page: OutboxPage, csrf: String) -> impl IntoView {
     } else {
         td_string!(locale, outbox_to_files)
     };
+    let smtp = page.smtp;
     let list = if page.messages.is_empty() {
         view! { <p class="empty">{td_string!(locale, outbox_none)}</p> }.into_any()
     } else {
@@ -41,7 +44,7 @@ pub fn Outbox(locale: Locale, page: OutboxPage, csrf: String) -> impl IntoView {
                 let when = m.sent_ms.unwrap_or(m.created_ms);
                 view! {
                     <article class="card mail" id=format!("mail-{}", m.id)>
-                        <h2>{m.subject.clone()} " " {state_badge(locale, &m.state)}</h2>
+                        <h2>{m.subject.clone()} " " {state_badge(locale, &m.state, smtp)}</h2>
                         <p class="hint">
                             {m.recipient.clone()} " · " {m.client.clone().unwrap_or_default()} " · " {utc_text(when)}
                             " · " {td_string!(locale, outbox_attempts)} " " {m.attempts}

@@ -201,7 +201,7 @@ async fn without_a_mail_server_the_agency_reads_the_mails_in_its_outbox() {
     let page = loop {
         let page = owner.get("/agency/outbox").await;
         page.expect_status(200);
-        if page.contains("[FIRING:1] Queue too long") && page.contains(">sent<") {
+        if page.contains("[FIRING:1] Queue too long") && page.contains(">written to mail/<") {
             break page;
         }
         assert!(
