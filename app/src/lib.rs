@@ -46,7 +46,7 @@ pub use i18n::Locale;
 #[cfg(feature = "ssr")]
 pub use pages::shell;
 #[cfg(feature = "ssr")]
-pub use text::locale_from_tag;
+pub use text::{language_tag, locale_from_tag};
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -5,6 +5,7 @@
 use crate::dto::Comparison;
 use crate::i18n::Locale;
 use crate::targets::utc_text;
+use crate::thresholds::comparison_text;
 use crate::units::{format_duration, format_value};
 use leptos::prelude::*;
 use leptos_i18n::Locale as _;
@@ -41,17 +42,6 @@ pub struct RenderedMail {
     pub subject: String,
     pub text: String,
     pub html: String,
-}
-
-fn comparison_text(locale: Locale, comparison: Comparison) -> &'static str {
-    match comparison {
-        Comparison::Above => td_string!(locale, comparison_above),
-        Comparison::AtLeast => td_string!(locale, comparison_at_least),
-        Comparison::Below => td_string!(locale, comparison_below),
-        Comparison::AtMost => td_string!(locale, comparison_at_most),
-        Comparison::Equal => td_string!(locale, comparison_equal),
-        Comparison::NotEqual => td_string!(locale, comparison_not_equal),
-    }
 }
 
 /// Fills `{name}` placeholders of a translated sentence (mail texts are plain strings).

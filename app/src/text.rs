@@ -9,6 +9,11 @@ pub fn locale_from_tag<T: AsRef<[u8]>>(tags: &[T]) -> Locale {
     Locale::find_locale(tags)
 }
 
+/// The language tag of a locale (`"en"`, `"de"`, `"fr"`), as the database stores it.
+pub fn language_tag(locale: Locale) -> &'static str {
+    locale.as_str()
+}
+
 /// Text for inside a `<textarea>`, escaped here because Leptos writes a textarea's children as
 /// they are: a query with `</textarea>` in a shared link must not end the element and inject
 /// markup. The browser decodes the entities again, so the field shows the query as typed.

@@ -59,7 +59,8 @@ pub fn Thresholds(locale: Locale, page: ThresholdsPage, csrf: String) -> impl In
     }
 }
 
-fn comparison_text(locale: Locale, comparison: Comparison) -> &'static str {
+/// "above", "at least", … in the reader's language.
+pub(crate) fn comparison_text(locale: Locale, comparison: Comparison) -> &'static str {
     match comparison {
         Comparison::Above => td_string!(locale, comparison_above),
         Comparison::AtLeast => td_string!(locale, comparison_at_least),

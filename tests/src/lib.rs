@@ -717,6 +717,31 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A loopback `/metrics` endpoint answering the gauge `queue_length` with the value in `value`
+/// at each scrape; returns its `host:port`.
+pub fn serve_queue_length(value: Arc<std::sync::atomic::AtomicU64>) -> String {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    let host = listener.local_addr().expect("its address").to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let body = format!(
+                "# TYPE queue_length gauge\nqueue_length {}\n",
+                value.load(std::sync::atomic::Ordering::Relaxed)
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    host
+}
+
 /// A real SMTP server (Debian's `aiosmtpd`) on a loopback port, keeping every mail it accepts
 /// in a Maildir; stopped and started again on the same port to play an outage.
 pub struct SmtpServer {

@@ -3,32 +3,10 @@
 //! is mailed too. While the mail server is down nothing is lost: every mail arrives once it is
 //! back, none twice, each with its one Message-ID.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use vitrine_tests::*;
-
-/// A loopback `/metrics` endpoint answering `queue_length` with the value now in `value`.
-fn serve_queue(value: Arc<AtomicU64>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
-    let host = listener.local_addr().expect("its address").to_string();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let body = format!("queue_length {}\n", value.load(Ordering::Relaxed));
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    host
-}
 
 async fn add_threshold(server: &Server, name: &str) {
     let owner = server.login(OWNER).await;
@@ -119,7 +97,7 @@ async fn the_alarm_and_its_end_are_mailed_to_the_clients_people() {
     let smtp = SmtpServer::start();
     let server = serve(&smtp);
     let value = Arc::new(AtomicU64::new(50));
-    let host = serve_queue(value.clone());
+    let host = serve_queue_length(value.clone());
     server.scrape_every_second(&host, "globex", "portal", "live");
     add_threshold(&server, "Queue too long").await;
 
@@ -164,7 +142,7 @@ async fn mails_wait_while_the_mail_server_is_down_and_arrive_once_it_is_back() {
     smtp.stop();
     let server = serve(&smtp);
     let value = Arc::new(AtomicU64::new(50));
-    let host = serve_queue(value.clone());
+    let host = serve_queue_length(value.clone());
     server.scrape_every_second(&host, "globex", "portal", "live");
     add_threshold(&server, "Queue too long").await;
     add_threshold(&server, "Queue far too long").await;
@@ -193,7 +171,7 @@ async fn mails_wait_while_the_mail_server_is_down_and_arrive_once_it_is_back() {
 async fn without_a_mail_server_the_agency_reads_the_mails_in_its_outbox() {
     let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
     let value = Arc::new(AtomicU64::new(50));
-    let host = serve_queue(value.clone());
+    let host = serve_queue_length(value.clone());
     server.scrape_every_second(&host, "globex", "portal", "live");
     add_threshold(&server, "Queue too long").await;
     let owner = server.login(OWNER).await;

@@ -3,35 +3,10 @@
 //! then the alarm (firing) after its `for`, then back to normal, with the `ALERTS` series in
 //! the client's store. Another client never sees or changes them.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use vitrine_tests::*;
-
-/// A loopback `/metrics` endpoint answering `queue_length` with the value now in `value`.
-fn serve_queue(value: Arc<AtomicU64>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
-    let host = listener.local_addr().expect("its address").to_string();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let body = format!(
-                "# TYPE queue_length gauge\nqueue_length {}\n",
-                value.load(Ordering::Relaxed)
-            );
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    host
-}
 
 fn threshold_form<'a>(csrf: &'a str, name: &'a str, expr: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -89,7 +64,7 @@ async fn wait_for_card(person: &Client, client: &str, id: &str, needle: &str) ->
 async fn a_threshold_watches_then_alarms_then_is_back_to_normal() {
     let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
     let value = Arc::new(AtomicU64::new(1));
-    let host = serve_queue(value.clone());
+    let host = serve_queue_length(value.clone());
     server.scrape_every_second(&host, "globex", "portal", "live");
     let owner = server.login(OWNER).await;
     let csrf = owner.csrf().await;
@@ -347,7 +322,7 @@ async fn a_watching_threshold_keeps_its_start_across_a_restart() {
         ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
     ];
     let value = Arc::new(AtomicU64::new(50));
-    let host = serve_queue(value.clone());
+    let host = serve_queue_length(value.clone());
     let (id, since) = {
         let server = Server::start_with(&env);
         server.scrape_every_second(&host, "globex", "portal", "live");

@@ -8,8 +8,8 @@ use super::render;
 use crate::rules::alerting::AlertState;
 use crate::rules::{self, Threshold, templates};
 use crate::tenancy::TenancyError;
-use app::Locale;
 use app::dto::*;
+use app::{Locale, language_tag};
 use axum::extract::{Query, RawPathParams, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,16 +17,8 @@ use serde::Deserialize;
 
 const FLASH: &str = "flash_thresholds";
 
-fn tag(locale: Locale) -> &'static str {
-    match locale {
-        Locale::de => "de",
-        Locale::fr => "fr",
-        Locale::en => "en",
-    }
-}
-
 fn language(locale: Locale) -> usize {
-    templates::language_index(tag(locale))
+    templates::language_index(language_tag(locale))
 }
 
 #[derive(Deserialize)]
@@ -160,7 +152,7 @@ async fn view_of(state: &AppState, t: &Threshold, locale: Locale) -> Result<Thre
             (s, value, at)
         })
         .collect();
-    let explanation = t.explanations.for_language(tag(locale));
+    let explanation = t.explanations.for_language(language_tag(locale));
     Ok(ThresholdView {
         id: t.id,
         name: t.name.clone(),
