@@ -119,6 +119,10 @@ pub enum FieldProblem {
     /// Too many wrong passwords for now: the limits of the login apply.
     TooManyAttempts,
     InvalidChoice,
+    /// Not a date and time such as 2026-12-24 22:00.
+    InvalidTime,
+    /// An end before the start, or already past.
+    EndBeforeStart,
 }
 
 /// A submitted form: the values as typed (so nothing is lost) and the
@@ -243,10 +247,16 @@ pub struct ApiTokenRow {
     pub expires_ms: Option<i64>,
     /// Past `expires_ms` now.
     pub expired: bool,
+    /// What it may do besides reading: some of [`TOKEN_SCOPES`].
+    pub scopes: Vec<String>,
 }
 
 /// The lifetimes offered for a new API token, in days (or none: until revoked).
 pub const TOKEN_EXPIRY_DAYS: [i64; 3] = [30, 90, 365];
+
+/// What a token may be allowed besides reading (every token reads its client's data, which is
+/// what Grafana and promtool need): `silences:write` mutes alerts (amtool, scripts).
+pub const TOKEN_SCOPES: [&str; 1] = ["silences:write"];
 
 /// What the tokens section tells once, right after a form.
 #[derive(Clone, Serialize, Deserialize)]
@@ -675,19 +685,57 @@ pub struct ThresholdsPage {
     /// The new threshold's form: filled from the chosen template, or as typed with its problems.
     pub form: Option<FormState>,
     pub notice: Option<ThresholdNotice>,
+    /// Agency people and the client's admins: may mute and plan maintenance.
+    pub can_silence: bool,
+    /// Mutes in effect and planned maintenance, then those ended in the last days.
+    pub silences: Vec<SilenceView>,
+    /// The maintenance form as typed, with its problems.
+    pub maintenance_form: Option<FormState>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ThresholdNotice {
     Created { name: String },
     Deleted { name: String },
+    Muted { until_ms: i64 },
+    MaintenancePlanned { starts_ms: i64 },
+    SilenceEnded,
 }
+
+/// How long one click mutes a threshold's mails, in hours.
+pub const MUTE_HOURS: [i64; 4] = [1, 4, 24, 168];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ThresholdState {
     Ok,
     Pending,
     Firing,
+    /// Crossed, but muted: a silence (or maintenance) holds its mails back.
+    Silenced,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SilenceState {
+    /// In effect now.
+    Active,
+    /// Starts later: planned maintenance.
+    Planned,
+    Ended,
+}
+
+/// A silence as the thresholds page shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SilenceView {
+    pub id: String,
+    pub state: SilenceState,
+    /// The names of the client's thresholds it mutes (empty: see `matchers`).
+    pub thresholds: Vec<String>,
+    /// Its matchers as amtool writes them, e.g. `project="shop"`.
+    pub matchers: Vec<String>,
+    pub starts_ms: i64,
+    pub ends_ms: i64,
+    pub created_by: String,
+    pub comment: String,
 }
 
 /// How a threshold's measured value is compared with its line.
@@ -758,6 +806,8 @@ pub struct ThresholdView {
     pub audience: String,
     /// The alert rule as evaluated: confined to its project and environment.
     pub effective_expr: String,
+    /// A silence in effect for it: until when (ms), by whom, why.
+    pub muted: Option<(i64, String, String)>,
     /// Recent changes, newest first: (state, value, at ms).
     pub history: Vec<(ThresholdState, f64, i64)>,
 }

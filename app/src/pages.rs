@@ -180,6 +180,8 @@ pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static
         FieldProblem::InvalidQuery => td_string!(locale, field_invalid_query),
         FieldProblem::TooManyAttempts => td_string!(locale, field_too_many_attempts),
         FieldProblem::InvalidChoice => td_string!(locale, field_invalid_choice),
+        FieldProblem::InvalidTime => td_string!(locale, field_invalid_time),
+        FieldProblem::EndBeforeStart => td_string!(locale, field_end_before_start),
     }
 }
 
@@ -624,6 +626,7 @@ fn ApiTokensSection(
                     <td>{utc_text(token.created_ms)}</td>
                     <td>{token.created_by.clone().unwrap_or_else(|| td_string!(locale, token_created_by_unknown).to_string())}</td>
                     <td>{token.last_used_ms.map_or_else(|| td_string!(locale, token_never_used).to_string(), utc_text)}</td>
+                    <td>{td_string!(locale, token_scope_read)} {token.scopes.iter().map(|s| view! { ", " <code>{s.clone()}</code> }).collect_view()}</td>
                     <td>{status}</td>
                     <td class="actions">{revoke}</td>
                 </tr>
@@ -638,6 +641,7 @@ fn ApiTokensSection(
             (td_string!(locale, token_col_created), ""),
             (td_string!(locale, token_col_created_by), ""),
             (td_string!(locale, token_col_last_used), ""),
+            (td_string!(locale, token_col_scopes), ""),
             (td_string!(locale, token_col_status), ""),
             (td_string!(locale, col_actions), ""),
         ];
@@ -669,7 +673,11 @@ fn ApiTokensSection(
             <form method="post" action=format!("{action}#api-tokens") class="inline">
                 <Csrf token=csrf.clone() />
                 <Field locale=locale form=form.clone() id_prefix="token" name="name" label=td_string!(locale, token_name) hint=td_string!(locale, token_name_hint) />
-                <TokenExpiryField locale=locale form=form />
+                <TokenExpiryField locale=locale form=form.clone() />
+                <div class="field checkbox">
+                    <input type="checkbox" id="token-scope-silences" name="scope" value="silences:write" checked=form.values.iter().any(|(n, v)| n == "scope" && v == "silences:write") />
+                    <label for="token-scope-silences">{td_string!(locale, token_scope_silences)}</label>
+                </div>
                 <button type="submit">{td_string!(locale, token_create_submit)}</button>
             </form>
         </section>

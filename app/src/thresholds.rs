@@ -20,6 +20,11 @@ pub fn Thresholds(locale: Locale, page: ThresholdsPage, csrf: String) -> impl In
         let text = match notice {
             ThresholdNotice::Created { name } => td!(locale, notice_threshold_created, name = name.clone()).into_any(),
             ThresholdNotice::Deleted { name } => td!(locale, notice_threshold_deleted, name = name.clone()).into_any(),
+            ThresholdNotice::Muted { until_ms } => td!(locale, notice_muted, until = utc_text(until_ms)).into_any(),
+            ThresholdNotice::MaintenancePlanned { starts_ms } => {
+                td!(locale, notice_maintenance_planned, starts = utc_text(starts_ms)).into_any()
+            }
+            ThresholdNotice::SilenceEnded => td!(locale, notice_silence_ended).into_any(),
         };
         view! { <p class="alert success" role="status">{text}</p> }
     });
@@ -42,19 +47,20 @@ pub fn Thresholds(locale: Locale, page: ThresholdsPage, csrf: String) -> impl In
         .cloned()
         .map(|t| {
             view! {
-                <ThresholdCard locale=locale threshold=t can_manage=page.can_manage action=action.clone() csrf=csrf.clone() />
+                <ThresholdCard locale=locale threshold=t can_manage=page.can_manage can_silence=page.can_silence client_path=client_path.clone() csrf=csrf.clone() />
             }
         })
         .collect_view();
     view! {
         <p class="breadcrumb">
-            <a href=client_path>{td!(locale, targets_back, client = page.client_name.clone())}</a>
+            <a href=client_path.clone()>{td!(locale, targets_back, client = page.client_name.clone())}</a>
         </p>
         <h1>{td!(locale, thresholds_heading, client = page.client_name.clone())}</h1>
         <p class="intro">{td_string!(locale, thresholds_intro)}</p>
         {notice}
         <p class="summary" class:alarm=alarm role="status">{summary}</p>
         <div class="thresholds">{cards}</div>
+        <Silences locale=locale page=page.clone() client_path=client_path.clone() csrf=csrf.clone() />
         {page.can_manage.then(|| view! { <NewThreshold locale=locale page=page.clone() action=action.clone() csrf=csrf.clone() /> })}
     }
 }
@@ -76,6 +82,7 @@ fn state_badge(locale: Locale, state: ThresholdState) -> impl IntoView {
         ThresholdState::Ok => ("status up", td_string!(locale, threshold_state_ok)),
         ThresholdState::Pending => ("status pending", td_string!(locale, threshold_state_pending)),
         ThresholdState::Firing => ("status down", td_string!(locale, threshold_state_firing)),
+        ThresholdState::Silenced => ("status muted", td_string!(locale, threshold_state_silenced)),
     };
     view! { <span class=class>{text}</span> }
 }
@@ -93,10 +100,12 @@ fn ThresholdCard(
     locale: Locale,
     threshold: ThresholdView,
     can_manage: bool,
-    action: String,
+    can_silence: bool,
+    client_path: String,
     csrf: String,
 ) -> impl IntoView {
     let t = threshold;
+    let action = format!("{client_path}/thresholds");
     let place = match &t.environment {
         Some(environment) => format!("{} · {environment}", t.project).into_any(),
         None => td!(locale, threshold_whole_project, project = t.project.clone()).into_any(),
@@ -130,7 +139,7 @@ fn ThresholdCard(
             .iter()
             .map(|(state, value, at)| {
                 let what = match state {
-                    ThresholdState::Firing => td_string!(locale, history_firing),
+                    ThresholdState::Firing | ThresholdState::Silenced => td_string!(locale, history_firing),
                     ThresholdState::Pending => td_string!(locale, history_pending),
                     ThresholdState::Ok => td_string!(locale, history_resolved),
                 };
@@ -144,6 +153,36 @@ fn ThresholdCard(
             </details>
         }
     });
+    let muted = t.muted.clone().map(|(until, by, comment)| {
+        let why = (!comment.is_empty()).then(|| view! { " " <q>{comment}</q> });
+        view! { <p class="muted-note" role="status">{td!(locale, threshold_muted_until, until = utc_text(until), by = by)} {why}</p> }
+    });
+    let mute = (can_silence && t.muted.is_none()).then(|| {
+        let options = MUTE_HOURS
+            .iter()
+            .map(|hours| view! { <option value=hours.to_string()>{mute_for_text(locale, *hours)}</option> })
+            .collect_view();
+        let id = t.id;
+        view! {
+            <details class="mute">
+                <summary>{td_string!(locale, mute_title)}</summary>
+                <p class="hint">{td_string!(locale, mute_hint)}</p>
+                <form method="post" action=format!("{client_path}/silences") class="inline">
+                    <input type="hidden" name="csrf" value=csrf.clone() />
+                    <input type="hidden" name="threshold" value=id.to_string() />
+                    <div class="field">
+                        <label for=format!("mute-hours-{id}")>{td_string!(locale, mute_duration)}</label>
+                        <select id=format!("mute-hours-{id}") name="hours">{options}</select>
+                    </div>
+                    <div class="field">
+                        <label for=format!("mute-comment-{id}")>{td_string!(locale, mute_comment)}</label>
+                        <input id=format!("mute-comment-{id}") name="comment" type="text" maxlength="500" />
+                    </div>
+                    <button type="submit" class="secondary">{td_string!(locale, mute_submit)}</button>
+                </form>
+            </details>
+        }
+    });
     let delete = can_manage.then(|| {
         view! {
             <form method="post" action=format!("{action}/{}/delete", t.id)>
@@ -153,12 +192,13 @@ fn ThresholdCard(
         }
     });
     view! {
-        <article class="card threshold" class:firing=t.state == ThresholdState::Firing id=format!("threshold-{}", t.id)>
+        <article class="card threshold" class:firing=t.state == ThresholdState::Firing class:silenced=t.state == ThresholdState::Silenced id=format!("threshold-{}", t.id)>
             <h2>{t.name.clone()} " " {state_badge(locale, t.state)}</h2>
             <p class="hint">{place} " · " {severity_text(locale, &t.severity)}</p>
             <p class="rule">{rule}</p>
             {warning.map(|w| view! { <p class="hint">{w}</p> })}
             {now.map(|text| view! { <p class="now" role="status">{text}</p> })}
+            {muted}
             <dl class="explanation">
                 <dt>{td_string!(locale, explanation_meaning)}</dt>
                 <dd>{t.meaning.clone()}</dd>
@@ -173,8 +213,95 @@ fn ThresholdCard(
                 <p class="hint">{td_string!(locale, threshold_expression_hint)}</p>
                 <pre><code>{t.effective_expr.clone()}</code></pre>
             </details>
+            {mute}
             {delete}
         </article>
+    }
+}
+
+/// "for 1 hour", "for 1 day", … of [`MUTE_HOURS`].
+fn mute_for_text(locale: Locale, hours: i64) -> &'static str {
+    match hours {
+        1 => td_string!(locale, mute_for_1h),
+        4 => td_string!(locale, mute_for_4h),
+        24 => td_string!(locale, mute_for_1d),
+        _ => td_string!(locale, mute_for_1w),
+    }
+}
+
+/// The mutes in effect, the planned maintenance and the recently ended ones; who may, ends them
+/// early and plans a maintenance.
+#[component]
+fn Silences(locale: Locale, page: ThresholdsPage, client_path: String, csrf: String) -> impl IntoView {
+    let rows = page
+        .silences
+        .iter()
+        .map(|s| {
+            let (class, state) = match s.state {
+                SilenceState::Active => ("status muted", td_string!(locale, silence_active)),
+                SilenceState::Planned => ("status pending", td_string!(locale, silence_planned)),
+                SilenceState::Ended => ("status harmless", td_string!(locale, silence_ended)),
+            };
+            let covers = if s.thresholds.is_empty() {
+                view! { <code>{s.matchers.join(", ")}</code> }.into_any()
+            } else {
+                s.thresholds.join(", ").into_any()
+            };
+            let end = (page.can_silence && s.state != SilenceState::Ended).then(|| {
+                view! {
+                    <form method="post" action=format!("{client_path}/silences/{}/expire", s.id)>
+                        <input type="hidden" name="csrf" value=csrf.clone() />
+                        <button type="submit" class="secondary">{td_string!(locale, silence_end)}</button>
+                    </form>
+                }
+            });
+            view! {
+                <li class="silence" id=format!("silence-{}", s.id)>
+                    <span class=class>{state}</span> " "
+                    <strong>{covers}</strong>
+                    <br />
+                    <small class="hint">
+                        {td!(locale, silence_when, from = utc_text(s.starts_ms), to = utc_text(s.ends_ms), by = s.created_by.clone())}
+                    </small>
+                    {(!s.comment.is_empty()).then(|| view! { <p>{s.comment.clone()}</p> })}
+                    {end}
+                </li>
+            }
+        })
+        .collect_view();
+    let list = if page.silences.is_empty() {
+        view! { <p class="empty">{td_string!(locale, silences_none)}</p> }.into_any()
+    } else {
+        view! { <ul class="silences">{rows}</ul> }.into_any()
+    };
+    let form = page.can_silence.then(|| {
+        let form = page.maintenance_form.clone().unwrap_or_default();
+        let mut places = vec![("*".to_string(), td_string!(locale, maintenance_everything).to_string())];
+        places.extend(page.places.iter().cloned());
+        view! {
+            <details class="maintenance" open=page.maintenance_form.is_some()>
+                <summary>{td_string!(locale, maintenance_title)}</summary>
+                <p class="hint">{td_string!(locale, maintenance_hint)}</p>
+                <form method="post" action=format!("{client_path}/silences")>
+                    <input type="hidden" name="csrf" value=csrf.clone() />
+                    <Choice locale=locale form=form.clone() name="place" label=td_string!(locale, maintenance_place) options=places />
+                    <div class="field-row">
+                        <Field locale=locale form=form.clone() id_prefix="maintenance" name="starts" label=td_string!(locale, maintenance_starts) kind="datetime-local" />
+                        <Field locale=locale form=form.clone() id_prefix="maintenance" name="ends" label=td_string!(locale, maintenance_ends) kind="datetime-local" />
+                    </div>
+                    <Field locale=locale form=form.clone() id_prefix="maintenance" name="comment" label=td_string!(locale, maintenance_comment) />
+                    <button type="submit">{td_string!(locale, maintenance_submit)}</button>
+                </form>
+            </details>
+        }
+    });
+    view! {
+        <section class="card" id="silences">
+            <h2>{td_string!(locale, silences_title)}</h2>
+            <p>{td_string!(locale, silences_intro)}</p>
+            {list}
+            {form}
+        </section>
     }
 }
 

@@ -78,7 +78,40 @@ async fn seed_thresholds(db: &SqlitePool) -> Result<(), AdminError> {
         let new = crate::rules::NewThreshold::from_template(template, &place, "de", 60);
         crate::rules::insert(db, &new).await?;
     }
-    Ok(())
+    seed_maintenance(db, &place).await
+}
+
+/// A planned maintenance of ACME's shop: next Sunday from 02:00 to 04:00 UTC.
+async fn seed_maintenance(db: &SqlitePool, place: &targets::Place) -> Result<(), AdminError> {
+    use crate::rules::silences::{self, NewSilence, SilenceMatcher};
+    const DAY_MS: i64 = 86_400_000;
+    let now = crate::tenancy::now() * 1000;
+    let today = now.div_euclid(DAY_MS);
+    // 1970-01-01 was a Thursday: (day + 4) % 7 is 0 on Sundays.
+    let days_ahead = match (7 - (today + 4).rem_euclid(7)) % 7 {
+        0 => 7,
+        days => days,
+    };
+    let starts_ms = (today + days_ahead) * DAY_MS + 2 * 3_600_000;
+    let new = NewSilence {
+        matchers: vec![
+            SilenceMatcher::equal("project", "shop"),
+            SilenceMatcher::equal("environment", "live"),
+        ],
+        starts_ms,
+        ends_ms: starts_ms + 2 * 3_600_000,
+        created_by: "owner@agency.example".into(),
+        comment: "Update of the shop software to the new version".into(),
+    };
+    match silences::put(db, place.agency_id, place.client_id, None, new, now).await {
+        Ok(_) => Ok(()),
+        Err(silences::SilenceError::Database(e)) => Err(crate::tenancy::TenancyError::Database(e).into()),
+        // Valid by construction; were it refused, the demo would only lack its maintenance.
+        Err(e) => {
+            tracing::warn!(error = %e, "the demo's planned maintenance");
+            Ok(())
+        }
+    }
 }
 
 /// Live data for the demo client: the demo shop, Vitrine itself and, when

@@ -115,6 +115,9 @@ enum TokenAction {
         /// The token stops working this many days from now (without: when revoked).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         expires_in_days: Option<u32>,
+        /// What it may do besides reading, repeatable: silences:write (amtool silence add/expire).
+        #[arg(long = "scope", value_parser = clap::builder::PossibleValuesParser::new(app::dto::TOKEN_SCOPES))]
+        scopes: Vec<String>,
     },
 }
 
@@ -397,6 +400,7 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
                     client,
                     name,
                     expires_in_days,
+                    scopes,
                 },
         } => {
             let row: Option<(i64, i64)> = sqlx::query_as("SELECT id, agency_id FROM clients WHERE slug = ?")
@@ -407,8 +411,16 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             let (client_id, agency_id) = row.ok_or_else(|| Error::Usage(format!("client {client} does not exist")))?;
             let name =
                 tenancy::model::Name::parse(&name).map_err(|_| Error::Usage("--name must not be empty".into()))?;
-            let expires_at = expires_in_days.map(|days| tenancy::now() + i64::from(days) * 86_400);
-            let (_, token) = tenancy::tokens::create(&pool, agency_id, client_id, name.as_str(), None, expires_at)
+            let new = tenancy::tokens::NewToken {
+                name: name.as_str(),
+                created_by: None,
+                expires_at: expires_in_days.map(|days| tenancy::now() + i64::from(days) * 86_400),
+                scopes: app::dto::TOKEN_SCOPES
+                    .into_iter()
+                    .filter(|s| scopes.iter().any(|chosen| chosen == s))
+                    .collect(),
+            };
+            let (_, token) = tenancy::tokens::create(&pool, agency_id, client_id, &new)
                 .await
                 .map_err(|e| match e {
                     tenancy::TenancyError::Duplicate => Error::Usage(format!(
@@ -673,6 +685,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     let trusted_proxies = http::TrustedProxies::parse(&config.trusted_proxies)
         .map_err(|e| Error::Usage(format!("trusted_proxies: {e}")))?;
     let state = http::AppState {
+        started_ms: tenancy::now() * 1000,
         db: pool.clone(),
         limiter: Arc::new(http::LoginLimiter::new(http::LoginLimits {
             max_per_account: config.login_max_failures_per_account,

@@ -742,6 +742,64 @@ pub fn serve_queue_length(value: Arc<std::sync::atomic::AtomicU64>) -> String {
     host
 }
 
+/// Adds to globex's portal/live, as the agency owner, a threshold on the `queue_length` of
+/// [`serve_queue_length`]: an alarm above 10 for 2 s.
+pub async fn add_queue_threshold(server: &Server, name: &str) {
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    owner
+        .post_form(
+            "/clients/globex/thresholds",
+            &[
+                ("csrf", csrf.as_str()),
+                ("place", "portal/live"),
+                ("name", name),
+                ("expr", "max(queue_length)"),
+                ("comparator", ">"),
+                ("value", "10"),
+                ("for", "2s"),
+                ("severity", "critical"),
+                ("unit", "short"),
+                (
+                    "meaning_en",
+                    "Orders wait in the queue: customers get their confirmation late.",
+                ),
+                ("action_en", "We add a worker within the hour."),
+                ("audience_en", "You and the agency's developers by e-mail."),
+            ],
+        )
+        .await
+        .expect_status(303);
+}
+
+/// The card of the threshold `id` on `client`'s thresholds page, as `person` sees it.
+pub async fn threshold_card(person: &Client, client: &str, id: &str) -> String {
+    let page = person.get(&format!("/clients/{client}/thresholds")).await;
+    page.expect_status(200);
+    let start = format!("id=\"threshold-{id}\"");
+    let body = page.text();
+    let at = body
+        .find(&start)
+        .unwrap_or_else(|| panic!("no threshold {id} on the page: {}", page.summary()));
+    let end = body[at..].find("</article>").map_or(body.len(), |e| at + e);
+    body[at..end].to_string()
+}
+
+pub async fn wait_for_threshold_card(person: &Client, client: &str, id: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let card = threshold_card(person, client, id).await;
+        if card.contains(needle) {
+            return card;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the threshold never showed {needle:?}: {card}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 /// A real SMTP server (Debian's `aiosmtpd`) on a loopback port, keeping every mail it accepts
 /// in a Maildir; stopped and started again on the same port to play an outage.
 pub struct SmtpServer {

@@ -8,34 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use vitrine_tests::*;
 
-async fn add_threshold(server: &Server, name: &str) {
-    let owner = server.login(OWNER).await;
-    let csrf = owner.csrf().await;
-    owner
-        .post_form(
-            "/clients/globex/thresholds",
-            &[
-                ("csrf", csrf.as_str()),
-                ("place", "portal/live"),
-                ("name", name),
-                ("expr", "max(queue_length)"),
-                ("comparator", ">"),
-                ("value", "10"),
-                ("for", "2s"),
-                ("severity", "critical"),
-                ("unit", "short"),
-                (
-                    "meaning_en",
-                    "Orders wait in the queue: customers get their confirmation late.",
-                ),
-                ("action_en", "We add a worker within the hour."),
-                ("audience_en", "You and the agency's developers by e-mail."),
-            ],
-        )
-        .await
-        .expect_status(303);
-}
-
 /// A header's value, folded lines joined and RFC 2047 encoded words (`=?utf-8?b?…?=`) decoded.
 fn header(mail: &str, name: &str) -> Option<String> {
     let mut lines = mail.lines().take_while(|line| !line.is_empty()).peekable();
@@ -99,7 +71,7 @@ async fn the_alarm_and_its_end_are_mailed_to_the_clients_people() {
     let value = Arc::new(AtomicU64::new(50));
     let host = serve_queue_length(value.clone());
     server.scrape_every_second(&host, "globex", "portal", "live");
-    add_threshold(&server, "Queue too long").await;
+    add_queue_threshold(&server, "Queue too long").await;
 
     let mails = smtp.wait_for(1, Duration::from_secs(60));
     let alarm = &mails[0];
@@ -144,8 +116,8 @@ async fn mails_wait_while_the_mail_server_is_down_and_arrive_once_it_is_back() {
     let value = Arc::new(AtomicU64::new(50));
     let host = serve_queue_length(value.clone());
     server.scrape_every_second(&host, "globex", "portal", "live");
-    add_threshold(&server, "Queue too long").await;
-    add_threshold(&server, "Queue far too long").await;
+    add_queue_threshold(&server, "Queue too long").await;
+    add_queue_threshold(&server, "Queue far too long").await;
     // Both alarms are raised and their mails fail for longer than the backoff cap.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while server.log().matches("mail not sent").count() < 6 {
@@ -173,7 +145,7 @@ async fn without_a_mail_server_the_agency_reads_the_mails_in_its_outbox() {
     let value = Arc::new(AtomicU64::new(50));
     let host = serve_queue_length(value.clone());
     server.scrape_every_second(&host, "globex", "portal", "live");
-    add_threshold(&server, "Queue too long").await;
+    add_queue_threshold(&server, "Queue too long").await;
     let owner = server.login(OWNER).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let page = loop {

@@ -49,10 +49,12 @@ struct Fixture {
     acme: ClientIds,
 }
 
-/// The ids of a client's API token and threshold (acme's from the demo, globex's made here).
+/// The ids of a client's API token, threshold and silence (acme's threshold and planned
+/// maintenance from the demo, globex's made here).
 struct ClientIds {
     token: String,
     threshold: String,
+    silence: String,
 }
 
 async fn fixture(server: &Server) -> Fixture {
@@ -111,40 +113,61 @@ async fn fixture(server: &Server) -> Fixture {
         )
         .await
         .expect_status(303);
-    let threshold = async |client: &str| {
+    owner
+        .post_form(
+            "/clients/globex/silences",
+            &[
+                ("csrf", csrf.as_str()),
+                ("place", "*"),
+                ("starts", "2099-01-01T01:00"),
+                ("ends", "2099-01-01T02:00"),
+                ("comment", "Move"),
+            ],
+        )
+        .await
+        .expect_status(303);
+    let on_thresholds_page = async |client: &str, prefix: &str| {
         let page = owner.get(&format!("/clients/{client}/thresholds")).await;
         page.expect_status(200);
-        between(&page.body, "id=\"threshold-", "\"")
-            .unwrap_or_else(|| panic!("{client} has no threshold: {}", page.summary()))
+        between(&page.body, prefix, "\"")
+            .unwrap_or_else(|| panic!("{client} has no {prefix}: {}", page.summary()))
             .to_string()
     };
+    let threshold = async |client: &str| on_thresholds_page(client, "id=\"threshold-").await;
+    let silence = async |client: &str| on_thresholds_page(client, "id=\"silence-").await;
     Fixture {
         globex_target,
         acme_target,
         globex: ClientIds {
             token: globex_token,
             threshold: threshold("globex").await,
+            silence: silence("globex").await,
         },
         acme: ClientIds {
             token: acme_token,
             threshold: threshold("acme").await,
+            silence: silence("acme").await,
         },
     }
 }
 
 /// A route's path with its parameters filled in: the tenant's places, an invitation
-/// token (`{token}`) and the id of the object the route names (`{api_token}`, `{threshold}`).
+/// token (`{token}`) and the id of the object the route names (`{api_token}`, `{threshold}`,
+/// `{silence}`).
 fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String {
     route
         .fill(place, invite)
         .replace("{api_token}", object)
         .replace("{threshold}", object)
+        .replace("{silence}", object)
 }
 
 /// The id of the object `route` names among a client's `ids`.
 fn object<'a>(route: &Route, ids: &'a ClientIds) -> &'a str {
     if route.path.contains("{threshold}") {
         &ids.threshold
+    } else if route.path.contains("{silence}") {
+        &ids.silence
     } else {
         &ids.token
     }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use vitrine_tests::*;
 
 fn threshold_form<'a>(csrf: &'a str, name: &'a str, expr: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -30,34 +30,6 @@ fn threshold_form<'a>(csrf: &'a str, name: &'a str, expr: &'a str) -> Vec<(&'a s
         ("action_de", ""),
         ("audience_de", ""),
     ]
-}
-
-/// The card of the threshold `id` on `client`'s thresholds page, as `person` sees it.
-async fn card(person: &Client, client: &str, id: &str) -> String {
-    let page = person.get(&format!("/clients/{client}/thresholds")).await;
-    page.expect_status(200);
-    let start = format!("id=\"threshold-{id}\"");
-    let body = page.text();
-    let at = body
-        .find(&start)
-        .unwrap_or_else(|| panic!("no threshold {id} on the page: {}", page.summary()));
-    let end = body[at..].find("</article>").map_or(body.len(), |e| at + e);
-    body[at..end].to_string()
-}
-
-async fn wait_for_card(person: &Client, client: &str, id: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let card = card(person, client, id).await;
-        if card.contains(needle) {
-            return card;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the threshold never showed {needle:?}: {card}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
 }
 
 #[tokio::test]
@@ -106,7 +78,7 @@ async fn a_threshold_watches_then_alarms_then_is_back_to_normal() {
 
     // Globex's admin reads it, with the explanation and the query as it is checked.
     let globex = server.login(GLOBEX_ADMIN).await;
-    let ok = card(&globex, "globex", &id).await;
+    let ok = threshold_card(&globex, "globex", &id).await;
     for needle in [
         "Queue too long",
         ">OK<",
@@ -120,9 +92,9 @@ async fn a_threshold_watches_then_alarms_then_is_back_to_normal() {
     assert!(!ok.contains("Delete threshold"), "a client person may delete: {ok}");
 
     value.store(50, Ordering::Relaxed);
-    let pending = wait_for_card(&globex, "globex", &id, ">Watching<").await;
+    let pending = wait_for_threshold_card(&globex, "globex", &id, ">Watching<").await;
     assert!(pending.contains("The value is 50"), "{pending}");
-    let firing = wait_for_card(&globex, "globex", &id, ">Alarm<").await;
+    let firing = wait_for_threshold_card(&globex, "globex", &id, ">Alarm<").await;
     assert!(firing.contains("Crossed: the value is 50"), "{firing}");
     let page = globex.get("/clients/globex/thresholds").await;
     page.expect_text("At least one threshold is crossed");
@@ -193,7 +165,7 @@ async fn a_threshold_watches_then_alarms_then_is_back_to_normal() {
     assert!(!acme_alerts.to_string().contains("Queue too long"), "{acme_alerts}");
 
     value.store(2, Ordering::Relaxed);
-    let resolved = wait_for_card(&globex, "globex", &id, ">OK<").await;
+    let resolved = wait_for_threshold_card(&globex, "globex", &id, ">OK<").await;
     assert!(
         resolved.contains("back to normal") && resolved.contains("alarm raised"),
         "{resolved}"
@@ -206,7 +178,7 @@ async fn a_threshold_watches_then_alarms_then_is_back_to_normal() {
         de.post_form("/account/language", &[("language", "de"), ("csrf", &csrf)])
             .await
             .expect_status(303);
-        card(&de, "globex", &id).await
+        threshold_card(&de, "globex", &id).await
     };
     assert!(
         card_de.contains("Bestellungen warten in der Warteschlange."),
@@ -340,13 +312,13 @@ async fn a_watching_threshold_keeps_its_start_across_a_restart() {
             .next()
             .unwrap()
             .to_string();
-        let card = wait_for_card(&owner, "globex", &id, ">Watching<").await;
+        let card = wait_for_threshold_card(&owner, "globex", &id, ">Watching<").await;
         let since = between(&card, " since ", ";").unwrap().to_string();
         (id, since)
     };
     let server = Server::start_with(&env);
     let owner = server.login(OWNER).await;
-    let card = wait_for_card(&owner, "globex", &id, ">Watching<").await;
+    let card = wait_for_threshold_card(&owner, "globex", &id, ">Watching<").await;
     assert!(
         card.contains(&format!(" since {since};")),
         "the `for` started again at the restart (was since {since}): {card}"

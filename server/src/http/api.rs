@@ -34,7 +34,7 @@ impl ApiError {
         }
     }
 
-    fn internal(message: impl std::fmt::Display) -> ApiError {
+    pub fn internal(message: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %message, "API request failed");
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,6 +67,24 @@ pub struct ApiClient {
     pub tenant: Tenant,
     /// The client the token belongs to.
     pub client_id: i64,
+    pub agency_id: i64,
+    /// What the token may do besides reading.
+    pub scopes: Vec<&'static str>,
+}
+
+impl ApiClient {
+    /// `Ok` when the token was created with `scope`; a read token gets 403.
+    pub fn require(&self, scope: &str) -> Result<(), ApiError> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(ApiError {
+                status: StatusCode::FORBIDDEN,
+                kind: "forbidden",
+                message: format!("this API token may only read: writing needs a token with the scope {scope}"),
+            })
+        }
+    }
 }
 
 fn presented_token(headers: &HeaderMap) -> Option<String> {
@@ -91,9 +109,11 @@ impl FromRequestParts<AppState> for ApiClient {
         };
         let token = presented_token(&parts.headers).ok_or_else(|| unauthorized("an API token is required"))?;
         match tokens::client_of(&state.db, &token, &state.token_uses).await {
-            Ok(client) => Ok(ApiClient {
-                tenant: store::tenant(client),
-                client_id: client,
+            Ok(owner) => Ok(ApiClient {
+                tenant: store::tenant(owner.client_id),
+                client_id: owner.client_id,
+                agency_id: owner.agency_id,
+                scopes: owner.scopes,
             }),
             Err(crate::tenancy::TenancyError::NotFound) => Err(unauthorized("the API token is not valid")),
             Err(e) => Err(ApiError::internal(e)),
@@ -516,14 +536,14 @@ pub async fn buildinfo(_client: ApiClient) -> Response {
 }
 
 /// RFC 3339 with milliseconds, as Prometheus writes times in its rules and alerts answers.
-fn rfc3339(ms: i64) -> String {
+pub fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
 }
 
-fn labels_object(labels: &vitrine_promql::Labels) -> Value {
+pub fn labels_object(labels: &vitrine_promql::Labels) -> Value {
     Value::Object(labels.iter().map(|(n, v)| (n.to_string(), json!(v))).collect())
 }
 
@@ -539,7 +559,7 @@ fn alert_json(alert: &crate::rules::alerting::Alert, annotations: &Value) -> Val
 }
 
 /// The threshold's explanation in English as the alert's annotations (what Grafana shows).
-fn annotations(threshold: &crate::rules::Threshold) -> Value {
+pub fn annotations(threshold: &crate::rules::Threshold) -> Value {
     let text = threshold.explanations.for_language("en");
     json!({"summary": threshold.name, "description": text.meaning, "action": text.action, "audience": text.audience})
 }

@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod alertmanager;
 mod api;
 mod client_ip;
 mod demo;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub operator_token: Arc<str>,
     /// When API tokens were used, written in batches.
     pub token_uses: Arc<crate::tenancy::tokens::TokenUses>,
+    /// When the server started (ms since the epoch).
+    pub started_ms: i64,
 }
 
 impl AppState {

@@ -1,7 +1,7 @@
 //! The route table. The router is built from it and `vitrine routes` prints
 //! it, so the tenancy and CSRF tests cover every route there is.
 
-use super::{AppState, account, admin, api, demo, explore, outbox, pages, targets, thresholds};
+use super::{AppState, account, admin, alertmanager, api, demo, explore, outbox, pages, targets, thresholds};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
@@ -149,6 +149,18 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             SignedIn,
             post(thresholds::delete_threshold),
         ),
+        r(
+            "POST",
+            "/clients/{client}/silences",
+            SignedIn,
+            post(thresholds::create_silence),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/silences/{silence}/expire",
+            SignedIn,
+            post(thresholds::expire_silence),
+        ),
         r("GET", "/invite/{token}", Public, get(pages::invite_page)),
         r("POST", "/invite/{token}", Public, post(pages::invite_submit)),
         r("GET", "/health/live", Public, get(pages::health_live)),
@@ -169,6 +181,22 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/api/v1/query_exemplars", Token, get(api::query_exemplars)),
         r("POST", "/api/v1/query_exemplars", Token, post(api::query_exemplars)),
         r("GET", "/api/v1/status/buildinfo", Token, get(api::buildinfo)),
+        r("GET", "/api/v2/status", Token, get(alertmanager::status)),
+        r("GET", "/api/v2/alerts", Token, get(alertmanager::alerts)),
+        r("GET", "/api/v2/silences", Token, get(alertmanager::list_silences)),
+        r("POST", "/api/v2/silences", Token, post(alertmanager::post_silence)),
+        r(
+            "GET",
+            "/api/v2/silence/{silence}",
+            Token,
+            get(alertmanager::get_silence),
+        ),
+        r(
+            "DELETE",
+            "/api/v2/silence/{silence}",
+            Token,
+            axum::routing::delete(alertmanager::delete_silence),
+        ),
         r("GET", "/admin/tsdb/stats", Operator, get(admin::tsdb_stats)),
         r("POST", "/admin/tsdb/compact", Operator, post(admin::tsdb_compact)),
         r(

@@ -6,6 +6,7 @@ use super::AppState;
 use super::pages::{CheckedForm, ClientAccess, path_param, put_flash, take_flash};
 use super::render;
 use crate::rules::alerting::AlertState;
+use crate::rules::silences::{self, Silence};
 use crate::rules::{self, Threshold, templates};
 use crate::tenancy::TenancyError;
 use app::dto::*;
@@ -38,7 +39,21 @@ pub async fn thresholds_page(
         .filter(|_| access.who.caller.role.is_agency())
         .map(|template| template_form(template, access.who.locale));
     let notice = take_flash(&access, FLASH).await;
-    render_page(&state, &access, form, notice, StatusCode::OK).await
+    let forms = Forms {
+        threshold: form,
+        maintenance: None,
+    };
+    render_page(&state, &access, forms, notice, StatusCode::OK).await
+}
+
+/// The page's forms as typed, with their problems.
+struct Forms {
+    threshold: Option<FormState>,
+    maintenance: Option<FormState>,
+}
+
+fn now_ms() -> i64 {
+    crate::tenancy::now() * 1000
 }
 
 /// The form of a new threshold filled from a template: its name in the viewer's language,
@@ -75,7 +90,7 @@ fn template_form(template: &templates::Template, locale: Locale) -> FormState {
 async fn render_page(
     state: &AppState,
     access: &ClientAccess,
-    form: Option<FormState>,
+    forms: Forms,
     notice: Option<ThresholdNotice>,
     status: StatusCode,
 ) -> Response {
@@ -84,9 +99,14 @@ async fn render_page(
         Ok(listed) => listed,
         Err(e) => return who.failure(state, e).await,
     };
+    let now = now_ms();
+    let client_silences = match silences::of_client(&state.db, access.client.id, now).await {
+        Ok(list) => list,
+        Err(e) => return render::internal(state, who.locale, e).await,
+    };
     let mut thresholds = Vec::with_capacity(listed.len());
     for threshold in &listed {
-        match view_of(state, threshold, who.locale).await {
+        match view_of(state, threshold, &client_silences, now, who.locale).await {
             Ok(view) => thresholds.push(view),
             Err(e) => return render::internal(state, who.locale, e).await,
         }
@@ -97,6 +117,10 @@ async fn render_page(
         Err(e) => return who.failure(state, e).await,
     };
     let can_manage = who.caller.role.is_agency();
+    let silence_views = client_silences
+        .iter()
+        .map(|silence| silence_view(silence, &listed, now))
+        .collect();
     let mut places = Vec::new();
     for project in &summary.projects {
         for environment in &project.environments {
@@ -117,8 +141,11 @@ async fn render_page(
             .map(|t| (t.id.to_string(), t.name[language(who.locale)].to_string()))
             .collect(),
         places,
-        form: form.filter(|_| can_manage),
+        form: forms.threshold.filter(|_| can_manage),
         notice,
+        can_silence: silences::may_silence(who.caller.role),
+        silences: silence_views,
+        maintenance_form: forms.maintenance,
     };
     render::page(
         state,
@@ -130,16 +157,77 @@ async fn render_page(
     .await
 }
 
-fn view_state(state: Option<AlertState>) -> ThresholdState {
-    match state {
+fn silence_view(silence: &Silence, thresholds: &[Threshold], now: i64) -> SilenceView {
+    let state = match silence.state(now) {
+        silences::SilenceState::Active => SilenceState::Active,
+        silences::SilenceState::Pending => SilenceState::Planned,
+        silences::SilenceState::Expired => SilenceState::Ended,
+    };
+    SilenceView {
+        id: silence.uuid.clone(),
+        state,
+        thresholds: thresholds
+            .iter()
+            .filter(|t| silence.matches(&alert_labels(t)))
+            .map(|t| t.name.clone())
+            .collect(),
+        matchers: silence.matchers.iter().map(ToString::to_string).collect(),
+        starts_ms: silence.starts_ms,
+        ends_ms: silence.ends_ms,
+        created_by: silence.created_by.clone(),
+        comment: silence.comment.clone(),
+    }
+}
+
+/// The labels every alert of the threshold has, whatever its series adds.
+fn alert_labels(t: &Threshold) -> vitrine_promql::Labels {
+    vitrine_promql::Labels::new(
+        t.alert_labels()
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect(),
+    )
+}
+
+/// The state the page shows: firing with every firing alert muted is Silenced (pending ones
+/// are Watching, muted or not: no mail would go out yet anyway).
+fn view_state(state: &AppState, t: &Threshold, active: &[&Silence]) -> ThresholdState {
+    let firing: Vec<_> = state
+        .rules
+        .alerts(t.id)
+        .into_iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .collect();
+    match state.rules.status(t.id).state {
+        Some(AlertState::Firing)
+            if !firing.is_empty() && firing.iter().all(|a| active.iter().any(|s| s.matches(&a.labels))) =>
+        {
+            ThresholdState::Silenced
+        }
         Some(AlertState::Firing) => ThresholdState::Firing,
         Some(AlertState::Pending) => ThresholdState::Pending,
         _ => ThresholdState::Ok,
     }
 }
 
-async fn view_of(state: &AppState, t: &Threshold, locale: Locale) -> Result<ThresholdView, sqlx::Error> {
+async fn view_of(
+    state: &AppState,
+    t: &Threshold,
+    client_silences: &[Silence],
+    now: i64,
+    locale: Locale,
+) -> Result<ThresholdView, sqlx::Error> {
     let status = state.rules.status(t.id);
+    let labels = alert_labels(t);
+    let active: Vec<&Silence> = client_silences
+        .iter()
+        .filter(|s| s.state(now) == silences::SilenceState::Active)
+        .collect();
+    let muted = active
+        .iter()
+        .filter(|s| s.matches(&labels))
+        .max_by_key(|s| s.ends_ms)
+        .map(|s| (s.ends_ms, s.created_by.clone(), s.comment.clone()));
     let history = rules::evaluator::history(&state.db, t.id, 20)
         .await?
         .into_iter()
@@ -164,13 +252,14 @@ async fn view_of(state: &AppState, t: &Threshold, locale: Locale) -> Result<Thre
         unit: t.unit.clone(),
         for_secs: t.for_secs,
         severity: t.severity.clone(),
-        state: view_state(status.state),
+        state: view_state(state, t, &active),
         since_ms: status.since_ms,
         value_now: status.value,
         meaning: explanation.meaning,
         action: explanation.action,
         audience: explanation.audience,
         effective_expr: t.rule_expr().map(|e| vitrine_promql::print(&e)).unwrap_or_else(|e| e),
+        muted,
         history,
     })
 }
@@ -193,7 +282,11 @@ pub async fn create_threshold(
             Redirect::to(&format!("/clients/{}/thresholds#threshold-{id}", access.client.slug)).into_response()
         }
         Err(TenancyError::Invalid(form)) => {
-            render_page(&state, &access, Some(form), None, StatusCode::UNPROCESSABLE_ENTITY).await
+            let forms = Forms {
+                threshold: Some(form),
+                maintenance: None,
+            };
+            render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => who.failure(&state, e).await,
     }
@@ -213,6 +306,60 @@ pub async fn delete_threshold(
             tracing::info!(client = %access.client.slug, threshold = id, "threshold deleted");
             put_flash(&access, FLASH, ThresholdNotice::Deleted { name }).await;
             Redirect::to(&format!("/clients/{}/thresholds", access.client.slug)).into_response()
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// Mutes one threshold's mails for a while, or plans a maintenance (see
+/// [`silences::create_from_form`]).
+pub async fn create_silence(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let now = now_ms();
+    match silences::create_from_form(&state.db, &who.caller, &access.client, &form, now).await {
+        Ok(uuid) => {
+            tracing::info!(client = %access.client.slug, silence = %uuid, "silence created");
+            let silence = silences::get(&state.db, access.client.id, &uuid).await;
+            let (starts_ms, ends_ms) = silence.map_or((now, now), |s| (s.starts_ms, s.ends_ms));
+            let (notice, anchor) = match form.iter().find(|(n, _)| n == "threshold") {
+                Some((_, id)) => (ThresholdNotice::Muted { until_ms: ends_ms }, format!("threshold-{id}")),
+                None => (
+                    ThresholdNotice::MaintenancePlanned { starts_ms },
+                    "silences".to_string(),
+                ),
+            };
+            put_flash(&access, FLASH, notice).await;
+            Redirect::to(&format!("/clients/{}/thresholds#{anchor}", access.client.slug)).into_response()
+        }
+        Err(TenancyError::Invalid(form)) => {
+            let forms = Forms {
+                threshold: None,
+                maintenance: Some(form),
+            };
+            render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// Ends a mute or maintenance now.
+pub async fn expire_silence(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let uuid = path_param(&params, "silence");
+    match silences::expire_from_form(&state.db, &who.caller, &access.client, &uuid, now_ms()).await {
+        Ok(()) => {
+            tracing::info!(client = %access.client.slug, silence = %uuid, "silence ended");
+            put_flash(&access, FLASH, ThresholdNotice::SilenceEnded).await;
+            Redirect::to(&format!("/clients/{}/thresholds#silences", access.client.slug)).into_response()
         }
         Err(e) => who.failure(&state, e).await,
     }

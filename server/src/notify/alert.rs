@@ -1,13 +1,16 @@
-//! The error mails of a threshold: when an evaluation raises the alarm (an alert starts firing)
-//! every person of the client gets a mail in their language, and another when the last of the
-//! threshold's alerts is resolved. The mails are written to the outbox in the transaction that
-//! stores the alert state, so a state change and its mails are kept or lost together.
+//! The error mails of a threshold: when an alert fires that no silence mutes, every person of
+//! the client gets a mail in their language (the alarm), and once the client was told of an
+//! alarm, another when the last of the threshold's alerts is resolved (the all-clear). What the
+//! client was last told is the threshold's row in `notification_log` (Alertmanager's nflog): the
+//! mails and that row are written in the transaction that stores the alert state, so a state
+//! change, its mails and the log are kept or lost together and a restart repeats nothing.
 
 use super::outbox::{NewMail, enqueue};
 use crate::rules::Threshold;
-use crate::rules::alerting::{Alert, AlertState, Transition};
+use crate::rules::alerting::{Alert, AlertState};
 use app::mail::{AlertMail, alert_mail};
 use sqlx::SqliteConnection;
+use vitrine_promql::Labels;
 
 /// Where links in mails point and what Message-IDs end with.
 #[derive(Clone, Debug)]
@@ -36,28 +39,64 @@ impl MailContext {
     }
 }
 
-/// Writes the mails `transitions` call for (none, the alarm, or its end); returns how many.
+/// What the client is to be told about a threshold after an evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Notice {
+    /// Alerts fire that no silence mutes, and the client has not been told yet.
+    Alarm {
+        /// How many fire unmuted.
+        count: usize,
+        value: f64,
+        /// When the first of them started firing (ms).
+        since_ms: i64,
+    },
+    /// The client was told of the alarm raised at `since_ms`, and nothing fires any more.
+    AllClear { value: f64, since_ms: i64, at_ms: i64 },
+}
+
+/// Decides the notice after an evaluation at `at_ms`: `told` is when the alarm the client was
+/// last told of started (`None`: told nothing, or the all-clear), `muted` says whether a silence
+/// mutes an alert with those labels. Muted alerts raise no alarm; an alarm the client was told
+/// of is cleared only once no alert fires at all, muted or not.
+pub fn decide(alerts: &[Alert], muted: impl Fn(&Labels) -> bool, told: Option<i64>, at_ms: i64) -> Option<Notice> {
+    let firing: Vec<&Alert> = alerts.iter().filter(|a| a.state == AlertState::Firing).collect();
+    match told {
+        None => {
+            let loud: Vec<&&Alert> = firing.iter().filter(|a| !muted(&a.labels)).collect();
+            let first = loud.iter().min_by_key(|a| a.fired_at)?;
+            Some(Notice::Alarm {
+                count: loud.len(),
+                value: first.value,
+                since_ms: first.fired_at,
+            })
+        }
+        Some(since_ms) if firing.is_empty() => {
+            let value = alerts
+                .iter()
+                .filter(|a| a.state == AlertState::Inactive)
+                .max_by_key(|a| a.resolved_at)
+                .map_or(f64::NAN, |a| a.value);
+            Some(Notice::AllClear { value, since_ms, at_ms })
+        }
+        Some(_) => None,
+    }
+}
+
+/// Writes the mails of `notice` to every person of the threshold's client and the threshold's
+/// notification log; returns how many mails.
 pub async fn enqueue_mails(
     tx: &mut SqliteConnection,
     threshold: &Threshold,
-    alerts: &[Alert],
-    transitions: &[Transition],
+    notice: &Notice,
     context: &MailContext,
 ) -> Result<usize, sqlx::Error> {
-    let firing: Vec<&Alert> = alerts.iter().filter(|a| a.state == AlertState::Firing).collect();
-    let raised = transitions.iter().find(|t| t.to == Some(AlertState::Firing));
-    let ended = transitions
-        .iter()
-        .find(|t| t.from == Some(AlertState::Firing) && t.to == Some(AlertState::Inactive))
-        .filter(|_| firing.is_empty());
-    let (is_firing, transition) = match (raised, ended) {
-        (Some(t), _) => (true, t),
-        (None, Some(t)) => (false, t),
-        (None, None) => return Ok(0),
+    let (firing, count, value, since_ms, lasted_secs) = match *notice {
+        Notice::Alarm { count, value, since_ms } => (true, count, value, since_ms, None),
+        Notice::AllClear { value, since_ms, at_ms } => {
+            let lasted = u32::try_from((at_ms - since_ms).max(0) / 1000).unwrap_or(u32::MAX);
+            (false, 1, value, since_ms, Some(lasted))
+        }
     };
-    let alert = alerts.iter().find(|a| a.labels == transition.labels);
-    let fired_at = alert.map_or(transition.at, |a| a.fired_at);
-    let lasted_secs = (!is_firing).then(|| u32::try_from((transition.at - fired_at).max(0) / 1000).unwrap_or(u32::MAX));
     let (agency_id, client_slug, client_name): (i64, String, String) =
         sqlx::query_as("SELECT agency_id, slug, name FROM clients WHERE id = ?")
             .bind(threshold.client_id)
@@ -81,14 +120,14 @@ pub async fn enqueue_mails(
             client_name: client_name.clone(),
             place: place.clone(),
             threshold: threshold.name.clone(),
-            firing: is_firing,
-            count: firing.len().max(1),
-            value: transition.value,
+            firing,
+            count,
+            value,
             unit: threshold.unit.clone(),
             comparison: threshold.comparator,
             line: threshold.value,
             for_secs: threshold.for_secs,
-            since_ms: fired_at,
+            since_ms,
             lasted_secs,
             meaning: explanation.meaning,
             action: explanation.action,
@@ -102,7 +141,8 @@ pub async fn enqueue_mails(
         let new = NewMail {
             agency_id,
             client_id: Some(threshold.client_id),
-            kind: if is_firing { "alert" } else { "resolved" },
+            threshold_id: Some(threshold.id),
+            kind: if firing { "alert" } else { "resolved" },
             recipient: email.clone(),
             subject: rendered.subject,
             text: rendered.text,
@@ -110,5 +150,90 @@ pub async fn enqueue_mails(
         };
         enqueue(tx, &new, &context.host).await?;
     }
+    sqlx::query(
+        "INSERT INTO notification_log (threshold_id, firing, since_ms) VALUES (?, ?, ?)
+         ON CONFLICT (threshold_id) DO UPDATE SET firing = excluded.firing, since_ms = excluded.since_ms",
+    )
+    .bind(threshold.id)
+    .bind(firing)
+    .bind(since_ms)
+    .execute(&mut *tx)
+    .await?;
     Ok(recipients.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(name: &str, state: AlertState, fired_at: i64, resolved_at: i64) -> Alert {
+        Alert {
+            labels: Labels::from_pairs(&[("alertname", "Errors"), ("instance", name)]),
+            state,
+            value: 0.1,
+            active_at: 0,
+            fired_at,
+            resolved_at,
+            keep_firing_since: 0,
+        }
+    }
+
+    #[test]
+    fn the_client_is_told_once_of_an_alarm_and_once_of_its_end() {
+        let quiet = |_: &Labels| false;
+        let firing = [
+            alert("a", AlertState::Firing, 100, 0),
+            alert("b", AlertState::Firing, 50, 0),
+        ];
+        assert_eq!(
+            decide(&firing, quiet, None, 200),
+            Some(Notice::Alarm {
+                count: 2,
+                value: 0.1,
+                since_ms: 50
+            })
+        );
+        // Told already: nothing while it fires.
+        assert_eq!(decide(&firing, quiet, Some(50), 300), None);
+        let over = [alert("a", AlertState::Inactive, 100, 400)];
+        assert_eq!(
+            decide(&over, quiet, Some(50), 400),
+            Some(Notice::AllClear {
+                value: 0.1,
+                since_ms: 50,
+                at_ms: 400
+            })
+        );
+        // Nothing fires and nothing was told: nothing to say.
+        assert_eq!(decide(&over, quiet, None, 400), None);
+        assert_eq!(decide(&[], quiet, None, 400), None);
+    }
+
+    #[test]
+    fn muted_alerts_raise_no_alarm_but_a_told_alarm_still_ends() {
+        let muted_a = |labels: &Labels| labels.value("instance") == "a";
+        let firing = [alert("a", AlertState::Firing, 100, 0)];
+        assert_eq!(decide(&firing, muted_a, None, 200), None);
+        // Muted after the alarm went out: no all-clear while it still fires …
+        assert_eq!(decide(&firing, muted_a, Some(100), 300), None);
+        // … and one when it is over.
+        let over = [alert("a", AlertState::Inactive, 100, 400)];
+        assert!(matches!(
+            decide(&over, muted_a, Some(100), 400),
+            Some(Notice::AllClear { .. })
+        ));
+        // One of two muted: the alarm counts the other.
+        let two = [
+            alert("a", AlertState::Firing, 100, 0),
+            alert("b", AlertState::Firing, 150, 0),
+        ];
+        assert_eq!(
+            decide(&two, muted_a, None, 200),
+            Some(Notice::Alarm {
+                count: 1,
+                value: 0.1,
+                since_ms: 150
+            })
+        );
+    }
 }

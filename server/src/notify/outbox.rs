@@ -19,6 +19,8 @@ use std::time::Duration;
 pub struct NewMail {
     pub agency_id: i64,
     pub client_id: Option<i64>,
+    /// The threshold an error mail is about.
+    pub threshold_id: Option<i64>,
     pub kind: &'static str,
     pub recipient: String,
     pub subject: String,
@@ -38,12 +40,13 @@ pub async fn enqueue(tx: &mut SqliteConnection, mail: &NewMail, host: &str) -> R
     rand::rngs::OsRng.fill_bytes(&mut random);
     let message_id = format!("<{}@{host}>", hex::encode(random));
     sqlx::query_scalar(
-        "INSERT INTO outbox (agency_id, client_id, kind, recipient, subject, body_text, body_html, message_id,
-             next_attempt_ms, created_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO outbox (agency_id, client_id, threshold_id, kind, recipient, subject, body_text, body_html,
+             message_id, next_attempt_ms, created_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(mail.agency_id)
     .bind(mail.client_id)
+    .bind(mail.threshold_id)
     .bind(mail.kind)
     .bind(&mail.recipient)
     .bind(&mail.subject)

@@ -7,7 +7,8 @@
 
 use super::Threshold;
 use super::alerting::{Alert, AlertState, RuleState, Transition};
-use crate::notify::alert::{MailContext, enqueue_mails};
+use super::silences;
+use crate::notify::alert::{MailContext, Notice, decide, enqueue_mails};
 use crate::notify::outbox::Outbox;
 use crate::query::{Queries, Span};
 use sqlx::SqlitePool;
@@ -28,6 +29,9 @@ pub struct Evaluator {
     mail: MailContext,
     /// By threshold id.
     states: Mutex<HashMap<i64, RuleState>>,
+    /// By threshold id: when the alarm the client was last told of started (the
+    /// notification log's firing rows).
+    told: Mutex<HashMap<i64, i64>>,
     /// Clients whose round runs now.
     running: Mutex<HashSet<i64>>,
     /// By threshold id: how its last evaluation went.
@@ -87,6 +91,7 @@ impl Evaluator {
             outbox,
             mail,
             states: Mutex::default(),
+            told: Mutex::default(),
             running: Mutex::default(),
             health: Mutex::default(),
             missed: AtomicU64::new(0),
@@ -96,8 +101,13 @@ impl Evaluator {
     }
 
     /// Loads the alerts kept at the last stop: pending ones keep counting their `for` from when
-    /// they became active, firing ones stay firing.
+    /// they became active, firing ones stay firing; and what each client was last told.
     pub async fn restore(&self) -> Result<usize, sqlx::Error> {
+        let told: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT threshold_id, since_ms FROM notification_log WHERE firing = 1")
+                .fetch_all(&self.db)
+                .await?;
+        self.told.lock().unwrap_or_else(|p| p.into_inner()).extend(told);
         #[allow(clippy::type_complexity)]
         let rows: Vec<(i64, String, String, f64, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT threshold_id, labels, state, value, active_at, fired_at, resolved_at, keep_firing_since
@@ -154,6 +164,8 @@ impl Evaluator {
             states.retain(|id, _| ids.contains(id));
             let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
             health.retain(|id, _| ids.contains(id));
+            let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+            told.retain(|id, _| ids.contains(id));
         }
         let mut by_client: HashMap<i64, Vec<Threshold>> = HashMap::new();
         for threshold in thresholds {
@@ -181,6 +193,14 @@ impl Evaluator {
     pub async fn evaluate_client(&self, client_id: i64, thresholds: &[Threshold], ts: i64) {
         let tenant = crate::store::tenant(client_id);
         let mut written: Vec<(Labels, f64)> = Vec::new();
+        // Without the silences no notice is decided this round: none goes out that one mutes.
+        let silences = match silences::active(&self.db, client_id, ts).await {
+            Ok(silences) => Some(silences),
+            Err(e) => {
+                tracing::warn!(client_id, error = %e, "reading the silences");
+                None
+            }
+        };
         for threshold in thresholds {
             self.evaluations.fetch_add(1, Ordering::Relaxed);
             let started = std::time::Instant::now();
@@ -215,10 +235,33 @@ impl Evaluator {
                 (transitions, state.series(), alerts)
             };
             written.extend(series);
-            if !transitions.is_empty() {
-                match self.persist(threshold, &alerts, &transitions).await {
-                    Ok(0) => {}
-                    Ok(_) => self.outbox.wake(),
+            let told = self
+                .told
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&threshold.id)
+                .copied();
+            let notice = silences.as_deref().and_then(|silences| {
+                let muted = |labels: &Labels| !silences::silenced_by(silences, labels, ts).is_empty();
+                decide(&alerts, muted, told, ts)
+            });
+            if !transitions.is_empty() || notice.is_some() {
+                match self.persist(threshold, &alerts, &transitions, notice.as_ref()).await {
+                    Ok(mails) => {
+                        let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+                        match notice {
+                            Some(Notice::Alarm { since_ms, .. }) => {
+                                told.insert(threshold.id, since_ms);
+                            }
+                            Some(Notice::AllClear { .. }) => {
+                                told.remove(&threshold.id);
+                            }
+                            None => {}
+                        }
+                        if mails > 0 {
+                            self.outbox.wake();
+                        }
+                    }
                     Err(e) => tracing::warn!(threshold = threshold.id, error = %e, "storing the alert state"),
                 }
             }
@@ -270,13 +313,14 @@ impl Evaluator {
             .collect())
     }
 
-    /// Stores the threshold's alerts and state changes and writes the mails they call for, in
+    /// Stores the threshold's alerts and state changes and writes the mails of the notice, in
     /// one transaction; returns how many mails.
     async fn persist(
         &self,
         threshold: &Threshold,
         alerts: &[Alert],
         transitions: &[Transition],
+        notice: Option<&Notice>,
     ) -> Result<usize, sqlx::Error> {
         let threshold_id = threshold.id;
         let mut tx = self.db.begin().await?;
@@ -312,7 +356,10 @@ impl Evaluator {
             .execute(&mut *tx)
             .await?;
         }
-        let mails = enqueue_mails(&mut tx, threshold, alerts, transitions, &self.mail).await?;
+        let mails = match notice {
+            Some(notice) => enqueue_mails(&mut tx, threshold, notice, &self.mail).await?,
+            None => 0,
+        };
         tx.commit().await?;
         Ok(mails)
     }

@@ -7,6 +7,7 @@
 pub mod alerting;
 pub mod confine;
 pub mod evaluator;
+pub mod silences;
 pub mod templates;
 
 use crate::tenancy::model::Name;
@@ -102,13 +103,19 @@ impl Threshold {
         vitrine_promql::parse(&text).map_err(|e| e.to_string())
     }
 
-    /// The labels every alert of this threshold carries besides the result's own.
-    pub fn alert_labels(&self) -> [(&'static str, String); 3] {
-        [
+    /// The labels every alert of this threshold carries besides the result's own: its name,
+    /// severity and id, and its place (what silences and routes match on).
+    pub fn alert_labels(&self) -> Vec<(&'static str, String)> {
+        let mut labels = vec![
             ("alertname", self.name.clone()),
             ("severity", self.severity.clone()),
             ("threshold_id", self.id.to_string()),
-        ]
+            ("project", self.project.clone()),
+        ];
+        if let Some(environment) = &self.environment {
+            labels.push(("environment", environment.clone()));
+        }
+        labels
     }
 }
 
@@ -432,7 +439,7 @@ pub async fn insert(db: &SqlitePool, t: &NewThreshold) -> Result<i64> {
 }
 
 /// The project and environment ids of `project/environment` (or `project/*`) of the client.
-async fn place_of(db: &SqlitePool, client: &ScopedClient, raw: &str) -> Result<Option<(i64, Option<i64>)>> {
+pub(crate) async fn place_of(db: &SqlitePool, client: &ScopedClient, raw: &str) -> Result<Option<(i64, Option<i64>)>> {
     let Some((project, environment)) = raw.split_once('/') else {
         return Ok(None);
     };

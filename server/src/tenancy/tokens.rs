@@ -7,7 +7,7 @@
 use super::model::{Name, Role};
 use super::scope::{Caller, ScopedClient};
 use super::{FormCheck, Result, TenancyError, now};
-use app::dto::{ApiTokenRow, FieldProblem, TOKEN_EXPIRY_DAYS};
+use app::dto::{ApiTokenRow, FieldProblem, TOKEN_EXPIRY_DAYS, TOKEN_SCOPES};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
@@ -20,18 +20,20 @@ fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Creates a token for a client that works until `expires_at` (seconds since the epoch; `None`:
-/// until revoked); returns its id and the token (the only time it exists in clear). A name the
-/// client's tokens in use have already is [`TenancyError::Duplicate`]: a token is revoked by its
-/// name in the list.
-pub async fn create(
-    db: &SqlitePool,
-    agency_id: i64,
-    client_id: i64,
-    name: &str,
-    created_by: Option<i64>,
-    expires_at: Option<i64>,
-) -> Result<(i64, String)> {
+/// What a new token is: its name, who made it, until when it works (seconds since the epoch;
+/// `None`: until revoked) and what it may do besides reading (some of [`TOKEN_SCOPES`]).
+pub struct NewToken<'a> {
+    pub name: &'a str,
+    pub created_by: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub scopes: Vec<&'static str>,
+}
+
+/// Creates a token for a client; returns its id and the token (the only time it exists in
+/// clear). A name the client's tokens in use have already is [`TenancyError::Duplicate`]: a
+/// token is revoked by its name in the list.
+pub async fn create(db: &SqlitePool, agency_id: i64, client_id: i64, new: &NewToken<'_>) -> Result<(i64, String)> {
+    let name = new.name;
     let in_use: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE client_id = ? AND name = ? AND revoked_at IS NULL
                         AND (expires_at IS NULL OR expires_at > ?))",
@@ -48,16 +50,17 @@ pub async fn create(
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = format!("{PREFIX}{}", hex::encode(bytes));
     let id = sqlx::query_scalar(
-        "INSERT INTO api_tokens (agency_id, client_id, name, token_hash, created_by, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO api_tokens (agency_id, client_id, name, token_hash, created_by, created_at, expires_at, scopes)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(agency_id)
     .bind(client_id)
     .bind(name)
     .bind(hex::encode(hash(&token)))
-    .bind(created_by)
+    .bind(new.created_by)
     .bind(now())
-    .bind(expires_at)
+    .bind(new.expires_at)
+    .bind(scopes_text(&new.scopes))
     .fetch_one(db)
     .await?;
     Ok((id, token))
@@ -109,25 +112,54 @@ impl TokenUses {
     }
 }
 
-/// The client a presented token belongs to, if it is valid, not revoked and not expired; the
-/// use is recorded in `uses`.
-pub async fn client_of(db: &SqlitePool, presented: &str, uses: &TokenUses) -> Result<i64> {
+/// The stored form of scopes: `read` and the others, space-separated.
+fn scopes_text(scopes: &[&str]) -> String {
+    std::iter::once("read")
+        .chain(scopes.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The scopes besides `read` of a stored list, known ones only.
+fn scopes_of(stored: &str) -> Vec<&'static str> {
+    TOKEN_SCOPES
+        .into_iter()
+        .filter(|s| stored.split(' ').any(|t| t == *s))
+        .collect()
+}
+
+/// Whose a presented token is and what it may do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenOwner {
+    pub agency_id: i64,
+    pub client_id: i64,
+    /// Besides reading: some of [`TOKEN_SCOPES`].
+    pub scopes: Vec<&'static str>,
+}
+
+/// Who a presented token belongs to, if it is valid, not revoked and not expired; the use is
+/// recorded in `uses`.
+pub async fn client_of(db: &SqlitePool, presented: &str, uses: &TokenUses) -> Result<TokenOwner> {
     let digest = hash(presented);
-    let row: Option<(i64, i64, String)> = sqlx::query_as(
-        "SELECT id, client_id, token_hash FROM api_tokens
+    let row: Option<(i64, i64, i64, String, String)> = sqlx::query_as(
+        "SELECT id, agency_id, client_id, token_hash, scopes FROM api_tokens
          WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
     )
     .bind(hex::encode(digest))
     .bind(now())
     .fetch_optional(db)
     .await?;
-    let (id, client_id, stored) = row.ok_or(TenancyError::NotFound)?;
+    let (id, agency_id, client_id, stored, scopes) = row.ok_or(TenancyError::NotFound)?;
     let stored = hex::decode(stored).unwrap_or_default();
     if !bool::from(stored.as_slice().ct_eq(&digest)) {
         return Err(TenancyError::NotFound);
     }
     uses.record(id, now());
-    Ok(client_id)
+    Ok(TokenOwner {
+        agency_id,
+        client_id,
+        scopes: scopes_of(&scopes),
+    })
 }
 
 /// Who may run any PromQL over a client's data, on the Explore page or with an API token (and so
@@ -163,9 +195,11 @@ pub async fn list(
         last_used_at: Option<i64>,
         revoked_at: Option<i64>,
         expires_at: Option<i64>,
+        scopes: String,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT t.id, t.name, t.created_at, u.email AS created_by, t.last_used_at, t.revoked_at, t.expires_at
+        "SELECT t.id, t.name, t.created_at, u.email AS created_by, t.last_used_at, t.revoked_at, t.expires_at,
+                t.scopes
          FROM api_tokens t LEFT JOIN users u ON u.id = t.created_by
          WHERE t.client_id = ? AND t.agency_id = ?
          ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC, t.id DESC",
@@ -187,6 +221,7 @@ pub async fn list(
             revoked_ms: row.revoked_at.map(ms),
             expires_ms: row.expires_at.map(ms),
             expired: row.expires_at.is_some_and(|at| at <= now),
+            scopes: scopes_of(&row.scopes).into_iter().map(str::to_string).collect(),
         })
         .collect())
 }
@@ -206,7 +241,8 @@ fn parse_expiry_days(raw: &str) -> std::result::Result<Option<i64>, FieldProblem
 }
 
 /// Creates a token named by the form's `name` field that expires after the form's
-/// `expires_in_days`; returns the name and the token (shown once).
+/// `expires_in_days` and may what the form's `scope` fields (checkboxes, each one of
+/// [`TOKEN_SCOPES`]) say; returns the name and the token (shown once).
 pub async fn create_for(
     db: &SqlitePool,
     caller: &Caller,
@@ -217,18 +253,25 @@ pub async fn create_for(
     let mut check = FormCheck::new(form);
     let name = check.field("name", Name::parse);
     let days = check.field("expires_in_days", parse_expiry_days);
-    let (name, days) = check.finish(|| name.zip(days))?;
-    let expires_at = days.map(|days| now() + days * 86_400);
-    match create(
-        db,
-        client.agency_id,
-        client.id,
-        name.as_str(),
-        Some(caller.user_id),
-        expires_at,
-    )
-    .await
-    {
+    let scopes = check.field("scope", |_| {
+        form.iter()
+            .filter(|(field, _)| field == "scope")
+            .map(|(_, value)| {
+                TOKEN_SCOPES
+                    .into_iter()
+                    .find(|s| s == value)
+                    .ok_or(FieldProblem::InvalidChoice)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+    });
+    let (name, days, scopes) = check.finish(|| Some((name?, days?, scopes?)))?;
+    let new = NewToken {
+        name: name.as_str(),
+        created_by: Some(caller.user_id),
+        expires_at: days.map(|days| now() + days * 86_400),
+        scopes,
+    };
+    match create(db, client.agency_id, client.id, &new).await {
         Ok((_, token)) => Ok((name.as_str().to_string(), token)),
         Err(TenancyError::Duplicate) => Err(FormCheck::new(form).fail("name", FieldProblem::Taken)),
         Err(e) => Err(e),
@@ -259,14 +302,26 @@ mod tests {
     use crate::tenancy::admin;
     use crate::tenancy::scope::Scope;
 
+    fn read_only(name: &str, expires_at: Option<i64>) -> NewToken<'_> {
+        NewToken {
+            name,
+            created_by: None,
+            expires_at,
+            scopes: Vec::new(),
+        }
+    }
+
     #[tokio::test]
     async fn a_token_opens_its_client_until_revoked_and_only_its_hash_is_stored() {
         let db = crate::tenancy::test_db().await;
         let agency = admin::create_agency(&db, "ag", "Agency").await.unwrap();
         let client = admin::create_client(&db, "ag", "shop", "Shop", "en").await.unwrap();
-        let (id, token) = create(&db, agency, client, "grafana", None, None).await.unwrap();
+        let (id, token) = create(&db, agency, client, &read_only("grafana", None)).await.unwrap();
         assert!(token.starts_with("vit_") && token.len() == 4 + 64);
-        assert_eq!(client_of(&db, &token, &TokenUses::default()).await.unwrap(), client);
+        assert_eq!(
+            client_of(&db, &token, &TokenUses::default()).await.unwrap().client_id,
+            client
+        );
         assert!(matches!(
             client_of(&db, "vit_wrong", &TokenUses::default()).await,
             Err(TenancyError::NotFound)
@@ -286,9 +341,9 @@ mod tests {
             Err(TenancyError::NotFound)
         ));
         // A name is free again once its token is revoked; in use, it is refused.
-        create(&db, agency, client, "grafana", None, None).await.unwrap();
+        create(&db, agency, client, &read_only("grafana", None)).await.unwrap();
         assert!(matches!(
-            create(&db, agency, client, "grafana", None, None).await,
+            create(&db, agency, client, &read_only("grafana", None)).await,
             Err(TenancyError::Duplicate)
         ));
     }
@@ -298,18 +353,21 @@ mod tests {
         let db = crate::tenancy::test_db().await;
         let agency = admin::create_agency(&db, "ag", "Agency").await.unwrap();
         let client = admin::create_client(&db, "ag", "shop", "Shop", "en").await.unwrap();
-        let (_, later) = create(&db, agency, client, "later", None, Some(now() + 60))
+        let (_, later) = create(&db, agency, client, &read_only("later", Some(now() + 60)))
             .await
             .unwrap();
-        assert_eq!(client_of(&db, &later, &TokenUses::default()).await.unwrap(), client);
-        let (_, expired) = create(&db, agency, client, "grafana", None, Some(now() - 1))
+        assert_eq!(
+            client_of(&db, &later, &TokenUses::default()).await.unwrap().client_id,
+            client
+        );
+        let (_, expired) = create(&db, agency, client, &read_only("grafana", Some(now() - 1)))
             .await
             .unwrap();
         assert!(matches!(
             client_of(&db, &expired, &TokenUses::default()).await,
             Err(TenancyError::NotFound)
         ));
-        create(&db, agency, client, "grafana", None, None).await.unwrap();
+        create(&db, agency, client, &read_only("grafana", None)).await.unwrap();
     }
 
     #[test]
@@ -338,6 +396,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_token_writes_silences_only_when_made_so() {
+        let db = crate::tenancy::test_db().await;
+        admin::create_agency(&db, "ag", "Agency").await.unwrap();
+        admin::create_client(&db, "ag", "alpha", "Alpha", "en").await.unwrap();
+        let ann = person(&db, "ann@alpha.de", Some("alpha"), Role::ClientAdmin).await;
+        let alpha = Scope::new(&db, &ann).client("alpha").await.unwrap();
+        let uses = TokenUses::default();
+        let mut writer = form("amtool");
+        writer.push(("scope".into(), "silences:write".into()));
+        let (_, written) = create_for(&db, &ann, &alpha, &writer).await.unwrap();
+        assert_eq!(
+            client_of(&db, &written, &uses).await.unwrap().scopes,
+            ["silences:write"]
+        );
+        let listed = list(&db, &uses, &ann, &alpha).await.unwrap();
+        assert_eq!(listed[0].scopes, ["silences:write"]);
+        let mut wrong = form("admin");
+        wrong.push(("scope".into(), "everything:write".into()));
+        assert!(matches!(
+            create_for(&db, &ann, &alpha, &wrong).await,
+            Err(TenancyError::Invalid(state)) if state.problem("scope") == Some(FieldProblem::InvalidChoice)
+        ));
+    }
+
+    #[tokio::test]
     async fn admins_manage_their_clients_tokens_and_nobody_reaches_another_clients() {
         let db = crate::tenancy::test_db().await;
         admin::create_agency(&db, "ag", "Agency").await.unwrap();
@@ -352,8 +435,8 @@ mod tests {
         let (name, token) = create_for(&db, &ann, &alpha, &form(" grafana ")).await.unwrap();
         assert_eq!(name, "grafana");
         let uses = TokenUses::default();
-        let alpha_id = client_of(&db, &token, &uses).await.unwrap();
-        assert_eq!(alpha_id, alpha.id);
+        let owner = client_of(&db, &token, &uses).await.unwrap();
+        assert_eq!((owner.client_id, owner.scopes.len()), (alpha.id, 0));
         assert!(matches!(
             create_for(&db, &ann, &alpha, &form("grafana")).await,
             Err(TenancyError::Invalid(state)) if state.problem("name") == Some(FieldProblem::Taken)
