@@ -27,8 +27,10 @@ CREATE TABLE notification_log (
     since_ms      INTEGER NOT NULL
 );
 
--- The mail's threshold, for the threshold's history ("which mails went out").
+-- The mail's threshold, for the threshold's history ("which mails went out"); the chart the
+-- HTML part shows inline (a PNG, Content-ID chart@host).
 ALTER TABLE outbox ADD COLUMN threshold_id INTEGER REFERENCES thresholds (id) ON DELETE SET NULL;
+ALTER TABLE outbox ADD COLUMN chart_png BLOB;
 CREATE INDEX outbox_threshold ON outbox (threshold_id, created_ms);
 
 -- What an API token may do besides reading (`read`, always): a space-separated list of

@@ -94,11 +94,17 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Debian packages, given as "command:package" pairs; installs the missing ones.
+# Debian packages, given as "command:package" pairs (or "/path/of/a/file:package");
+# installs the missing ones.
 apt_install() {
   local missing=()
   for pair in "$@"; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    local probe="${pair%%:*}"
+    if [[ "$probe" == /* ]]; then
+      [ -e "$probe" ] || missing+=("${pair#*:}")
+    else
+      command -v "$probe" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    fi
   done
   if [ ${#missing[@]} -gt 0 ]; then
     step "installing Debian packages: ${missing[*]}" "about a minute" apt_get "${missing[@]}"

@@ -36,7 +36,12 @@ pub struct AlertMail {
     pub audience: String,
     /// The client's thresholds page.
     pub link: String,
+    /// The Content-ID of the chart the mail carries inline, if it has one.
+    pub chart_cid: Option<String>,
 }
+
+/// How many hours the chart of an error mail shows.
+pub const CHART_HOURS: i64 = 3;
 
 pub struct RenderedMail {
     pub subject: String,
@@ -115,6 +120,15 @@ pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
     text.push_str(&format!("{link_text}: {}\n\n-- \n{footer}\n", mail.link));
     let firing = mail.firing;
     let link = mail.link.clone();
+    let chart = mail.chart_cid.clone().map(|cid| {
+        let caption = fill(td_string!(locale, mail_chart_caption), &[("hours", &CHART_HOURS.to_string())]);
+        view! {
+            <figure style="margin: 1rem 0;">
+                <img src=format!("cid:{cid}") alt=caption.clone() width="600" style="max-width: 100%; height: auto; border: 1px solid #d0d7de;" />
+                <figcaption style="color: #555; font-size: 0.85rem;">{caption}</figcaption>
+            </figure>
+        }
+    });
     let html = view! {
         <html lang=locale.as_str()>
             <body style="font-family: sans-serif; line-height: 1.5; color: #1a1a1a; max-width: 40rem;">
@@ -123,6 +137,7 @@ pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
                     {status}
                 </p>
                 <p>{rule}</p>
+                {chart}
                 {sections
                     .into_iter()
                     .map(|(title, body)| view! { <h2 style="font-size: 1rem; margin-bottom: 0;">{title}</h2><p style="margin-top: 0.2rem;">{body}</p> })
@@ -162,6 +177,7 @@ mod tests {
             action: "We fix it.".into(),
             audience: "You.".into(),
             link: "https://vitrine.example/clients/acme/thresholds".into(),
+            chart_cid: Some("chart@vitrine.example".into()),
         }
     }
 

@@ -251,7 +251,9 @@ fn Silences(locale: Locale, page: ThresholdsPage, client_path: String, csrf: Str
                 view! {
                     <form method="post" action=format!("{client_path}/silences/{}/expire", s.id)>
                         <input type="hidden" name="csrf" value=csrf.clone() />
-                        <button type="submit" class="secondary">{td_string!(locale, silence_end)}</button>
+                        <button type="submit" class="secondary">
+                            {if s.state == SilenceState::Planned { td_string!(locale, silence_cancel) } else { td_string!(locale, silence_end) }}
+                        </button>
                     </form>
                 }
             });

@@ -1,4 +1,6 @@
-//! Line charts as SVG, drawn on the server with plotters: the Explore page now, dashboards later.
+//! Line charts as SVG, drawn on the server with plotters: the Explore page now, dashboards later;
+//! and the same drawing as PNG for mails (rasterised with resvg), with a threshold's line and
+//! the moment it was crossed.
 //!
 //! The SVG holds only numbers we format ourselves (times, axis values); series names and label
 //! values never go into it, so nothing a scraped target reports can inject markup. Pages show
@@ -46,35 +48,126 @@ const TEXT_MARK: RGBColor = RGBColor(1, 2, 3);
 const AXIS_MARK: RGBColor = RGBColor(4, 5, 6);
 const GRID_MARK: RGBColor = RGBColor(7, 8, 9);
 
-/// Draws `series` (at most [`MAX_SERIES`]) between `start_ms` and `end_ms`. Points further
-/// apart than one and a half `step_ms` are not joined: a gap in the data stays a gap. Values
-/// that are not finite (NaN, ±Inf) are skipped the same way. Returns the `<svg>` element.
-pub fn render_line_chart(series: &[ChartSeries], start_ms: i64, end_ms: i64, step_ms: i64, locale: Locale) -> String {
-    let series = &series[..series.len().min(MAX_SERIES)];
-    let mut svg = String::new();
-    if let Err(e) = draw(&mut svg, series, start_ms, end_ms.max(start_ms + 1), step_ms, locale) {
-        tracing::warn!(error = %e, "drawing a chart");
-        return String::new();
-    }
-    themed(&svg)
+/// The colour of a threshold's line and of the moment it was crossed, and of its warning line.
+const LINE_COLOUR: &str = "#CF222E";
+const WARNING_COLOUR: &str = "#9A6700";
+
+/// What a chart draws besides its series: a threshold's line (and warning line), and when it
+/// was crossed.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Marks {
+    pub line: Option<f64>,
+    pub warning: Option<f64>,
+    /// ms since the epoch.
+    pub crossed_at: Option<i64>,
 }
 
-fn draw(
-    svg: &mut String,
-    series: &[ChartSeries],
-    start_ms: i64,
-    end_ms: i64,
-    step_ms: i64,
-    locale: Locale,
-) -> Result<(), String> {
+/// What to draw: `series` (at most [`MAX_SERIES`]) between `start_ms` and `end_ms` at
+/// `step_ms`, with the `marks`. Points further apart than one and a half `step_ms` are not
+/// joined: a gap in the data stays a gap. Values that are not finite (NaN, ±Inf) are skipped
+/// the same way.
+#[derive(Clone, Copy, Debug)]
+pub struct Chart<'a> {
+    pub series: &'a [ChartSeries],
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub step_ms: i64,
+    pub locale: Locale,
+    /// A Grafana unit id for the value axis (`percentunit`, `s`, `bytes`, …); `None`: plain numbers.
+    pub unit: Option<&'a str>,
+    pub marks: Marks,
+}
+
+impl Chart<'_> {
+    /// The `<svg>` element for a page; empty when it cannot be drawn.
+    pub fn svg(&self) -> String {
+        match self.draw() {
+            Ok(svg) => themed(&svg),
+            Err(e) => {
+                tracing::warn!(error = %e, "drawing a chart");
+                String::new()
+            }
+        }
+    }
+
+    /// The chart as a PNG on a white background, for mails.
+    pub fn png(&self) -> Result<Vec<u8>, String> {
+        let svg = on_white(&self.draw()?);
+        let tree = resvg::usvg::Tree::from_str(&svg, &png_options()).map_err(|e| e.to_string())?;
+        let mut pixmap = resvg::tiny_skia::Pixmap::new(WIDTH, HEIGHT).ok_or("no room for the picture")?;
+        pixmap.fill(resvg::tiny_skia::Color::WHITE);
+        resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pixmap.as_mut());
+        pixmap.encode_png().map_err(|e| e.to_string())
+    }
+
+    /// The plotters SVG, with the marker colours still in it.
+    fn draw(&self) -> Result<String, String> {
+        let mut svg = String::new();
+        let series = &self.series[..self.series.len().min(MAX_SERIES)];
+        draw(&mut svg, self, series, self.end_ms.max(self.start_ms + 1))?;
+        Ok(svg)
+    }
+}
+
+/// Reading options for the PNG: the system's fonts, `sans-serif` being DejaVu Sans (Debian's
+/// `fonts-dejavu-core`) or else the first family there is; without any font the chart is drawn
+/// without its axis labels. Loaded once.
+fn png_options() -> resvg::usvg::Options<'static> {
+    static FONTS: std::sync::OnceLock<std::sync::Arc<resvg::usvg::fontdb::Database>> = std::sync::OnceLock::new();
+    let fonts = FONTS.get_or_init(|| {
+        let mut fonts = resvg::usvg::fontdb::Database::new();
+        fonts.load_system_fonts();
+        let family = fonts
+            .faces()
+            .flat_map(|face| face.families.iter().map(|(name, _)| name.clone()))
+            .min_by_key(|name| (name != "DejaVu Sans", name.clone()));
+        if let Some(family) = family {
+            fonts.set_sans_serif_family(family);
+        }
+        std::sync::Arc::new(fonts)
+    });
+    resvg::usvg::Options {
+        fontdb: fonts.clone(),
+        ..resvg::usvg::Options::default()
+    }
+}
+
+/// The SVG with fixed colours for a white background instead of the marker colours.
+fn on_white(svg: &str) -> String {
+    let hex = |c: RGBColor| format!("\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+    svg.replace(&hex(TEXT_MARK), "\"#1B1F24\"")
+        .replace(&hex(AXIS_MARK), "\"#4F5B67\"")
+        .replace(&hex(GRID_MARK), "\"#E1E4E8\"")
+}
+
+/// A dashed horizontal line at `value` from `start` to `end`.
+fn dashes(start: i64, end: i64, value: f64) -> Vec<PathElement<(i64, f64)>> {
+    const DASHES: i64 = 60;
+    let width = (end - start).max(1) / (DASHES * 2);
+    (0..DASHES)
+        .map(|i| {
+            let from = start + i * 2 * width;
+            PathElement::new(
+                vec![(from, value), (from + width, value)],
+                rgb(LINE_COLOUR).stroke_width(2),
+            )
+        })
+        .collect()
+}
+
+fn draw(svg: &mut String, spec: &Chart<'_>, series: &[ChartSeries], end_ms: i64) -> Result<(), String> {
+    let (start_ms, step_ms, locale, marks) = (spec.start_ms, spec.step_ms, spec.locale, spec.marks);
     let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
-    let values = ValueAxis::new(
+    let mut values = ValueAxis::new(
         series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1))
+            .chain(marks.line)
+            .chain(marks.warning)
             .filter(|v| v.is_finite()),
         locale,
     );
+    values.unit = spec.unit.map(str::to_string);
     let mut chart = ChartBuilder::on(&root)
         .margin_top(12)
         .margin_right(24)
@@ -110,6 +203,24 @@ fn draw(
                     .map_err(|e| e.to_string())?;
             }
         }
+    }
+    if let Some(warning) = marks.warning.filter(|v| v.is_finite()) {
+        let style = rgb(WARNING_COLOUR).stroke_width(1);
+        chart
+            .draw_series([PathElement::new(vec![(start_ms, warning), (end_ms, warning)], style)])
+            .map_err(|e| e.to_string())?;
+    }
+    if let Some(line) = marks.line.filter(|v| v.is_finite()) {
+        chart
+            .draw_series(dashes(start_ms, end_ms, line))
+            .map_err(|e| e.to_string())?;
+    }
+    if let Some(at) = marks.crossed_at.filter(|at| (start_ms..=end_ms).contains(at)) {
+        let (lo, hi) = (chart.y_range().start, chart.y_range().end);
+        let style = rgb(LINE_COLOUR).mix(0.6).stroke_width(2);
+        chart
+            .draw_series([PathElement::new(vec![(at, lo), (at, hi)], style)])
+            .map_err(|e| e.to_string())?;
     }
     root.present().map_err(|e| e.to_string())
 }
@@ -307,6 +418,8 @@ struct ValueAxis {
     /// Significant digits that tell neighbouring ticks apart.
     digits: usize,
     locale: Locale,
+    /// Labels in this Grafana unit instead of plain numbers.
+    unit: Option<String>,
 }
 
 impl ValueAxis {
@@ -347,6 +460,7 @@ impl ValueAxis {
             ticks,
             digits,
             locale,
+            unit: None,
         }
     }
 }
@@ -385,7 +499,10 @@ impl Ranged for ValueAxis {
 
 impl ValueFormatter<f64> for ValueAxis {
     fn format_ext(&self, value: &f64) -> String {
-        app::short_number(*value, self.digits, self.locale)
+        match &self.unit {
+            Some(unit) => app::units::format_value(*value, unit, self.locale),
+            None => app::short_number(*value, self.digits, self.locale),
+        }
     }
 }
 
@@ -411,8 +528,20 @@ mod tests {
         }
     }
 
+    fn chart(series: &[ChartSeries]) -> Chart<'_> {
+        Chart {
+            series,
+            start_ms: T0,
+            end_ms: T0 + HOUR,
+            step_ms: 15 * SECOND,
+            locale: Locale::en,
+            unit: None,
+            marks: Marks::default(),
+        }
+    }
+
     fn render(series: &[ChartSeries]) -> String {
-        render_line_chart(series, T0, T0 + HOUR, 15 * SECOND, Locale::en)
+        chart(series).svg()
     }
 
     /// Checks the document is one well-formed `<svg>` element (tags balanced, attributes quoted).
@@ -523,6 +652,47 @@ mod tests {
         assert_eq!(drawn_in(&svg, 0), (0, 0));
     }
 
+    /// How many pixels of the PNG are close to `#RRGGBB`, in the columns `from..to`.
+    fn pixels_like(png: &[u8], hex: &str, columns: std::ops::Range<u32>) -> usize {
+        let picture = resvg::tiny_skia::Pixmap::decode_png(png).unwrap();
+        let want = rgb(hex);
+        picture
+            .pixels()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| columns.contains(&(*i as u32 % picture.width())))
+            .filter(|(_, p)| {
+                let close = |a: u8, b: u8| a.abs_diff(b) < 40;
+                close(p.red(), want.0) && close(p.green(), want.1) && close(p.blue(), want.2)
+            })
+            .count()
+    }
+
+    #[test]
+    fn a_mail_chart_is_a_png_with_the_line_the_crossing_and_labels() {
+        let points: Vec<(i64, f64)> = (0..240)
+            .map(|i| (T0 + i * 15 * SECOND, if i < 160 { 1.0 } else { 9.0 }))
+            .collect();
+        let lines = [series(0, &points)];
+        let mut with_line = chart(&lines);
+        with_line.marks = Marks {
+            line: Some(5.0),
+            warning: None,
+            crossed_at: Some(T0 + 160 * 15 * SECOND),
+        };
+        let png = with_line.png().unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        if std::env::var_os("VITRINE_CHART_PNG").is_some() {
+            std::fs::write(std::env::var_os("VITRINE_CHART_PNG").unwrap(), &png).unwrap();
+        }
+        let red = pixels_like(&png, LINE_COLOUR, 0..WIDTH);
+        assert!(red > 200, "the line and the crossing are drawn: {red} red pixels");
+        assert!(pixels_like(&png, colour(0), 0..WIDTH) > 200, "the series is drawn");
+        assert_eq!(pixels_like(&chart(&lines).png().unwrap(), LINE_COLOUR, 0..WIDTH), 0);
+        // The axis labels are text in a system font, left of the plot.
+        assert!(pixels_like(&png, "#1B1F24", 40..76) > 20, "no value labels drawn");
+    }
+
     #[test]
     fn an_empty_result_draws_empty_axes() {
         for svg in [render(&[]), render(&[series(0, &[])])] {
@@ -531,7 +701,18 @@ mod tests {
             assert!(text_of(&svg).iter().any(|l| l == "22:30"), "{svg}");
         }
         // An end before the start is drawn as a minimal span, not refused.
-        assert_valid_svg(&render_line_chart(&[], T0, T0 - 5, 0, Locale::de));
+        assert_valid_svg(
+            &Chart {
+                series: &[],
+                start_ms: T0,
+                end_ms: T0 - 5,
+                step_ms: 0,
+                locale: Locale::de,
+                unit: None,
+                marks: Marks::default(),
+            }
+            .svg(),
+        );
     }
 
     #[test]
@@ -577,7 +758,13 @@ mod tests {
         assert!(thinned.windows(2).all(|w| w[0].0 < w[1].0), "time order");
         assert!(thinned.contains(&points[12_345]), "the spike survives");
         assert_eq!((thinned.first(), thinned.last()), (points.first(), points.last()));
-        let svg = render_line_chart(&[series(0, &points)], T0, end, SECOND, Locale::en);
+        let lines = [series(0, &points)];
+        let svg = Chart {
+            end_ms: end,
+            step_ms: SECOND,
+            ..chart(&lines)
+        }
+        .svg();
         assert_valid_svg(&svg);
         assert!(svg.len() < 100_000, "{} bytes", svg.len());
     }

@@ -49,6 +49,22 @@ fn header(mail: &str, name: &str) -> Option<String> {
     Some(decoded)
 }
 
+/// The inline part with this Content-ID, its base64 body decoded.
+fn inline_png(mail: &str, content_id: &str) -> Option<Vec<u8>> {
+    let at = mail.find(&format!("Content-ID: <{content_id}>"))?;
+    let part = &mail[at..];
+    let body_start = part
+        .find("\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| part.find("\n\n").map(|i| i + 2))?;
+    let body: String = part[body_start..]
+        .lines()
+        .take_while(|line| !line.starts_with("--") && !line.trim().is_empty())
+        .collect();
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(body.trim()).ok()
+}
+
 /// The plain text part, quoted-printable soft line breaks joined.
 fn text_of(mail: &str) -> String {
     mail.replace("=\r\n", "").replace("=\n", "").replace("=C2=A0", "\u{a0}")
@@ -97,6 +113,15 @@ async fn the_alarm_and_its_end_are_mailed_to_the_clients_people() {
     assert!(text.contains("We add a worker within the hour."), "{text}");
     assert!(text.contains("the value is 50"), "{text}");
     assert!(text.contains("/clients/globex/thresholds#threshold-"), "{text}");
+    // The chart of the last hours is inline beside the HTML, which shows it by its Content-ID.
+    assert!(alarm.contains("multipart/related"), "{alarm}");
+    assert!(text.contains("src=3D\"cid:chart@127.0.0.1\""), "{text}");
+    let png = inline_png(alarm, "chart@127.0.0.1").unwrap_or_else(|| panic!("no chart part: {alarm}"));
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 5_000,
+        "{} bytes",
+        png.len()
+    );
     // Only globex's people: acme's admin gets nothing.
     assert!(mails.iter().all(|m| !m.contains(ACME_ADMIN.0)));
 

@@ -310,7 +310,16 @@ fn graph(value: Value, start: i64, end: i64, step: i64, took_ms: f64, locale: ap
         chart_svg: if matrix.is_empty() {
             String::new()
         } else {
-            chart::render_line_chart(&lines, start, end, step, locale)
+            chart::Chart {
+                series: &lines,
+                start_ms: start,
+                end_ms: end,
+                step_ms: step,
+                locale,
+                unit: None,
+                marks: chart::Marks::default(),
+            }
+            .svg()
         },
         total: matrix.len(),
         drawn,

@@ -5,11 +5,13 @@
 //! mails and that row are written in the transaction that stores the alert state, so a state
 //! change, its mails and the log are kept or lost together and a restart repeats nothing.
 
-use super::outbox::{NewMail, enqueue};
+use super::outbox::{NewMail, chart_cid, enqueue};
+use crate::chart::{Chart, ChartSeries, Marks};
 use crate::rules::Threshold;
 use crate::rules::alerting::{Alert, AlertState};
 use app::mail::{AlertMail, alert_mail};
 use sqlx::SqliteConnection;
+use std::collections::HashMap;
 use vitrine_promql::Labels;
 
 /// Where links in mails point and what Message-IDs end with.
@@ -82,12 +84,71 @@ pub fn decide(alerts: &[Alert], muted: impl Fn(&Labels) -> bool, told: Option<i6
     }
 }
 
+/// How many series a mail's chart shows at most.
+pub const CHART_MAX_SERIES: usize = 10;
+
+/// What a mail's chart shows: the threshold's measured value over the last [`app::mail::CHART_HOURS`]
+/// with its line and the moment it was crossed; drawn once per language of the recipients.
+pub struct MailChart {
+    pub series: Vec<ChartSeries>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub step_ms: i64,
+    /// The threshold's unit, for the value axis.
+    pub unit: String,
+    pub marks: Marks,
+    drawn: HashMap<&'static str, Option<Vec<u8>>>,
+}
+
+impl MailChart {
+    pub fn new(
+        series: Vec<ChartSeries>,
+        (start_ms, end_ms, step_ms): (i64, i64, i64),
+        unit: &str,
+        marks: Marks,
+    ) -> MailChart {
+        MailChart {
+            series,
+            start_ms,
+            end_ms,
+            step_ms,
+            unit: unit.to_string(),
+            marks,
+            drawn: HashMap::new(),
+        }
+    }
+
+    /// The PNG in `locale`'s number format; `None` when it cannot be drawn (the mail goes
+    /// without it).
+    pub fn png(&mut self, locale: app::Locale) -> Option<Vec<u8>> {
+        let chart = Chart {
+            series: &self.series,
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+            step_ms: self.step_ms,
+            locale,
+            unit: Some(&self.unit),
+            marks: self.marks,
+        };
+        self.drawn
+            .entry(app::language_tag(locale))
+            .or_insert_with(|| {
+                chart
+                    .png()
+                    .map_err(|e| tracing::warn!(error = %e, "drawing a mail's chart"))
+                    .ok()
+            })
+            .clone()
+    }
+}
+
 /// Writes the mails of `notice` to every person of the threshold's client and the threshold's
-/// notification log; returns how many mails.
+/// notification log; returns how many mails. With a `chart`, each mail shows it.
 pub async fn enqueue_mails(
     tx: &mut SqliteConnection,
     threshold: &Threshold,
     notice: &Notice,
+    mut chart: Option<&mut MailChart>,
     context: &MailContext,
 ) -> Result<usize, sqlx::Error> {
     let (firing, count, value, since_ms, lasted_secs) = match *notice {
@@ -116,7 +177,10 @@ pub async fn enqueue_mails(
     };
     for (email, language) in &recipients {
         let explanation = threshold.explanations.for_language(language);
+        let locale = app::locale_from_tag(&[language.as_str()]);
+        let chart_png = chart.as_mut().and_then(|chart| chart.png(locale));
         let mail = AlertMail {
+            chart_cid: chart_png.as_ref().map(|_| chart_cid(&context.host)),
             client_name: client_name.clone(),
             place: place.clone(),
             threshold: threshold.name.clone(),
@@ -137,11 +201,12 @@ pub async fn enqueue_mails(
                 context.public_base, threshold.id
             ),
         };
-        let rendered = alert_mail(app::locale_from_tag(&[language.as_str()]), &mail);
+        let rendered = alert_mail(locale, &mail);
         let new = NewMail {
             agency_id,
             client_id: Some(threshold.client_id),
             threshold_id: Some(threshold.id),
+            chart_png,
             kind: if firing { "alert" } else { "resolved" },
             recipient: email.clone(),
             subject: rendered.subject,

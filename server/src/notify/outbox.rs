@@ -6,8 +6,9 @@
 //! make the row dead. A row keeps its Message-ID across retries, so a mail resent after a crash
 //! mid-send is recognisable as the same mail.
 
+use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rand::RngCore;
 use sqlx::{SqliteConnection, SqlitePool};
@@ -21,6 +22,8 @@ pub struct NewMail {
     pub client_id: Option<i64>,
     /// The threshold an error mail is about.
     pub threshold_id: Option<i64>,
+    /// A chart the HTML part shows as `cid:chart@HOST` (see [`chart_cid`]).
+    pub chart_png: Option<Vec<u8>>,
     pub kind: &'static str,
     pub recipient: String,
     pub subject: String,
@@ -34,19 +37,25 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The Content-ID of a mail's chart, for `<img src="cid:…">` in its HTML part.
+pub fn chart_cid(host: &str) -> String {
+    format!("chart@{host}")
+}
+
 /// Writes `mail` in the caller's transaction; the worker sends it after the commit.
 pub async fn enqueue(tx: &mut SqliteConnection, mail: &NewMail, host: &str) -> Result<i64, sqlx::Error> {
     let mut random = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut random);
     let message_id = format!("<{}@{host}>", hex::encode(random));
     sqlx::query_scalar(
-        "INSERT INTO outbox (agency_id, client_id, threshold_id, kind, recipient, subject, body_text, body_html,
-             message_id, next_attempt_ms, created_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO outbox (agency_id, client_id, threshold_id, chart_png, kind, recipient, subject, body_text,
+             body_html, message_id, next_attempt_ms, created_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(mail.agency_id)
     .bind(mail.client_id)
     .bind(mail.threshold_id)
+    .bind(mail.chart_png.as_deref())
     .bind(mail.kind)
     .bind(&mail.recipient)
     .bind(&mail.subject)
@@ -94,6 +103,7 @@ struct Row {
     subject: String,
     body_text: String,
     body_html: String,
+    chart_png: Option<Vec<u8>>,
     message_id: String,
     attempts: i64,
     created_ms: i64,
@@ -142,7 +152,7 @@ impl Outbox {
     /// Sends every mail that is due now; returns how many were tried.
     pub async fn send_due(&self) -> Result<usize, sqlx::Error> {
         let due: Vec<Row> = sqlx::query_as(
-            "SELECT id, recipient, subject, body_text, body_html, message_id, attempts, created_ms FROM outbox
+            "SELECT id, recipient, subject, body_text, body_html, chart_png, message_id, attempts, created_ms FROM outbox
              WHERE state IN ('pending', 'failed') AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT 50",
         )
         .bind(now_ms())
@@ -204,10 +214,7 @@ impl Outbox {
             .subject(row.subject.clone())
             .message_id(Some(row.message_id.clone()))
             .date(created)
-            .multipart(MultiPart::alternative_plain_html(
-                row.body_text.clone(),
-                row.body_html.clone(),
-            ))
+            .multipart(body(row))
             .map_err(|e| permanent(format!("the mail cannot be built: {e}")))?;
         message.headers_mut().insert_raw(HeaderValue::new(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
@@ -232,6 +239,27 @@ impl Outbox {
             }
         }
     }
+}
+
+/// Text and HTML as alternatives; a chart goes inline beside the HTML (multipart/related), where
+/// the HTML shows it by its Content-ID.
+fn body(row: &Row) -> MultiPart {
+    let text = SinglePart::plain(row.body_text.clone());
+    let html = SinglePart::html(row.body_html.clone());
+    let Some(png) = &row.chart_png else {
+        return MultiPart::alternative().singlepart(text).singlepart(html);
+    };
+    let host = row
+        .message_id
+        .rsplit('@')
+        .next()
+        .unwrap_or("vitrine>")
+        .trim_end_matches('>');
+    let chart = Attachment::new_inline(chart_cid(host))
+        .body(png.clone(), ContentType::parse("image/png").expect("a valid type"));
+    MultiPart::alternative()
+        .singlepart(text)
+        .multipart(MultiPart::related().singlepart(html).singlepart(chart))
 }
 
 /// The agency's mails, newest first: at most `limit`.

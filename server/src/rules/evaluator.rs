@@ -8,7 +8,8 @@
 use super::Threshold;
 use super::alerting::{Alert, AlertState, RuleState, Transition};
 use super::silences;
-use crate::notify::alert::{MailContext, Notice, decide, enqueue_mails};
+use crate::chart::{ChartSeries, Marks};
+use crate::notify::alert::{CHART_MAX_SERIES, MailChart, MailContext, Notice, decide, enqueue_mails};
 use crate::notify::outbox::Outbox;
 use crate::query::{Queries, Span};
 use sqlx::SqlitePool;
@@ -246,7 +247,14 @@ impl Evaluator {
                 decide(&alerts, muted, told, ts)
             });
             if !transitions.is_empty() || notice.is_some() {
-                match self.persist(threshold, &alerts, &transitions, notice.as_ref()).await {
+                let mut chart = match &notice {
+                    Some(notice) => Some(self.mail_chart(tenant, threshold, notice, ts).await),
+                    None => None,
+                };
+                match self
+                    .persist(threshold, &alerts, &transitions, notice.as_ref(), chart.as_mut())
+                    .await
+                {
                     Ok(mails) => {
                         let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
                         match notice {
@@ -313,6 +321,52 @@ impl Evaluator {
             .collect())
     }
 
+    /// What the notice's mails show: the measured value over the last hours up to `ts`, with the
+    /// threshold's line and when the alarm was raised (no series when the query fails).
+    async fn mail_chart(
+        &self,
+        tenant: vitrine_tsdb::Tenant,
+        threshold: &Threshold,
+        notice: &Notice,
+        ts: i64,
+    ) -> MailChart {
+        let start = ts - app::mail::CHART_HOURS * 3_600_000;
+        // 180 points: as fine as the picture shows, and at least the rule interval.
+        let step = ((ts - start) / 180).max(i64::try_from(self.interval.as_millis()).unwrap_or(1000));
+        let since = match notice {
+            Notice::Alarm { since_ms, .. } | Notice::AllClear { since_ms, .. } => *since_ms,
+        };
+        let series = match threshold.measured() {
+            Ok(expr) => match self
+                .queries
+                .run(tenant, expr, Span::Range { start, end: ts, step }, None)
+                .await
+            {
+                Ok(Value::Matrix(matrix)) => matrix
+                    .iter()
+                    .take(CHART_MAX_SERIES)
+                    .enumerate()
+                    .map(|(i, series)| ChartSeries {
+                        colour: i,
+                        points: series.points.iter().map(|p| (p.t, p.v)).collect(),
+                    })
+                    .collect(),
+                Ok(_) => Vec::new(),
+                Err(e) => {
+                    tracing::info!(threshold = threshold.id, error = %e, "the mail's chart");
+                    Vec::new()
+                }
+            },
+            Err(_) => Vec::new(),
+        };
+        let marks = Marks {
+            line: Some(threshold.value),
+            warning: threshold.warning,
+            crossed_at: Some(since),
+        };
+        MailChart::new(series, (start, ts, step), &threshold.unit, marks)
+    }
+
     /// Stores the threshold's alerts and state changes and writes the mails of the notice, in
     /// one transaction; returns how many mails.
     async fn persist(
@@ -321,6 +375,7 @@ impl Evaluator {
         alerts: &[Alert],
         transitions: &[Transition],
         notice: Option<&Notice>,
+        chart: Option<&mut MailChart>,
     ) -> Result<usize, sqlx::Error> {
         let threshold_id = threshold.id;
         let mut tx = self.db.begin().await?;
@@ -357,7 +412,7 @@ impl Evaluator {
             .await?;
         }
         let mails = match notice {
-            Some(notice) => enqueue_mails(&mut tx, threshold, notice, &self.mail).await?,
+            Some(notice) => enqueue_mails(&mut tx, threshold, notice, chart, &self.mail).await?,
             None => 0,
         };
         tx.commit().await?;
