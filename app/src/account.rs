@@ -14,7 +14,12 @@ pub fn Account(locale: Locale, page: AccountPage, csrf: String) -> impl IntoView
         AccountNotice::TwoFactorOn => td_string!(locale, two_factor_turned_on),
         AccountNotice::TwoFactorOff => td_string!(locale, two_factor_turned_off),
         AccountNotice::PasswordChanged => td_string!(locale, password_changed),
+        AccountNotice::MailSettingsSaved => td_string!(locale, mail_settings_saved),
     });
+    let mail_settings = page
+        .mail_settings
+        .clone()
+        .map(|settings| view! { <MailSettingsForm locale=locale settings=settings csrf=csrf.clone() /> });
     let password_form = page.password_form.clone();
     let two_factor_csrf = csrf.clone();
     let refused = page
@@ -32,6 +37,7 @@ pub fn Account(locale: Locale, page: AccountPage, csrf: String) -> impl IntoView
             <p>{td!(locale, account_intro, email = page.email.clone())}</p>
             {notice.map(|text| view! { <p class="alert success" role="status">{text}</p> })}
         </section>
+        {mail_settings}
         <section class="card narrow" id="two-factor" aria-labelledby="two-factor-title">
             <h2 id="two-factor-title">
                 {td_string!(locale, two_factor_title)} " "
@@ -151,5 +157,91 @@ fn CodeField(locale: Locale) -> impl IntoView {
                 required
             />
         </div>
+    }
+}
+
+/// Which error mails a client person gets: all, none, or some severities and projects.
+#[component]
+fn MailSettingsForm(locale: Locale, settings: MailSettings, csrf: String) -> impl IntoView {
+    let severities = THRESHOLD_SEVERITIES
+        .iter()
+        .map(|severity| {
+            let id = format!("mail-severity-{severity}");
+            let checked = settings.severities.iter().any(|s| s == severity);
+            let text = match *severity {
+                "critical" => td_string!(locale, mail_settings_critical),
+                "warning" => td_string!(locale, mail_settings_warning),
+                _ => td_string!(locale, mail_settings_info),
+            };
+            view! {
+                <div class="field checkbox">
+                    <input type="checkbox" id=id.clone() name="severity" value=*severity checked=checked />
+                    <label for=id>{text}</label>
+                </div>
+            }
+        })
+        .collect_view();
+    let projects = settings
+        .projects
+        .iter()
+        .map(|(slug, name, wanted)| {
+            let id = format!("mail-project-{slug}");
+            view! {
+                <div class="field checkbox">
+                    <input type="checkbox" id=id.clone() name="project" value=slug.clone() checked=*wanted />
+                    <label for=id>{name.clone()}</label>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card narrow" id="mails" aria-labelledby="mails-title">
+            <h2 id="mails-title">{td_string!(locale, mail_settings_title)}</h2>
+            <p>{td!(locale, mail_settings_intro, client = settings.client_name.clone())}</p>
+            <form method="post" action="/account/mails">
+                <input type="hidden" name="csrf" value=csrf />
+                <div class="field checkbox">
+                    <input type="checkbox" id="mail-alerts" name="alerts" value="on" checked=settings.alerts />
+                    <label for="mail-alerts">{td_string!(locale, mail_settings_alerts)}</label>
+                </div>
+                <fieldset>
+                    <legend>{td_string!(locale, mail_settings_severities)}</legend>
+                    {severities}
+                </fieldset>
+                <fieldset>
+                    <legend>{td_string!(locale, mail_settings_projects)}</legend>
+                    {projects}
+                </fieldset>
+                <button type="submit">{td_string!(locale, mail_settings_save)}</button>
+            </form>
+        </section>
+    }
+}
+
+/// The page of an error mail's unsubscribe link: a button that stops the mails (a link alone
+/// does nothing, so a mail scanner that opens links unsubscribes nobody), then what happened.
+#[component]
+pub fn Unsubscribe(locale: Locale, page: UnsubscribePage) -> impl IntoView {
+    let body = if page.done {
+        view! {
+            <p class="alert success" role="status">{td!(locale, unsubscribe_done, client = page.client_name.clone(), email = page.email.clone())}</p>
+            <p>{td_string!(locale, unsubscribe_again)} " " <a href="/account#mails">{td_string!(locale, mail_settings_title)}</a></p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <p>{td!(locale, unsubscribe_question, client = page.client_name.clone(), email = page.email.clone())}</p>
+            <form method="post" action=format!("/unsubscribe/{}", page.token)>
+                <button type="submit" class="danger">{td_string!(locale, unsubscribe_submit)}</button>
+            </form>
+            <p class="hint">{td_string!(locale, unsubscribe_hint)} " " <a href="/account#mails">{td_string!(locale, mail_settings_title)}</a></p>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="card narrow">
+            <h1>{td_string!(locale, unsubscribe_title)}</h1>
+            {body}
+        </section>
     }
 }

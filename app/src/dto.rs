@@ -27,6 +27,7 @@ pub enum Page {
     AcceptInvite(AcceptInvite),
     InviteInvalid,
     Account(AccountPage),
+    Unsubscribe(UnsubscribePage),
     Problem(Problem),
 }
 
@@ -40,6 +41,29 @@ pub struct AccountPage {
     pub code_refused: bool,
     /// The password form's problems (never the passwords typed).
     pub password_form: FormState,
+    /// Client people: which error mails they get.
+    pub mail_settings: Option<MailSettings>,
+}
+
+/// Which error mails a client person gets.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MailSettings {
+    pub client_name: String,
+    pub alerts: bool,
+    /// Some of [`THRESHOLD_SEVERITIES`].
+    pub severities: Vec<String>,
+    /// The client's projects: (slug, name, wanted).
+    pub projects: Vec<(String, String, bool)>,
+}
+
+/// The page an error mail's unsubscribe link opens (no login needed).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnsubscribePage {
+    pub token: String,
+    pub email: String,
+    pub client_name: String,
+    /// Unsubscribed now.
+    pub done: bool,
 }
 
 /// Whether the person signs in with a code from an authenticator app as well.
@@ -61,6 +85,7 @@ pub enum AccountNotice {
     TwoFactorOn,
     TwoFactorOff,
     PasswordChanged,
+    MailSettingsSaved,
 }
 
 /// Pages that explain why a request did not work.
@@ -811,6 +836,10 @@ pub struct ThresholdView {
     /// Recent changes, newest first: (state, value, at ms).
     pub history: Vec<(ThresholdState, f64, i64)>,
 }
+
+/// What stands in a mail's text on the outbox page where a personal link (one that works
+/// without a login) was; the page shows it translated.
+pub const LINK_REMOVED: &str = "{link-removed}";
 
 /// The agency's sent and waiting mails, newest first.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -38,6 +38,10 @@ pub struct AlertMail {
     pub link: String,
     /// The Content-ID of the chart the mail carries inline, if it has one.
     pub chart_cid: Option<String>,
+    /// The recipient's signed one-click unsubscribe link.
+    pub unsubscribe_link: String,
+    /// Where the recipient chooses which mails they get.
+    pub settings_link: String,
 }
 
 /// How many hours the chart of an error mail shows.
@@ -117,7 +121,13 @@ pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
     for (title, body) in &sections {
         text.push_str(&format!("{title}:\n{body}\n\n"));
     }
-    text.push_str(&format!("{link_text}: {}\n\n-- \n{footer}\n", mail.link));
+    let unsubscribe_text = td_string!(locale, mail_unsubscribe);
+    let settings_text = td_string!(locale, mail_settings_link);
+    text.push_str(&format!(
+        "{link_text}: {}\n\n-- \n{footer}\n{settings_text}: {}\n{unsubscribe_text}: {}\n",
+        mail.link, mail.settings_link, mail.unsubscribe_link
+    ));
+    let (unsubscribe_link, settings_link) = (mail.unsubscribe_link.clone(), mail.settings_link.clone());
     let firing = mail.firing;
     let link = mail.link.clone();
     let chart = mail.chart_cid.clone().map(|cid| {
@@ -143,7 +153,11 @@ pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
                     .map(|(title, body)| view! { <h2 style="font-size: 1rem; margin-bottom: 0;">{title}</h2><p style="margin-top: 0.2rem;">{body}</p> })
                     .collect_view()}
                 <p><a href=link>{link_text}</a></p>
-                <p style="color: #555; font-size: 0.85rem;">{footer}</p>
+                <p style="color: #555; font-size: 0.85rem;">
+                    {footer}<br />
+                    <a href=settings_link style="color: #555;">{settings_text}</a> " · "
+                    <a href=unsubscribe_link style="color: #555;">{unsubscribe_text}</a>
+                </p>
             </body>
         </html>
     }
@@ -178,6 +192,8 @@ mod tests {
             audience: "You.".into(),
             link: "https://vitrine.example/clients/acme/thresholds".into(),
             chart_cid: Some("chart@vitrine.example".into()),
+            unsubscribe_link: "https://vitrine.example/unsubscribe/1.2.sig".into(),
+            settings_link: "https://vitrine.example/account#mails".into(),
         }
     }
 

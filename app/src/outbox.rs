@@ -52,7 +52,7 @@ pub fn Outbox(locale: Locale, page: OutboxPage, csrf: String) -> impl IntoView {
                         {m.last_error.clone().map(|e| view! { <p class="alert error">{e}</p> })}
                         <details>
                             <summary>{td_string!(locale, outbox_show)}</summary>
-                            <pre class="mail-text">{m.text.clone()}</pre>
+                            <pre class="mail-text">{m.text.replace(LINK_REMOVED, td_string!(locale, outbox_link_removed))}</pre>
                         </details>
                         {retry}
                     </article>

@@ -59,6 +59,7 @@ fn page_title(locale: Locale, page: &Page) -> String {
         Page::AcceptInvite(_) => td_string!(locale, accept_title).to_string(),
         Page::InviteInvalid => td_string!(locale, accept_invalid_title).to_string(),
         Page::Account(_) => td_string!(locale, account_title).to_string(),
+        Page::Unsubscribe(_) => td_string!(locale, unsubscribe_title).to_string(),
         Page::Problem(problem) => problem_text(locale, *problem).0.to_string(),
     }
 }
@@ -124,6 +125,7 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::Explore(page) => view! { <Explore locale=locale page=*page /> }.into_any(),
         Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
         Page::Account(page) => view! { <Account locale=locale page=page csrf=csrf /> }.into_any(),
+        Page::Unsubscribe(page) => view! { <crate::account::Unsubscribe locale=locale page=page /> }.into_any(),
         Page::InviteInvalid => view! {
             <section class="card narrow">
                 <h1>{td_string!(locale, accept_invalid_title)}</h1>

@@ -176,6 +176,20 @@ pub fn target_context(client_id: i64) -> String {
     format!("targets.config client {client_id}")
 }
 
+/// HMAC-SHA256 of `message` under a key derived from the process's key for `context`: signs
+/// links that work without a login (unsubscribing from mails).
+pub fn mac(context: &str, message: &str) -> Result<[u8; 32], SecretError> {
+    use hmac::{Hmac, Mac};
+    type HmacSha256 = Hmac<sha2::Sha256>;
+    fn sign(key: &[u8], data: &[u8]) -> Result<[u8; 32], SecretError> {
+        // HMAC takes keys of any length: this never fails.
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(key).map_err(|e| SecretError::Key(e.to_string()))?;
+        mac.update(data);
+        Ok(mac.finalize().into_bytes().into())
+    }
+    with_key(|key| sign(&sign(&key.0, context.as_bytes())?, message.as_bytes()))?
+}
+
 pub fn seal(plain: &str, context: &str) -> Result<String, SecretError> {
     with_key(|key| key.seal(plain, context))
 }

@@ -125,12 +125,86 @@ async fn the_alarm_and_its_end_are_mailed_to_the_clients_people() {
     // Only globex's people: acme's admin gets nothing.
     assert!(mails.iter().all(|m| !m.contains(ACME_ADMIN.0)));
 
+    // RFC 8058: a one-click unsubscribe link, signed, working without a login.
+    assert_eq!(
+        header(alarm, "List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click"),
+        "{alarm}"
+    );
+    let link = header(alarm, "List-Unsubscribe").unwrap_or_else(|| panic!("no List-Unsubscribe: {alarm}"));
+    let link = link.trim_start_matches('<').trim_end_matches('>').to_string();
+    assert!(link.starts_with(&server.url("/unsubscribe/")), "{link}");
+    assert!(text.contains(&link), "the mail's text lacks the link: {text}");
+
     value.store(1, Ordering::Relaxed);
     let mails = smtp.wait_for(2, Duration::from_secs(60));
     let resolved = text_of(&mails[1]);
     assert!(resolved.contains("RESOLVED"), "{resolved}");
     assert!(resolved.contains("Back to normal."), "{resolved}");
     assert_eq!(mails.len(), 2, "more mails than the alarm and its end");
+
+    // Opening the link only asks; a made-up one is not found; the mail program's POST stops
+    // the mails, and the next alarm mails nobody.
+    let anonymous = server.client();
+    let asked = anonymous.get(&link.replace(&server.url(""), "")).await;
+    asked
+        .expect_status(200)
+        .expect_text("Stop the error mails of Globex to admin@globex.example?");
+    let forged = format!("{}x", &link[..link.len() - 1]);
+    anonymous
+        .get(&forged.replace(&server.url(""), ""))
+        .await
+        .expect_status(404);
+    let stopped = reqwest::Client::new()
+        .post(&link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), 200);
+    let page = stopped.text().await.unwrap();
+    assert!(visible(&page).contains("gets no more error mails of Globex"), "{page}");
+    value.store(50, Ordering::Relaxed);
+    let owner = server.login(OWNER).await;
+    let page = owner.get("/clients/globex/thresholds").await;
+    let threshold = between(&page.body, "id=\"threshold-", "\"")
+        .expect("the threshold")
+        .to_string();
+    wait_for_threshold_card(&owner, "globex", &threshold, ">Alarm<").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(smtp.messages().len(), 2, "an unsubscribed person was mailed");
+    // Signed in, the person switches them on again, for critical thresholds only.
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let account = globex.get("/account").await;
+    account.expect_text("Error mails").expect_text("Customer portal");
+    let csrf = globex.csrf().await;
+    let saved = globex
+        .post_form(
+            "/account/mails",
+            &[
+                ("csrf", csrf.as_str()),
+                ("alerts", "on"),
+                ("severity", "critical"),
+                ("project", "portal"),
+            ],
+        )
+        .await;
+    saved.expect_status(303);
+    let account = globex.get(saved.location().unwrap_or_default()).await;
+    account.expect_text("Your mail settings are saved.");
+    assert!(
+        account.body.contains("name=\"severity\" value=\"warning\">")
+            && account
+                .body
+                .contains("id=\"mail-alerts\" name=\"alerts\" value=\"on\" checked"),
+        "{}",
+        account.summary()
+    );
+    // The alarm raised meanwhile was told to nobody; its end goes to whoever wants it now.
+    value.store(1, Ordering::Relaxed);
+    let mails = smtp.wait_for(3, Duration::from_secs(30));
+    assert!(mails[2].contains("[RESOLVED] Queue too long"), "{}", mails[2]);
 }
 
 #[tokio::test]
@@ -188,7 +262,10 @@ async fn without_a_mail_server_the_agency_reads_the_mails_in_its_outbox() {
     };
     page.expect_text("No mail server is configured")
         .expect_text(GLOBEX_ADMIN.0)
-        .expect_text("Orders wait in the queue");
+        .expect_text("Orders wait in the queue")
+        // The recipient's personal unsubscribe link works without a login: not shown here.
+        .expect_text("[personal link, not shown]");
+    assert!(!page.contains("/unsubscribe/"), "{}", page.summary());
     // The mail is a file in the data directory, as it would have left.
     let files: Vec<_> = std::fs::read_dir(server.data_dir().join("mail")).unwrap().collect();
     assert_eq!(files.len(), 1, "{files:?}");

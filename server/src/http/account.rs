@@ -34,6 +34,7 @@ pub async fn account_page(State(state): State<AppState>, who: SignedIn, Query(qu
         Some("two-factor-on") => Some(AccountNotice::TwoFactorOn),
         Some("two-factor-off") => Some(AccountNotice::TwoFactorOff),
         Some("password-changed") => Some(AccountNotice::PasswordChanged),
+        Some("mail-settings-saved") => Some(AccountNotice::MailSettingsSaved),
         _ => None,
     };
     render_account(&state, &who, notice, Refused::Nothing, StatusCode::OK).await
@@ -71,7 +72,12 @@ async fn render_account(
             },
         ),
     };
+    let mail_settings = match super::mail_settings::of(state, who).await {
+        Ok(settings) => settings,
+        Err(e) => return render::internal(state, who.locale, e).await,
+    };
     let page = AccountPage {
+        mail_settings,
         email: who.caller.email.clone(),
         two_factor,
         notice,

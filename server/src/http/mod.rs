@@ -10,6 +10,7 @@ mod demo;
 mod explore;
 mod guard;
 mod limiter;
+mod mail_settings;
 mod metrics;
 mod outbox;
 mod pages;

@@ -1,7 +1,9 @@
 //! The route table. The router is built from it and `vitrine routes` prints
 //! it, so the tenancy and CSRF tests cover every route there is.
 
-use super::{AppState, account, admin, alertmanager, api, demo, explore, outbox, pages, targets, thresholds};
+use super::{
+    AppState, account, admin, alertmanager, api, demo, explore, mail_settings, outbox, pages, targets, thresholds,
+};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
@@ -45,6 +47,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/account", SignedIn, get(account::account_page)),
         r("POST", "/account/language", SignedIn, post(pages::set_language)),
         r("POST", "/account/password", SignedIn, post(account::change_password)),
+        r("POST", "/account/mails", SignedIn, post(mail_settings::save)),
         r(
             "POST",
             "/account/sign-out-everywhere",
@@ -160,6 +163,18 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/clients/{client}/silences/{silence}/expire",
             SignedIn,
             post(thresholds::expire_silence),
+        ),
+        r(
+            "GET",
+            "/unsubscribe/{token}",
+            Public,
+            get(mail_settings::unsubscribe_ask),
+        ),
+        r(
+            "POST",
+            "/unsubscribe/{token}",
+            Public,
+            post(mail_settings::unsubscribe_stop),
         ),
         r("GET", "/invite/{token}", Public, get(pages::invite_page)),
         r("POST", "/invite/{token}", Public, post(pages::invite_submit)),

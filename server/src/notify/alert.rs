@@ -6,6 +6,7 @@
 //! change, its mails and the log are kept or lost together and a restart repeats nothing.
 
 use super::outbox::{NewMail, chart_cid, enqueue};
+use super::preferences::{Preferences, unsubscribe_token};
 use crate::chart::{Chart, ChartSeries, Marks};
 use crate::rules::Threshold;
 use crate::rules::alerting::{Alert, AlertState};
@@ -163,24 +164,40 @@ pub async fn enqueue_mails(
             .bind(threshold.client_id)
             .fetch_one(&mut *tx)
             .await?;
-    let recipients: Vec<(String, String)> = sqlx::query_as(
-        "SELECT u.email, COALESCE(u.language, c.language) FROM memberships m
+    #[allow(clippy::type_complexity)]
+    let people: Vec<(i64, String, String, Option<bool>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT u.id, u.email, COALESCE(u.language, c.language), p.alerts, p.severities, p.projects
+         FROM memberships m
          JOIN users u ON u.id = m.user_id JOIN clients c ON c.id = m.client_id
+         LEFT JOIN mail_preferences p ON p.user_id = u.id AND p.client_id = m.client_id
          WHERE m.client_id = ? ORDER BY u.email",
     )
     .bind(threshold.client_id)
     .fetch_all(&mut *tx)
     .await?;
+    // Those who want mails of this severity and project.
+    let recipients: Vec<(i64, String, String)> = people
+        .into_iter()
+        .filter(|(_, _, _, alerts, severities, projects)| {
+            Preferences::from_row(*alerts, severities.clone(), projects.clone())
+                .wants(&threshold.severity, &threshold.project)
+        })
+        .map(|(id, email, language, ..)| (id, email, language))
+        .collect();
     let place = match &threshold.environment {
         Some(environment) => format!("{} / {environment}", threshold.project),
         None => threshold.project.clone(),
     };
-    for (email, language) in &recipients {
+    for (user_id, email, language) in &recipients {
+        let unsubscribe_url = unsubscribe_token(*user_id, threshold.client_id)
+            .map(|token| format!("{}/unsubscribe/{token}", context.public_base));
         let explanation = threshold.explanations.for_language(language);
         let locale = app::locale_from_tag(&[language.as_str()]);
         let chart_png = chart.as_mut().and_then(|chart| chart.png(locale));
         let mail = AlertMail {
             chart_cid: chart_png.as_ref().map(|_| chart_cid(&context.host)),
+            unsubscribe_link: unsubscribe_url.clone().unwrap_or_default(),
+            settings_link: format!("{}/account#mails", context.public_base),
             client_name: client_name.clone(),
             place: place.clone(),
             threshold: threshold.name.clone(),
@@ -207,6 +224,7 @@ pub async fn enqueue_mails(
             client_id: Some(threshold.client_id),
             threshold_id: Some(threshold.id),
             chart_png,
+            unsubscribe_url,
             kind: if firing { "alert" } else { "resolved" },
             recipient: email.clone(),
             subject: rendered.subject,

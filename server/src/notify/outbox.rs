@@ -24,6 +24,8 @@ pub struct NewMail {
     pub threshold_id: Option<i64>,
     /// A chart the HTML part shows as `cid:chart@HOST` (see [`chart_cid`]).
     pub chart_png: Option<Vec<u8>>,
+    /// The recipient's one-click unsubscribe link (RFC 8058), sent as `List-Unsubscribe`.
+    pub unsubscribe_url: Option<String>,
     pub kind: &'static str,
     pub recipient: String,
     pub subject: String,
@@ -48,14 +50,15 @@ pub async fn enqueue(tx: &mut SqliteConnection, mail: &NewMail, host: &str) -> R
     rand::rngs::OsRng.fill_bytes(&mut random);
     let message_id = format!("<{}@{host}>", hex::encode(random));
     sqlx::query_scalar(
-        "INSERT INTO outbox (agency_id, client_id, threshold_id, chart_png, kind, recipient, subject, body_text,
-             body_html, message_id, next_attempt_ms, created_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO outbox (agency_id, client_id, threshold_id, chart_png, unsubscribe_url, kind, recipient, subject,
+             body_text, body_html, message_id, next_attempt_ms, created_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(mail.agency_id)
     .bind(mail.client_id)
     .bind(mail.threshold_id)
     .bind(mail.chart_png.as_deref())
+    .bind(mail.unsubscribe_url.as_deref())
     .bind(mail.kind)
     .bind(&mail.recipient)
     .bind(&mail.subject)
@@ -104,6 +107,7 @@ struct Row {
     body_text: String,
     body_html: String,
     chart_png: Option<Vec<u8>>,
+    unsubscribe_url: Option<String>,
     message_id: String,
     attempts: i64,
     created_ms: i64,
@@ -152,7 +156,8 @@ impl Outbox {
     /// Sends every mail that is due now; returns how many were tried.
     pub async fn send_due(&self) -> Result<usize, sqlx::Error> {
         let due: Vec<Row> = sqlx::query_as(
-            "SELECT id, recipient, subject, body_text, body_html, chart_png, message_id, attempts, created_ms FROM outbox
+            "SELECT id, recipient, subject, body_text, body_html, chart_png, unsubscribe_url, message_id, attempts, created_ms
+             FROM outbox
              WHERE state IN ('pending', 'failed') AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT 50",
         )
         .bind(now_ms())
@@ -216,10 +221,22 @@ impl Outbox {
             .date(created)
             .multipart(body(row))
             .map_err(|e| permanent(format!("the mail cannot be built: {e}")))?;
-        message.headers_mut().insert_raw(HeaderValue::new(
+        let headers = message.headers_mut();
+        headers.insert_raw(HeaderValue::new(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".to_string(),
         ));
+        if let Some(url) = &row.unsubscribe_url {
+            // RFC 8058: mail programs offer "unsubscribe" and POST this body to the link.
+            headers.insert_raw(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ));
+            headers.insert_raw(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_string(),
+            ));
+        }
         match &self.delivery {
             Delivery::Smtp(transport) => transport.send(message).await.map(|_| ()).map_err(|e| Failure {
                 // 5xx answers are final; everything else (4xx, no connection, a timeout) may pass later.
@@ -276,9 +293,10 @@ pub async fn list(db: &SqlitePool, agency_id: i64, limit: i64) -> Result<Vec<app
         i64,
         Option<i64>,
         String,
+        Option<String>,
     )> = sqlx::query_as(
         "SELECT o.id, c.name, o.recipient, o.subject, o.state, o.attempts, o.last_error, o.created_ms, o.sent_ms,
-                    o.body_text
+                    o.body_text, o.unsubscribe_url
              FROM outbox o LEFT JOIN clients c ON c.id = o.client_id
              WHERE o.agency_id = ? ORDER BY o.created_ms DESC, o.id DESC LIMIT ?",
     )
@@ -289,7 +307,12 @@ pub async fn list(db: &SqlitePool, agency_id: i64, limit: i64) -> Result<Vec<app
     Ok(rows
         .into_iter()
         .map(
-            |(id, client, recipient, subject, state, attempts, last_error, created_ms, sent_ms, text)| {
+            |(id, client, recipient, subject, state, attempts, last_error, created_ms, sent_ms, text, unsubscribe)| {
+                // A personal link works without a login: agency people do not see it.
+                let text = match unsubscribe {
+                    Some(url) if !url.is_empty() => text.replace(&url, app::dto::LINK_REMOVED),
+                    _ => text,
+                };
                 app::dto::OutboxMessage {
                     id,
                     client,
