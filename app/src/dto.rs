@@ -835,6 +835,19 @@ pub struct ThresholdView {
     pub muted: Option<(i64, String, String)>,
     /// Recent changes, newest first: (state, value, at ms).
     pub history: Vec<(ThresholdState, f64, i64)>,
+    /// The mails it sent recently, newest first.
+    pub mails: Vec<ThresholdMails>,
+}
+
+/// The mails of one notice of a threshold.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ThresholdMails {
+    /// The alarm (`true`) or its end.
+    pub alarm: bool,
+    pub at_ms: i64,
+    pub recipients: u32,
+    /// How many have left (sent or written to a file).
+    pub delivered: u32,
 }
 
 /// What stands in a mail's text on the outbox page where a personal link (one that works

@@ -132,6 +132,26 @@ fn ThresholdCard(
     let warning = t
         .warning
         .map(|w| td!(locale, threshold_warning_line, value = format_value(w, &t.unit, locale)));
+    let mails = (!t.mails.is_empty()).then(|| {
+        let rows = t
+            .mails
+            .iter()
+            .map(|m| {
+                let what = if m.alarm {
+                    td!(locale, mails_alarm_sent, count = m.recipients).into_any()
+                } else {
+                    td!(locale, mails_resolved_sent, count = m.recipients).into_any()
+                };
+                let waiting = (m.delivered < m.recipients)
+                    .then(|| view! { " " <span class="hint">{td!(locale, mails_waiting, count = m.recipients - m.delivered)}</span> });
+                view! { <li><time>{utc_text(m.at_ms)}</time> " " {what} {waiting}</li> }
+            })
+            .collect_view();
+        view! {
+            <h3 class="history-mails">{td_string!(locale, threshold_mails)}</h3>
+            <ul>{rows}</ul>
+        }
+    });
     let history = (!t.history.is_empty()).then(|| {
         let unit = t.unit.clone();
         let rows = t
@@ -150,6 +170,7 @@ fn ThresholdCard(
             <details class="history">
                 <summary>{td_string!(locale, threshold_history)}</summary>
                 <ul>{rows}</ul>
+                {mails}
             </details>
         }
     });
@@ -286,7 +307,7 @@ fn Silences(locale: Locale, page: ThresholdsPage, client_path: String, csrf: Str
                 <p class="hint">{td_string!(locale, maintenance_hint)}</p>
                 <form method="post" action=format!("{client_path}/silences")>
                     <input type="hidden" name="csrf" value=csrf.clone() />
-                    <Choice locale=locale form=form.clone() name="place" label=td_string!(locale, maintenance_place) options=places />
+                    <Choice locale=locale form=form.clone() name="place" label=td_string!(locale, maintenance_place) options=places id_prefix="maintenance" />
                     <div class="field-row">
                         <Field locale=locale form=form.clone() id_prefix="maintenance" name="starts" label=td_string!(locale, maintenance_starts) kind="datetime-local" />
                         <Field locale=locale form=form.clone() id_prefix="maintenance" name="ends" label=td_string!(locale, maintenance_ends) kind="datetime-local" />
@@ -315,8 +336,11 @@ fn Choice(
     name: &'static str,
     label: &'static str,
     options: Vec<(String, String)>,
+    /// Prefix of the element id, unique on the page.
+    #[prop(default = "threshold")]
+    id_prefix: &'static str,
 ) -> impl IntoView {
-    let id = format!("threshold-{name}");
+    let id = format!("{id_prefix}-{name}");
     let chosen = form.value(name).to_string();
     let problem = form.problem(name).map(|p| problem_message(locale, p));
     view! {

@@ -142,6 +142,12 @@ async fn the_alarm_and_its_end_are_mailed_to_the_clients_people() {
     assert!(resolved.contains("RESOLVED"), "{resolved}");
     assert!(resolved.contains("Back to normal."), "{resolved}");
     assert_eq!(mails.len(), 2, "more mails than the alarm and its end");
+    // The threshold's history says which mails went out.
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let page = globex.get("/clients/globex/thresholds").await;
+    page.expect_text("Mails sent")
+        .expect_text("alarm mailed (recipients: 1)")
+        .expect_text("all-clear mailed (recipients: 1)");
 
     // Opening the link only asks; a made-up one is not found; the mail program's POST stops
     // the mails, and the next alarm mails nobody.
@@ -175,7 +181,6 @@ async fn the_alarm_and_its_end_are_mailed_to_the_clients_people() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(smtp.messages().len(), 2, "an unsubscribed person was mailed");
     // Signed in, the person switches them on again, for critical thresholds only.
-    let globex = server.login(GLOBEX_ADMIN).await;
     let account = globex.get("/account").await;
     account.expect_text("Error mails").expect_text("Customer portal");
     let csrf = globex.csrf().await;

@@ -240,6 +240,16 @@ async fn view_of(
             (s, value, at)
         })
         .collect();
+    let mails = rules::evaluator::mails(&state.db, t.id, 10)
+        .await?
+        .into_iter()
+        .map(|(alarm, at_ms, recipients, delivered)| ThresholdMails {
+            alarm,
+            at_ms,
+            recipients: u32::try_from(recipients).unwrap_or(0),
+            delivered: u32::try_from(delivered).unwrap_or(0),
+        })
+        .collect();
     let explanation = t.explanations.for_language(language_tag(locale));
     Ok(ThresholdView {
         id: t.id,
@@ -261,6 +271,7 @@ async fn view_of(
         effective_expr: t.rule_expr().map(|e| vitrine_promql::print(&e)).unwrap_or_else(|e| e),
         muted,
         history,
+        mails,
     })
 }
 

@@ -475,6 +475,19 @@ impl Evaluator {
     }
 }
 
+/// The mails of a threshold's recent notices (newest first): (alarm, at ms, recipients,
+/// delivered). The mails of one notice are written in one transaction, with one time.
+pub async fn mails(db: &SqlitePool, threshold_id: i64, limit: i64) -> Result<Vec<(bool, i64, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT kind = 'alert', created_ms, COUNT(*), SUM(state = 'sent') FROM outbox WHERE threshold_id = ?
+         GROUP BY kind, created_ms ORDER BY created_ms DESC LIMIT ?",
+    )
+    .bind(threshold_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// A threshold's recent state changes (newest first): (state, value, at ms).
 pub async fn history(db: &SqlitePool, threshold_id: i64, limit: i64) -> Result<Vec<(String, f64, i64)>, sqlx::Error> {
     sqlx::query_as(
