@@ -716,6 +716,8 @@ pub struct ThresholdsPage {
     pub silences: Vec<SilenceView>,
     /// The maintenance form as typed, with its problems.
     pub maintenance_form: Option<FormState>,
+    /// The new threshold's form tried out.
+    pub preview: Option<ThresholdPreview>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -837,6 +839,22 @@ pub struct ThresholdView {
     pub history: Vec<(ThresholdState, f64, i64)>,
     /// The mails it sent recently, newest first.
     pub mails: Vec<ThresholdMails>,
+    /// Tested just now (the test button).
+    pub preview: Option<ThresholdPreview>,
+}
+
+/// A threshold tried out: its measured value over the last day with the line, how often it
+/// would have raised the alarm in the last week, what it says now.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ThresholdPreview {
+    /// The chart of the last 24 hours, made by the server.
+    pub chart_svg: String,
+    pub alarms_in_week: usize,
+    /// The highest measured value now.
+    pub value_now: Option<f64>,
+    pub crossed_now: bool,
+    /// Why it could not be tried (the query's error).
+    pub error: Option<String>,
 }
 
 /// The mails of one notice of a threshold.

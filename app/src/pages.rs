@@ -199,6 +199,7 @@ pub(crate) fn Field(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(default = true)] required: bool,
 ) -> impl IntoView {
     let id = format!("{id_prefix}-{name}");
     let problem = form.problem(name).map(|p| problem_message(locale, p));
@@ -216,7 +217,7 @@ pub(crate) fn Field(
                 autocomplete=autocomplete
                 aria-invalid=problem.is_some().then_some("true")
                 aria-describedby=described
-                required
+                required=required
             />
             {problem.map(|text| view! { <p class="field-problem" id=message_id>{text}</p> })}
         </div>

@@ -204,6 +204,18 @@ fn ThresholdCard(
             </details>
         }
     });
+    let tested = t
+        .preview
+        .clone()
+        .map(|preview| view! { <Preview locale=locale preview=preview unit=t.unit.clone() /> });
+    let test = can_manage.then(|| {
+        view! {
+            <form method="post" action=format!("{action}/{}/test#threshold-{}", t.id, t.id)>
+                <input type="hidden" name="csrf" value=csrf.clone() />
+                <button type="submit" class="secondary">{td_string!(locale, threshold_test)}</button>
+            </form>
+        }
+    });
     let delete = can_manage.then(|| {
         view! {
             <form method="post" action=format!("{action}/{}/delete", t.id)>
@@ -234,10 +246,49 @@ fn ThresholdCard(
                 <p class="hint">{td_string!(locale, threshold_expression_hint)}</p>
                 <pre><code>{t.effective_expr.clone()}</code></pre>
             </details>
+            {tested}
             {mute}
-            {delete}
+            <div class="actions">{test} {delete}</div>
         </article>
     }
+}
+
+/// A threshold tried out: the last day's chart with the line, the alarms it would have raised in
+/// the last week, and what it says now.
+#[component]
+fn Preview(locale: Locale, preview: ThresholdPreview, unit: String) -> impl IntoView {
+    if let Some(error) = preview.error {
+        return view! {
+            <section class="preview" role="status">
+                <h3>{td_string!(locale, preview_title)}</h3>
+                <p class="alert error">{td_string!(locale, preview_failed)} " " <code>{error}</code></p>
+            </section>
+        }
+        .into_any();
+    }
+    let now = match preview.value_now {
+        None => td_string!(locale, preview_no_value).to_string().into_any(),
+        Some(value) => {
+            let value = format_value(value, &unit, locale);
+            if preview.crossed_now {
+                td!(locale, preview_now_crossed, value = value).into_any()
+            } else {
+                td!(locale, preview_now_fine, value = value).into_any()
+            }
+        }
+    };
+    view! {
+        <section class="preview" role="status">
+            <h3>{td_string!(locale, preview_title)}</h3>
+            <figure class="chart-figure">
+                <div class="chart-box" inner_html=preview.chart_svg></div>
+                <figcaption>{td_string!(locale, preview_chart_caption)}</figcaption>
+            </figure>
+            <p class="preview-week">{td!(locale, preview_week, count = preview.alarms_in_week)}</p>
+            <p>{now}</p>
+        </section>
+    }
+    .into_any()
 }
 
 /// "for 1 hour", "for 1 day", … of [`MUTE_HOURS`].
@@ -436,7 +487,7 @@ fn NewThreshold(locale: Locale, page: ThresholdsPage, action: String, csrf: Stri
                 <div class="field-row">
                     <Choice locale=locale form=form.clone() name="comparator" label=td_string!(locale, threshold_comparator) options=comparisons />
                     <Field locale=locale form=form.clone() id_prefix="threshold" name="value" label=td_string!(locale, threshold_value) />
-                    <Field locale=locale form=form.clone() id_prefix="threshold" name="warning" label=td_string!(locale, threshold_warning) />
+                    <Field locale=locale form=form.clone() id_prefix="threshold" name="warning" label=td_string!(locale, threshold_warning) required=false />
                     <Choice locale=locale form=form.clone() name="unit" label=td_string!(locale, threshold_unit) options=units />
                 </div>
                 <div class="field-row">
@@ -446,7 +497,11 @@ fn NewThreshold(locale: Locale, page: ThresholdsPage, action: String, csrf: Stri
                 <h3>{td_string!(locale, threshold_explanations)}</h3>
                 <p class="hint">{td_string!(locale, threshold_explanations_hint)}</p>
                 {languages}
-                <button type="submit">{td_string!(locale, threshold_create)}</button>
+                {page.preview.clone().map(|preview| view! { <Preview locale=locale preview=preview unit=form.value("unit").to_string() /> })}
+                <div class="actions">
+                    <button type="submit" class="secondary" formaction=format!("{action}/preview#new-threshold")>{td_string!(locale, threshold_try)}</button>
+                    <button type="submit">{td_string!(locale, threshold_create)}</button>
+                </div>
             </form>
         }
     });

@@ -385,3 +385,98 @@ async fn the_demo_shop_misbehaves_on_demand() {
     response.expect_status(303);
     owner.get("/agency").await.expect_text("misbehaves for 10 more minutes");
 }
+
+#[tokio::test]
+async fn a_threshold_is_tried_out_before_it_is_stored_and_tested_after() {
+    let server = Server::start();
+    let value = Arc::new(AtomicU64::new(50));
+    let host = serve_queue_length(value.clone());
+    server.scrape_every_second(&host, "globex", "portal", "live");
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    // Tried until the first samples are scraped.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let tried = loop {
+        let tried = owner
+            .post_form(
+                "/clients/globex/thresholds/preview",
+                &threshold_form(&csrf, "Queue too long", "max(queue_length)"),
+            )
+            .await;
+        tried
+            .expect_status(200)
+            .expect_text("Tried out on the data of the last days");
+        if !tried.contains("Right now there is no value") || std::time::Instant::now() > deadline {
+            break tried;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    tried
+        .expect_text("Tried out on the data of the last days")
+        .expect_text("Right now the value is 50: the line is crossed.")
+        .expect_text("it would have raised the alarm")
+        // The form keeps what was typed, and nothing is stored yet.
+        .expect_text("Orders wait in the queue");
+    assert!(
+        tried.body.contains("<svg") && tried.body.contains("class=\"chart\""),
+        "no chart"
+    );
+    assert!(
+        !owner
+            .get("/clients/globex/thresholds")
+            .await
+            .contains("Delete threshold")
+    );
+    owner
+        .post_form(
+            "/clients/globex/thresholds/preview",
+            &threshold_form(&csrf, "Queue too long", "max(queue_length"),
+        )
+        .await
+        .expect_status(422)
+        .expect_text("This is not a PromQL query that gives a list of series");
+
+    let created = owner
+        .post_form(
+            "/clients/globex/thresholds",
+            &threshold_form(&csrf, "Queue too long", "max(queue_length)"),
+        )
+        .await;
+    created.expect_status(303);
+    let id = created
+        .location()
+        .unwrap_or_default()
+        .rsplit("#threshold-")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    value.store(2, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let tested = owner
+        .post_form(
+            &format!("/clients/globex/thresholds/{id}/test"),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    tested.expect_status(200);
+    let card = threshold_card(&owner, "globex", &id).await;
+    assert!(
+        !card.contains("Right now the value"),
+        "a test is shown only in its answer"
+    );
+    assert!(
+        tested.contains("Right now the value is 2: within the line."),
+        "{}",
+        tested.summary()
+    );
+    // Client people read thresholds; they do not test them.
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let csrf = globex.csrf().await;
+    let refused = globex
+        .post_form(
+            &format!("/clients/globex/thresholds/{id}/test"),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.summary());
+}

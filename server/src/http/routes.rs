@@ -148,6 +148,18 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         r(
             "POST",
+            "/clients/{client}/thresholds/preview",
+            SignedIn,
+            post(thresholds::preview_threshold),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/thresholds/{threshold}/test",
+            SignedIn,
+            post(thresholds::test_threshold),
+        ),
+        r(
+            "POST",
             "/clients/{client}/thresholds/{threshold}/delete",
             SignedIn,
             post(thresholds::delete_threshold),

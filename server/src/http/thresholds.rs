@@ -41,15 +41,20 @@ pub async fn thresholds_page(
     let notice = take_flash(&access, FLASH).await;
     let forms = Forms {
         threshold: form,
-        maintenance: None,
+        ..Forms::default()
     };
     render_page(&state, &access, forms, notice, StatusCode::OK).await
 }
 
-/// The page's forms as typed, with their problems.
+/// The page's forms as typed, with their problems, and what was tried out.
+#[derive(Default)]
 struct Forms {
     threshold: Option<FormState>,
     maintenance: Option<FormState>,
+    /// The new threshold's form tried out.
+    preview: Option<ThresholdPreview>,
+    /// A stored threshold tested: its id.
+    tested: Option<(i64, ThresholdPreview)>,
 }
 
 fn now_ms() -> i64 {
@@ -107,7 +112,14 @@ async fn render_page(
     let mut thresholds = Vec::with_capacity(listed.len());
     for threshold in &listed {
         match view_of(state, threshold, &client_silences, now, who.locale).await {
-            Ok(view) => thresholds.push(view),
+            Ok(mut view) => {
+                view.preview = forms
+                    .tested
+                    .as_ref()
+                    .filter(|(id, _)| *id == threshold.id)
+                    .map(|(_, p)| p.clone());
+                thresholds.push(view);
+            }
             Err(e) => return render::internal(state, who.locale, e).await,
         }
     }
@@ -146,6 +158,7 @@ async fn render_page(
         can_silence: silences::may_silence(who.caller.role),
         silences: silence_views,
         maintenance_form: forms.maintenance,
+        preview: forms.preview,
     };
     render::page(
         state,
@@ -272,6 +285,7 @@ async fn view_of(
         muted,
         history,
         mails,
+        preview: None,
     })
 }
 
@@ -295,7 +309,7 @@ pub async fn create_threshold(
         Err(TenancyError::Invalid(form)) => {
             let forms = Forms {
                 threshold: Some(form),
-                maintenance: None,
+                ..Forms::default()
             };
             render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -348,8 +362,8 @@ pub async fn create_silence(
         }
         Err(TenancyError::Invalid(form)) => {
             let forms = Forms {
-                threshold: None,
                 maintenance: Some(form),
+                ..Forms::default()
             };
             render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -374,4 +388,65 @@ pub async fn expire_silence(
         }
         Err(e) => who.failure(&state, e).await,
     }
+}
+
+/// Tries out the new threshold's form: the page again with the form as typed and the preview
+/// (or the form's problems).
+pub async fn preview_threshold(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    match rules::check_form(&state.db, &who.caller, &access.client, &form).await {
+        Ok((_, threshold)) => {
+            let tenant = crate::store::tenant(access.client.id);
+            let preview = rules::preview::preview(&state.queries, tenant, &threshold, now_ms(), who.locale).await;
+            let forms = Forms {
+                threshold: Some(FormState {
+                    values: form,
+                    problems: Vec::new(),
+                }),
+                preview: Some(preview),
+                ..Forms::default()
+            };
+            render_page(&state, &access, forms, None, StatusCode::OK).await
+        }
+        Err(TenancyError::Invalid(form)) => {
+            let forms = Forms {
+                threshold: Some(form),
+                ..Forms::default()
+            };
+            render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// Tests a stored threshold now: the page again with the result on its card.
+pub async fn test_threshold(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    let who = &access.who;
+    if !who.caller.role.is_agency() {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    let id = path_param(&params, "threshold").parse::<i64>().unwrap_or(-1);
+    let threshold = match rules::of_client(&state.db, access.client.id).await {
+        Ok(list) => list.into_iter().find(|t| t.id == id),
+        Err(e) => return who.failure(&state, e).await,
+    };
+    let Some(threshold) = threshold else {
+        return who.failure(&state, TenancyError::NotFound).await;
+    };
+    let tenant = crate::store::tenant(access.client.id);
+    let preview = rules::preview::preview(&state.queries, tenant, &threshold, now_ms(), who.locale).await;
+    let forms = Forms {
+        tested: Some((id, preview)),
+        ..Forms::default()
+    };
+    render_page(&state, &access, forms, None, StatusCode::OK).await
 }

@@ -7,6 +7,7 @@
 pub mod alerting;
 pub mod confine;
 pub mod evaluator;
+pub mod preview;
 pub mod silences;
 pub mod templates;
 
@@ -266,6 +267,21 @@ fn text(raw: &str) -> std::result::Result<String, FieldProblem> {
 /// `project/*`), `name`, `expr`, `comparator`, `value`, `warning`, `for`, `severity`, `unit`,
 /// `template`, and `meaning_en`, `action_en`, `audience_en` (and `_de`, `_fr`).
 pub async fn create(db: &SqlitePool, caller: &Caller, client: &ScopedClient, form: &[(String, String)]) -> Result<i64> {
+    let (new, _) = check_form(db, caller, client, form).await?;
+    match insert(db, &new).await {
+        Err(TenancyError::Duplicate) => Err(FormCheck::new(form).fail("name", FieldProblem::Taken)),
+        other => other,
+    }
+}
+
+/// The threshold a form describes (see [`create`]), checked, not stored; and the threshold as
+/// it would be evaluated (id 0), for a preview.
+pub async fn check_form(
+    db: &SqlitePool,
+    caller: &Caller,
+    client: &ScopedClient,
+    form: &[(String, String)],
+) -> Result<(NewThreshold, Threshold)> {
     may_manage(caller)?;
     let mut check = FormCheck::new(form);
     let name = check.field("name", Name::parse);
@@ -333,6 +349,24 @@ pub async fn create(db: &SqlitePool, caller: &Caller, client: &ScopedClient, for
         de: explanation(3),
         fr: explanation(6),
     };
+    let (project, environment) = place_raw.split_once('/').unwrap_or((place_raw, "*"));
+    let evaluated = Threshold {
+        id: 0,
+        client_id: client.id,
+        project: project.to_string(),
+        environment: (environment != "*").then(|| environment.to_string()),
+        name: name.as_str().to_string(),
+        template: template.clone(),
+        expr: expr.clone(),
+        comparator,
+        value,
+        warning,
+        for_secs,
+        keep_firing_for_secs: 0,
+        severity: severity.clone(),
+        unit: unit.clone(),
+        explanations: explanations.clone(),
+    };
     let new = NewThreshold {
         agency_id: client.agency_id,
         client_id: client.id,
@@ -349,10 +383,7 @@ pub async fn create(db: &SqlitePool, caller: &Caller, client: &ScopedClient, for
         unit,
         explanations,
     };
-    match insert(db, &new).await {
-        Err(TenancyError::Duplicate) => Err(FormCheck::new(form).fail("name", FieldProblem::Taken)),
-        other => other,
-    }
+    Ok((new, evaluated))
 }
 
 /// A threshold to store, checked already.
