@@ -718,15 +718,47 @@ pub struct ThresholdsPage {
     pub maintenance_form: Option<FormState>,
     /// The new threshold's form tried out.
     pub preview: Option<ThresholdPreview>,
+    /// The rule file import form as typed (`rules_error`: why the file was refused).
+    pub import_form: Option<FormState>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ThresholdNotice {
+    Imported(RulesImported),
     Created { name: String },
     Deleted { name: String },
     Muted { until_ms: i64 },
     MaintenancePlanned { starts_ms: i64 },
     SilenceEnded,
+}
+
+/// What importing a Prometheus rule file did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RulesImported {
+    /// The thresholds made, by name.
+    pub created: Vec<String>,
+    /// Rules not made into thresholds: (name, why).
+    pub skipped: Vec<(String, SkipReason)>,
+    /// Settings of the file left out.
+    pub notes: Vec<ImportNote>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SkipReason {
+    /// A recording rule.
+    Recording,
+    /// Not `query > number` (or another comparison with a number).
+    NotAComparison,
+    /// The place has a threshold of this name.
+    Exists,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportNote {
+    GroupInterval { group: String, interval: String },
+    Label { rule: String, label: String },
+    Annotation { rule: String, annotation: String },
+    KeepFiringFor { rule: String, duration: String },
 }
 
 /// How long one click mutes a threshold's mails, in hours.

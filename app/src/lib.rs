@@ -35,7 +35,7 @@ mod targets;
 #[cfg(feature = "ssr")]
 mod text;
 #[cfg(feature = "ssr")]
-mod thresholds;
+pub mod thresholds;
 #[cfg(feature = "ssr")]
 pub mod units;
 

@@ -54,7 +54,7 @@ pub struct RenderedMail {
 }
 
 /// Fills `{name}` placeholders of a translated sentence (mail texts are plain strings).
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
+pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
     values.iter().fold(template.to_string(), |text, (name, value)| {
         text.replace(&format!("{{{name}}}"), value)
     })
@@ -110,11 +110,15 @@ pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
             ("client", &mail.client_name),
         ],
     );
-    let sections = [
+    // The parts written; an imported rule may have only its meaning yet.
+    let sections: Vec<(&str, String)> = [
         (td_string!(locale, explanation_meaning), mail.meaning.clone()),
         (td_string!(locale, explanation_action), mail.action.clone()),
         (td_string!(locale, explanation_audience), mail.audience.clone()),
-    ];
+    ]
+    .into_iter()
+    .filter(|(_, body)| !body.trim().is_empty())
+    .collect();
     let link_text = td_string!(locale, mail_link);
     let footer = td_string!(locale, mail_footer);
     let mut text = format!("{headline}\n\n{status}\n{rule}\n\n");

@@ -5,6 +5,7 @@
 
 use crate::dto::*;
 use crate::i18n::Locale;
+use crate::mail::fill;
 use crate::pages::{Field, problem_message};
 use crate::targets::utc_text;
 use crate::text::textarea_text;
@@ -18,6 +19,13 @@ pub fn Thresholds(locale: Locale, page: ThresholdsPage, csrf: String) -> impl In
     let action = format!("{client_path}/thresholds");
     let notice = page.notice.clone().map(|notice| {
         let text = match notice {
+            ThresholdNotice::Imported(report) => {
+                let lines = import_report_lines(locale, &report)
+                    .into_iter()
+                    .map(|line| view! { <li>{line}</li> })
+                    .collect_view();
+                view! { <ul class="import-report">{lines}</ul> }.into_any()
+            }
             ThresholdNotice::Created { name } => td!(locale, notice_threshold_created, name = name.clone()).into_any(),
             ThresholdNotice::Deleted { name } => td!(locale, notice_threshold_deleted, name = name.clone()).into_any(),
             ThresholdNotice::Muted { until_ms } => td!(locale, notice_muted, until = utc_text(until_ms)).into_any(),
@@ -63,6 +71,49 @@ pub fn Thresholds(locale: Locale, page: ThresholdsPage, csrf: String) -> impl In
         <Silences locale=locale page=page.clone() client_path=client_path.clone() csrf=csrf.clone() />
         {page.can_manage.then(|| view! { <NewThreshold locale=locale page=page.clone() action=action.clone() csrf=csrf.clone() /> })}
     }
+}
+
+/// What a rule file's import did, one sentence per line: made, not made and why, left out.
+pub fn import_report_lines(locale: Locale, report: &RulesImported) -> Vec<String> {
+    let mut lines = vec![fill(
+        td_string!(locale, rules_import_created),
+        &[
+            ("count", &report.created.len().to_string()),
+            ("names", &report.created.join(", ")),
+        ],
+    )];
+    for (name, why) in &report.skipped {
+        let why = match why {
+            SkipReason::Recording => td_string!(locale, rules_import_skip_recording),
+            SkipReason::NotAComparison => td_string!(locale, rules_import_skip_not_comparison),
+            SkipReason::Exists => td_string!(locale, rules_import_skip_exists),
+        };
+        lines.push(fill(
+            td_string!(locale, rules_import_skipped),
+            &[("name", name), ("why", why)],
+        ));
+    }
+    for note in &report.notes {
+        lines.push(match note {
+            ImportNote::GroupInterval { group, interval } => fill(
+                td_string!(locale, rules_import_note_interval),
+                &[("group", group), ("interval", interval)],
+            ),
+            ImportNote::Label { rule, label } => fill(
+                td_string!(locale, rules_import_note_label),
+                &[("rule", rule), ("label", label)],
+            ),
+            ImportNote::Annotation { rule, annotation } => fill(
+                td_string!(locale, rules_import_note_annotation),
+                &[("rule", rule), ("annotation", annotation)],
+            ),
+            ImportNote::KeepFiringFor { rule, duration } => fill(
+                td_string!(locale, rules_import_note_keep_firing),
+                &[("rule", rule), ("duration", duration)],
+            ),
+        });
+    }
+    lines
 }
 
 /// "above", "at least", … in the reader's language.
@@ -174,6 +225,16 @@ fn ThresholdCard(
             </details>
         }
     });
+    // The parts written; an imported rule may have only its meaning yet.
+    let explanation = [
+        (td_string!(locale, explanation_meaning), t.meaning.clone()),
+        (td_string!(locale, explanation_action), t.action.clone()),
+        (td_string!(locale, explanation_audience), t.audience.clone()),
+    ]
+    .into_iter()
+    .filter(|(_, text)| !text.trim().is_empty())
+    .map(|(title, text)| view! { <dt>{title}</dt><dd>{text}</dd> })
+    .collect_view();
     let muted = t.muted.clone().map(|(until, by, comment)| {
         let why = (!comment.is_empty()).then(|| view! { " " <q>{comment}</q> });
         view! { <p class="muted-note" role="status">{td!(locale, threshold_muted_until, until = utc_text(until), by = by)} {why}</p> }
@@ -232,14 +293,7 @@ fn ThresholdCard(
             {warning.map(|w| view! { <p class="hint">{w}</p> })}
             {now.map(|text| view! { <p class="now" role="status">{text}</p> })}
             {muted}
-            <dl class="explanation">
-                <dt>{td_string!(locale, explanation_meaning)}</dt>
-                <dd>{t.meaning.clone()}</dd>
-                <dt>{td_string!(locale, explanation_action)}</dt>
-                <dd>{t.action.clone()}</dd>
-                <dt>{td_string!(locale, explanation_audience)}</dt>
-                <dd>{t.audience.clone()}</dd>
-            </dl>
+            <dl class="explanation">{explanation}</dl>
             {history}
             <details class="expression">
                 <summary>{td_string!(locale, threshold_expression)}</summary>
@@ -505,12 +559,31 @@ fn NewThreshold(locale: Locale, page: ThresholdsPage, action: String, csrf: Stri
             </form>
         }
     });
+    let import_form = page.import_form.clone().unwrap_or_default();
+    let problem = import_form
+        .problem("rules")
+        .map(|_| import_form.value("rules_error").to_string());
+    let invalid = problem.is_some();
     view! {
         <section class="card" id="new-threshold">
             <h2>{td_string!(locale, threshold_new_title)}</h2>
             <p>{td_string!(locale, threshold_new_intro)}</p>
             {chooser}
             {form}
+        </section>
+        <section class="card" id="import-rules">
+            <h2>{td_string!(locale, rules_import_title)}</h2>
+            <p>{td_string!(locale, rules_import_intro)}</p>
+            <form method="post" action=format!("{action}/import#import-rules")>
+                <input type="hidden" name="csrf" value=csrf.clone() />
+                <Choice locale=locale form=import_form.clone() name="place" label=td_string!(locale, threshold_place) options=page.places.clone() id_prefix="import" />
+                <div class="field" class:invalid=invalid>
+                    <label for="import-rules-text">{td_string!(locale, rules_import_text)}</label>
+                    <textarea id="import-rules-text" name="rules" rows="10" spellcheck="false">{textarea_text(import_form.value("rules"))}</textarea>
+                    {problem.map(|text| view! { <p class="field-problem" role="alert"><code>{text}</code></p> })}
+                </div>
+                <button type="submit">{td_string!(locale, rules_import_submit)}</button>
+            </form>
         </section>
     }
 }

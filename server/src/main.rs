@@ -74,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         action: TargetsAction,
     },
+    /// Alerting rules: Prometheus rule files in and out of a client's thresholds.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
     /// Load data into the time-series store.
     Import {
         #[command(subcommand)]
@@ -132,6 +137,26 @@ enum TargetsAction {
         project: String,
         #[arg(long)]
         environment: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// Make the alerting rules of a Prometheus rule file thresholds of one environment (a
+    /// running server evaluates them from its next round).
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        environment: String,
+    },
+    /// Print a client's thresholds as a Prometheus rule file (`promtool check rules` accepts it).
+    Export {
+        #[arg(long)]
+        client: String,
     },
 }
 
@@ -431,6 +456,52 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
                 })?;
             println!("API token {} for client {client} (shown only now):", name.as_str());
             println!("{token}");
+            Ok(())
+        }
+        Command::Rules {
+            action:
+                RulesAction::Import {
+                    file,
+                    client,
+                    project,
+                    environment,
+                },
+        } => {
+            let text = std::fs::read_to_string(&file).map_err(io(format!("reading {}", file.display())))?;
+            let place = tenancy::targets::place_of(&pool, &client, &project, &environment)
+                .await
+                .map_err(|_| {
+                    Error::Usage(format!(
+                        "environment {environment} of project {project} of client {client} does not exist"
+                    ))
+                })?;
+            let destination = rules::import::Destination {
+                agency_id: place.agency_id,
+                client_id: place.client_id,
+                project_id: place.project_id,
+                environment_id: Some(place.environment_id),
+            };
+            let imported = rules::import::import(&pool, &destination, &text)
+                .await
+                .map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
+            for line in app::thresholds::import_report_lines(app::Locale::en, &imported) {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Rules {
+            action: RulesAction::Export { client },
+        } => {
+            let client_id: i64 = sqlx::query_scalar("SELECT id FROM clients WHERE slug = ?")
+                .bind(&client)
+                .fetch_optional(&pool)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?
+                .ok_or_else(|| Error::Usage(format!("client {client} does not exist")))?;
+            let thresholds = rules::of_client(&pool, client_id)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            print!("{}", rules::import::export(&thresholds));
             Ok(())
         }
         Command::Targets {

@@ -331,7 +331,7 @@ pub fn parse_relabel_configs(yaml: &str) -> Result<Vec<RelabelConfig>, ImportErr
 
 /// Reads the YAML tree of `text`; `Ok(None)` when it has no content. `path` names the text
 /// in errors about valid YAML that is refused (a second document, an unknown alias).
-fn load(text: &str, path: &str) -> Result<Option<Node>, ImportError> {
+pub(crate) fn load(text: &str, path: &str) -> Result<Option<Node>, ImportError> {
     match yaml::load(text) {
         Ok(root) => Ok(root),
         Err(LoadError::Syntax { line, column, message }) => {
@@ -353,7 +353,7 @@ fn load(text: &str, path: &str) -> Result<Option<Node>, ImportError> {
     }
 }
 
-fn invalid(path: &str, node: &Node, message: impl Into<String>, hint: impl Into<String>) -> ImportError {
+pub(crate) fn invalid(path: &str, node: &Node, message: impl Into<String>, hint: impl Into<String>) -> ImportError {
     ImportError::Invalid {
         path: path.to_owned(),
         line: node.line,
@@ -363,11 +363,11 @@ fn invalid(path: &str, node: &Node, message: impl Into<String>, hint: impl Into<
     }
 }
 
-fn join(path: &str, key: &str) -> String {
+pub(crate) fn join(path: &str, key: &str) -> String {
     format!("{path}.{key}")
 }
 
-fn entries<'n>(node: &'n Node, path: &str, what: &str) -> Result<&'n [(Node, Node)], ImportError> {
+pub(crate) fn entries<'n>(node: &'n Node, path: &str, what: &str) -> Result<&'n [(Node, Node)], ImportError> {
     match &node.kind {
         Kind::Map(entries) => Ok(entries),
         Kind::Null => Ok(&[]),
@@ -380,7 +380,7 @@ fn entries<'n>(node: &'n Node, path: &str, what: &str) -> Result<&'n [(Node, Nod
     }
 }
 
-fn items<'n>(node: &'n Node, path: &str, what: &str) -> Result<&'n [Node], ImportError> {
+pub(crate) fn items<'n>(node: &'n Node, path: &str, what: &str) -> Result<&'n [Node], ImportError> {
     match &node.kind {
         Kind::Seq(items) => Ok(items),
         Kind::Null => Ok(&[]),
@@ -393,7 +393,7 @@ fn items<'n>(node: &'n Node, path: &str, what: &str) -> Result<&'n [Node], Impor
     }
 }
 
-fn string(node: &Node, path: &str) -> Result<Option<String>, ImportError> {
+pub(crate) fn string(node: &Node, path: &str) -> Result<Option<String>, ImportError> {
     match &node.kind {
         Kind::Null => Ok(None),
         Kind::Scalar(s, _) => Ok(Some(s.clone())),
@@ -437,7 +437,7 @@ fn unsigned(node: &Node, path: &str) -> Result<Option<u64>, ImportError> {
     })
 }
 
-fn duration(node: &Node, path: &str) -> Result<Option<PromDuration>, ImportError> {
+pub(crate) fn duration(node: &Node, path: &str) -> Result<Option<PromDuration>, ImportError> {
     let Some(s) = string(node, path)? else {
         return Ok(None);
     };

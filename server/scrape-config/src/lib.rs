@@ -15,6 +15,8 @@
 //!   and a hint ([`ImportError`]). [`ScrapeTarget::to_prometheus_yml`] writes a target
 //!   back as a `prometheus.yml` that imports into an equal target (secrets included), and
 //!   [`parse_relabel_configs`] reads a list of relabel rules typed into a form.
+//! * [`rule_file::parse_rule_file`] — reads a Prometheus rule file (`groups:` of alerting and
+//!   recording rules) as strictly as Prometheus' `rulefmt`, errors with line, column and hint.
 //! * [`AddressPolicy`] — refuses loopback, private, link-local, metadata and other
 //!   non-public addresses (also in their IPv6 disguises) unless allow-listed; the
 //!   [`address`] module lists every range covered.
@@ -30,6 +32,7 @@ mod go_regex;
 pub mod import;
 pub mod labels;
 pub mod relabel;
+pub mod rule_file;
 pub mod secret;
 pub mod size;
 pub mod target;

@@ -1,5 +1,6 @@
 //! The user's own prometheus.yml files (copied from the seed notes into `fixtures/`).
 
+use vitrine_scrape_config::rule_file::{RuleKind, parse_rule_file};
 use vitrine_scrape_config::{ImportError, Scheme, import_prometheus_yml};
 
 /// The YAML block of seed 000, as written: `- job_name: prometheus` is indented less than
@@ -9,6 +10,29 @@ const SEED_000: &str = include_str!("fixtures/seed000_prometheus.yml");
 const SEED_000_FIXED: &str = include_str!("fixtures/seed000_prometheus_fixed.yml");
 /// The first YAML block of seed 003.
 const SEED_003: &str = include_str!("fixtures/seed003_prometheus.yml");
+/// The alerting rules of seed 003 (its `groups:` block).
+const SEED_003_RULES: &str = include_str!("fixtures/seed003_rules.yml");
+
+#[test]
+fn seed_003_rules_read_as_prometheus_reads_them() {
+    let file = parse_rule_file(SEED_003_RULES).unwrap();
+    assert_eq!(file.groups.len(), 1);
+    let group = &file.groups[0];
+    assert_eq!(group.name, "valeo-neuroerp");
+    let names: Vec<&RuleKind> = group.rules.iter().map(|r| &r.kind).collect();
+    assert_eq!(
+        names,
+        [
+            &RuleKind::Alert("HighCPUUsage".into()),
+            &RuleKind::Alert("HighMemoryUsage".into()),
+            &RuleKind::Alert("HighErrorRate".into())
+        ]
+    );
+    let errors = &group.rules[2];
+    assert_eq!(errors.expr, "sum(rate(http_requests_total{status=~\"5.*\"}[5m])) > 0.1");
+    assert_eq!(errors.for_duration.unwrap().to_string(), "5m");
+    assert_eq!(errors.labels, [("severity".to_string(), "critical".to_string())]);
+}
 
 #[test]
 fn seed_000_fails_with_position_and_indentation_hint() {

@@ -148,6 +148,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         r(
             "POST",
+            "/clients/{client}/thresholds/import",
+            SignedIn,
+            post(thresholds::import_rules),
+        ),
+        r(
+            "POST",
             "/clients/{client}/thresholds/preview",
             SignedIn,
             post(thresholds::preview_threshold),

@@ -55,6 +55,8 @@ struct Forms {
     preview: Option<ThresholdPreview>,
     /// A stored threshold tested: its id.
     tested: Option<(i64, ThresholdPreview)>,
+    /// The rule file import form as typed, with why it was refused.
+    import: Option<FormState>,
 }
 
 fn now_ms() -> i64 {
@@ -159,6 +161,7 @@ async fn render_page(
         silences: silence_views,
         maintenance_form: forms.maintenance,
         preview: forms.preview,
+        import_form: forms.import.filter(|_| can_manage),
     };
     render::page(
         state,
@@ -449,4 +452,55 @@ pub async fn test_threshold(
         ..Forms::default()
     };
     render_page(&state, &access, forms, None, StatusCode::OK).await
+}
+
+/// Imports the alerting rules of a pasted Prometheus rule file as thresholds of the chosen
+/// place (agency people); a file that cannot be read stays in the form with the reason.
+pub async fn import_rules(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    if !who.caller.role.is_agency() {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    let field = |name: &str| form.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str());
+    let refuse = |problem: FieldProblem, reason: String| {
+        let mut values = form.clone();
+        values.push(("rules_error".into(), reason));
+        Forms {
+            import: Some(FormState {
+                values,
+                problems: vec![("rules".into(), problem)],
+            }),
+            ..Forms::default()
+        }
+    };
+    let place = match rules::place_of(&state.db, &access.client, field("place")).await {
+        Ok(Some(place)) => place,
+        Ok(None) => {
+            let forms = refuse(FieldProblem::InvalidChoice, field("place").to_string());
+            return render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        Err(e) => return who.failure(&state, e).await,
+    };
+    let destination = rules::import::Destination {
+        agency_id: access.client.agency_id,
+        client_id: access.client.id,
+        project_id: place.0,
+        environment_id: place.1,
+    };
+    match rules::import::import(&state.db, &destination, field("rules")).await {
+        Ok(report) => {
+            tracing::info!(client = %access.client.slug, made = report.created.len(), "rules imported");
+            put_flash(&access, FLASH, ThresholdNotice::Imported(report)).await;
+            Redirect::to(&format!("/clients/{}/thresholds", access.client.slug)).into_response()
+        }
+        Err(rules::import::RuleImportError::Tenancy(e)) => who.failure(&state, e).await,
+        Err(e) => {
+            let forms = refuse(FieldProblem::InvalidQuery, e.to_string());
+            render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
 }

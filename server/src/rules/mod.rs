@@ -7,6 +7,7 @@
 pub mod alerting;
 pub mod confine;
 pub mod evaluator;
+pub mod import;
 pub mod preview;
 pub mod silences;
 pub mod templates;

@@ -1,0 +1,169 @@
+//! Prometheus rule files: seed 003's alerting rules import as thresholds (from the command line
+//! and from the form), what cannot come along is listed, a broken file is refused with its
+//! place, and the export is a rule file Debian's `promtool check rules` accepts.
+
+use std::process::Command;
+use vitrine_tests::*;
+
+const SEED_003_RULES: &str = include_str!("../../server/scrape-config/tests/fixtures/seed003_rules.yml");
+
+fn write(server: &Server, name: &str, text: &str) -> String {
+    let path = server.data_dir().join(name);
+    std::fs::write(&path, text).expect("writing a rule file");
+    path.to_str().expect("a UTF-8 path").to_string()
+}
+
+fn promtool_check(path: &str) -> (bool, String) {
+    let out = Command::new("promtool")
+        .args(["check", "rules", path])
+        .output()
+        .expect("running promtool (Debian package prometheus)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn seed_003s_rules_become_thresholds_and_go_back_out_as_a_rule_file() {
+    let server = Server::start();
+    let file = write(&server, "rules.yml", SEED_003_RULES);
+    let out = server.cli(&[
+        "rules",
+        "import",
+        &file,
+        "--client",
+        "globex",
+        "--project",
+        "portal",
+        "--environment",
+        "live",
+    ]);
+    assert!(
+        out.contains("Thresholds made: 3 (HighCPUUsage, HighMemoryUsage, HighErrorRate)"),
+        "{out}"
+    );
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let page = globex.get("/clients/globex/thresholds").await;
+    page.expect_status(200)
+        .expect_text("HighErrorRate")
+        .expect_text("High error rate detected")
+        .expect_text("Alarm when the value is above 0.1 for 5")
+        .expect_text("Alarm when the value is above 0.8 for 5")
+        .expect_text("Alarm when the value is above 1.4");
+    // Parts of the explanation not written yet are left out, not shown empty.
+    assert!(
+        !page.body.contains("<dd> </dd>") && !page.body.contains("<dd></dd>"),
+        "{}",
+        page.summary()
+    );
+    // Once more: the names are taken, nothing is doubled.
+    let again = server.cli(&[
+        "rules",
+        "import",
+        &file,
+        "--client",
+        "globex",
+        "--project",
+        "portal",
+        "--environment",
+        "live",
+    ]);
+    assert!(
+        again.contains("Thresholds made: 0")
+            && again.contains("Not made: HighCPUUsage: a threshold of this name exists here already."),
+        "{again}"
+    );
+
+    // The export (with acme's demo thresholds too) is a rule file promtool accepts.
+    for client in ["globex", "acme"] {
+        let exported = server.cli(&["rules", "export", "--client", client]);
+        let path = write(&server, &format!("{client}-export.yml"), &exported);
+        let (ok, checked) = promtool_check(&path);
+        assert!(ok, "promtool refused the export of {client}: {checked}\n{exported}");
+        assert!(checked.contains("SUCCESS"), "{checked}");
+    }
+    let exported = server.cli(&["rules", "export", "--client", "globex"]);
+    assert!(exported.contains(r#"expr: "(sum(rate(http_requests_total{environment=\"live\",project=\"portal\",status=~\"5.*\"}[5m]))) > 0.1""#), "{exported}");
+    // What goes out comes back in: the export imports into another environment.
+    let path = write(&server, "roundtrip.yml", &exported);
+    let back = server.cli(&[
+        "rules",
+        "import",
+        &path,
+        "--client",
+        "globex",
+        "--project",
+        "portal",
+        "--environment",
+        "stage",
+    ]);
+    assert!(back.contains("Thresholds made: 3"), "{back}");
+}
+
+#[tokio::test]
+async fn a_broken_rule_file_is_refused_with_its_place_and_nothing_is_stored() {
+    let server = Server::start();
+    let broken = "groups:\n  - name: shop\n    rules:\n      - alert: Fine\n        expr: up == 0\n      - alert: Broken\n        expr: sum(rate(x[5m])\n";
+    let file = write(&server, "broken.yml", broken);
+    let out = Command::new(binary())
+        .args([
+            "rules",
+            "import",
+            &file,
+            "--client",
+            "globex",
+            "--project",
+            "portal",
+            "--environment",
+            "live",
+        ])
+        .env("VITRINE_DATA_DIR", server.data_dir())
+        .env("VITRINE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("groups[0].rules[1].expr (line 7, column 15)"), "{err}");
+    let owner = server.login(OWNER).await;
+    assert!(!owner.get("/clients/globex/thresholds").await.contains("Fine"));
+
+    // The form: recording and other rules are listed as not made, the rest is made.
+    let csrf = owner.csrf().await;
+    let mixed = "groups:\n  - name: shop\n    interval: 1m\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n      - alert: Absent\n        expr: absent(up)\n      - alert: Down\n        expr: up == 0\n        labels:\n          severity: critical\n          team: web\n";
+    let response = owner
+        .post_form(
+            "/clients/globex/thresholds/import",
+            &[("csrf", csrf.as_str()), ("place", "portal/*"), ("rules", mixed)],
+        )
+        .await;
+    response.expect_status(303);
+    let page = owner.get("/clients/globex/thresholds").await;
+    page.expect_text("Thresholds made: 1 (Down)")
+        .expect_text("Not made: job:up:sum: a recording rule")
+        .expect_text("Not made: Absent: its expression does not compare a query with a number")
+        .expect_text("Down: the label team is not imported.")
+        .expect_text("Group shop: its interval 1m is not used");
+    let refused = owner
+        .post_form(
+            "/clients/globex/thresholds/import",
+            &[("csrf", csrf.as_str()), ("place", "portal/live"), ("rules", broken)],
+        )
+        .await;
+    refused
+        .expect_status(422)
+        .expect_text("line 7, column 15")
+        .expect_text("alert: Broken");
+    // Client people do not import.
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let csrf = globex.csrf().await;
+    let forbidden = globex
+        .post_form(
+            "/clients/globex/thresholds/import",
+            &[("csrf", csrf.as_str()), ("place", "portal/live"), ("rules", mixed)],
+        )
+        .await;
+    assert_eq!(forbidden.status, 403);
+}
