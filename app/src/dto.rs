@@ -28,6 +28,9 @@ pub enum Page {
     InviteInvalid,
     Account(AccountPage),
     Unsubscribe(UnsubscribePage),
+    Forgot(ForgotPage),
+    ResetPassword(ResetPage),
+    ResetInvalid,
     Problem(Problem),
 }
 
@@ -54,6 +57,23 @@ pub struct MailSettings {
     pub severities: Vec<String>,
     /// The client's projects: (slug, name, wanted).
     pub projects: Vec<(String, String, bool)>,
+}
+
+/// "Forgot your password?": the address, and whether the answer (the same for every address)
+/// is shown.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ForgotPage {
+    pub email: String,
+    pub sent: bool,
+    pub error: Option<LoginError>,
+}
+
+/// The page of a reset link: the new password for this address.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResetPage {
+    pub token: String,
+    pub email: String,
+    pub form: FormState,
 }
 
 /// The page an error mail's unsubscribe link opens (no login needed).

@@ -60,6 +60,9 @@ fn page_title(locale: Locale, page: &Page) -> String {
         Page::InviteInvalid => td_string!(locale, accept_invalid_title).to_string(),
         Page::Account(_) => td_string!(locale, account_title).to_string(),
         Page::Unsubscribe(_) => td_string!(locale, unsubscribe_title).to_string(),
+        Page::Forgot(_) => td_string!(locale, forgot_title).to_string(),
+        Page::ResetPassword(_) => td_string!(locale, reset_title).to_string(),
+        Page::ResetInvalid => td_string!(locale, reset_invalid_title).to_string(),
         Page::Problem(problem) => problem_text(locale, *problem).0.to_string(),
     }
 }
@@ -126,6 +129,23 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
         Page::Account(page) => view! { <Account locale=locale page=page csrf=csrf /> }.into_any(),
         Page::Unsubscribe(page) => view! { <crate::account::Unsubscribe locale=locale page=page /> }.into_any(),
+        Page::Forgot(page) => view! { <Forgot locale=locale page=page /> }.into_any(),
+        Page::ResetPassword(page) => view! {
+            <section class="card narrow">
+                <h1>{td_string!(locale, reset_title)}</h1>
+                <p>{td!(locale, reset_intro, email = page.email.clone())}</p>
+                <NewPasswordForm locale=locale action=format!("/password/reset/{}", page.token) email=page.email form=page.form submit=td_string!(locale, reset_submit) />
+            </section>
+        }
+        .into_any(),
+        Page::ResetInvalid => view! {
+            <section class="card narrow">
+                <h1>{td_string!(locale, reset_invalid_title)}</h1>
+                <p>{td_string!(locale, reset_invalid_body)}</p>
+                <p><a href="/password/forgot">{td_string!(locale, forgot_title)}</a></p>
+            </section>
+        }
+        .into_any(),
         Page::InviteInvalid => view! {
             <section class="card narrow">
                 <h1>{td_string!(locale, accept_invalid_title)}</h1>
@@ -286,9 +306,43 @@ fn Login(locale: Locale, page: LoginPage) -> impl IntoView {
                 </div>
                 <button type="submit">{td_string!(locale, login_submit)}</button>
             </form>
+            <p><a href="/password/forgot">{td_string!(locale, forgot_link)}</a></p>
         </section>
     }
     .into_any()
+}
+
+/// "Forgot your password?": the address, then the same answer whether it has an account or not.
+#[component]
+fn Forgot(locale: Locale, page: ForgotPage) -> impl IntoView {
+    let error = page.error.map(|error| match error {
+        LoginError::RateLimited { retry_after_secs } => {
+            td!(locale, login_rate_limited, seconds = retry_after_secs).into_any()
+        }
+        _ => td_string!(locale, login_invalid).into_any(),
+    });
+    view! {
+        <section class="card narrow">
+            <h1>{td_string!(locale, forgot_title)}</h1>
+            {error.map(|text| view! { <p class="alert error" role="alert">{text}</p> })}
+            {if page.sent {
+                view! { <p class="alert success" role="status">{td_string!(locale, forgot_sent)}</p> }.into_any()
+            } else {
+                view! {
+                    <p>{td_string!(locale, forgot_intro)}</p>
+                    <form method="post" action="/password/forgot">
+                        <div class="field">
+                            <label for="forgot-email">{td_string!(locale, email)}</label>
+                            <input type="email" id="forgot-email" name="email" value=page.email autocomplete="username" required />
+                        </div>
+                        <button type="submit">{td_string!(locale, forgot_submit)}</button>
+                    </form>
+                }
+                .into_any()
+            }}
+            <p><a href="/login">{td_string!(locale, login_title)}</a></p>
+        </section>
+    }
 }
 
 #[component]
@@ -753,35 +807,48 @@ fn with_password(base: &str, password: &str) -> String {
 
 #[component]
 fn Accept(locale: Locale, invite: AcceptInvite) -> impl IntoView {
-    let form = invite.form.clone();
+    view! {
+        <section class="card narrow">
+            <h1>{td_string!(locale, accept_title)}</h1>
+            <p>{td!(locale, accept_intro, client = invite.client_name.clone(), email = invite.email.clone())}</p>
+            <NewPasswordForm locale=locale action=format!("/invite/{}", invite.token) email=invite.email form=invite.form submit=td_string!(locale, accept_submit) />
+        </section>
+    }
+}
+
+/// A new password typed twice, for an invitation or a reset link.
+#[component]
+fn NewPasswordForm(
+    locale: Locale,
+    action: String,
+    email: String,
+    form: FormState,
+    submit: &'static str,
+) -> impl IntoView {
     let problem = form
         .problem("password")
         .or(form.problem("password_confirm"))
         .map(|p| problem_message(locale, p));
     view! {
-        <section class="card narrow">
-            <h1>{td_string!(locale, accept_title)}</h1>
-            <p>{td!(locale, accept_intro, client = invite.client_name.clone(), email = invite.email.clone())}</p>
-            <FormSummary locale=locale form=form />
-            <form method="post" action=format!("/invite/{}", invite.token)>
-                <input type="hidden" name="username" value=invite.email.clone() autocomplete="username" />
-                <div class="field" class:invalid=problem.is_some()>
-                    <label for="accept-password">{td_string!(locale, password)}</label>
-                    <PasswordInput
-                        name="password".to_string()
-                        id="accept-password".to_string()
-                        autocomplete="new-password".to_string()
-                        show_label=td_string!(locale, show_password).to_string()
-                        hide_label=td_string!(locale, hide_password).to_string()
-                    />
-                </div>
-                <div class="field" class:invalid=problem.is_some()>
-                    <label for="accept-password-confirm">{td_string!(locale, password_confirm)}</label>
-                    <input type="password" id="accept-password-confirm" name="password_confirm" autocomplete="new-password" required />
-                    {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
-                </div>
-                <button type="submit">{td_string!(locale, accept_submit)}</button>
-            </form>
-        </section>
+        <FormSummary locale=locale form=form />
+        <form method="post" action=action>
+            <input type="hidden" name="username" value=email autocomplete="username" />
+            <div class="field" class:invalid=problem.is_some()>
+                <label for="accept-password">{td_string!(locale, password)}</label>
+                <PasswordInput
+                    name="password".to_string()
+                    id="accept-password".to_string()
+                    autocomplete="new-password".to_string()
+                    show_label=td_string!(locale, show_password).to_string()
+                    hide_label=td_string!(locale, hide_password).to_string()
+                />
+            </div>
+            <div class="field" class:invalid=problem.is_some()>
+                <label for="accept-password-confirm">{td_string!(locale, password_confirm)}</label>
+                <input type="password" id="accept-password-confirm" name="password_confirm" autocomplete="new-password" required />
+                {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
+            </div>
+            <button type="submit">{submit}</button>
+        </form>
     }
 }

@@ -289,3 +289,112 @@ async fn without_a_mail_server_the_agency_reads_the_mails_in_its_outbox() {
         .await
         .expect_status(404);
 }
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_through_a_mailed_link_that_works_once() {
+    let smtp = SmtpServer::start();
+    let server = serve(&smtp);
+    let anonymous = server.client();
+    anonymous.get("/login").await.expect_text("Forgot your password?");
+    anonymous.get("/password/forgot").await.expect_status(200);
+    // Known or unknown address: the same answer; only the known one gets a mail.
+    let unknown = anonymous
+        .post_form("/password/forgot", &[("email", "nobody@globex.example")])
+        .await;
+    let known = anonymous
+        .post_form("/password/forgot", &[("email", "Admin@Globex.example")])
+        .await;
+    for answer in [&unknown, &known] {
+        answer
+            .expect_status(200)
+            .expect_text("If an account signs in with this address, a link to choose a new password is on its way.");
+    }
+    assert_eq!(
+        unknown.normalized(),
+        known.normalized(),
+        "the answers tell the addresses apart"
+    );
+    let mails = smtp.wait_for(1, Duration::from_secs(30));
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(header(&mails[0], "To").as_deref(), Some(GLOBEX_ADMIN.0));
+    let text = text_of(&mails[0]);
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/password/reset/"))
+        .unwrap_or_else(|| panic!("no link: {text}"))
+        .to_string();
+    let path = link.replace(&server.url(""), "");
+    // The agency's outbox does not show the link.
+    let owner = server.login(OWNER).await;
+    let outbox = owner.get("/agency/outbox").await;
+    outbox
+        .expect_text("Set a new password for Vitrine")
+        .expect_text("[personal link, not shown]");
+    assert!(!outbox.contains(&path), "{}", outbox.summary());
+
+    anonymous
+        .get(&path)
+        .await
+        .expect_status(200)
+        .expect_text("The new password for admin@globex.example");
+    anonymous
+        .post_form(
+            &path,
+            &[
+                ("password", "a new and long passphrase"),
+                ("password_confirm", "another one entirely"),
+            ],
+        )
+        .await
+        .expect_status(422);
+    let set = anonymous
+        .post_form(
+            &path,
+            &[
+                ("password", "a new and long passphrase"),
+                ("password_confirm", "a new and long passphrase"),
+            ],
+        )
+        .await;
+    set.expect_status(303);
+    assert_eq!(set.location(), Some("/login?notice=password-set"));
+    let again = anonymous.get(&path).await;
+    again.expect_status(404).expect_text("This link does not work");
+    let fresh = server.client();
+    assert_eq!(
+        fresh.login(GLOBEX_ADMIN.0, GLOBEX_ADMIN.1).await.status,
+        401,
+        "the old password still works"
+    );
+    let signed_in = fresh.login(GLOBEX_ADMIN.0, "a new and long passphrase").await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.summary());
+    // Asking again and again for one address is limited like logins.
+    let mut last = 0;
+    for _ in 0..6 {
+        last = anonymous
+            .post_form("/password/forgot", &[("email", "someone@globex.example")])
+            .await
+            .status;
+    }
+    assert_eq!(last, 429);
+}
+
+#[tokio::test]
+async fn an_invitation_is_mailed_with_its_link_in_the_clients_language() {
+    let smtp = SmtpServer::start();
+    let server = serve(&smtp);
+    let owner = server.login(OWNER).await;
+    let link = owner.invite("acme", "new.person@acme.example", "viewer").await;
+    let mails = smtp.wait_for(1, Duration::from_secs(30));
+    let mail = &mails[0];
+    assert_eq!(header(mail, "To").as_deref(), Some("new.person@acme.example"));
+    // ACME's language is German.
+    assert_eq!(
+        header(mail, "Subject").as_deref(),
+        Some("ACME Shop auf Vitrine: Ihr Zugang"),
+        "{mail}"
+    );
+    assert!(text_of(mail).contains(&link), "the mail lacks the link {link}: {mail}");
+    let outbox = owner.get("/agency/outbox").await;
+    assert!(!outbox.contains(&link), "{}", outbox.summary());
+}

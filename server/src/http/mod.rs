@@ -15,6 +15,7 @@ mod metrics;
 mod outbox;
 mod pages;
 mod render;
+mod resets;
 pub mod routes;
 mod targets;
 mod thresholds;

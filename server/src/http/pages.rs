@@ -714,8 +714,14 @@ pub async fn create_invite(
 ) -> Response {
     let who = &access.who;
     let ttl = state.config.invite_ttl_secs;
-    match who.scope(&state).create_invite(&access.client, &form, ttl).await {
+    let context = crate::notify::alert::MailContext::new(&state.public_base);
+    match who
+        .scope(&state)
+        .create_invite(&access.client, &form, ttl, &context)
+        .await
+    {
         Ok((email, token)) => {
+            state.outbox.wake();
             tracing::info!(client = %access.client.slug, email = %email, "invitation created");
             let invite = InviteCreated {
                 email: email.as_str().to_string(),

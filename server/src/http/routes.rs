@@ -2,7 +2,8 @@
 //! it, so the tenancy and CSRF tests cover every route there is.
 
 use super::{
-    AppState, account, admin, alertmanager, api, demo, explore, mail_settings, outbox, pages, targets, thresholds,
+    AppState, account, admin, alertmanager, api, demo, explore, mail_settings, outbox, pages, resets, targets,
+    thresholds,
 };
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
@@ -182,6 +183,10 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             SignedIn,
             post(thresholds::expire_silence),
         ),
+        r("GET", "/password/forgot", Public, get(resets::forgot_page)),
+        r("POST", "/password/forgot", Public, post(resets::forgot_submit)),
+        r("GET", "/password/reset/{token}", Public, get(resets::reset_page)),
+        r("POST", "/password/reset/{token}", Public, post(resets::reset_submit)),
         r(
             "GET",
             "/unsubscribe/{token}",

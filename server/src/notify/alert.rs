@@ -225,6 +225,7 @@ pub async fn enqueue_mails(
             threshold_id: Some(threshold.id),
             chart_png,
             unsubscribe_url,
+            private_link: None,
             kind: if firing { "alert" } else { "resolved" },
             recipient: email.clone(),
             subject: rendered.subject,

@@ -26,6 +26,8 @@ pub struct NewMail {
     pub chart_png: Option<Vec<u8>>,
     /// The recipient's one-click unsubscribe link (RFC 8058), sent as `List-Unsubscribe`.
     pub unsubscribe_url: Option<String>,
+    /// A single-use link in the text (password reset, invitation), hidden on the outbox page.
+    pub private_link: Option<String>,
     pub kind: &'static str,
     pub recipient: String,
     pub subject: String,
@@ -50,15 +52,16 @@ pub async fn enqueue(tx: &mut SqliteConnection, mail: &NewMail, host: &str) -> R
     rand::rngs::OsRng.fill_bytes(&mut random);
     let message_id = format!("<{}@{host}>", hex::encode(random));
     sqlx::query_scalar(
-        "INSERT INTO outbox (agency_id, client_id, threshold_id, chart_png, unsubscribe_url, kind, recipient, subject,
-             body_text, body_html, message_id, next_attempt_ms, created_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO outbox (agency_id, client_id, threshold_id, chart_png, unsubscribe_url, private_link, kind,
+             recipient, subject, body_text, body_html, message_id, next_attempt_ms, created_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(mail.agency_id)
     .bind(mail.client_id)
     .bind(mail.threshold_id)
     .bind(mail.chart_png.as_deref())
     .bind(mail.unsubscribe_url.as_deref())
+    .bind(mail.private_link.as_deref())
     .bind(mail.kind)
     .bind(&mail.recipient)
     .bind(&mail.subject)
@@ -294,9 +297,10 @@ pub async fn list(db: &SqlitePool, agency_id: i64, limit: i64) -> Result<Vec<app
         Option<i64>,
         String,
         Option<String>,
+        Option<String>,
     )> = sqlx::query_as(
         "SELECT o.id, c.name, o.recipient, o.subject, o.state, o.attempts, o.last_error, o.created_ms, o.sent_ms,
-                    o.body_text, o.unsubscribe_url
+                    o.body_text, o.unsubscribe_url, o.private_link
              FROM outbox o LEFT JOIN clients c ON c.id = o.client_id
              WHERE o.agency_id = ? ORDER BY o.created_ms DESC, o.id DESC LIMIT ?",
     )
@@ -307,12 +311,26 @@ pub async fn list(db: &SqlitePool, agency_id: i64, limit: i64) -> Result<Vec<app
     Ok(rows
         .into_iter()
         .map(
-            |(id, client, recipient, subject, state, attempts, last_error, created_ms, sent_ms, text, unsubscribe)| {
-                // A personal link works without a login: agency people do not see it.
-                let text = match unsubscribe {
-                    Some(url) if !url.is_empty() => text.replace(&url, app::dto::LINK_REMOVED),
-                    _ => text,
-                };
+            |(
+                id,
+                client,
+                recipient,
+                subject,
+                state,
+                attempts,
+                last_error,
+                created_ms,
+                sent_ms,
+                text,
+                unsubscribe,
+                private,
+            )| {
+                // Personal links work without a login: agency people do not see them.
+                let text = [unsubscribe, private]
+                    .into_iter()
+                    .flatten()
+                    .filter(|url| !url.is_empty())
+                    .fold(text, |text, url| text.replace(&url, app::dto::LINK_REMOVED));
                 app::dto::OutboxMessage {
                     id,
                     client,

@@ -5,6 +5,8 @@
 use super::model::{Email, NewPassword, Role};
 use super::scope::ScopedClient;
 use super::{Result, TenancyError, now, password};
+use crate::notify::alert::MailContext;
+use crate::notify::outbox::{NewMail, enqueue};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
@@ -13,6 +15,8 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Makes an invitation and, in the same transaction, its mail to the invited address (in the
+/// client's language) with the link; returns the token.
 pub(super) async fn create(
     db: &SqlitePool,
     client: &ScopedClient,
@@ -20,11 +24,17 @@ pub(super) async fn create(
     role: Role,
     created_by: Option<i64>,
     ttl_secs: u64,
+    base: &MailContext,
 ) -> Result<String> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
     let created = now();
+    let mut tx = db.begin().await?;
+    let (client_name, language): (String, String) = sqlx::query_as("SELECT name, language FROM clients WHERE id = ?")
+        .bind(client.id)
+        .fetch_one(&mut *tx)
+        .await?;
     sqlx::query(
         "INSERT INTO invites (agency_id, client_id, email, role, token_hash, created_by, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -37,8 +47,27 @@ pub(super) async fn create(
     .bind(created_by)
     .bind(created)
     .bind(created.saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX)))
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    let link = format!("{}/invite/{token}", base.public_base);
+    let locale = app::locale_from_tag(&[language.as_str()]);
+    let days = i64::try_from(ttl_secs / 86_400).unwrap_or(i64::MAX).max(1);
+    let mail = app::mail::invitation_mail(locale, &client_name, &link, days);
+    let new = NewMail {
+        agency_id: client.agency_id,
+        client_id: Some(client.id),
+        threshold_id: None,
+        chart_png: None,
+        unsubscribe_url: None,
+        private_link: Some(link),
+        kind: "invitation",
+        recipient: email.as_str().to_string(),
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+    };
+    enqueue(&mut tx, &new, &base.host).await?;
+    tx.commit().await?;
     Ok(token)
 }
 

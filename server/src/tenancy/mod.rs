@@ -8,6 +8,7 @@ pub mod admin;
 pub mod invites;
 pub mod model;
 pub mod password;
+pub mod resets;
 pub mod scope;
 pub mod targets;
 pub mod tokens;

@@ -487,6 +487,7 @@ impl<'a> Scope<'a> {
         client: &ScopedClient,
         form: &[(String, String)],
         ttl_secs: u64,
+        base: &crate::notify::alert::MailContext,
     ) -> Result<(Email, String)> {
         self.require(self.caller.role.may_invite())?;
         let mut check = FormCheck::new(form);
@@ -504,7 +505,7 @@ impl<'a> Scope<'a> {
         if exists.is_some() {
             return Err(FormCheck::new(form).fail("email", FieldProblem::Taken));
         }
-        let token = invites::create(self.db, client, &email, role, Some(self.caller.user_id), ttl_secs).await?;
+        let token = invites::create(self.db, client, &email, role, Some(self.caller.user_id), ttl_secs, base).await?;
         Ok((email, token))
     }
 }
@@ -654,7 +655,12 @@ mod tests {
         let scope = Scope::new(&db, &boss);
         let alpha = scope.client("alpha").await.unwrap();
         let (email, token) = scope
-            .create_invite(&alpha, &form(&[("email", "New@Alpha.de"), ("role", "viewer")]), 3600)
+            .create_invite(
+                &alpha,
+                &form(&[("email", "New@Alpha.de"), ("role", "viewer")]),
+                3600,
+                &crate::notify::alert::MailContext::new("https://v.example"),
+            )
             .await
             .unwrap();
         assert_eq!(email.as_str(), "new@alpha.de");
@@ -674,13 +680,23 @@ mod tests {
         // The address has an account now: inviting it again is refused.
         assert!(matches!(
             scope
-                .create_invite(&alpha, &form(&[("email", "new@alpha.de")]), 3600)
+                .create_invite(
+                    &alpha,
+                    &form(&[("email", "new@alpha.de")]),
+                    3600,
+                    &crate::notify::alert::MailContext::new("https://v.example")
+                )
                 .await,
             Err(TenancyError::Invalid(_))
         ));
         // An expired invitation cannot be used.
         let (_, expired) = scope
-            .create_invite(&alpha, &form(&[("email", "late@alpha.de")]), 0)
+            .create_invite(
+                &alpha,
+                &form(&[("email", "late@alpha.de")]),
+                0,
+                &crate::notify::alert::MailContext::new("https://v.example"),
+            )
             .await
             .unwrap();
         assert!(matches!(
