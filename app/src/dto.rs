@@ -767,8 +767,6 @@ pub struct RulesImported {
 pub enum SkipReason {
     /// A recording rule.
     Recording,
-    /// Not `query > number` (or another comparison with a number).
-    NotAComparison,
     /// The place has a threshold of this name.
     Exists,
 }
@@ -826,25 +824,30 @@ pub enum Comparison {
     AtMost,
     Equal,
     NotEqual,
+    /// The query is the condition itself, as an imported Prometheus rule states it
+    /// (`absent(up)`, `a > b`): every series it finds raises the alarm; the line is not used.
+    Found,
 }
 
 impl Comparison {
-    pub const ALL: [Comparison; 6] = [
+    pub const ALL: [Comparison; 7] = [
         Comparison::Above,
         Comparison::AtLeast,
         Comparison::Below,
         Comparison::AtMost,
         Comparison::Equal,
         Comparison::NotEqual,
+        Comparison::Found,
     ];
 
     pub fn parse(raw: &str) -> Option<Comparison> {
         Comparison::ALL.into_iter().find(|c| c.op() == raw.trim())
     }
 
-    /// The PromQL comparison operator.
+    /// The PromQL comparison operator (`found` for [`Comparison::Found`], which has none).
     pub fn op(self) -> &'static str {
         match self {
+            Comparison::Found => "found",
             Comparison::Above => ">",
             Comparison::AtLeast => ">=",
             Comparison::Below => "<",

@@ -137,14 +137,21 @@ pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
     ));
     let value = format_value(mail.value, &mail.unit, locale);
     let line = format_value(mail.line, &mail.unit, locale);
-    let rule = fill(
-        td_string!(locale, mail_rule),
-        &[
-            ("comparison", comparison_text(locale, mail.comparison)),
-            ("line", &line),
-            ("duration", &format_duration(mail.for_secs)),
-        ],
-    );
+    let rule = if mail.comparison == Comparison::Found {
+        fill(
+            td_string!(locale, mail_rule_found),
+            &[("duration", &format_duration(mail.for_secs))],
+        )
+    } else {
+        fill(
+            td_string!(locale, mail_rule),
+            &[
+                ("comparison", comparison_text(locale, mail.comparison)),
+                ("line", &line),
+                ("duration", &format_duration(mail.for_secs)),
+            ],
+        )
+    };
     let since = utc_text(mail.since_ms);
     let status = if mail.firing {
         fill(

@@ -85,7 +85,6 @@ pub fn import_report_lines(locale: Locale, report: &RulesImported) -> Vec<String
     for (name, why) in &report.skipped {
         let why = match why {
             SkipReason::Recording => td_string!(locale, rules_import_skip_recording),
-            SkipReason::NotAComparison => td_string!(locale, rules_import_skip_not_comparison),
             SkipReason::Exists => td_string!(locale, rules_import_skip_exists),
         };
         lines.push(fill(
@@ -125,6 +124,7 @@ pub(crate) fn comparison_text(locale: Locale, comparison: Comparison) -> &'stati
         Comparison::AtMost => td_string!(locale, comparison_at_most),
         Comparison::Equal => td_string!(locale, comparison_equal),
         Comparison::NotEqual => td_string!(locale, comparison_not_equal),
+        Comparison::Found => td_string!(locale, comparison_found),
     }
 }
 
@@ -161,13 +161,18 @@ fn ThresholdCard(
         Some(environment) => format!("{} · {environment}", t.project).into_any(),
         None => td!(locale, threshold_whole_project, project = t.project.clone()).into_any(),
     };
-    let rule = td!(
-        locale,
-        threshold_rule,
-        comparison = comparison_text(locale, t.comparison),
-        value = format_value(t.value, &t.unit, locale),
-        duration = format_duration(t.for_secs)
-    );
+    let rule = if t.comparison == Comparison::Found {
+        td!(locale, threshold_rule_found, duration = format_duration(t.for_secs)).into_any()
+    } else {
+        td!(
+            locale,
+            threshold_rule,
+            comparison = comparison_text(locale, t.comparison),
+            value = format_value(t.value, &t.unit, locale),
+            duration = format_duration(t.for_secs)
+        )
+        .into_any()
+    };
     let now = match (t.state, t.value_now) {
         (ThresholdState::Ok, _) | (_, None) => None,
         (state, Some(value)) => {
@@ -507,7 +512,10 @@ fn NewThreshold(locale: Locale, page: ThresholdsPage, action: String, csrf: Stri
     let form = page.form.clone().map(|form| {
         let comparisons = Comparison::ALL
             .iter()
-            .map(|c| (c.op().to_string(), format!("{} ({})", comparison_text(locale, *c), c.op())))
+            .map(|c| match c {
+                Comparison::Found => (c.op().to_string(), comparison_text(locale, *c).to_string()),
+                _ => (c.op().to_string(), format!("{} ({})", comparison_text(locale, *c), c.op())),
+            })
             .collect::<Vec<_>>();
         let severities = THRESHOLD_SEVERITIES
             .iter()

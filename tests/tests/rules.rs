@@ -130,7 +130,8 @@ async fn a_broken_rule_file_is_refused_with_its_place_and_nothing_is_stored() {
     let owner = server.login(OWNER).await;
     assert!(!owner.get("/clients/globex/thresholds").await.contains("Fine"));
 
-    // The form: recording and other rules are listed as not made, the rest is made.
+    // The form: recording rules are listed as not made; a rule that is not a comparison with a
+    // number is made with its query as the condition.
     let csrf = owner.csrf().await;
     let mixed = "groups:\n  - name: shop\n    interval: 1m\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n      - alert: Absent\n        expr: absent(up)\n      - alert: Down\n        expr: up == 0\n        labels:\n          severity: critical\n          team: web\n";
     let response = owner
@@ -141,9 +142,9 @@ async fn a_broken_rule_file_is_refused_with_its_place_and_nothing_is_stored() {
         .await;
     response.expect_status(303);
     let page = owner.get("/clients/globex/thresholds").await;
-    page.expect_text("Thresholds made: 1 (Down)")
+    page.expect_text("Thresholds made: 2 (Absent, Down)")
         .expect_text("Not made: job:up:sum: a recording rule")
-        .expect_text("Not made: Absent: its expression does not compare a query with a number")
+        .expect_text("Alarm when the query finds a series for")
         .expect_text("Down: the label team is not imported.")
         .expect_text("Group shop: its interval 1m is not used");
     let refused = owner

@@ -360,7 +360,7 @@ impl Evaluator {
             Err(_) => Vec::new(),
         };
         let marks = Marks {
-            line: Some(threshold.value),
+            line: threshold.line(),
             warning: threshold.warning,
             crossed_at: Some(since),
         };

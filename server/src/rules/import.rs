@@ -4,8 +4,8 @@
 //! comparison and 0.8 its line (a number on the left, `0.8 < query`, is turned around); its `for`,
 //! its `severity` label, its name and its `description` (or `summary`) annotation as the English
 //! explanation come along. What has no place in a threshold is listed, not dropped silently:
-//! other labels and annotations, group intervals, recording rules, and alerting rules whose
-//! expression is not a comparison with a number. The export writes every threshold of a client
+//! other labels and annotations, group intervals and recording rules. Any other expression
+//! (`absent(up)`, `a > b`) becomes a threshold whose query is the condition itself. The export writes every threshold of a client
 //! as an alerting rule with its confined expression, a file `promtool check rules` accepts.
 
 use super::{Explanation, Explanations, NewThreshold, Threshold, insert};
@@ -124,10 +124,8 @@ pub async fn import(db: &SqlitePool, destination: &Destination, text: &str) -> R
                 }
                 RuleKind::Alert(name) => name.clone(),
             };
-            let Some((query, comparator, value)) = split_comparison(&expr) else {
-                imported.skipped.push((name, SkipReason::NotAComparison));
-                continue;
-            };
+            // Not `query > number`: the expression is the condition, as Prometheus reads it.
+            let (query, comparator, value) = split_comparison(&expr).unwrap_or((expr, Comparison::Found, 0.0));
             let severity = rule
                 .labels
                 .iter()

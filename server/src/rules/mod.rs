@@ -98,11 +98,20 @@ impl Threshold {
         Ok(expr)
     }
 
-    /// The alert rule's expression: `(measured) comparator value`, confined.
+    /// The alert rule's expression: `(measured) comparator value`, confined; the measured value
+    /// itself for [`Comparison::Found`].
     pub fn rule_expr(&self) -> std::result::Result<Expr, String> {
+        if self.comparator == Comparison::Found {
+            return self.measured();
+        }
         let measured = vitrine_promql::print(&self.measured()?);
         let text = format!("({measured}) {} {}", self.comparator.op(), go_float(self.value));
         vitrine_promql::parse(&text).map_err(|e| e.to_string())
+    }
+
+    /// The line to draw on charts (none when the query is the condition).
+    pub fn line(&self) -> Option<f64> {
+        (self.comparator != Comparison::Found).then_some(self.value)
     }
 
     /// The labels every alert of this threshold carries besides the result's own: its name,
@@ -290,7 +299,17 @@ pub async fn check_form(
     let comparator = check.field("comparator", |raw| {
         Comparison::parse(raw).ok_or(FieldProblem::InvalidChoice)
     });
-    let value = check.field("value", parse_number);
+    // A query that is its own condition has no line.
+    let found = form
+        .iter()
+        .any(|(n, v)| n == "comparator" && v.trim() == Comparison::Found.op());
+    let value = check.field("value", |raw| {
+        if found && raw.trim().is_empty() {
+            Ok(0.0)
+        } else {
+            parse_number(raw)
+        }
+    });
     let warning = check.field("warning", |raw| {
         if raw.trim().is_empty() {
             Ok(None)
@@ -544,6 +563,14 @@ mod tests {
             vitrine_promql::print(&t.rule_expr().unwrap()),
             r#"(rate(x{environment="live",project="shop"}[5m]) / rate(y{environment="live",project="shop"}[5m])) >= 0.03"#
         );
+        // A query that is its own condition is evaluated as it is, and has no line to draw.
+        let t = threshold("absent(up{job=\"shop\"})", Comparison::Found, 0.0);
+        assert_eq!(
+            vitrine_promql::print(&t.rule_expr().unwrap()),
+            r#"absent(up{environment="live",job="shop",project="shop"})"#
+        );
+        assert_eq!(t.line(), None);
+        assert_eq!(threshold("up", Comparison::Below, 1.0).line(), Some(1.0));
     }
 
     #[test]

@@ -102,7 +102,7 @@ async fn run(
         locale,
         unit: Some(&threshold.unit),
         marks: Marks {
-            line: Some(threshold.value),
+            line: threshold.line(),
             warning: threshold.warning,
             crossed_at: None,
         },
