@@ -22,6 +22,7 @@ pub enum Page {
     ClientHome(ClientHome),
     Targets(Box<TargetsPage>),
     Thresholds(Box<ThresholdsPage>),
+    Channels(Box<ChannelsPage>),
     Outbox(Box<OutboxPage>),
     Explore(Box<ExplorePage>),
     AcceptInvite(AcceptInvite),
@@ -168,6 +169,10 @@ pub enum FieldProblem {
     InvalidTime,
     /// An end before the start, or already past.
     EndBeforeStart,
+    /// Not an http:// or https:// address.
+    InvalidUrl,
+    /// Not a routing key (letters and digits).
+    InvalidRoutingKey,
 }
 
 /// A submitted form: the values as typed (so nothing is lost) and the
@@ -949,6 +954,92 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
     pub created_ms: i64,
     pub sent_ms: Option<i64>,
-    /// The plain text part, as the recipient reads it.
+    /// The plain text part, as the recipient reads it (a channel's JSON body).
     pub text: String,
+    /// Posted to a channel over HTTP (not a mail).
+    pub posted: bool,
+}
+
+/// The kinds of notification channels, in the order the form offers them.
+pub const CHANNEL_KINDS: [&str; 4] = ["email", "webhook", "slack", "pagerduty"];
+
+/// Who is told about a client's alarms.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChannelsPage {
+    pub client_name: String,
+    pub client_slug: String,
+    /// The client's people and which error mails they chose.
+    pub people: Vec<PersonMails>,
+    pub channels: Vec<ChannelView>,
+    /// Agency people: may add, test, delete and import.
+    pub can_manage: bool,
+    /// The new channel's form as typed, with its problems.
+    pub form: Option<FormState>,
+    /// The Alertmanager import form as typed (`config_error`: why it was refused).
+    pub import_form: Option<FormState>,
+    pub notice: Option<ChannelNotice>,
+}
+
+/// One of the client's people and the error mails they want.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PersonMails {
+    pub email: String,
+    pub alerts: bool,
+    pub severities: Vec<String>,
+    /// `None`: every project.
+    pub projects: Option<Vec<String>>,
+}
+
+/// A notification channel as pages show it: never its secret address, URL or key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChannelView {
+    pub id: i64,
+    /// One of [`CHANNEL_KINDS`].
+    pub kind: String,
+    pub name: String,
+    /// The address, the URL's host, or the routing key's last characters.
+    pub shown: String,
+    /// Empty: every severity.
+    pub severities: Vec<String>,
+    pub created_ms: i64,
+    pub created_by: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ChannelNotice {
+    Created { name: String },
+    Deleted { name: String },
+    TestQueued { name: String },
+    Imported(AlertmanagerImported),
+}
+
+/// What importing an Alertmanager configuration did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertmanagerImported {
+    /// The channels made, by name.
+    pub created: Vec<String>,
+    /// Names the client had already: left as they were.
+    pub existed: Vec<String>,
+    /// Integrations whose address or URL is not valid.
+    pub invalid: Vec<String>,
+    /// What was not taken over.
+    pub notes: Vec<AlertmanagerNote>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertmanagerNote {
+    /// As Alertmanager names it, e.g. `route.group_wait`.
+    pub path: String,
+    pub line: usize,
+    pub kind: AlertmanagerNoteKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlertmanagerNoteKind {
+    /// A setting Vitrine does not use.
+    Setting,
+    /// A value still holding a `{{ … }}` placeholder.
+    Placeholder,
+    /// An integration Vitrine cannot send to.
+    Unsupported,
 }

@@ -20,6 +20,8 @@ use locales::i18n;
 #[cfg(feature = "ssr")]
 mod account;
 #[cfg(feature = "ssr")]
+pub mod channels;
+#[cfg(feature = "ssr")]
 pub mod dto;
 #[cfg(feature = "ssr")]
 mod explore;

@@ -38,10 +38,55 @@ pub struct AlertMail {
     pub link: String,
     /// The Content-ID of the chart the mail carries inline, if it has one.
     pub chart_cid: Option<String>,
-    /// The recipient's signed one-click unsubscribe link.
-    pub unsubscribe_link: String,
-    /// Where the recipient chooses which mails they get.
-    pub settings_link: String,
+    /// A person's own links; `None` for a channel's address (the agency set it up).
+    pub personal: Option<PersonalLinks>,
+}
+
+/// The links of a mail to one of the client's people.
+#[derive(Clone, Debug)]
+pub struct PersonalLinks {
+    /// The signed one-click unsubscribe link.
+    pub unsubscribe: String,
+    /// Where they choose which mails they get.
+    pub settings: String,
+}
+
+/// The made-up alarm of a channel's "send a test": says it is a test; the caller sets the
+/// client, the link and the time.
+pub fn test_alert(locale: Locale) -> AlertMail {
+    AlertMail {
+        client_name: String::new(),
+        place: td_string!(locale, test_alert_place).to_string(),
+        threshold: td_string!(locale, test_alert_name).to_string(),
+        firing: true,
+        count: 1,
+        value: 1.0,
+        unit: "short".into(),
+        comparison: Comparison::Found,
+        line: 0.0,
+        for_secs: 0,
+        since_ms: 0,
+        lasted_secs: None,
+        meaning: td_string!(locale, test_alert_meaning).to_string(),
+        action: td_string!(locale, test_alert_action).to_string(),
+        audience: String::new(),
+        link: String::new(),
+        chart_cid: None,
+        personal: None,
+    }
+}
+
+/// The sentences of an alarm or all-clear, for mails and for the channels' messages.
+pub struct AlertSummary {
+    /// `[FIRING:2] Error rate — Client / project / env`, on one line.
+    pub subject: String,
+    pub headline: String,
+    /// The value now and since when (or how long it lasted).
+    pub status: String,
+    /// When the alarm is raised.
+    pub rule: String,
+    /// The explanation's parts that are written: (title, text).
+    pub sections: Vec<(String, String)>,
 }
 
 /// The mail to an invited person: the client they may follow and the link to choose a
@@ -100,6 +145,14 @@ pub fn reset_mail(locale: Locale, link: &str, minutes: i64) -> RenderedMail {
     }
 }
 
+/// The footer of a mail to a channel's address: the agency set it up.
+fn channel_footer(locale: Locale, mail: &AlertMail) -> String {
+    fill(
+        td_string!(locale, mail_channel_footer),
+        &[("client", &mail.client_name)],
+    )
+}
+
 /// How many hours the chart of an error mail shows.
 pub const CHART_HOURS: i64 = 3;
 
@@ -125,7 +178,7 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
+pub fn alert_summary(locale: Locale, mail: &AlertMail) -> AlertSummary {
     let tag = if mail.firing {
         format!("{}:{}", td_string!(locale, mail_tag_firing), mail.count)
     } else {
@@ -174,14 +227,32 @@ pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
         ],
     );
     // The parts written; an imported rule may have only its meaning yet.
-    let sections: Vec<(&str, String)> = [
+    let sections: Vec<(String, String)> = [
         (td_string!(locale, explanation_meaning), mail.meaning.clone()),
         (td_string!(locale, explanation_action), mail.action.clone()),
         (td_string!(locale, explanation_audience), mail.audience.clone()),
     ]
     .into_iter()
     .filter(|(_, body)| !body.trim().is_empty())
+    .map(|(title, body)| (title.to_string(), body))
     .collect();
+    AlertSummary {
+        subject,
+        headline,
+        status,
+        rule,
+        sections,
+    }
+}
+
+pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
+    let AlertSummary {
+        subject,
+        headline,
+        status,
+        rule,
+        sections,
+    } = alert_summary(locale, mail);
     let link_text = td_string!(locale, mail_link);
     let footer = td_string!(locale, mail_footer);
     let mut text = format!("{headline}\n\n{status}\n{rule}\n\n");
@@ -190,11 +261,23 @@ pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
     }
     let unsubscribe_text = td_string!(locale, mail_unsubscribe);
     let settings_text = td_string!(locale, mail_settings_link);
-    text.push_str(&format!(
-        "{link_text}: {}\n\n-- \n{footer}\n{settings_text}: {}\n{unsubscribe_text}: {}\n",
-        mail.link, mail.settings_link, mail.unsubscribe_link
-    ));
-    let (unsubscribe_link, settings_link) = (mail.unsubscribe_link.clone(), mail.settings_link.clone());
+    text.push_str(&format!("{link_text}: {}\n\n-- \n", mail.link));
+    match &mail.personal {
+        Some(links) => text.push_str(&format!(
+            "{footer}\n{settings_text}: {}\n{unsubscribe_text}: {}\n",
+            links.settings, links.unsubscribe
+        )),
+        None => text.push_str(&format!("{}\n", channel_footer(locale, mail))),
+    }
+    let footer_html = match mail.personal.clone() {
+        Some(links) => view! {
+            {footer}<br />
+            <a href=links.settings style="color: #555;">{settings_text}</a> " · "
+            <a href=links.unsubscribe style="color: #555;">{unsubscribe_text}</a>
+        }
+        .into_any(),
+        None => channel_footer(locale, mail).into_any(),
+    };
     let firing = mail.firing;
     let link = mail.link.clone();
     let chart = mail.chart_cid.clone().map(|cid| {
@@ -220,11 +303,7 @@ pub fn alert_mail(locale: Locale, mail: &AlertMail) -> RenderedMail {
                     .map(|(title, body)| view! { <h2 style="font-size: 1rem; margin-bottom: 0;">{title}</h2><p style="margin-top: 0.2rem;">{body}</p> })
                     .collect_view()}
                 <p><a href=link>{link_text}</a></p>
-                <p style="color: #555; font-size: 0.85rem;">
-                    {footer}<br />
-                    <a href=settings_link style="color: #555;">{settings_text}</a> " · "
-                    <a href=unsubscribe_link style="color: #555;">{unsubscribe_text}</a>
-                </p>
+                <p style="color: #555; font-size: 0.85rem;">{footer_html}</p>
             </body>
         </html>
     }
@@ -259,8 +338,10 @@ mod tests {
             audience: "You.".into(),
             link: "https://vitrine.example/clients/acme/thresholds".into(),
             chart_cid: Some("chart@vitrine.example".into()),
-            unsubscribe_link: "https://vitrine.example/unsubscribe/1.2.sig".into(),
-            settings_link: "https://vitrine.example/account#mails".into(),
+            personal: Some(PersonalLinks {
+                unsubscribe: "https://vitrine.example/unsubscribe/1.2.sig".into(),
+                settings: "https://vitrine.example/account#mails".into(),
+            }),
         }
     }
 

@@ -7,9 +7,11 @@ use crate::targets::utc_text;
 use leptos::prelude::*;
 use leptos_i18n::td_string;
 
-/// A mail's state; `smtp` false: a "sent" mail was only written to a file.
-fn state_badge(locale: Locale, state: &str, smtp: bool) -> AnyView {
+/// A message's state; `smtp` false: a "sent" mail was only written to a file (`posted`: a
+/// channel's message went out over HTTP).
+fn state_badge(locale: Locale, state: &str, smtp: bool, posted: bool) -> AnyView {
     let (class, text) = match state {
+        "sent" if posted => ("status up", td_string!(locale, outbox_posted)),
         "sent" if smtp => ("status up", td_string!(locale, outbox_sent)),
         "sent" => ("status up", td_string!(locale, outbox_written)),
         "pending" => ("status pending", td_string!(locale, outbox_pending)),
@@ -44,7 +46,7 @@ pub fn Outbox(locale: Locale, page: OutboxPage, csrf: String) -> impl IntoView {
                 let when = m.sent_ms.unwrap_or(m.created_ms);
                 view! {
                     <article class="card mail" id=format!("mail-{}", m.id)>
-                        <h2>{m.subject.clone()} " " {state_badge(locale, &m.state, smtp)}</h2>
+                        <h2>{m.subject.clone()} " " {state_badge(locale, &m.state, smtp, m.posted)}</h2>
                         <p class="hint">
                             {m.recipient.clone()} " · " {m.client.clone().unwrap_or_default()} " · " {utc_text(when)}
                             " · " {td_string!(locale, outbox_attempts)} " " {m.attempts}

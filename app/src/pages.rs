@@ -55,6 +55,7 @@ fn page_title(locale: Locale, page: &Page) -> String {
         ),
         Page::Explore(page) => format!("{} · {}", td_string!(locale, explore_title), page.client_name),
         Page::Thresholds(page) => format!("{} · {}", td_string!(locale, thresholds_title), page.client_name),
+        Page::Channels(page) => format!("{} · {}", td_string!(locale, channels_title), page.client_name),
         Page::Outbox(_) => td_string!(locale, outbox_title).to_string(),
         Page::AcceptInvite(_) => td_string!(locale, accept_title).to_string(),
         Page::InviteInvalid => td_string!(locale, accept_invalid_title).to_string(),
@@ -124,6 +125,7 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::ClientHome(home) => view! { <Client locale=locale home=home csrf=csrf /> }.into_any(),
         Page::Targets(page) => view! { <Targets locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Thresholds(page) => view! { <Thresholds locale=locale page=*page csrf=csrf /> }.into_any(),
+        Page::Channels(page) => view! { <crate::channels::Channels locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Outbox(page) => view! { <Outbox locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Explore(page) => view! { <Explore locale=locale page=*page /> }.into_any(),
         Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
@@ -204,6 +206,8 @@ pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static
         FieldProblem::InvalidChoice => td_string!(locale, field_invalid_choice),
         FieldProblem::InvalidTime => td_string!(locale, field_invalid_time),
         FieldProblem::EndBeforeStart => td_string!(locale, field_end_before_start),
+        FieldProblem::InvalidUrl => td_string!(locale, field_invalid_url),
+        FieldProblem::InvalidRoutingKey => td_string!(locale, field_invalid_routing_key),
     }
 }
 
@@ -565,6 +569,11 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
             <a class="cta-link thresholds-link" href=format!("/clients/{}/thresholds", client.slug)>{td_string!(locale, thresholds_link)}</a>
             " "
             <span class="hint">{td_string!(locale, thresholds_link_hint)}</span>
+        </p>
+        <p class="explore-cta">
+            <a class="channels-link" href=format!("/clients/{}/channels", client.slug)>{td_string!(locale, channels_link)}</a>
+            " "
+            <span class="hint">{td_string!(locale, channels_link_hint)}</span>
         </p>
         {can_explore.then(|| view! {
             <p class="explore-cta">

@@ -138,7 +138,7 @@ fn state_badge(locale: Locale, state: ThresholdState) -> impl IntoView {
     view! { <span class=class>{text}</span> }
 }
 
-fn severity_text(locale: Locale, severity: &str) -> &'static str {
+pub(crate) fn severity_text(locale: Locale, severity: &str) -> &'static str {
     match severity {
         "critical" => td_string!(locale, severity_critical),
         "warning" => td_string!(locale, severity_warning),
@@ -440,7 +440,7 @@ fn Silences(locale: Locale, page: ThresholdsPage, client_path: String, csrf: Str
 
 /// A labelled choice that keeps what was chosen and shows its problem.
 #[component]
-fn Choice(
+pub(crate) fn Choice(
     locale: Locale,
     form: FormState,
     name: &'static str,

@@ -79,6 +79,11 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Notification channels of a client (team addresses, webhooks, Slack, PagerDuty).
+    Channels {
+        #[command(subcommand)]
+        action: ChannelsAction,
+    },
     /// Load data into the time-series store.
     Import {
         #[command(subcommand)]
@@ -155,6 +160,17 @@ enum RulesAction {
     },
     /// Print a client's thresholds as a Prometheus rule file (`promtool check rules` accepts it).
     Export {
+        #[arg(long)]
+        client: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChannelsAction {
+    /// Make channels of the receivers of an Alertmanager configuration (alertmanager.yml);
+    /// prints what was made and what was not taken over.
+    Import {
+        file: PathBuf,
         #[arg(long)]
         client: String,
     },
@@ -489,15 +505,25 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Channels {
+            action: ChannelsAction::Import { file, client },
+        } => {
+            let text = std::fs::read_to_string(&file).map_err(io(format!("reading {}", file.display())))?;
+            let config = vitrine_scrape_config::alertmanager_config::parse_alertmanager_config(&text)
+                .map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
+            let client_id = client_id_of(&pool, &client).await?;
+            let imported = notify::channels::import(&pool, client_id, &config, None)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            for line in app::channels::import_report_lines(app::Locale::en, &imported) {
+                println!("{line}");
+            }
+            Ok(())
+        }
         Command::Rules {
             action: RulesAction::Export { client },
         } => {
-            let client_id: i64 = sqlx::query_scalar("SELECT id FROM clients WHERE slug = ?")
-                .bind(&client)
-                .fetch_optional(&pool)
-                .await
-                .map_err(|e| Error::Usage(e.to_string()))?
-                .ok_or_else(|| Error::Usage(format!("client {client} does not exist")))?;
+            let client_id = client_id_of(&pool, &client).await?;
             let thresholds = rules::of_client(&pool, client_id)
                 .await
                 .map_err(|e| Error::Usage(e.to_string()))?;
@@ -681,6 +707,16 @@ fn raise_open_files_limit(store_files: usize) {
     }
 }
 
+/// The id of the client `slug`, or a usage error naming it.
+async fn client_id_of(pool: &sqlx::SqlitePool, slug: &str) -> Result<i64, Error> {
+    sqlx::query_scalar("SELECT id FROM clients WHERE slug = ?")
+        .bind(slug)
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| Error::Usage(e.to_string()))?
+        .ok_or_else(|| Error::Usage(format!("client {slug} does not exist")))
+}
+
 async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(), Error> {
     raise_open_files_limit(config.tsdb_max_open_files);
     if demo {
@@ -706,7 +742,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     let scraper = scrape::manager::Scraper::new(
         pool.clone(),
         tsdb.clone(),
-        guard,
+        guard.clone(),
         config.max_series_per_client,
         scrape::catalog::Catalog::new(config.catalog_max_entries_per_client),
     );
@@ -751,6 +787,8 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
             backoff_max_ms: config.outbox_backoff_max_secs.saturating_mul(1000).max(1),
             max_attempts: config.outbox_max_attempts.max(1),
         },
+        // Channel URLs go through the same address policy as scrapes.
+        guard,
     );
     tokio::spawn(outbox.clone().run());
     let trusted_proxies = http::TrustedProxies::parse(&config.trusted_proxies)

@@ -215,28 +215,61 @@ pub async fn seal_stored(db: &SqlitePool) -> Result<usize, SecretError> {
     Ok(rows.len())
 }
 
+/// A column that holds sealed values: its table, and what a row's value is sealed for (from
+/// the row's client).
+struct SealedColumn {
+    table: &'static str,
+    column: &'static str,
+    context: fn(i64) -> String,
+}
+
+const SEALED_COLUMNS: [SealedColumn; 3] = [
+    SealedColumn {
+        table: "targets",
+        column: "config",
+        context: target_context,
+    },
+    SealedColumn {
+        table: "channels",
+        column: "target",
+        context: crate::notify::channels::context,
+    },
+    SealedColumn {
+        table: "outbox",
+        column: "http_url",
+        context: |_| crate::notify::outbox::HTTP_URL_CONTEXT.to_string(),
+    },
+];
+
 /// Seals every stored secret again under `new`, in one transaction. The caller keeps the
 /// new key (`write_key`) before, and makes it the key in use after.
 pub async fn reseal_all(db: &SqlitePool, old: &SecretKey, new: &SecretKey) -> Result<usize, SecretError> {
     let mut tx = db.begin().await?;
-    let rows: Vec<(i64, i64, String)> = sqlx::query_as("SELECT id, client_id, config FROM targets")
+    let mut count = 0;
+    for sealed in &SEALED_COLUMNS {
+        let (table, column) = (sealed.table, sealed.column);
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+            "SELECT id, COALESCE(client_id, 0), {column} FROM {table} WHERE {column} IS NOT NULL"
+        ))
         .fetch_all(&mut *tx)
         .await?;
-    for (id, client_id, config) in &rows {
-        let context = target_context(*client_id);
-        let plain = if is_sealed(config) {
-            old.open(config, &context)?
-        } else {
-            config.clone()
-        };
-        sqlx::query("UPDATE targets SET config = ? WHERE id = ?")
-            .bind(new.seal(&plain, &context))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        for (id, client_id, value) in &rows {
+            let context = (sealed.context)(*client_id);
+            let plain = if is_sealed(value) {
+                old.open(value, &context)?
+            } else {
+                value.clone()
+            };
+            sqlx::query(&format!("UPDATE {table} SET {column} = ? WHERE id = ?"))
+                .bind(new.seal(&plain, &context))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        count += rows.len();
     }
     tx.commit().await?;
-    Ok(rows.len())
+    Ok(count)
 }
 
 #[cfg(test)]

@@ -938,3 +938,134 @@ mod tests {
         assert_eq!(between("x[a]y", "[", "]"), Some("a"));
     }
 }
+
+/// One request an [`HttpRecorder`] received.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A loopback HTTP server standing in for a webhook, Slack or PagerDuty: it keeps every request
+/// and answers each path with the statuses queued for it (then 200).
+pub struct HttpRecorder {
+    addr: String,
+    requests: Arc<std::sync::Mutex<Vec<Recorded>>>,
+    answers: Arc<std::sync::Mutex<Vec<(String, u16)>>>,
+}
+
+impl HttpRecorder {
+    pub fn start() -> HttpRecorder {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+        let addr = listener.local_addr().expect("its address").to_string();
+        let requests: Arc<std::sync::Mutex<Vec<Recorded>>> = Arc::default();
+        let answers: Arc<std::sync::Mutex<Vec<(String, u16)>>> = Arc::default();
+        let (kept, queued) = (requests.clone(), answers.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let (method, path) = (
+                    parts.next().unwrap_or("").to_string(),
+                    parts.next().unwrap_or("").to_string(),
+                );
+                let mut headers = Vec::new();
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = header.split_once(':') {
+                        headers.push((name.trim().to_lowercase(), value.trim().to_string()));
+                    }
+                }
+                let length = headers
+                    .iter()
+                    .find(|(n, _)| n == "content-length")
+                    .and_then(|(_, v)| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; length];
+                let _ = reader.read_exact(&mut body);
+                let status = {
+                    let mut queued = queued.lock().unwrap();
+                    match queued.iter().position(|(p, _)| *p == path) {
+                        Some(i) => queued.remove(i).1,
+                        None => 200,
+                    }
+                };
+                kept.lock().unwrap().push(Recorded {
+                    method,
+                    path,
+                    headers,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} Answer\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+                );
+            }
+        });
+        HttpRecorder {
+            addr,
+            requests,
+            answers,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The next request to `path` gets `status` (queued in order).
+    pub fn answer(&self, path: &str, status: u16) {
+        self.answers.lock().unwrap().push((path.to_string(), status));
+    }
+
+    /// Every request to `path` so far.
+    pub fn to(&self, path: &str) -> Vec<Recorded> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits up to a minute until `path` has a request `accept` accepts; returns it.
+    pub async fn wait_for(&self, path: &str, accept: impl Fn(&Recorded) -> bool) -> Recorded {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(found) = self.to(path).into_iter().find(|r| accept(r)) {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no such request to {path}: {:?}",
+                self.to(path)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}

@@ -49,12 +49,13 @@ struct Fixture {
     acme: ClientIds,
 }
 
-/// The ids of a client's API token, threshold and silence (acme's threshold and planned
-/// maintenance from the demo, globex's made here).
+/// The ids of a client's API token, threshold, silence and channel (acme's threshold and
+/// planned maintenance from the demo, the rest made here).
 struct ClientIds {
     token: String,
     threshold: String,
     silence: String,
+    channel: String,
 }
 
 async fn fixture(server: &Server) -> Fixture {
@@ -133,6 +134,26 @@ async fn fixture(server: &Server) -> Fixture {
             .unwrap_or_else(|| panic!("{client} has no {prefix}: {}", page.summary()))
             .to_string()
     };
+    let channel = async |client: &str| {
+        let path = format!("/clients/{client}/channels");
+        owner
+            .post_form(
+                &path,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("kind", "email"),
+                    ("name", "Team"),
+                    ("target", "team@example.com"),
+                ],
+            )
+            .await
+            .expect_status(303);
+        let page = owner.get(&path).await;
+        page.expect_status(200);
+        between(&page.body, "id=\"channel-", "\"")
+            .unwrap_or_else(|| panic!("{client} has no channel: {}", page.summary()))
+            .to_string()
+    };
     let threshold = async |client: &str| on_thresholds_page(client, "id=\"threshold-").await;
     let silence = async |client: &str| on_thresholds_page(client, "id=\"silence-").await;
     Fixture {
@@ -142,24 +163,27 @@ async fn fixture(server: &Server) -> Fixture {
             token: globex_token,
             threshold: threshold("globex").await,
             silence: silence("globex").await,
+            channel: channel("globex").await,
         },
         acme: ClientIds {
             token: acme_token,
             threshold: threshold("acme").await,
             silence: silence("acme").await,
+            channel: channel("acme").await,
         },
     }
 }
 
 /// A route's path with its parameters filled in: the tenant's places, an invitation
 /// token (`{token}`) and the id of the object the route names (`{api_token}`, `{threshold}`,
-/// `{silence}`).
+/// `{silence}`, `{channel}`).
 fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String {
     route
         .fill(place, invite)
         .replace("{api_token}", object)
         .replace("{threshold}", object)
         .replace("{silence}", object)
+        .replace("{channel}", object)
 }
 
 /// The id of the object `route` names among a client's `ids`.
@@ -168,6 +192,8 @@ fn object<'a>(route: &Route, ids: &'a ClientIds) -> &'a str {
         &ids.threshold
     } else if route.path.contains("{silence}") {
         &ids.silence
+    } else if route.path.contains("{channel}") {
+        &ids.channel
     } else {
         &ids.token
     }

@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod alertmanager_config;
 pub mod duration;
 mod export;
 mod go_regex;

@@ -5,8 +5,8 @@
 //! client's silence is not found, exactly like a missing one.
 
 use super::AppState;
-use super::api::{ApiClient, ApiError, annotations, labels_object, parse_time, rfc3339};
-use crate::rules::alerting::AlertState;
+use super::api::{ApiClient, ApiError, parse_time};
+use crate::rules::alerting::{AlertState, fingerprint, labels_object, rfc3339};
 use crate::rules::silences::{self, NewSilence, Silence, SilenceError, SilenceMatcher};
 use axum::Json;
 use axum::body::Bytes;
@@ -15,8 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use vitrine_promql::{Labels, MatchOp, Matcher};
+use vitrine_promql::{MatchOp, Matcher};
 
 /// The scope that changes silences.
 const SILENCES_WRITE: &str = "silences:write";
@@ -222,18 +221,6 @@ pub async fn delete_silence(State(state): State<AppState>, client: ApiClient, Pa
     }
 }
 
-/// An alert's fingerprint: 16 hex digits of its label set.
-fn fingerprint(labels: &Labels) -> String {
-    let mut hasher = Sha256::new();
-    for (name, value) in labels.iter() {
-        hasher.update(name.as_bytes());
-        hasher.update([0xff]);
-        hasher.update(value.as_bytes());
-        hasher.update([0xff]);
-    }
-    hex::encode(&hasher.finalize()[..8])
-}
-
 /// `GET /api/v2/alerts`: the client's firing alerts as Alertmanager holds them (pending ones
 /// are not sent to an Alertmanager), with the silences that mute them; `active=false` and
 /// `silenced=false` leave those out, `filter` matchers choose by label.
@@ -269,7 +256,7 @@ pub async fn alerts(State(state): State<AppState>, client: ApiClient, RawQuery(q
     let interval_ms = i64::try_from(state.config.rule_evaluation_interval_secs).unwrap_or(60) * 1000;
     let mut listed = Vec::new();
     for threshold in &thresholds {
-        let annotations = annotations(threshold);
+        let annotations = threshold.annotations();
         let health = state.rules.health(threshold.id);
         for alert in state.rules.alerts(threshold.id) {
             if alert.state != AlertState::Firing

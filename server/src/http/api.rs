@@ -5,7 +5,7 @@
 
 use super::AppState;
 use crate::query::{QueryError, Span};
-use crate::rules::alerting::AlertState;
+use crate::rules::alerting::{AlertState, labels_object, rfc3339};
 use crate::store;
 use crate::tenancy::tokens;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
@@ -535,18 +535,6 @@ pub async fn buildinfo(_client: ApiClient) -> Response {
     }))
 }
 
-/// RFC 3339 with milliseconds, as Prometheus writes times in its rules and alerts answers.
-pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
-}
-
-pub fn labels_object(labels: &vitrine_promql::Labels) -> Value {
-    Value::Object(labels.iter().map(|(n, v)| (n.to_string(), json!(v))).collect())
-}
-
 /// One alert in Prometheus' shape.
 fn alert_json(alert: &crate::rules::alerting::Alert, annotations: &Value) -> Value {
     json!({
@@ -558,12 +546,6 @@ fn alert_json(alert: &crate::rules::alerting::Alert, annotations: &Value) -> Val
     })
 }
 
-/// The threshold's explanation in English as the alert's annotations (what Grafana shows).
-pub fn annotations(threshold: &crate::rules::Threshold) -> Value {
-    let text = threshold.explanations.for_language("en");
-    json!({"summary": threshold.name, "description": text.meaning, "action": text.action, "audience": text.audience})
-}
-
 /// `GET /api/v1/alerts`: the client's pending and firing alerts.
 pub async fn alerts(State(state): State<AppState>, client: ApiClient) -> Response {
     let thresholds = match crate::rules::of_client(&state.db, client.client_id).await {
@@ -572,7 +554,7 @@ pub async fn alerts(State(state): State<AppState>, client: ApiClient) -> Respons
     };
     let mut alerts = Vec::new();
     for threshold in &thresholds {
-        let annotations = annotations(threshold);
+        let annotations = threshold.annotations();
         alerts.extend(
             state
                 .rules
@@ -601,7 +583,7 @@ pub async fn rules(State(state): State<AppState>, client: ApiClient, RawQuery(q)
             threshold.project,
             threshold.environment.as_deref().unwrap_or("*")
         );
-        let annotations = annotations(threshold);
+        let annotations = threshold.annotations();
         let alerts = state.rules.alerts(threshold.id);
         let health = state.rules.health(threshold.id);
         let rule_state = if alerts.iter().any(|a| a.state == AlertState::Firing) {

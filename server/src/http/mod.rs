@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod alertmanager;
 mod api;
+mod channels;
 mod client_ip;
 mod demo;
 mod explore;

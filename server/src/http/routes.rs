@@ -2,8 +2,8 @@
 //! it, so the tenancy and CSRF tests cover every route there is.
 
 use super::{
-    AppState, account, admin, alertmanager, api, demo, explore, mail_settings, outbox, pages, resets, targets,
-    thresholds,
+    AppState, account, admin, alertmanager, api, channels, demo, explore, mail_settings, outbox, pages, resets,
+    targets, thresholds,
 };
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
@@ -182,6 +182,36 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/clients/{client}/silences/{silence}/expire",
             SignedIn,
             post(thresholds::expire_silence),
+        ),
+        r(
+            "GET",
+            "/clients/{client}/channels",
+            SignedIn,
+            get(channels::channels_page),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/channels",
+            SignedIn,
+            post(channels::create_channel),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/channels/import",
+            SignedIn,
+            post(channels::import_alertmanager),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/channels/{channel}/test",
+            SignedIn,
+            post(channels::test_channel),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/channels/{channel}/delete",
+            SignedIn,
+            post(channels::delete_channel),
         ),
         r("GET", "/password/forgot", Public, get(resets::forgot_page)),
         r("POST", "/password/forgot", Public, post(resets::forgot_submit)),

@@ -1,16 +1,18 @@
 //! The error mails of a threshold: when an alert fires that no silence mutes, every person of
 //! the client gets a mail in their language (the alarm), and once the client was told of an
-//! alarm, another when the last of the threshold's alerts is resolved (the all-clear). What the
+//! alarm, another when the last of the threshold's alerts is resolved (the all-clear); the
+//! client's channels (`channels`) get the same, in the client's language. What the
 //! client was last told is the threshold's row in `notification_log` (Alertmanager's nflog): the
 //! mails and that row are written in the transaction that stores the alert state, so a state
 //! change, its mails and the log are kept or lost together and a restart repeats nothing.
 
+use super::channels;
 use super::outbox::{NewMail, chart_cid, enqueue};
-use super::preferences::{Preferences, unsubscribe_token};
+use super::preferences::{Person, people, unsubscribe_token};
 use crate::chart::{Chart, ChartSeries, Marks};
 use crate::rules::Threshold;
 use crate::rules::alerting::{Alert, AlertState};
-use app::mail::{AlertMail, alert_mail};
+use app::mail::{AlertMail, PersonalLinks, alert_mail};
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
 use vitrine_promql::Labels;
@@ -85,6 +87,19 @@ pub fn decide(alerts: &[Alert], muted: impl Fn(&Labels) -> bool, told: Option<i6
     }
 }
 
+/// The alerts a notice is about: for the alarm those firing that no silence mutes, for the
+/// all-clear the resolved ones.
+pub fn concerned(notice: &Notice, alerts: &[Alert], muted: impl Fn(&Labels) -> bool) -> Vec<Alert> {
+    alerts
+        .iter()
+        .filter(|a| match notice {
+            Notice::Alarm { .. } => a.state == AlertState::Firing && !muted(&a.labels),
+            Notice::AllClear { .. } => a.state == AlertState::Inactive,
+        })
+        .cloned()
+        .collect()
+}
+
 /// How many series a mail's chart shows at most.
 pub const CHART_MAX_SERIES: usize = 10;
 
@@ -143,12 +158,15 @@ impl MailChart {
     }
 }
 
-/// Writes the mails of `notice` to every person of the threshold's client and the threshold's
-/// notification log; returns how many mails. With a `chart`, each mail shows it.
-pub async fn enqueue_mails(
+/// Writes the messages of `notice` — a mail to every person of the threshold's client who
+/// wants it, one to every channel of the client for its severity — and the threshold's
+/// notification log; returns how many. `alerts` are the ones the notice is about (firing and
+/// not muted for the alarm, resolved for the all-clear); with a `chart`, each mail shows it.
+pub async fn enqueue_notice(
     tx: &mut SqliteConnection,
     threshold: &Threshold,
     notice: &Notice,
+    alerts: &[Alert],
     mut chart: Option<&mut MailChart>,
     context: &MailContext,
 ) -> Result<usize, sqlx::Error> {
@@ -159,65 +177,68 @@ pub async fn enqueue_mails(
             (false, 1, value, since_ms, Some(lasted))
         }
     };
-    let (agency_id, client_slug, client_name): (i64, String, String) =
-        sqlx::query_as("SELECT agency_id, slug, name FROM clients WHERE id = ?")
+    let (agency_id, client_slug, client_name, client_language): (i64, String, String, String) =
+        sqlx::query_as("SELECT agency_id, slug, name, language FROM clients WHERE id = ?")
             .bind(threshold.client_id)
             .fetch_one(&mut *tx)
             .await?;
-    #[allow(clippy::type_complexity)]
-    let people: Vec<(i64, String, String, Option<bool>, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT u.id, u.email, COALESCE(u.language, c.language), p.alerts, p.severities, p.projects
-         FROM memberships m
-         JOIN users u ON u.id = m.user_id JOIN clients c ON c.id = m.client_id
-         LEFT JOIN mail_preferences p ON p.user_id = u.id AND p.client_id = m.client_id
-         WHERE m.client_id = ? ORDER BY u.email",
-    )
-    .bind(threshold.client_id)
-    .fetch_all(&mut *tx)
-    .await?;
     // Those who want mails of this severity and project.
-    let recipients: Vec<(i64, String, String)> = people
+    let recipients: Vec<Person> = people(&mut *tx, threshold.client_id)
+        .await?
         .into_iter()
-        .filter(|(_, _, _, alerts, severities, projects)| {
-            Preferences::from_row(*alerts, severities.clone(), projects.clone())
-                .wants(&threshold.severity, &threshold.project)
-        })
-        .map(|(id, email, language, ..)| (id, email, language))
+        .filter(|person| person.wants.wants(&threshold.severity, &threshold.project))
         .collect();
     let place = match &threshold.environment {
         Some(environment) => format!("{} / {environment}", threshold.project),
         None => threshold.project.clone(),
     };
-    for (user_id, email, language) in &recipients {
-        let unsubscribe_url = unsubscribe_token(*user_id, threshold.client_id)
-            .map(|token| format!("{}/unsubscribe/{token}", context.public_base));
+    // What every message says; each reader's language and links are filled in below.
+    let said = AlertMail {
+        client_name,
+        place,
+        threshold: threshold.name.clone(),
+        firing,
+        count,
+        value,
+        unit: threshold.unit.clone(),
+        comparison: threshold.comparator,
+        line: threshold.value,
+        for_secs: threshold.for_secs,
+        since_ms,
+        lasted_secs,
+        meaning: String::new(),
+        action: String::new(),
+        audience: String::new(),
+        link: format!(
+            "{}/clients/{client_slug}/thresholds#threshold-{}",
+            context.public_base, threshold.id
+        ),
+        chart_cid: None,
+        personal: None,
+    };
+    // In `language`, with the chart drawn in its number format.
+    let mut in_language = |language: &str| {
         let explanation = threshold.explanations.for_language(language);
-        let locale = app::locale_from_tag(&[language.as_str()]);
+        let locale = app::locale_from_tag(&[language]);
         let chart_png = chart.as_mut().and_then(|chart| chart.png(locale));
         let mail = AlertMail {
             chart_cid: chart_png.as_ref().map(|_| chart_cid(&context.host)),
-            unsubscribe_link: unsubscribe_url.clone().unwrap_or_default(),
-            settings_link: format!("{}/account#mails", context.public_base),
-            client_name: client_name.clone(),
-            place: place.clone(),
-            threshold: threshold.name.clone(),
-            firing,
-            count,
-            value,
-            unit: threshold.unit.clone(),
-            comparison: threshold.comparator,
-            line: threshold.value,
-            for_secs: threshold.for_secs,
-            since_ms,
-            lasted_secs,
             meaning: explanation.meaning,
             action: explanation.action,
             audience: explanation.audience,
-            link: format!(
-                "{}/clients/{client_slug}/thresholds#threshold-{}",
-                context.public_base, threshold.id
-            ),
+            ..said.clone()
         };
+        (locale, mail, chart_png)
+    };
+    let kind = if firing { "alert" } else { "resolved" };
+    for person in &recipients {
+        let unsubscribe_url = unsubscribe_token(person.user_id, threshold.client_id)
+            .map(|token| format!("{}/unsubscribe/{token}", context.public_base));
+        let (locale, mut mail, chart_png) = in_language(&person.language);
+        mail.personal = Some(PersonalLinks {
+            unsubscribe: unsubscribe_url.clone().unwrap_or_default(),
+            settings: format!("{}/account#mails", context.public_base),
+        });
         let rendered = alert_mail(locale, &mail);
         let new = NewMail {
             agency_id,
@@ -225,15 +246,29 @@ pub async fn enqueue_mails(
             threshold_id: Some(threshold.id),
             chart_png,
             unsubscribe_url,
-            private_link: None,
-            kind: if firing { "alert" } else { "resolved" },
-            recipient: email.clone(),
+            kind,
+            recipient: person.email.clone(),
             subject: rendered.subject,
             text: rendered.text,
             html: rendered.html,
+            ..NewMail::default()
         };
         enqueue(tx, &new, &context.host).await?;
     }
+    let (locale, mail, chart_png) = in_language(&client_language);
+    let rendered = alert_mail(locale, &mail);
+    let message = channels::Message {
+        agency_id,
+        threshold,
+        mail: &mail,
+        rendered: &rendered,
+        locale,
+        alerts,
+        chart_png,
+        context,
+        test: false,
+    };
+    let sent_to_channels = channels::enqueue_all(tx, &message, None).await?;
     sqlx::query(
         "INSERT INTO notification_log (threshold_id, firing, since_ms) VALUES (?, ?, ?)
          ON CONFLICT (threshold_id) DO UPDATE SET firing = excluded.firing, since_ms = excluded.since_ms",
@@ -243,7 +278,7 @@ pub async fn enqueue_mails(
     .bind(since_ms)
     .execute(&mut *tx)
     .await?;
-    Ok(recipients.len())
+    Ok(recipients.len() + sent_to_channels)
 }
 
 #[cfg(test)]

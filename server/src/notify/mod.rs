@@ -1,6 +1,8 @@
-//! Notifications (Alertmanager's part): today the durable outbox every mail goes through, and
-//! the error mails of thresholds to the client's people.
+//! Notifications (Alertmanager's part): the durable outbox every mail and message goes through,
+//! the error mails of thresholds to the client's people, and the client's other channels (a team
+//! address, webhooks, Slack, PagerDuty).
 
 pub mod alert;
+pub mod channels;
 pub mod outbox;
 pub mod preferences;

@@ -1,11 +1,13 @@
-//! The durable outbox: a mail is a row written in the transaction of the change that causes it;
-//! one worker sends due rows through SMTP (lettre; STARTTLS, implicit TLS or plain to a local
-//! relay, from `smtp_url`) or, without `smtp_url`, into `mail/` in the data directory. A
-//! transient failure (SMTP 4xx, no connection, a timeout) is retried with exponential backoff up
-//! to `outbox_backoff_max_secs`; a permanent one (5xx, a refused address) and the last attempt
-//! make the row dead. A row keeps its Message-ID across retries, so a mail resent after a crash
-//! mid-send is recognisable as the same mail.
+//! The durable outbox: a mail (or a channel's message) is a row written in the transaction of
+//! the change that causes it; one worker sends due rows through SMTP (lettre; STARTTLS, implicit
+//! TLS or plain to a local relay, from `smtp_url`) or, without `smtp_url`, into `mail/` in the
+//! data directory, and posts channels' JSON over HTTP through the scrape guard. A transient
+//! failure (SMTP 4xx; HTTP 5xx, 408, 429; no connection, a timeout) is retried with exponential
+//! backoff up to `outbox_backoff_max_secs`; a permanent one (SMTP 5xx, another HTTP 4xx, a
+//! refused address) and the last attempt make the row dead. A row keeps its Message-ID across
+//! retries, so a mail resent after a crash mid-send is recognisable as the same mail.
 
+use crate::scrape::fetch::{FetchError, Guard, post_json};
 use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A mail to store in the outbox.
+#[derive(Default)]
 pub struct NewMail {
     pub agency_id: i64,
     pub client_id: Option<i64>,
@@ -29,11 +32,27 @@ pub struct NewMail {
     /// A single-use link in the text (password reset, invitation), hidden on the outbox page.
     pub private_link: Option<String>,
     pub kind: &'static str,
+    /// An address, or for a channel's HTTP message what the outbox page calls it.
     pub recipient: String,
     pub subject: String,
+    /// The plain text part, or the JSON an HTTP message posts.
     pub text: String,
     pub html: String,
+    /// The notification channel it goes to (none: one of the client's people).
+    pub channel_id: Option<i64>,
+    /// Posted over HTTP instead of mailed.
+    pub http: Option<Http>,
 }
+
+/// Where a channel's message is posted.
+pub struct Http {
+    pub url: String,
+}
+
+/// What an HTTP message's URL is sealed for (URLs of Slack and webhooks hold their secret).
+pub const HTTP_URL_CONTEXT: &str = "outbox.http_url";
+/// Longest wait for a channel's answer.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -51,10 +70,16 @@ pub async fn enqueue(tx: &mut SqliteConnection, mail: &NewMail, host: &str) -> R
     let mut random = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut random);
     let message_id = format!("<{}@{host}>", hex::encode(random));
+    let http_url = match &mail.http {
+        Some(http) => {
+            Some(crate::secrets::seal(&http.url, HTTP_URL_CONTEXT).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
+        }
+        None => None,
+    };
     sqlx::query_scalar(
         "INSERT INTO outbox (agency_id, client_id, threshold_id, chart_png, unsubscribe_url, private_link, kind,
-             recipient, subject, body_text, body_html, message_id, next_attempt_ms, created_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             recipient, subject, body_text, body_html, message_id, next_attempt_ms, created_ms, channel_id, http_url)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(mail.agency_id)
     .bind(mail.client_id)
@@ -70,6 +95,8 @@ pub async fn enqueue(tx: &mut SqliteConnection, mail: &NewMail, host: &str) -> R
     .bind(message_id)
     .bind(now_ms())
     .bind(now_ms())
+    .bind(mail.channel_id)
+    .bind(http_url)
     .fetch_one(&mut *tx)
     .await
 }
@@ -99,6 +126,8 @@ pub struct Outbox {
     db: SqlitePool,
     delivery: Delivery,
     settings: Settings,
+    /// Every channel URL is checked against the scrape address policy when it is posted to.
+    guard: Guard,
     wake: tokio::sync::Notify,
 }
 
@@ -114,14 +143,16 @@ struct Row {
     message_id: String,
     attempts: i64,
     created_ms: i64,
+    http_url: Option<String>,
 }
 
 impl Outbox {
-    pub fn new(db: SqlitePool, delivery: Delivery, settings: Settings) -> Arc<Outbox> {
+    pub fn new(db: SqlitePool, delivery: Delivery, settings: Settings, guard: Guard) -> Arc<Outbox> {
         Arc::new(Outbox {
             db,
             delivery,
             settings,
+            guard,
             wake: tokio::sync::Notify::new(),
         })
     }
@@ -159,7 +190,8 @@ impl Outbox {
     /// Sends every mail that is due now; returns how many were tried.
     pub async fn send_due(&self) -> Result<usize, sqlx::Error> {
         let due: Vec<Row> = sqlx::query_as(
-            "SELECT id, recipient, subject, body_text, body_html, chart_png, unsubscribe_url, message_id, attempts, created_ms
+            "SELECT id, recipient, subject, body_text, body_html, chart_png, unsubscribe_url, message_id, attempts, created_ms,
+                    http_url
              FROM outbox
              WHERE state IN ('pending', 'failed') AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT 50",
         )
@@ -211,6 +243,18 @@ impl Outbox {
             transient: false,
             message,
         };
+        if let Some(sealed) = &row.http_url {
+            let url = crate::secrets::open(sealed, HTTP_URL_CONTEXT)
+                .map_err(|e| permanent(format!("the channel's URL cannot be opened: {e}")))?;
+            return match post_json(&self.guard, &url, &row.body_text, HTTP_TIMEOUT).await {
+                Ok(status) => http_outcome(status),
+                Err(FetchError::Refused(why)) => Err(permanent(format!("refused: {why}"))),
+                Err(e) => Err(Failure {
+                    transient: true,
+                    message: e.to_string(),
+                }),
+            };
+        }
         let to: Mailbox = row
             .recipient
             .parse()
@@ -261,6 +305,23 @@ impl Outbox {
     }
 }
 
+/// What a channel's answer means: 2xx delivered; 408, 429 and 5xx may pass later; any other
+/// answer will not (Alertmanager's retry rule).
+fn http_outcome(status: u16) -> Result<(), Failure> {
+    let message = format!("the channel answered HTTP {status}");
+    match status {
+        200..=299 => Ok(()),
+        408 | 429 | 500..=599 => Err(Failure {
+            transient: true,
+            message,
+        }),
+        _ => Err(Failure {
+            transient: false,
+            message,
+        }),
+    }
+}
+
 /// Text and HTML as alternatives; a chart goes inline beside the HTML (multipart/related), where
 /// the HTML shows it by its Content-ID.
 fn body(row: &Row) -> MultiPart {
@@ -298,9 +359,10 @@ pub async fn list(db: &SqlitePool, agency_id: i64, limit: i64) -> Result<Vec<app
         String,
         Option<String>,
         Option<String>,
+        bool,
     )> = sqlx::query_as(
         "SELECT o.id, c.name, o.recipient, o.subject, o.state, o.attempts, o.last_error, o.created_ms, o.sent_ms,
-                    o.body_text, o.unsubscribe_url, o.private_link
+                    o.body_text, o.unsubscribe_url, o.private_link, o.http_url IS NOT NULL
              FROM outbox o LEFT JOIN clients c ON c.id = o.client_id
              WHERE o.agency_id = ? ORDER BY o.created_ms DESC, o.id DESC LIMIT ?",
     )
@@ -324,6 +386,7 @@ pub async fn list(db: &SqlitePool, agency_id: i64, limit: i64) -> Result<Vec<app
                 text,
                 unsubscribe,
                 private,
+                posted,
             )| {
                 // Personal links work without a login: agency people do not see them.
                 let text = [unsubscribe, private]
@@ -342,6 +405,7 @@ pub async fn list(db: &SqlitePool, agency_id: i64, limit: i64) -> Result<Vec<app
                     created_ms,
                     sent_ms,
                     text,
+                    posted,
                 }
             },
         )
@@ -382,6 +446,17 @@ fn backoff_ms(settings: &Settings, attempts: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_answers_are_told_apart_as_alertmanager_does() {
+        assert!(http_outcome(200).is_ok() && http_outcome(202).is_ok());
+        for transient in [408, 429, 500, 503] {
+            assert!(http_outcome(transient).unwrap_err().transient, "{transient}");
+        }
+        for permanent in [301, 400, 401, 404, 410] {
+            assert!(!http_outcome(permanent).unwrap_err().transient, "{permanent}");
+        }
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

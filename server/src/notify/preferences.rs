@@ -70,6 +70,48 @@ pub async fn get(db: &SqlitePool, user_id: i64, client_id: i64) -> Result<Prefer
     })
 }
 
+/// One of a client's people: their language (or the client's) and the mails they want.
+pub struct Person {
+    pub user_id: i64,
+    pub email: String,
+    pub language: String,
+    pub wants: Preferences,
+}
+
+#[derive(sqlx::FromRow)]
+struct PersonRow {
+    user_id: i64,
+    email: String,
+    language: String,
+    alerts: Option<bool>,
+    severities: Option<String>,
+    projects: Option<String>,
+}
+
+/// The client's people, by address.
+pub async fn people(db: impl sqlx::SqliteExecutor<'_>, client_id: i64) -> Result<Vec<Person>, sqlx::Error> {
+    let rows: Vec<PersonRow> = sqlx::query_as(
+        "SELECT u.id AS user_id, u.email, COALESCE(u.language, c.language) AS language, p.alerts, p.severities,
+                p.projects
+         FROM memberships m
+         JOIN users u ON u.id = m.user_id JOIN clients c ON c.id = m.client_id
+         LEFT JOIN mail_preferences p ON p.user_id = u.id AND p.client_id = m.client_id
+         WHERE m.client_id = ? ORDER BY u.email",
+    )
+    .bind(client_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Person {
+            user_id: row.user_id,
+            email: row.email,
+            language: row.language,
+            wants: Preferences::from_row(row.alerts, row.severities, row.projects),
+        })
+        .collect())
+}
+
 pub async fn set(db: &SqlitePool, user_id: i64, client_id: i64, preferences: &Preferences) -> Result<(), sqlx::Error> {
     let projects = preferences
         .projects

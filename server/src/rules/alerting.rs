@@ -7,6 +7,37 @@
 use std::collections::HashMap;
 use vitrine_promql::Labels;
 
+/// An alert's fingerprint: 16 hex digits of its label set (Alertmanager's API and webhooks).
+pub fn fingerprint(labels: &Labels) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (name, value) in labels.iter() {
+        hasher.update(name.as_bytes());
+        hasher.update([0xff]);
+        hasher.update(value.as_bytes());
+        hasher.update([0xff]);
+    }
+    hex::encode(&hasher.finalize()[..8])
+}
+
+/// RFC 3339 with milliseconds, as Prometheus and Alertmanager write times.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Labels as a JSON object, as the APIs and webhooks write them.
+pub fn labels_object(labels: &Labels) -> serde_json::Value {
+    serde_json::Value::Object(
+        labels
+            .iter()
+            .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
+            .collect(),
+    )
+}
+
 /// How long a resolved alert is kept (Prometheus' `resolvedRetention`).
 pub const RESOLVED_RETENTION_MS: i64 = 15 * 60 * 1000;
 

@@ -9,7 +9,7 @@ use super::Threshold;
 use super::alerting::{Alert, AlertState, RuleState, Transition};
 use super::silences;
 use crate::chart::{ChartSeries, Marks};
-use crate::notify::alert::{CHART_MAX_SERIES, MailChart, MailContext, Notice, decide, enqueue_mails};
+use crate::notify::alert::{CHART_MAX_SERIES, MailChart, MailContext, Notice, concerned, decide, enqueue_notice};
 use crate::notify::outbox::Outbox;
 use crate::query::{Queries, Span};
 use sqlx::SqlitePool;
@@ -242,17 +242,28 @@ impl Evaluator {
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&threshold.id)
                 .copied();
-            let notice = silences.as_deref().and_then(|silences| {
-                let muted = |labels: &Labels| !silences::silenced_by(silences, labels, ts).is_empty();
-                decide(&alerts, muted, told, ts)
-            });
+            let (notice, about) = match silences.as_deref() {
+                Some(silences) => {
+                    let muted = |labels: &Labels| !silences::silenced_by(silences, labels, ts).is_empty();
+                    let notice = decide(&alerts, muted, told, ts);
+                    let about = notice.as_ref().map_or_else(Vec::new, |n| concerned(n, &alerts, muted));
+                    (notice, about)
+                }
+                None => (None, Vec::new()),
+            };
             if !transitions.is_empty() || notice.is_some() {
                 let mut chart = match &notice {
                     Some(notice) => Some(self.mail_chart(tenant, threshold, notice, ts).await),
                     None => None,
                 };
                 match self
-                    .persist(threshold, &alerts, &transitions, notice.as_ref(), chart.as_mut())
+                    .persist(
+                        threshold,
+                        &alerts,
+                        &transitions,
+                        notice.as_ref().map(|n| (n, &about[..])),
+                        chart.as_mut(),
+                    )
                     .await
                 {
                     Ok(mails) => {
@@ -367,14 +378,14 @@ impl Evaluator {
         MailChart::new(series, (start, ts, step), &threshold.unit, marks)
     }
 
-    /// Stores the threshold's alerts and state changes and writes the mails of the notice, in
-    /// one transaction; returns how many mails.
+    /// Stores the threshold's alerts and state changes and writes the messages of the notice
+    /// (about those alerts), in one transaction; returns how many messages.
     async fn persist(
         &self,
         threshold: &Threshold,
         alerts: &[Alert],
         transitions: &[Transition],
-        notice: Option<&Notice>,
+        notice: Option<(&Notice, &[Alert])>,
         chart: Option<&mut MailChart>,
     ) -> Result<usize, sqlx::Error> {
         let threshold_id = threshold.id;
@@ -412,7 +423,7 @@ impl Evaluator {
             .await?;
         }
         let mails = match notice {
-            Some(notice) => enqueue_mails(&mut tx, threshold, notice, chart, &self.mail).await?,
+            Some((notice, about)) => enqueue_notice(&mut tx, threshold, notice, about, chart, &self.mail).await?,
             None => 0,
         };
         tx.commit().await?;

@@ -109,6 +109,18 @@ impl Threshold {
         vitrine_promql::parse(&text).map_err(|e| e.to_string())
     }
 
+    /// The explanation in English as the alert's annotations (what Grafana, amtool and
+    /// webhooks show).
+    pub fn annotations(&self) -> serde_json::Value {
+        let text = self.explanations.for_language("en");
+        serde_json::json!({
+            "summary": self.name,
+            "description": text.meaning,
+            "action": text.action,
+            "audience": text.audience,
+        })
+    }
+
     /// The line to draw on charts (none when the query is the condition).
     pub fn line(&self) -> Option<f64> {
         (self.comparator != Comparison::Found).then_some(self.value)

@@ -120,9 +120,9 @@ fn describe(err: reqwest::Error, timeout: Duration) -> FetchError {
     FetchError::Connect(text)
 }
 
-/// The HTTP client for one target: its TLS settings, the guarded resolver,
+/// A client builder whose every connection goes through the guard: the guarded resolver,
 /// redirects checked hop by hop, no proxy from the environment.
-pub fn client(target: &ScrapeTarget, guard: &Guard) -> Result<reqwest::Client, FetchError> {
+fn guarded(guard: &Guard) -> reqwest::ClientBuilder {
     let policy = guard.policy.clone();
     let redirect = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= 10 {
@@ -137,12 +137,16 @@ pub fn client(target: &ScrapeTarget, guard: &Guard) -> Result<reqwest::Client, F
             _ => attempt.follow(),
         }
     });
-    let mut builder = reqwest::Client::builder()
+    reqwest::Client::builder()
         .dns_resolver(Arc::new(GuardedResolver(guard.clone())))
         .redirect(redirect)
         .no_proxy()
-        .timeout(target.timeout().as_std())
-        .user_agent(concat!("Vitrine/", env!("CARGO_PKG_VERSION")));
+        .user_agent(concat!("Vitrine/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The HTTP client for one target: its TLS settings, through the guard.
+pub fn client(target: &ScrapeTarget, guard: &Guard) -> Result<reqwest::Client, FetchError> {
+    let mut builder = guarded(guard).timeout(target.timeout().as_std());
     let tls = target.tls();
     if let Some(pem) = &tls.ca_pem {
         let certs =
@@ -156,6 +160,33 @@ pub fn client(target: &ScrapeTarget, guard: &Guard) -> Result<reqwest::Client, F
         builder = builder.danger_accept_invalid_certs(true);
     }
     builder.build().map_err(|e| FetchError::Tls(e.to_string()))
+}
+
+/// Posts `body` as JSON to `url` through the guard (a notification channel's message);
+/// returns the status of the answer, whose body is not read.
+pub async fn post_json(guard: &Guard, url: &str, body: &str, timeout: Duration) -> Result<u16, FetchError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| FetchError::Connect(format!("{url} is not a URL: {e}")))?;
+    let literal = parsed
+        .host_str()
+        .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok());
+    if let Some(ip) = literal {
+        guard
+            .policy
+            .check(ip)
+            .map_err(|why| FetchError::Refused(why.to_string()))?;
+    }
+    let client = guarded(guard)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| FetchError::Tls(e.to_string()))?;
+    let response = client
+        .post(parsed)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| describe(e, timeout))?;
+    Ok(response.status().as_u16())
 }
 
 /// One answer: the body (decompressed) and its content type.

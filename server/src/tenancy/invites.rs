@@ -56,15 +56,13 @@ pub(super) async fn create(
     let new = NewMail {
         agency_id: client.agency_id,
         client_id: Some(client.id),
-        threshold_id: None,
-        chart_png: None,
-        unsubscribe_url: None,
         private_link: Some(link),
         kind: "invitation",
         recipient: email.as_str().to_string(),
         subject: mail.subject,
         text: mail.text,
         html: mail.html,
+        ..NewMail::default()
     };
     enqueue(&mut tx, &new, &base.host).await?;
     tx.commit().await?;

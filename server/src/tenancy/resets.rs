@@ -57,15 +57,13 @@ pub async fn request(db: &SqlitePool, email: &str, ttl_secs: i64, base: &MailCon
     let new = NewMail {
         agency_id,
         client_id,
-        threshold_id: None,
-        chart_png: None,
-        unsubscribe_url: None,
         private_link: Some(link),
         kind: "password-reset",
         recipient: email,
         subject: mail.subject,
         text: mail.text,
         html: mail.html,
+        ..NewMail::default()
     };
     enqueue(&mut tx, &new, &base.host).await?;
     tx.commit().await?;

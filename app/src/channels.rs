@@ -1,0 +1,279 @@
+//! Who is told when a threshold of a client raises the alarm and when it is over: the client's
+//! people by e-mail (each as they chose under "Your account"), and the channels the agency set
+//! up: a team address, a webhook, Slack or PagerDuty. Agency people add, test and remove
+//! channels and import an Alertmanager configuration; the client's people read the page.
+
+use crate::dto::*;
+use crate::i18n::Locale;
+use crate::mail::fill;
+use crate::pages::Field;
+use crate::targets::utc_text;
+use crate::text::textarea_text;
+use crate::thresholds::{Choice, severity_text};
+use leptos::prelude::*;
+use leptos_i18n::{td, td_string};
+
+pub fn kind_text(locale: Locale, kind: &str) -> &'static str {
+    match kind {
+        "email" => td_string!(locale, channel_kind_email),
+        "webhook" => td_string!(locale, channel_kind_webhook),
+        "slack" => td_string!(locale, channel_kind_slack),
+        _ => td_string!(locale, channel_kind_pagerduty),
+    }
+}
+
+/// "every error mail", "none", or the severities and projects chosen.
+fn wants_text(locale: Locale, person: &PersonMails) -> String {
+    if !person.alerts {
+        return td_string!(locale, channels_person_none).to_string();
+    }
+    let every = person.severities.len() == THRESHOLD_SEVERITIES.len() && person.projects.is_none();
+    if every {
+        return td_string!(locale, channels_person_all).to_string();
+    }
+    let severities: Vec<&str> = person.severities.iter().map(|s| severity_text(locale, s)).collect();
+    let mut text = severities.join(", ");
+    if let Some(projects) = &person.projects {
+        text.push_str(&format!(
+            " · {} {}",
+            td_string!(locale, channels_person_projects),
+            projects.join(", ")
+        ));
+    }
+    text
+}
+
+/// What importing an Alertmanager configuration did, line by line in the reader's language.
+pub fn import_report_lines(locale: Locale, report: &AlertmanagerImported) -> Vec<String> {
+    let mut lines = Vec::new();
+    if report.created.is_empty() && report.existed.is_empty() {
+        lines.push(td_string!(locale, channels_import_nothing).to_string());
+    }
+    if !report.created.is_empty() {
+        lines.push(fill(
+            td_string!(locale, channels_import_created),
+            &[("names", &report.created.join(", "))],
+        ));
+    }
+    if !report.existed.is_empty() {
+        lines.push(fill(
+            td_string!(locale, channels_import_existed),
+            &[("names", &report.existed.join(", "))],
+        ));
+    }
+    if !report.invalid.is_empty() {
+        lines.push(fill(
+            td_string!(locale, channels_import_invalid),
+            &[("names", &report.invalid.join(", "))],
+        ));
+    }
+    let place = |note: &AlertmanagerNote| {
+        fill(
+            td_string!(locale, channels_import_place),
+            &[("path", &note.path), ("line", &note.line.to_string())],
+        )
+    };
+    let settings: Vec<String> = report
+        .notes
+        .iter()
+        .filter(|n| n.kind == AlertmanagerNoteKind::Setting)
+        .map(place)
+        .collect();
+    if !settings.is_empty() {
+        lines.push(fill(
+            td_string!(locale, channels_import_settings),
+            &[("places", &settings.join(", "))],
+        ));
+    }
+    for note in &report.notes {
+        let template = match note.kind {
+            AlertmanagerNoteKind::Setting => continue,
+            AlertmanagerNoteKind::Placeholder => td_string!(locale, channels_import_placeholder),
+            AlertmanagerNoteKind::Unsupported => td_string!(locale, channels_import_unsupported),
+        };
+        lines.push(fill(template, &[("place", &place(note))]));
+    }
+    lines
+}
+
+#[component]
+pub fn Channels(locale: Locale, page: ChannelsPage, csrf: String) -> impl IntoView {
+    let client_path = format!("/clients/{}", page.client_slug);
+    let action = format!("{client_path}/channels");
+    let notice = page.notice.clone().map(|notice| {
+        let text = match notice {
+            ChannelNotice::Created { name } => td!(locale, notice_channel_created, name = name).into_any(),
+            ChannelNotice::Deleted { name } => td!(locale, notice_channel_deleted, name = name).into_any(),
+            ChannelNotice::TestQueued { name } => td!(locale, notice_channel_test, name = name).into_any(),
+            ChannelNotice::Imported(report) => {
+                let lines = import_report_lines(locale, &report)
+                    .into_iter()
+                    .map(|line| view! { <li>{line}</li> })
+                    .collect_view();
+                view! { <ul class="import-report">{lines}</ul> }.into_any()
+            }
+        };
+        view! { <p class="alert success" role="status">{text}</p> }
+    });
+    let people = if page.people.is_empty() {
+        view! { <p class="empty">{td_string!(locale, channels_people_none)}</p> }.into_any()
+    } else {
+        let rows = page
+            .people
+            .iter()
+            .map(|person| view! { <tr><td>{person.email.clone()}</td><td>{wants_text(locale, person)}</td></tr> })
+            .collect_view();
+        view! {
+            <table class="people">
+                <thead><tr><th scope="col">{td_string!(locale, email)}</th><th scope="col">{td_string!(locale, channels_person_gets)}</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+        .into_any()
+    };
+    let channels = if page.channels.is_empty() {
+        view! { <p class="empty">{td_string!(locale, channels_none)}</p> }.into_any()
+    } else {
+        let items = page
+            .channels
+            .iter()
+            .map(|channel| {
+                let severities = if channel.severities.is_empty() {
+                    td_string!(locale, channels_every_severity).to_string()
+                } else {
+                    channel.severities.iter().map(|s| severity_text(locale, s)).collect::<Vec<_>>().join(", ")
+                };
+                let buttons = page.can_manage.then(|| {
+                    view! {
+                        <div class="actions">
+                            <form method="post" action=format!("{action}/{}/test", channel.id)>
+                                <input type="hidden" name="csrf" value=csrf.clone() />
+                                <button type="submit" class="secondary">{td_string!(locale, channel_test)}</button>
+                            </form>
+                            <form method="post" action=format!("{action}/{}/delete", channel.id)>
+                                <input type="hidden" name="csrf" value=csrf.clone() />
+                                <button type="submit" class="danger">{td_string!(locale, channel_delete)}</button>
+                            </form>
+                        </div>
+                    }
+                });
+                view! {
+                    <li class="channel" id=format!("channel-{}", channel.id)>
+                        <strong>{channel.name.clone()}</strong> " "
+                        <span class="status harmless">{kind_text(locale, &channel.kind)}</span>
+                        <br />
+                        <span>{channel.shown.clone()}</span> " · " <span>{severities}</span>
+                        <br />
+                        <small class="hint">
+                            {td!(locale, channel_made, when = utc_text(channel.created_ms), by = channel.created_by.clone().unwrap_or_default())}
+                        </small>
+                        {buttons}
+                    </li>
+                }
+            })
+            .collect_view();
+        view! { <ul class="channels">{items}</ul> }.into_any()
+    };
+    let manage = page.can_manage.then(|| {
+        view! {
+            <NewChannelForm locale=locale form=page.form.clone() action=action.clone() csrf=csrf.clone() />
+            <ImportForm locale=locale form=page.import_form.clone() action=format!("{action}/import") csrf=csrf.clone() />
+        }
+    });
+    view! {
+        <p class="breadcrumb">
+            <a href="/">{td_string!(locale, nav_home)}</a> " › "
+            <a href=client_path.clone()>{page.client_name.clone()}</a>
+        </p>
+        <h1>{td_string!(locale, channels_title)}</h1>
+        <p class="intro">{td!(locale, channels_intro, client = page.client_name.clone())}</p>
+        {notice}
+        <section class="card" id="people">
+            <h2>{td!(locale, channels_people_title, client = page.client_name.clone())}</h2>
+            <p>{td_string!(locale, channels_people_intro)}</p>
+            {people}
+        </section>
+        <section class="card" id="channels">
+            <h2>{td_string!(locale, channels_list_title)}</h2>
+            <p>{td_string!(locale, channels_list_intro)}</p>
+            {channels}
+        </section>
+        {manage}
+    }
+}
+
+#[component]
+fn NewChannelForm(locale: Locale, form: Option<FormState>, action: String, csrf: String) -> impl IntoView {
+    let open = form.is_some();
+    let form = form.unwrap_or_default();
+    let kinds = CHANNEL_KINDS
+        .iter()
+        .map(|kind| (kind.to_string(), kind_text(locale, kind).to_string()))
+        .collect();
+    let chosen: Vec<String> = form
+        .values
+        .iter()
+        .filter(|(n, _)| n == "severity")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let severities = THRESHOLD_SEVERITIES
+        .iter()
+        .map(|severity| {
+            let id = format!("channel-severity-{severity}");
+            let checked = chosen.is_empty() || chosen.iter().any(|s| s == severity);
+            view! {
+                <div class="field checkbox">
+                    <input type="checkbox" id=id.clone() name="severity" value=*severity checked=checked />
+                    <label for=id>{severity_text(locale, severity)}</label>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" id="new-channel">
+            <details open=open>
+                <summary><h2>{td_string!(locale, channel_new_title)}</h2></summary>
+                <p class="hint">{td_string!(locale, channel_new_hint)}</p>
+                <form method="post" action=action>
+                    <input type="hidden" name="csrf" value=csrf />
+                    <Choice locale=locale form=form.clone() name="kind" label=td_string!(locale, channel_kind) options=kinds id_prefix="channel" />
+                    <Field locale=locale form=form.clone() id_prefix="channel" name="name" label=td_string!(locale, channel_name) hint=td_string!(locale, channel_name_hint) />
+                    <Field locale=locale form=form.clone() id_prefix="channel" name="target" label=td_string!(locale, channel_target) hint=td_string!(locale, channel_target_hint) />
+                    <Field locale=locale form=form.clone() id_prefix="channel" name="url" label=td_string!(locale, channel_url) hint=td_string!(locale, channel_url_hint) required=false />
+                    <fieldset>
+                        <legend>{td_string!(locale, channel_severities)}</legend>
+                        {severities}
+                    </fieldset>
+                    <button type="submit">{td_string!(locale, channel_submit)}</button>
+                </form>
+            </details>
+        </section>
+    }
+}
+
+/// Pasting an Alertmanager configuration (`route` and `receivers`): its receivers become
+/// channels; the report lists what was not taken over.
+#[component]
+fn ImportForm(locale: Locale, form: Option<FormState>, action: String, csrf: String) -> impl IntoView {
+    let open = form.is_some();
+    let form = form.unwrap_or_default();
+    let problem = form.problem("config").map(|_| form.value("config_error").to_string());
+    let invalid = problem.is_some();
+    view! {
+        <section class="card" id="import-alertmanager">
+            <details open=open>
+                <summary><h2>{td_string!(locale, channels_import_title)}</h2></summary>
+                <p class="hint">{td_string!(locale, channels_import_hint)}</p>
+                <form method="post" action=action>
+                    <input type="hidden" name="csrf" value=csrf />
+                    <div class="field" class:invalid=invalid>
+                        <label for="import-alertmanager-config">{td_string!(locale, channels_import_text)}</label>
+                        <textarea id="import-alertmanager-config" name="config" rows="10" spellcheck="false">{textarea_text(form.value("config"))}</textarea>
+                        {problem.map(|text| view! { <p class="field-problem" role="alert"><code>{text}</code></p> })}
+                    </div>
+                    <button type="submit">{td_string!(locale, channels_import_submit)}</button>
+                </form>
+            </details>
+        </section>
+    }
+}

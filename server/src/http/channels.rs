@@ -1,0 +1,193 @@
+//! The page of who is told (`/clients/{client}/channels`): the client's people with the mails
+//! they chose, and the channels the agency set up (a team address, a webhook, Slack,
+//! PagerDuty), which agency people add, test, delete and import from an Alertmanager
+//! configuration. Reads and writes go through `notify::channels`, scoped by `ClientAccess`.
+
+use super::AppState;
+use super::pages::{CheckedForm, ClientAccess, path_param, put_flash, take_flash};
+use super::render;
+use crate::notify::alert::MailContext;
+use crate::notify::channels;
+use crate::notify::preferences;
+use crate::tenancy::TenancyError;
+use app::dto::*;
+use axum::extract::{RawPathParams, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+const FLASH: &str = "flash_channels";
+
+/// The page's forms as typed, with their problems.
+#[derive(Default)]
+struct Forms {
+    channel: Option<FormState>,
+    import: Option<FormState>,
+}
+
+pub async fn channels_page(State(state): State<AppState>, access: ClientAccess) -> Response {
+    let notice = take_flash(&access, FLASH).await;
+    render_page(&state, &access, Forms::default(), notice, StatusCode::OK).await
+}
+
+async fn render_page(
+    state: &AppState,
+    access: &ClientAccess,
+    forms: Forms,
+    notice: Option<ChannelNotice>,
+    status: StatusCode,
+) -> Response {
+    let who = &access.who;
+    let (client_name, people, listed) = match tokio::try_join!(
+        sqlx::query_scalar::<_, String>("SELECT name FROM clients WHERE id = ?")
+            .bind(access.client.id)
+            .fetch_one(&state.db),
+        preferences::people(&state.db, access.client.id),
+        channels::of_client(&state.db, access.client.id)
+    ) {
+        Ok(both) => both,
+        Err(e) => return render::internal(state, who.locale, e).await,
+    };
+    let can_manage = who.caller.role.is_agency();
+    let page = ChannelsPage {
+        client_name,
+        client_slug: access.client.slug.clone(),
+        people: people
+            .into_iter()
+            .map(|person| PersonMails {
+                email: person.email,
+                alerts: person.wants.alerts,
+                severities: person.wants.severities,
+                projects: person.wants.projects,
+            })
+            .collect(),
+        channels: listed,
+        can_manage,
+        form: forms.channel.filter(|_| can_manage),
+        import_form: forms.import.filter(|_| can_manage),
+        notice,
+    };
+    render::page(
+        state,
+        who.locale,
+        Some(who.viewer()),
+        Page::Channels(Box::new(page)),
+        status,
+    )
+    .await
+}
+
+fn back(access: &ClientAccess, anchor: &str) -> Response {
+    Redirect::to(&format!("/clients/{}/channels#{anchor}", access.client.slug)).into_response()
+}
+
+pub async fn create_channel(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    match channels::create(&state.db, &who.caller, &access.client, &form).await {
+        Ok(name) => {
+            tracing::info!(client = %access.client.slug, %name, "channel created");
+            put_flash(&access, FLASH, ChannelNotice::Created { name }).await;
+            back(&access, "channels")
+        }
+        Err(TenancyError::Invalid(form)) => {
+            let forms = Forms {
+                channel: Some(form),
+                ..Forms::default()
+            };
+            render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// The channel id in the path: one that is not a number names none (the same 404).
+fn channel_id(params: &RawPathParams) -> i64 {
+    path_param(params, "channel").parse::<i64>().unwrap_or(-1)
+}
+
+pub async fn delete_channel(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let id = channel_id(&params);
+    match channels::delete(&state.db, &who.caller, &access.client, id).await {
+        Ok(name) => {
+            tracing::info!(client = %access.client.slug, channel = id, "channel deleted");
+            put_flash(&access, FLASH, ChannelNotice::Deleted { name }).await;
+            back(&access, "channels")
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// Sends a test message to one channel through the outbox (it says that it is a test).
+pub async fn test_channel(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let id = channel_id(&params);
+    match channels::send_test(
+        &state.db,
+        &who.caller,
+        &access.client,
+        id,
+        &MailContext::new(&state.public_base),
+    )
+    .await
+    {
+        Ok(name) => {
+            state.outbox.wake();
+            tracing::info!(client = %access.client.slug, channel = id, "channel test queued");
+            put_flash(&access, FLASH, ChannelNotice::TestQueued { name }).await;
+            back(&access, &format!("channel-{id}"))
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// Makes channels of the receivers of a pasted Alertmanager configuration (agency people); a
+/// file that cannot be read stays in the form with the reason.
+pub async fn import_alertmanager(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    if !who.caller.role.is_agency() {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    let text = form.iter().find(|(n, _)| n == "config").map_or("", |(_, v)| v.as_str());
+    let parsed = vitrine_scrape_config::alertmanager_config::parse_alertmanager_config(text);
+    let config = match parsed {
+        Ok(config) => config,
+        Err(e) => {
+            let mut values = form.clone();
+            values.push(("config_error".into(), e.to_string()));
+            let forms = Forms {
+                import: Some(FormState {
+                    values,
+                    problems: vec![("config".into(), FieldProblem::InvalidChoice)],
+                }),
+                ..Forms::default()
+            };
+            return render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    match channels::import(&state.db, access.client.id, &config, Some(who.caller.user_id)).await {
+        Ok(report) => {
+            tracing::info!(client = %access.client.slug, made = report.created.len(), "alertmanager configuration imported");
+            put_flash(&access, FLASH, ChannelNotice::Imported(report)).await;
+            back(&access, "channels")
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
