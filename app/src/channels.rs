@@ -165,7 +165,10 @@ pub fn Channels(locale: Locale, page: ChannelsPage, csrf: String) -> impl IntoVi
                         <span>{channel.shown.clone()}</span> " · " <span>{severities}</span>
                         <br />
                         <small class="hint">
-                            {td!(locale, channel_made, when = utc_text(channel.created_ms), by = channel.created_by.clone().unwrap_or_default())}
+                            {match channel.created_by.clone() {
+                                Some(by) => td!(locale, channel_made, when = utc_text(channel.created_ms), by = by).into_any(),
+                                None => td!(locale, channel_made_at, when = utc_text(channel.created_ms)).into_any(),
+                            }}
                         </small>
                         {buttons}
                     </li>
@@ -231,8 +234,8 @@ fn NewChannelForm(locale: Locale, form: Option<FormState>, action: String, csrf:
         .collect_view();
     view! {
         <section class="card" id="new-channel">
-            <details open=open>
-                <summary><h2>{td_string!(locale, channel_new_title)}</h2></summary>
+            <details class="section" open=open>
+                <summary>{td_string!(locale, channel_new_title)}</summary>
                 <p class="hint">{td_string!(locale, channel_new_hint)}</p>
                 <form method="post" action=action>
                     <input type="hidden" name="csrf" value=csrf />
@@ -261,8 +264,8 @@ fn ImportForm(locale: Locale, form: Option<FormState>, action: String, csrf: Str
     let invalid = problem.is_some();
     view! {
         <section class="card" id="import-alertmanager">
-            <details open=open>
-                <summary><h2>{td_string!(locale, channels_import_title)}</h2></summary>
+            <details class="section" open=open>
+                <summary>{td_string!(locale, channels_import_title)}</summary>
                 <p class="hint">{td_string!(locale, channels_import_hint)}</p>
                 <form method="post" action=action>
                     <input type="hidden" name="csrf" value=csrf />

@@ -78,7 +78,22 @@ async fn seed_thresholds(db: &SqlitePool) -> Result<(), AdminError> {
         let new = crate::rules::NewThreshold::from_template(template, &place, "de", 60);
         crate::rules::insert(db, &new).await?;
     }
-    seed_maintenance(db, &place).await
+    seed_maintenance(db, &place).await?;
+    seed_channel(db, &place).await
+}
+
+/// ACME's team mailbox gets the critical and warning alarms besides ACME's people.
+async fn seed_channel(db: &SqlitePool, place: &targets::Place) -> Result<(), AdminError> {
+    use crate::notify::channels::{Kind, NewChannel, insert};
+    let new = NewChannel {
+        kind: Kind::Email,
+        name: "Shop team".into(),
+        target: "team@acme.example".into(),
+        url: None,
+        severities: Some(vec!["critical".into(), "warning".into()]),
+    };
+    insert(db, place.client_id, &new, None).await?;
+    Ok(())
 }
 
 /// A planned maintenance of ACME's shop: next Sunday from 02:00 to 04:00 UTC.

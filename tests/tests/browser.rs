@@ -80,6 +80,13 @@ fn client_admin_explores_the_demo_data_in_chromium() {
     drive("explore.mjs", "explore.png");
 }
 
+/// The agency owner adds a Slack channel on "Who is told"; the client admin reads the page on a
+/// phone in French, dark.
+#[test]
+fn the_owner_adds_a_channel_and_the_client_admin_reads_who_is_told_in_chromium() {
+    drive("channels.mjs", "channels.png");
+}
+
 /// Opens the thresholds page from the client home on a phone, in German: states and explanations.
 #[test]
 fn client_admin_reads_the_thresholds_on_a_phone_in_chromium() {
