@@ -258,6 +258,12 @@ impl Server {
         }
     }
 
+    /// Kills the process at once (SIGKILL, as `kill -9` or a power cut); the data stays.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The server's data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.data.clone()

@@ -1,7 +1,8 @@
 //! Error mails: a threshold that raises its alarm mails every person of its client through a
 //! real SMTP server (aiosmtpd), in their language, with the explanation; the end of the alarm
 //! is mailed too. While the mail server is down nothing is lost: every mail arrives once it is
-//! back, none twice, each with its one Message-ID.
+//! back, none twice, each with its one Message-ID; after a `kill -9` mid-send every mail arrives
+//! and at most the one in flight twice.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,13 +72,20 @@ fn text_of(mail: &str) -> String {
 }
 
 fn serve(smtp: &SmtpServer) -> Server {
-    Server::start_with(&[
+    serve_with(smtp, &[])
+}
+
+fn serve_with(smtp: &SmtpServer, more: &[(&str, &str)]) -> Server {
+    let url = smtp.url();
+    let mut env = vec![
         ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
-        ("VITRINE_SMTP_URL", &smtp.url()),
+        ("VITRINE_SMTP_URL", url.as_str()),
         ("VITRINE_MAIL_FROM", "Vitrine Alerts <alerts@agency.example>"),
         ("VITRINE_OUTBOX_BACKOFF_BASE_MS", "200"),
         ("VITRINE_OUTBOX_BACKOFF_MAX_SECS", "2"),
-    ])
+    ];
+    env.extend_from_slice(more);
+    Server::start_with(&env)
 }
 
 #[tokio::test]
@@ -210,6 +218,65 @@ async fn the_alarm_and_its_end_are_mailed_to_the_clients_people() {
     value.store(1, Ordering::Relaxed);
     let mails = smtp.wait_for(3, Duration::from_secs(30));
     assert!(mails[2].contains("[RESOLVED] Queue too long"), "{}", mails[2]);
+}
+
+/// `kill -9` while the outbox sends: after the restart every mail arrives, and at most the one
+/// that was in flight arrives twice, with the same Message-ID.
+#[tokio::test]
+async fn a_crash_mid_send_loses_no_mail_and_repeats_at_most_the_one_in_flight() {
+    const MAILS: usize = 100;
+    let mut smtp = SmtpServer::start();
+    smtp.stop();
+    let mut server = serve(&smtp);
+    let owner = server.login(OWNER).await;
+    for i in 0..MAILS {
+        owner
+            .invite("globex", &format!("person{i}@globex.example"), "viewer")
+            .await;
+    }
+    smtp.resume();
+    // Killed as soon as the first mails are in, while the others are being sent.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while smtp.messages().len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "no mail was sent");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    let before = smtp.messages().len();
+    assert!(
+        before < MAILS,
+        "all {before} mails left before the kill: nothing was in flight"
+    );
+    let data = server.data_dir();
+    let _again = serve_with(&smtp, &[("VITRINE_DATA_DIR", data.to_str().expect("a UTF-8 path"))]);
+    let message_ids = || {
+        smtp.messages()
+            .iter()
+            .filter_map(|m| header(m, "Message-ID"))
+            .collect::<Vec<_>>()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut ids = message_ids();
+        ids.sort();
+        ids.dedup();
+        if ids.len() == MAILS {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {MAILS} mails arrived after the restart ({before} before the kill)",
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ids = message_ids();
+    assert!(
+        ids.len() <= MAILS + 1,
+        "{} mails for {MAILS} distinct ones: more than the one in flight was sent twice",
+        ids.len()
+    );
 }
 
 #[tokio::test]
