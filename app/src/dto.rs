@@ -173,6 +173,8 @@ pub enum FieldProblem {
     InvalidUrl,
     /// Not a routing key (letters and digits).
     InvalidRoutingKey,
+    /// `{{ … }}` that is not a template Prometheus can expand.
+    InvalidTemplate,
 }
 
 /// A submitted form: the values as typed (so nothing is lost) and the

@@ -208,6 +208,7 @@ pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static
         FieldProblem::EndBeforeStart => td_string!(locale, field_end_before_start),
         FieldProblem::InvalidUrl => td_string!(locale, field_invalid_url),
         FieldProblem::InvalidRoutingKey => td_string!(locale, field_invalid_routing_key),
+        FieldProblem::InvalidTemplate => td_string!(locale, field_invalid_template),
     }
 }
 

@@ -296,18 +296,29 @@ impl Server {
     /// Runs `vitrine ARGS` against this server's data directory (the command goes
     /// through the running server where it must); its standard output, or a panic.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(binary())
-            .args(args)
-            .env("VITRINE_DATA_DIR", self.data_dir())
-            .env("VITRINE_LOG", "warn")
-            .output()
-            .expect("running vitrine");
+        let out = self.run_cli(args);
         assert!(
             out.status.success(),
             "vitrine {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `vitrine ARGS` on the server's data directory, expecting it to fail: its stderr.
+    pub fn cli_failing(&self, args: &[&str]) -> String {
+        let out = self.run_cli(args);
+        assert!(!out.status.success(), "vitrine {args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn run_cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binary())
+            .args(args)
+            .env("VITRINE_DATA_DIR", self.data_dir())
+            .env("VITRINE_LOG", "warn")
+            .output()
+            .expect("running vitrine")
     }
 
     /// A new API token of `client`.

@@ -13,6 +13,21 @@ fn write(server: &Server, name: &str, text: &str) -> String {
     path.to_str().expect("a UTF-8 path").to_string()
 }
 
+/// `vitrine rules import FILE` into globex's portal/ENVIRONMENT.
+fn import_args<'a>(file: &'a str, environment: &'a str) -> [&'a str; 9] {
+    [
+        "rules",
+        "import",
+        file,
+        "--client",
+        "globex",
+        "--project",
+        "portal",
+        "--environment",
+        environment,
+    ]
+}
+
 fn promtool_check(path: &str) -> (bool, String) {
     let out = Command::new("promtool")
         .args(["check", "rules", path])
@@ -30,17 +45,7 @@ fn promtool_check(path: &str) -> (bool, String) {
 async fn seed_003s_rules_become_thresholds_and_go_back_out_as_a_rule_file() {
     let server = Server::start();
     let file = write(&server, "rules.yml", SEED_003_RULES);
-    let out = server.cli(&[
-        "rules",
-        "import",
-        &file,
-        "--client",
-        "globex",
-        "--project",
-        "portal",
-        "--environment",
-        "live",
-    ]);
+    let out = server.cli(&import_args(&file, "live"));
     assert!(
         out.contains("Thresholds made: 3 (HighCPUUsage, HighMemoryUsage, HighErrorRate)"),
         "{out}"
@@ -60,17 +65,7 @@ async fn seed_003s_rules_become_thresholds_and_go_back_out_as_a_rule_file() {
         page.summary()
     );
     // Once more: the names are taken, nothing is doubled.
-    let again = server.cli(&[
-        "rules",
-        "import",
-        &file,
-        "--client",
-        "globex",
-        "--project",
-        "portal",
-        "--environment",
-        "live",
-    ]);
+    let again = server.cli(&import_args(&file, "live"));
     assert!(
         again.contains("Thresholds made: 0")
             && again.contains("Not made: HighCPUUsage: a threshold of this name exists here already."),
@@ -89,17 +84,7 @@ async fn seed_003s_rules_become_thresholds_and_go_back_out_as_a_rule_file() {
     assert!(exported.contains(r#"expr: "(sum(rate(http_requests_total{environment=\"live\",project=\"portal\",status=~\"5.*\"}[5m]))) > 0.1""#), "{exported}");
     // What goes out comes back in: the export imports into another environment.
     let path = write(&server, "roundtrip.yml", &exported);
-    let back = server.cli(&[
-        "rules",
-        "import",
-        &path,
-        "--client",
-        "globex",
-        "--project",
-        "portal",
-        "--environment",
-        "stage",
-    ]);
+    let back = server.cli(&import_args(&path, "stage"));
     assert!(back.contains("Thresholds made: 3"), "{back}");
 }
 
@@ -108,24 +93,7 @@ async fn a_broken_rule_file_is_refused_with_its_place_and_nothing_is_stored() {
     let server = Server::start();
     let broken = "groups:\n  - name: shop\n    rules:\n      - alert: Fine\n        expr: up == 0\n      - alert: Broken\n        expr: sum(rate(x[5m])\n";
     let file = write(&server, "broken.yml", broken);
-    let out = Command::new(binary())
-        .args([
-            "rules",
-            "import",
-            &file,
-            "--client",
-            "globex",
-            "--project",
-            "portal",
-            "--environment",
-            "live",
-        ])
-        .env("VITRINE_DATA_DIR", server.data_dir())
-        .env("VITRINE_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = server.cli_failing(&import_args(&file, "live"));
     assert!(err.contains("groups[0].rules[1].expr (line 7, column 15)"), "{err}");
     let owner = server.login(OWNER).await;
     assert!(!owner.get("/clients/globex/thresholds").await.contains("Fine"));
@@ -167,4 +135,55 @@ async fn a_broken_rule_file_is_refused_with_its_place_and_nothing_is_stored() {
         )
         .await;
     assert_eq!(forbidden.status, 403);
+}
+
+/// An imported rule's description with Prometheus templates reads, on the page and in the alarm
+/// mail, with the alert's labels and value; one that is not a template is refused at import.
+#[tokio::test]
+async fn templates_in_an_imported_description_are_expanded_for_the_alert() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+    let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
+    let value = Arc::new(AtomicU64::new(1234));
+    let host = serve_queue_length(value.clone());
+    server.scrape_every_second(&host, "globex", "portal", "live");
+    let rules = "groups:\n  - name: queue\n    rules:\n      - alert: QueueLong\n        expr: queue_length > 10\n        labels:\n          severity: critical\n        annotations:\n          description: '{{ $value | humanize }} orders wait on {{ $labels.instance | stripPort }} ({{ $labels.project }}).'\n";
+    let file = write(&server, "queue.yml", rules);
+    let out = server.cli(&import_args(&file, "live"));
+    assert!(out.contains("QueueLong"), "{out}");
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let page = globex.get("/clients/globex/thresholds").await;
+    let id = between(&page.body, "id=\"threshold-", "\"")
+        .expect("the imported threshold")
+        .to_string();
+    let card = wait_for_threshold_card(&globex, "globex", &id, "1.234k orders wait on 127.0.0.1 (portal).").await;
+    assert!(!card.contains("{{"), "{card}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mail = loop {
+        let mails: Vec<String> = std::fs::read_dir(server.data_dir().join("mail"))
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(mail) = mails.into_iter().find(|m| m.contains("QueueLong")) {
+            break mail;
+        }
+        assert!(std::time::Instant::now() < deadline, "no alarm mail");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let text = mail.replace("=\r\n", "").replace("=\n", "");
+    assert!(text.contains("1.234k orders wait on 127.0.0.1 (portal)."), "{text}");
+
+    let bad = write(
+        &server,
+        "bad.yml",
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        annotations:\n          summary: '{{ nosuchfunction $value }}'\n",
+    );
+    let out = server.cli_failing(&import_args(&bad, "live"));
+    assert!(
+        out.contains("groups[0].rules[0].annotations.summary (the rule at line 4)") && out.contains("nosuchfunction"),
+        "{out}"
+    );
 }

@@ -55,6 +55,15 @@ async fn a_threshold_watches_then_alarms_then_is_back_to_normal() {
         response.contains("Orders wait in the queue"),
         "the typed explanation is lost"
     );
+    // Double braces in an explanation are a Prometheus template, or refused.
+    let mut form = threshold_form(&csrf, "Queue too long", "max(queue_length)");
+    form.retain(|(name, _)| *name != "action_en");
+    form.push(("action_en", "We call {{ nosuchfunction }}."));
+    owner
+        .post_form("/clients/globex/thresholds", &form)
+        .await
+        .expect_status(422)
+        .expect_text("is not a Prometheus template, e.g. {{ $value | humanize }} or {{ $labels.instance }}");
 
     let response = owner
         .post_form(

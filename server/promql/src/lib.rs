@@ -42,6 +42,7 @@ mod lexer;
 mod matcher;
 mod parser;
 mod printer;
+pub mod template;
 
 use std::fmt;
 

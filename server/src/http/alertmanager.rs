@@ -256,7 +256,6 @@ pub async fn alerts(State(state): State<AppState>, client: ApiClient, RawQuery(q
     let interval_ms = i64::try_from(state.config.rule_evaluation_interval_secs).unwrap_or(60) * 1000;
     let mut listed = Vec::new();
     for threshold in &thresholds {
-        let annotations = threshold.annotations();
         let health = state.rules.health(threshold.id);
         for alert in state.rules.alerts(threshold.id) {
             if alert.state != AlertState::Firing
@@ -271,7 +270,7 @@ pub async fn alerts(State(state): State<AppState>, client: ApiClient, RawQuery(q
             let state_text = if silenced_by.is_empty() { "active" } else { "suppressed" };
             listed.push(json!({
                 "labels": labels_object(&alert.labels),
-                "annotations": annotations,
+                "annotations": threshold.annotations(Some(&alert), &state.public_base),
                 "startsAt": rfc3339(alert.fired_at),
                 "endsAt": rfc3339(health.last_ms + 4 * interval_ms),
                 "updatedAt": rfc3339(health.last_ms),

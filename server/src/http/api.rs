@@ -554,13 +554,12 @@ pub async fn alerts(State(state): State<AppState>, client: ApiClient) -> Respons
     };
     let mut alerts = Vec::new();
     for threshold in &thresholds {
-        let annotations = threshold.annotations();
         alerts.extend(
             state
                 .rules
                 .alerts(threshold.id)
                 .iter()
-                .map(|a| alert_json(a, &annotations)),
+                .map(|a| alert_json(a, &threshold.annotations(Some(a), &state.public_base))),
         );
     }
     success(json!({ "alerts": alerts }))
@@ -583,7 +582,7 @@ pub async fn rules(State(state): State<AppState>, client: ApiClient, RawQuery(q)
             threshold.project,
             threshold.environment.as_deref().unwrap_or("*")
         );
-        let annotations = threshold.annotations();
+        let annotations = threshold.annotations(None, &state.public_base);
         let alerts = state.rules.alerts(threshold.id);
         let health = state.rules.health(threshold.id);
         let rule_state = if alerts.iter().any(|a| a.state == AlertState::Firing) {
@@ -601,7 +600,10 @@ pub async fn rules(State(state): State<AppState>, client: ApiClient, RawQuery(q)
             "keepFiringFor": threshold.keep_firing_for_secs,
             "labels": {"severity": threshold.severity, "threshold_id": threshold.id.to_string()},
             "annotations": annotations,
-            "alerts": alerts.iter().map(|a| alert_json(a, &annotations)).collect::<Vec<_>>(),
+            "alerts": alerts
+                .iter()
+                .map(|a| alert_json(a, &threshold.annotations(Some(a), &state.public_base)))
+                .collect::<Vec<_>>(),
             "health": if health.error.is_some() { "err" } else if health.last_ms == 0 { "unknown" } else { "ok" },
             "lastError": health.error.unwrap_or_default(),
             "evaluationTime": health.seconds,

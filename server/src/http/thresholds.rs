@@ -266,7 +266,12 @@ async fn view_of(
             delivered: u32::try_from(delivered).unwrap_or(0),
         })
         .collect();
-    let explanation = t.explanations.for_language(language_tag(locale));
+    // Templates in the text read for the alert that fires (or waits), as the mails say them.
+    let alerts = state.rules.alerts(t.id);
+    let shown = [AlertState::Firing, AlertState::Pending]
+        .iter()
+        .find_map(|wanted| alerts.iter().find(|a| a.state == *wanted));
+    let explanation = t.explanation(language_tag(locale), shown, &state.public_base);
     Ok(ThresholdView {
         id: t.id,
         name: t.name.clone(),

@@ -218,7 +218,7 @@ pub async fn enqueue_notice(
     };
     // In `language`, with the chart drawn in its number format.
     let mut in_language = |language: &str| {
-        let explanation = threshold.explanations.for_language(language);
+        let explanation = threshold.explanation(language, alerts.first(), &context.public_base);
         let locale = app::locale_from_tag(&[language]);
         let chart_png = chart.as_mut().and_then(|chart| chart.png(locale));
         let mail = AlertMail {

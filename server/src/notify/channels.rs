@@ -542,7 +542,7 @@ fn common_labels(alerts: &[Alert]) -> Value {
 /// What Alertmanager 0.25 posts to a webhook (`version` 4), grouped by the threshold.
 fn webhook_payload(receiver: &str, message: &Message<'_>) -> Value {
     let status = if message.mail.firing { "firing" } else { "resolved" };
-    let annotations = message.threshold.annotations();
+    let external_url = &message.context.public_base;
     let alerts: Vec<Value> = message
         .alerts
         .iter()
@@ -551,7 +551,7 @@ fn webhook_payload(receiver: &str, message: &Message<'_>) -> Value {
             json!({
                 "status": if resolved { "resolved" } else { "firing" },
                 "labels": labels_object(&alert.labels),
-                "annotations": annotations,
+                "annotations": message.threshold.annotations(Some(alert), external_url),
                 "startsAt": rfc3339(alert.fired_at.max(alert.active_at)),
                 "endsAt": if resolved { rfc3339(alert.resolved_at) } else { "0001-01-01T00:00:00Z".to_string() },
                 "generatorURL": message.mail.link,
@@ -568,7 +568,7 @@ fn webhook_payload(receiver: &str, message: &Message<'_>) -> Value {
         "receiver": receiver,
         "groupLabels": group_labels,
         "commonLabels": common_labels(message.alerts),
-        "commonAnnotations": annotations,
+        "commonAnnotations": message.threshold.annotations(message.alerts.first(), external_url),
         "externalURL": message.context.public_base,
         "alerts": alerts,
     })

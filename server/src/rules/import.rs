@@ -28,6 +28,9 @@ pub enum RuleImportError {
         column: usize,
         message: String,
     },
+    /// A label or annotation is not a template Prometheus can expand.
+    #[error("{rule} (the rule at line {line}): {message}")]
+    Template { rule: String, line: usize, message: String },
     #[error(transparent)]
     Tenancy(#[from] TenancyError),
 }
@@ -117,6 +120,17 @@ pub async fn import(db: &SqlitePool, destination: &Destination, text: &str) -> R
                 column: rule.expr_column,
                 message: e.to_string(),
             })?;
+            // As `promtool check rules`: every label and annotation must be a valid template.
+            for (part, (key, text)) in [("labels", &rule.labels), ("annotations", &rule.annotations)]
+                .into_iter()
+                .flat_map(|(part, list)| list.iter().map(move |entry| (part, entry)))
+            {
+                vitrine_promql::template::check(text).map_err(|e| RuleImportError::Template {
+                    rule: format!("groups[{g}].rules[{r}].{part}.{key}"),
+                    line: rule.line,
+                    message: e.to_string(),
+                })?;
+            }
             let name = match &rule.kind {
                 RuleKind::Record(name) => {
                     imported.skipped.push((name.clone(), SkipReason::Recording));

@@ -15,6 +15,7 @@ pub mod templates;
 use crate::tenancy::model::Name;
 use crate::tenancy::scope::{Caller, ScopedClient};
 use crate::tenancy::{FormCheck, Result, TenancyError, is_unique_violation, now};
+use alerting::Alert;
 use app::dto::{Comparison, FieldProblem, THRESHOLD_SEVERITIES, THRESHOLD_UNITS};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
@@ -109,10 +110,33 @@ impl Threshold {
         vitrine_promql::parse(&text).map_err(|e| e.to_string())
     }
 
-    /// The explanation in English as the alert's annotations (what Grafana, amtool and
-    /// webhooks show).
-    pub fn annotations(&self) -> serde_json::Value {
-        let text = self.explanations.for_language("en");
+    /// The explanation in `language`, its templates (Prometheus': `{{ $labels.instance }}`,
+    /// `{{ $value | humanize }}`, …) expanded for `alert`; as written without one. `$labels` are
+    /// the alert's labels, `$externalURL` is `external_url`.
+    pub fn explanation(&self, language: &str, alert: Option<&Alert>, external_url: &str) -> Explanation {
+        let text = self.explanations.for_language(language);
+        let Some(alert) = alert else {
+            return text;
+        };
+        let none = vitrine_promql::Labels::from_pairs(&[]);
+        let data = vitrine_promql::template::AlertData {
+            labels: &alert.labels,
+            external_labels: &none,
+            external_url,
+            value: alert.value,
+        };
+        let expand = |part: &str| vitrine_promql::template::expand_or_error(part, &data);
+        Explanation {
+            meaning: expand(&text.meaning),
+            action: expand(&text.action),
+            audience: expand(&text.audience),
+        }
+    }
+
+    /// The explanation in English as the annotations of `alert` (what Grafana, amtool and
+    /// webhooks show), or of the rule (templates as written).
+    pub fn annotations(&self, alert: Option<&Alert>, external_url: &str) -> serde_json::Value {
+        let text = self.explanation("en", alert, external_url);
         serde_json::json!({
             "summary": self.name,
             "description": text.meaning,
@@ -276,10 +300,13 @@ fn one_of(choices: &'static [&'static str]) -> impl Fn(&str) -> std::result::Res
     }
 }
 
+/// An explanation's part: plain text, or a template Prometheus would expand (`{{ $value }}`).
 fn text(raw: &str) -> std::result::Result<String, FieldProblem> {
     let raw = raw.trim();
     if raw.chars().count() > 2000 {
         Err(FieldProblem::TooLong)
+    } else if vitrine_promql::template::check(raw).is_err() {
+        Err(FieldProblem::InvalidTemplate)
     } else {
         Ok(raw.to_string())
     }

@@ -838,7 +838,7 @@ fn label_replace(vec: &[Sample], args: &[Node], ctx: &mut FnCtx) -> Result<Vecto
 }
 
 /// Go's `Regexp.ExpandString`: `$1`, `${1}`, `$name`, `${name}`, `$$`.
-fn go_expand(re: &Regex, template: &str, src: &str, caps: &regex::Captures<'_>) -> String {
+pub(crate) fn go_expand(re: &Regex, template: &str, src: &str, caps: &regex::Captures<'_>) -> String {
     let _ = src;
     let mut out = String::new();
     let mut t = template;

@@ -11,7 +11,7 @@
 mod aggr;
 mod binop;
 mod engine;
-mod functions;
+pub(crate) mod functions;
 mod gomath;
 mod gosort;
 mod gotime;
