@@ -23,6 +23,8 @@ pub enum Page {
     Targets(Box<TargetsPage>),
     Thresholds(Box<ThresholdsPage>),
     Channels(Box<ChannelsPage>),
+    Dashboards(Box<DashboardsPage>),
+    Dashboard(Box<DashboardPage>),
     Outbox(Box<OutboxPage>),
     Explore(Box<ExplorePage>),
     AcceptInvite(AcceptInvite),
@@ -1044,4 +1046,98 @@ pub enum AlertmanagerNoteKind {
     Placeholder,
     /// An integration Vitrine cannot send to.
     Unsupported,
+}
+
+/// The time ranges a dashboard offers, as they stand in its address.
+pub const DASHBOARD_RANGES: [&str; 5] = ["1h", "6h", "24h", "7d", "30d"];
+
+/// A client's dashboards by project, with how each environment is doing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DashboardsPage {
+    pub client_name: String,
+    pub client_slug: String,
+    pub projects: Vec<ProjectDashboards>,
+    /// Agency people: may add the default dashboard to a project.
+    pub can_manage: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProjectDashboards {
+    pub slug: String,
+    pub name: String,
+    pub environments: Vec<EnvironmentState>,
+    /// (id, title in the viewer's language)
+    pub dashboards: Vec<(i64, String)>,
+}
+
+/// An environment and its thresholds: how many there are and how many raise the alarm.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EnvironmentState {
+    pub name: String,
+    pub thresholds: u32,
+    pub firing: u32,
+}
+
+/// One dashboard of a project in one environment over one time range.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DashboardPage {
+    pub client_name: String,
+    pub client_slug: String,
+    pub dashboard_id: i64,
+    pub title: String,
+    pub description: String,
+    pub project_name: String,
+    /// The project's environments; `environment` is the one shown.
+    pub environments: Vec<String>,
+    pub environment: String,
+    /// One of [`DASHBOARD_RANGES`].
+    pub range: String,
+    pub end_ms: i64,
+    pub panels: Vec<PanelView>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PanelView {
+    /// `timeseries` or `stat`.
+    pub kind: String,
+    pub title: String,
+    pub explanation: String,
+    /// Columns of 24.
+    pub width: u8,
+    pub chart_svg: String,
+    /// A panel wider than half the page: its chart drawn again for a phone's width.
+    pub chart_svg_phone: Option<String>,
+    pub unit: String,
+    /// Named series: (colour `#RRGGBB`, name); empty for a single unnamed series.
+    pub legends: Vec<(String, String)>,
+    /// `None`: no data in the range.
+    pub stats: Option<PanelStats>,
+    pub thresholds: Vec<PanelThreshold>,
+    /// The query could not run: why, in Prometheus' words.
+    pub error: Option<String>,
+}
+
+/// The figures a panel's sentence is made of.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PanelStats {
+    /// The latest value (of the series with the highest value at the end).
+    pub last: f64,
+    pub max: f64,
+    pub max_at: i64,
+    pub min: f64,
+    pub min_at: i64,
+}
+
+/// A threshold drawn on a panel, with its state now and when in the range it was crossed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PanelThreshold {
+    pub id: i64,
+    pub name: String,
+    pub state: ThresholdState,
+    pub comparison: Comparison,
+    pub line: f64,
+    pub meaning: String,
+    pub action: String,
+    /// The first time in the range a series was across the line.
+    pub crossed_at: Option<i64>,
 }

@@ -22,6 +22,8 @@ mod account;
 #[cfg(feature = "ssr")]
 pub mod channels;
 #[cfg(feature = "ssr")]
+mod dashboards;
+#[cfg(feature = "ssr")]
 pub mod dto;
 #[cfg(feature = "ssr")]
 mod explore;

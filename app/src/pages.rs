@@ -56,6 +56,8 @@ fn page_title(locale: Locale, page: &Page) -> String {
         Page::Explore(page) => format!("{} · {}", td_string!(locale, explore_title), page.client_name),
         Page::Thresholds(page) => format!("{} · {}", td_string!(locale, thresholds_title), page.client_name),
         Page::Channels(page) => format!("{} · {}", td_string!(locale, channels_title), page.client_name),
+        Page::Dashboards(page) => format!("{} · {}", td_string!(locale, dashboards_link), page.client_name),
+        Page::Dashboard(page) => format!("{} · {}", page.title, page.client_name),
         Page::Outbox(_) => td_string!(locale, outbox_title).to_string(),
         Page::AcceptInvite(_) => td_string!(locale, accept_title).to_string(),
         Page::InviteInvalid => td_string!(locale, accept_invalid_title).to_string(),
@@ -126,6 +128,8 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::Targets(page) => view! { <Targets locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Thresholds(page) => view! { <Thresholds locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Channels(page) => view! { <crate::channels::Channels locale=locale page=*page csrf=csrf /> }.into_any(),
+        Page::Dashboards(page) => view! { <crate::dashboards::Dashboards locale=locale page=*page csrf=csrf /> }.into_any(),
+        Page::Dashboard(page) => view! { <crate::dashboards::Dashboard locale=locale page=*page /> }.into_any(),
         Page::Outbox(page) => view! { <Outbox locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Explore(page) => view! { <Explore locale=locale page=*page /> }.into_any(),
         Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
@@ -566,6 +570,11 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
     view! {
         <h1>{client.name.clone()}</h1>
         <p class="intro">{td!(locale, client_intro, client = client.name.clone())}</p>
+        <p class="explore-cta">
+            <a class="cta-link dashboards-link" href=format!("/clients/{}/dashboards", client.slug)>{td_string!(locale, dashboards_link)}</a>
+            " "
+            <span class="hint">{td_string!(locale, dashboards_link_hint)}</span>
+        </p>
         <p class="explore-cta">
             <a class="cta-link thresholds-link" href=format!("/clients/{}/thresholds", client.slug)>{td_string!(locale, thresholds_link)}</a>
             " "

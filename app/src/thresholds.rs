@@ -128,7 +128,7 @@ pub(crate) fn comparison_text(locale: Locale, comparison: Comparison) -> &'stati
     }
 }
 
-fn state_badge(locale: Locale, state: ThresholdState) -> impl IntoView {
+pub(crate) fn state_badge(locale: Locale, state: ThresholdState) -> impl IntoView {
     let (class, text) = match state {
         ThresholdState::Ok => ("status up", td_string!(locale, threshold_state_ok)),
         ThresholdState::Pending => ("status pending", td_string!(locale, threshold_state_pending)),

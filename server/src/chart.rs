@@ -81,8 +81,15 @@ pub struct Chart<'a> {
 impl Chart<'_> {
     /// The `<svg>` element for a page; empty when it cannot be drawn.
     pub fn svg(&self) -> String {
-        match self.draw() {
-            Ok(svg) => themed(&svg),
+        self.svg_width(WIDTH)
+    }
+
+    /// The `<svg>` drawn `width` units wide (at most [`WIDTH`]): a chart for a narrow place keeps
+    /// its text readable once the page scales it down.
+    pub fn svg_width(&self, width: u32) -> String {
+        let width = width.clamp(WIDTH / 3, WIDTH);
+        match self.draw(width) {
+            Ok(svg) => themed(&svg, width),
             Err(e) => {
                 tracing::warn!(error = %e, "drawing a chart");
                 String::new()
@@ -92,7 +99,7 @@ impl Chart<'_> {
 
     /// The chart as a PNG on a white background, for mails.
     pub fn png(&self) -> Result<Vec<u8>, String> {
-        let svg = on_white(&self.draw()?);
+        let svg = on_white(&self.draw(WIDTH)?);
         let tree = resvg::usvg::Tree::from_str(&svg, &png_options()).map_err(|e| e.to_string())?;
         let mut pixmap = resvg::tiny_skia::Pixmap::new(WIDTH, HEIGHT).ok_or("no room for the picture")?;
         pixmap.fill(resvg::tiny_skia::Color::WHITE);
@@ -101,10 +108,10 @@ impl Chart<'_> {
     }
 
     /// The plotters SVG, with the marker colours still in it.
-    fn draw(&self) -> Result<String, String> {
+    fn draw(&self, width: u32) -> Result<String, String> {
         let mut svg = String::new();
         let series = &self.series[..self.series.len().min(MAX_SERIES)];
-        draw(&mut svg, self, series, self.end_ms.max(self.start_ms + 1))?;
+        draw(&mut svg, self, series, self.end_ms.max(self.start_ms + 1), width)?;
         Ok(svg)
     }
 }
@@ -155,9 +162,9 @@ fn dashes(start: i64, end: i64, value: f64) -> Vec<PathElement<(i64, f64)>> {
         .collect()
 }
 
-fn draw(svg: &mut String, spec: &Chart<'_>, series: &[ChartSeries], end_ms: i64) -> Result<(), String> {
+fn draw(svg: &mut String, spec: &Chart<'_>, series: &[ChartSeries], end_ms: i64, width: u32) -> Result<(), String> {
     let (start_ms, step_ms, locale, marks) = (spec.start_ms, spec.step_ms, spec.locale, spec.marks);
-    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (width, HEIGHT)).into_drawing_area();
     let mut values = ValueAxis::new(
         series
             .iter()
@@ -180,7 +187,7 @@ fn draw(svg: &mut String, spec: &Chart<'_>, series: &[ChartSeries], end_ms: i64)
     let text = ("sans-serif", 17).into_font().color(&TEXT_MARK);
     chart
         .configure_mesh()
-        .x_labels(10)
+        .x_labels(usize::try_from(width / 90).unwrap_or(10))
         .y_labels(8)
         .light_line_style(TRANSPARENT)
         .bold_line_style(GRID_MARK)
@@ -191,7 +198,7 @@ fn draw(svg: &mut String, spec: &Chart<'_>, series: &[ChartSeries], end_ms: i64)
     for line in series {
         let style = rgb(colour(line.colour)).stroke_width(2);
         for run in runs(&line.points, step_ms) {
-            let run = thin_run(run, start_ms, end_ms, i64::from(WIDTH));
+            let run = thin_run(run, start_ms, end_ms, i64::from(width));
             if let [single] = run.as_slice() {
                 // A lone point has no neighbour to draw a line to: a dot shows it.
                 chart
@@ -281,7 +288,7 @@ fn thin_run(run: Vec<(i64, f64)>, start: i64, end: i64, columns: i64) -> Vec<(i6
 
 /// The SVG as pages embed it: the theme's colour instead of the marker colours, and no fixed
 /// width or height (the `viewBox` keeps the proportions).
-fn themed(svg: &str) -> String {
+fn themed(svg: &str, width: u32) -> String {
     let hex = |c: RGBColor| format!("\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
     let body = svg
         .replace(&hex(TEXT_MARK), "\"currentColor\"")
@@ -289,7 +296,7 @@ fn themed(svg: &str) -> String {
         .replace(&hex(GRID_MARK), "\"currentColor\" stroke-opacity=\"0.16\"");
     let rest = body.find('>').map_or("", |end| &body[end + 1..]);
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" class=\"chart\" \
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {HEIGHT}\" class=\"chart\" \
          preserveAspectRatio=\"xMidYMid meet\" aria-hidden=\"true\" focusable=\"false\">{rest}"
     )
 }

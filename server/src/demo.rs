@@ -79,7 +79,19 @@ async fn seed_thresholds(db: &SqlitePool) -> Result<(), AdminError> {
         crate::rules::insert(db, &new).await?;
     }
     seed_maintenance(db, &place).await?;
-    seed_channel(db, &place).await
+    seed_channel(db, &place).await?;
+    seed_dashboards(db).await
+}
+
+/// Every demo project starts with "Is my application OK?".
+async fn seed_dashboards(db: &SqlitePool) -> Result<(), AdminError> {
+    let projects: Vec<(i64, i64)> = sqlx::query_as("SELECT client_id, id FROM projects ORDER BY id")
+        .fetch_all(db)
+        .await?;
+    for (client_id, project_id) in projects {
+        crate::dashboards::insert(db, client_id, project_id, &crate::dashboards::default_model()).await?;
+    }
+    Ok(())
 }
 
 /// ACME's team mailbox gets the critical and warning alarms besides ACME's people.

@@ -3,6 +3,7 @@
 
 mod chart;
 mod config;
+mod dashboards;
 mod db;
 mod demo;
 mod demo_app;

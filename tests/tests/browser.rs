@@ -80,6 +80,13 @@ fn client_admin_explores_the_demo_data_in_chromium() {
     drive("explore.mjs", "explore.png");
 }
 
+/// The client admin opens "Is my application OK?", switches environment and period; on a phone
+/// in German, dark, the panels stack.
+#[test]
+fn client_admin_reads_the_dashboard_in_chromium() {
+    drive("dashboard.mjs", "dashboard.png");
+}
+
 /// The agency owner adds a Slack channel on "Who is told"; the client admin reads the page on a
 /// phone in French, dark.
 #[test]

@@ -56,6 +56,7 @@ struct ClientIds {
     threshold: String,
     silence: String,
     channel: String,
+    dashboard: String,
 }
 
 async fn fixture(server: &Server) -> Fixture {
@@ -154,6 +155,13 @@ async fn fixture(server: &Server) -> Fixture {
             .unwrap_or_else(|| panic!("{client} has no channel: {}", page.summary()))
             .to_string()
     };
+    let dashboard = async |client: &str| {
+        let page = owner.get(&format!("/clients/{client}/dashboards")).await;
+        page.expect_status(200);
+        between(&page.body, &format!("/clients/{client}/dashboards/"), "?")
+            .unwrap_or_else(|| panic!("{client} has no dashboard: {}", page.summary()))
+            .to_string()
+    };
     let threshold = async |client: &str| on_thresholds_page(client, "id=\"threshold-").await;
     let silence = async |client: &str| on_thresholds_page(client, "id=\"silence-").await;
     Fixture {
@@ -164,19 +172,21 @@ async fn fixture(server: &Server) -> Fixture {
             threshold: threshold("globex").await,
             silence: silence("globex").await,
             channel: channel("globex").await,
+            dashboard: dashboard("globex").await,
         },
         acme: ClientIds {
             token: acme_token,
             threshold: threshold("acme").await,
             silence: silence("acme").await,
             channel: channel("acme").await,
+            dashboard: dashboard("acme").await,
         },
     }
 }
 
 /// A route's path with its parameters filled in: the tenant's places, an invitation
 /// token (`{token}`) and the id of the object the route names (`{api_token}`, `{threshold}`,
-/// `{silence}`, `{channel}`).
+/// `{silence}`, `{channel}`, `{dashboard}`).
 fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String {
     route
         .fill(place, invite)
@@ -184,6 +194,7 @@ fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String 
         .replace("{threshold}", object)
         .replace("{silence}", object)
         .replace("{channel}", object)
+        .replace("{dashboard}", object)
 }
 
 /// The id of the object `route` names among a client's `ids`.
@@ -194,6 +205,8 @@ fn object<'a>(route: &Route, ids: &'a ClientIds) -> &'a str {
         &ids.silence
     } else if route.path.contains("{channel}") {
         &ids.channel
+    } else if route.path.contains("{dashboard}") {
+        &ids.dashboard
     } else {
         &ids.token
     }

@@ -78,7 +78,7 @@ fn parse_end(raw: &str) -> Option<i64> {
 
 /// The step for a range when none is given: about [`TARGET_POINTS`] points, rounded up to a
 /// round span of at least [`MIN_AUTO_STEP`].
-fn auto_step(range_ms: i64) -> i64 {
+pub(crate) fn auto_step(range_ms: i64) -> i64 {
     let raw = (range_ms / TARGET_POINTS).max(MIN_AUTO_STEP);
     ROUND_SPANS
         .into_iter()

@@ -7,6 +7,7 @@ mod alertmanager;
 mod api;
 mod channels;
 mod client_ip;
+mod dashboards;
 mod demo;
 mod explore;
 mod guard;

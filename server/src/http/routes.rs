@@ -2,8 +2,8 @@
 //! it, so the tenancy and CSRF tests cover every route there is.
 
 use super::{
-    AppState, account, admin, alertmanager, api, channels, demo, explore, mail_settings, outbox, pages, resets,
-    targets, thresholds,
+    AppState, account, admin, alertmanager, api, channels, dashboards, demo, explore, mail_settings, outbox, pages,
+    resets, targets, thresholds,
 };
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
@@ -182,6 +182,24 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/clients/{client}/silences/{silence}/expire",
             SignedIn,
             post(thresholds::expire_silence),
+        ),
+        r(
+            "GET",
+            "/clients/{client}/dashboards",
+            SignedIn,
+            get(dashboards::dashboards_page),
+        ),
+        r(
+            "GET",
+            "/clients/{client}/dashboards/{dashboard}",
+            SignedIn,
+            get(dashboards::dashboard_page),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/projects/{project}/dashboards",
+            SignedIn,
+            post(dashboards::add_default_dashboard),
         ),
         r(
             "GET",

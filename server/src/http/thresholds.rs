@@ -207,7 +207,7 @@ fn alert_labels(t: &Threshold) -> vitrine_promql::Labels {
 
 /// The state the page shows: firing with every firing alert muted is Silenced (pending ones
 /// are Watching, muted or not: no mail would go out yet anyway).
-fn view_state(state: &AppState, t: &Threshold, active: &[&Silence]) -> ThresholdState {
+pub(crate) fn view_state(state: &AppState, t: &Threshold, active: &[&Silence]) -> ThresholdState {
     let firing: Vec<_> = state
         .rules
         .alerts(t.id)

@@ -1,0 +1,317 @@
+//! A client's dashboards: the landing page lists every project with its environments (and how
+//! each is doing) and its dashboards; a dashboard shows its panels for one environment and time
+//! range, each with what it shows in plain words, a sentence about the period computed from the
+//! data, and the thresholds drawn on it with their state and explanation.
+
+use crate::dto::*;
+use crate::i18n::Locale;
+use crate::mail::fill;
+use crate::targets::utc_text;
+use crate::thresholds::state_badge;
+use crate::units::format_value;
+use leptos::prelude::*;
+use leptos_i18n::{td, td_string};
+
+fn range_text(locale: Locale, range: &str) -> &'static str {
+    match range {
+        "1h" => td_string!(locale, range_1h),
+        "6h" => td_string!(locale, range_6h),
+        "7d" => td_string!(locale, range_7d),
+        "30d" => td_string!(locale, range_30d),
+        _ => td_string!(locale, range_24h),
+    }
+}
+
+/// The panel's sentence about the period: its highest and lowest values and the latest, and
+/// whether its first threshold's line was crossed.
+pub fn panel_summary(locale: Locale, panel: &PanelView) -> String {
+    let Some(stats) = &panel.stats else {
+        return td_string!(locale, panel_no_data).to_string();
+    };
+    let value = |v: f64| format_value(v, &panel.unit, locale);
+    let time = |ms: i64| utc_text(ms);
+    let mut sentence = if stats.max == stats.min {
+        fill(td_string!(locale, panel_summary_flat), &[("value", &value(stats.max))])
+    } else {
+        fill(
+            td_string!(locale, panel_summary_range),
+            &[
+                ("max", &value(stats.max)),
+                ("max_at", &time(stats.max_at)),
+                ("min", &value(stats.min)),
+                ("now", &value(stats.last)),
+            ],
+        )
+    };
+    let first = panel.thresholds.iter().find(|t| {
+        !matches!(
+            t.comparison,
+            Comparison::Found | Comparison::Equal | Comparison::NotEqual
+        )
+    });
+    if let Some(threshold) = first {
+        let line = value(threshold.line);
+        let text = match (threshold.crossed_at, threshold.comparison) {
+            (Some(at), _) => fill(
+                td_string!(locale, panel_summary_crossed),
+                &[("line", &line), ("at", &time(at))],
+            ),
+            (None, Comparison::Above | Comparison::AtLeast) => {
+                fill(td_string!(locale, panel_summary_stayed_below), &[("line", &line)])
+            }
+            (None, _) => fill(td_string!(locale, panel_summary_stayed_above), &[("line", &line)]),
+        };
+        sentence.push(' ');
+        sentence.push_str(&text);
+    }
+    sentence
+}
+
+#[component]
+pub fn Dashboards(locale: Locale, page: DashboardsPage, csrf: String) -> impl IntoView {
+    let client_path = format!("/clients/{}", page.client_slug);
+    let projects = page
+        .projects
+        .iter()
+        .map(|project| {
+            let environments = project
+                .environments
+                .iter()
+                .map(|env| {
+                    let (class, text) = if env.firing > 0 {
+                        ("status down", fill(td_string!(locale, dashboards_env_firing), &[("count", &env.firing.to_string())]))
+                    } else if env.thresholds == 0 {
+                        ("status harmless", td_string!(locale, dashboards_env_unwatched).to_string())
+                    } else {
+                        ("status up", td_string!(locale, dashboards_env_ok).to_string())
+                    };
+                    view! { <li><strong>{env.name.clone()}</strong> " " <span class=class>{text}</span></li> }
+                })
+                .collect_view();
+            let first_env = project.environments.first().map(|e| e.name.clone()).unwrap_or_default();
+            let dashboards = if project.dashboards.is_empty() {
+                view! { <p class="empty">{td_string!(locale, dashboards_none)}</p> }.into_any()
+            } else {
+                project
+                    .dashboards
+                    .iter()
+                    .map(|(id, title)| {
+                        let links = project
+                            .environments
+                            .iter()
+                            .map(|env| {
+                                view! {
+                                    <a href=format!("{client_path}/dashboards/{id}?environment={}", env.name)>{env.name.clone()}</a> " "
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <li class="dashboard-link">
+                                <a class="dashboard-title" href=format!("{client_path}/dashboards/{id}?environment={first_env}")>{title.clone()}</a>
+                                " · " {links}
+                            </li>
+                        }
+                    })
+                    .collect_view()
+                    .into_any()
+            };
+            let add = page.can_manage.then(|| {
+                view! {
+                    <form method="post" action=format!("{client_path}/projects/{}/dashboards", project.slug) class="inline">
+                        <input type="hidden" name="csrf" value=csrf.clone() />
+                        <button type="submit" class="secondary">{td_string!(locale, dashboards_add_default)}</button>
+                    </form>
+                }
+            });
+            view! {
+                <section class="card project-dashboards" id=format!("project-{}", project.slug)>
+                    <h2>{project.name.clone()}</h2>
+                    <ul class="environment-states">{environments}</ul>
+                    <ul class="dashboards">{dashboards}</ul>
+                    {add}
+                </section>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="breadcrumb">
+            <a href="/">{td_string!(locale, nav_home)}</a> " › " <a href=client_path.clone()>{page.client_name.clone()}</a>
+        </p>
+        <h1>{td!(locale, dashboards_title, client = page.client_name.clone())}</h1>
+        <p class="intro">{td_string!(locale, dashboards_intro)}</p>
+        {projects}
+    }
+}
+
+#[component]
+pub fn Dashboard(locale: Locale, page: DashboardPage) -> impl IntoView {
+    let client_path = format!("/clients/{}", page.client_slug);
+    let here = format!("{client_path}/dashboards/{}", page.dashboard_id);
+    let environments = page
+        .environments
+        .iter()
+        .map(|env| {
+            let current = *env == page.environment;
+            view! {
+                <li>
+                    <a href=format!("{here}?environment={env}&range={}", page.range) aria-current=current.then_some("page")>{env.clone()}</a>
+                </li>
+            }
+        })
+        .collect_view();
+    let ranges = DASHBOARD_RANGES
+        .iter()
+        .map(|range| {
+            let current = *range == page.range;
+            view! {
+                <li>
+                    <a href=format!("{here}?environment={}&range={range}", page.environment) aria-current=current.then_some("page")>{range_text(locale, range)}</a>
+                </li>
+            }
+        })
+        .collect_view();
+    let panels = page
+        .panels
+        .iter()
+        .map(|panel| {
+            let summary = panel_summary(locale, panel);
+            let firing = panel.thresholds.iter().any(|t| t.state == ThresholdState::Firing);
+            let big = (panel.kind == "stat").then(|| {
+                panel
+                    .stats
+                    .as_ref()
+                    .map(|s| view! { <p class="stat-value">{format_value(s.last, &panel.unit, locale)}</p> })
+            });
+            let legends = (!panel.legends.is_empty()).then(|| {
+                view! {
+                    <ul class="legend">
+                        {panel
+                            .legends
+                            .iter()
+                            .map(|(colour, name)| {
+                                // A fill attribute, not a style: the Content-Security-Policy allows no inline styles.
+                                view! {
+                                    <li>
+                                        <svg class="swatch" viewBox="0 0 1 1" aria-hidden="true"><rect width="1" height="1" fill=colour.clone()></rect></svg>
+                                        {name.clone()}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+            });
+            let thresholds = (!panel.thresholds.is_empty()).then(|| {
+                view! {
+                    <ul class="panel-thresholds">
+                        {panel
+                            .thresholds
+                            .iter()
+                            .map(|t| {
+                                view! {
+                                    <li>
+                                        <details>
+                                            <summary>{state_badge(locale, t.state)} " " {t.name.clone()}</summary>
+                                            <p>{t.meaning.clone()}</p>
+                                            {(!t.action.is_empty()).then(|| view! { <p><strong>{td_string!(locale, explanation_action)}</strong> " " {t.action.clone()}</p> })}
+                                            <p><a href=format!("{client_path}/thresholds#threshold-{}", t.id)>{td_string!(locale, panel_threshold_link)}</a></p>
+                                        </details>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+            });
+            let body = match &panel.error {
+                Some(error) => view! { <p class="alert error">{td_string!(locale, panel_error)} " " <code>{error.clone()}</code></p> }.into_any(),
+                None => view! {
+                    {big}
+                    <div class="chart" class:chart-desk=panel.chart_svg_phone.is_some() inner_html=panel.chart_svg.clone()></div>
+                    {panel.chart_svg_phone.clone().map(|svg| view! { <div class="chart chart-phone" inner_html=svg></div> })}
+                    {legends}
+                    <p class="panel-summary">{summary}</p>
+                }
+                .into_any(),
+            };
+            view! {
+                <article class=format!("card panel span-{}", panel.width.clamp(1, 24)) class:firing=firing>
+                    <h2>{panel.title.clone()}</h2>
+                    <p class="panel-explanation">{panel.explanation.clone()}</p>
+                    {body}
+                    {thresholds}
+                </article>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="breadcrumb">
+            <a href="/">{td_string!(locale, nav_home)}</a> " › "
+            <a href=client_path.clone()>{page.client_name.clone()}</a> " › "
+            <a href=format!("{client_path}/dashboards")>{td_string!(locale, dashboards_link)}</a>
+        </p>
+        <h1>{page.title.clone()}</h1>
+        <p class="intro">{page.description.clone()}</p>
+        <nav class="dashboard-controls" aria-label=td_string!(locale, dashboard_controls)>
+            <p>{td!(locale, dashboard_place, project = page.project_name.clone(), until = utc_text(page.end_ms))}</p>
+            <ul class="tabs environments" aria-label=td_string!(locale, dashboard_environment)>{environments}</ul>
+            <ul class="tabs ranges" aria-label=td_string!(locale, dashboard_range)>{ranges}</ul>
+        </nav>
+        <div class="panels">{panels}</div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panel(stats: Option<PanelStats>, crossed_at: Option<i64>) -> PanelView {
+        PanelView {
+            kind: "timeseries".into(),
+            title: "Errors".into(),
+            explanation: String::new(),
+            width: 12,
+            chart_svg: String::new(),
+            chart_svg_phone: None,
+            unit: "percentunit".into(),
+            legends: Vec::new(),
+            stats,
+            thresholds: vec![PanelThreshold {
+                id: 1,
+                name: "Error rate".into(),
+                state: ThresholdState::Ok,
+                comparison: Comparison::Above,
+                line: 0.03,
+                meaning: String::new(),
+                action: String::new(),
+                crossed_at,
+            }],
+            error: None,
+        }
+    }
+
+    const AT: i64 = 1_700_000_000_000;
+
+    #[test]
+    fn the_sentence_says_the_period_in_the_readers_language() {
+        let stats = PanelStats {
+            last: 0.001,
+            max: 0.004,
+            max_at: AT,
+            min: 0.0,
+            min_at: AT - 3_600_000,
+        };
+        let en = panel_summary(Locale::en, &panel(Some(stats.clone()), None));
+        assert_eq!(
+            en,
+            "Highest 0.4% at 2023-11-14 22:13:20 UTC, lowest 0%; now 0.1%. It never went above the alarm line of 3%."
+        );
+        let de = panel_summary(Locale::de, &panel(Some(stats.clone()), Some(AT)));
+        assert!(
+            de.contains("0,4\u{a0}%") && de.contains("3\u{a0}%") && de.contains("2023-11-14 22:13"),
+            "{de}"
+        );
+        let fr = panel_summary(Locale::fr, &panel(None, None));
+        assert_eq!(fr, "Aucune donnée sur cette période.");
+    }
+}

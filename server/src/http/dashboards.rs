@@ -1,0 +1,435 @@
+//! The dashboards of a client (`/clients/{client}/dashboards`): every project with its
+//! environments' state and its dashboards, and one dashboard for one environment and period
+//! (`?environment=live&range=24h`, so the address can be shared). Panels run through the pages'
+//! query runner, confined to the project and the chosen environment; agency people add the
+//! default dashboard to a project.
+
+use super::AppState;
+use super::pages::{CheckedForm, ClientAccess, path_param};
+use super::render;
+use super::thresholds::view_state;
+use crate::chart::{Chart, ChartSeries, Marks};
+use crate::dashboards::{self, Dashboard, Panel, PanelKind};
+use crate::query::Span;
+use crate::rules::alerting::AlertState;
+use crate::rules::{self, Threshold, silences};
+use crate::tenancy::TenancyError;
+use app::dto::*;
+use app::language_tag;
+use axum::extract::{Query, RawPathParams, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use vitrine_promql::Value;
+
+/// Series one panel draws at most.
+const MAX_SERIES: usize = 10;
+
+fn now_ms() -> i64 {
+    crate::tenancy::now() * 1000
+}
+
+fn range_ms(range: &str) -> i64 {
+    const HOUR: i64 = 3_600_000;
+    match range {
+        "1h" => HOUR,
+        "6h" => 6 * HOUR,
+        "7d" => 7 * 24 * HOUR,
+        "30d" => 30 * 24 * HOUR,
+        _ => 24 * HOUR,
+    }
+}
+
+/// The thresholds of the place a panel names: in the project, of the environment or the whole
+/// project, by template id or by name.
+fn linked<'a>(panel: &Panel, thresholds: &'a [Threshold], project: &str, environment: &str) -> Vec<&'a Threshold> {
+    thresholds
+        .iter()
+        .filter(|t| t.project == project && t.environment.as_deref().is_none_or(|e| e == environment))
+        .filter(|t| {
+            panel
+                .thresholds
+                .iter()
+                .any(|key| t.template.as_deref() == Some(key.as_str()) || t.name == *key)
+        })
+        .collect()
+}
+
+pub async fn dashboards_page(State(state): State<AppState>, access: ClientAccess) -> Response {
+    let who = &access.who;
+    let summary = match who.scope(&state).summaries(Some(&access.client)).await {
+        Ok(mut list) if !list.is_empty() => list.remove(0),
+        Ok(_) => return who.problem(&state, Problem::NotFound).await,
+        Err(e) => return who.failure(&state, e).await,
+    };
+    let (listed, thresholds) = match tokio::try_join!(
+        async {
+            dashboards::of_client(&state.db, &access.client)
+                .await
+                .map_err(TenancyError::from)
+        },
+        rules::of_client(&state.db, access.client.id)
+    ) {
+        Ok(both) => both,
+        Err(e) => return who.failure(&state, e).await,
+    };
+    let language = language_tag(who.locale);
+    let projects = summary
+        .projects
+        .iter()
+        .map(|project| ProjectDashboards {
+            slug: project.slug.clone(),
+            name: project.name.clone(),
+            environments: project
+                .environments
+                .iter()
+                .map(|env| {
+                    let watched: Vec<&Threshold> = thresholds
+                        .iter()
+                        .filter(|t| t.project == project.slug && t.environment.as_deref().is_none_or(|e| e == env.name))
+                        .collect();
+                    EnvironmentState {
+                        name: env.name.clone(),
+                        thresholds: u32::try_from(watched.len()).unwrap_or(u32::MAX),
+                        firing: u32::try_from(
+                            watched
+                                .iter()
+                                .filter(|t| state.rules.status(t.id).state == Some(AlertState::Firing))
+                                .count(),
+                        )
+                        .unwrap_or(u32::MAX),
+                    }
+                })
+                .collect(),
+            dashboards: listed
+                .iter()
+                .filter(|d| d.project_slug == project.slug)
+                .map(|d| (d.id, d.model.title.for_language(language)))
+                .collect(),
+        })
+        .collect();
+    let page = DashboardsPage {
+        client_name: summary.name.clone(),
+        client_slug: access.client.slug.clone(),
+        projects,
+        can_manage: who.caller.role.is_agency(),
+    };
+    render::page(
+        &state,
+        who.locale,
+        Some(who.viewer()),
+        Page::Dashboards(Box::new(page)),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct DashboardQuery {
+    environment: Option<String>,
+    range: Option<String>,
+}
+
+pub async fn dashboard_page(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    Query(query): Query<DashboardQuery>,
+) -> Response {
+    let who = &access.who;
+    // An id that is not a number names no dashboard: the same 404 as a missing one.
+    let id = path_param(&params, "dashboard").parse::<i64>().unwrap_or(-1);
+    let dashboard = match dashboards::get(&state.db, &access.client, id).await {
+        Ok(Some(dashboard)) => dashboard,
+        Ok(None) => return who.failure(&state, TenancyError::NotFound).await,
+        Err(e) => return who.failure(&state, e.into()).await,
+    };
+    let summary = match who.scope(&state).summaries(Some(&access.client)).await {
+        Ok(mut list) if !list.is_empty() => list.remove(0),
+        Ok(_) => return who.problem(&state, Problem::NotFound).await,
+        Err(e) => return who.failure(&state, e).await,
+    };
+    let environments: Vec<String> = summary
+        .projects
+        .iter()
+        .find(|p| p.slug == dashboard.project_slug)
+        .map(|p| p.environments.iter().map(|e| e.name.clone()).collect())
+        .unwrap_or_default();
+    let environment = query
+        .environment
+        .filter(|e| environments.contains(e))
+        .or_else(|| environments.iter().find(|e| *e == "live").cloned())
+        .or_else(|| environments.first().cloned())
+        .unwrap_or_default();
+    let range = query
+        .range
+        .filter(|r| DASHBOARD_RANGES.contains(&r.as_str()))
+        .unwrap_or_else(|| "24h".into());
+    let now = now_ms();
+    let (thresholds, active) = match tokio::try_join!(rules::of_client(&state.db, access.client.id), async {
+        silences::active(&state.db, access.client.id, now)
+            .await
+            .map_err(TenancyError::from)
+    }) {
+        Ok(both) => both,
+        Err(e) => return who.failure(&state, e).await,
+    };
+    let active: Vec<&silences::Silence> = active.iter().collect();
+    let place = Place {
+        dashboard: &dashboard,
+        environment: &environment,
+        start: now - range_ms(&range),
+        end: now,
+    };
+    let mut panels = Vec::with_capacity(dashboard.model.panels.len());
+    for panel in &dashboard.model.panels {
+        let links = linked(panel, &thresholds, &dashboard.project_slug, &environment);
+        panels.push(panel_view(&state, &access, panel, &place, &links, &active, who.locale).await);
+    }
+    let language = language_tag(who.locale);
+    let page = DashboardPage {
+        client_name: summary.name.clone(),
+        client_slug: access.client.slug.clone(),
+        dashboard_id: dashboard.id,
+        title: dashboard.model.title.for_language(language),
+        description: dashboard.model.description.for_language(language),
+        project_name: dashboard.project_name.clone(),
+        environments,
+        environment,
+        range,
+        end_ms: now,
+        panels,
+    };
+    render::page(
+        &state,
+        who.locale,
+        Some(who.viewer()),
+        Page::Dashboard(Box::new(page)),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Where and when a dashboard is shown.
+struct Place<'a> {
+    dashboard: &'a Dashboard,
+    environment: &'a str,
+    start: i64,
+    end: i64,
+}
+
+/// Whether `value` is across `line` the way the threshold watches.
+fn crosses(comparison: Comparison, value: f64, line: f64) -> bool {
+    match comparison {
+        Comparison::Above => value > line,
+        Comparison::AtLeast => value >= line,
+        Comparison::Below => value < line,
+        Comparison::AtMost => value <= line,
+        Comparison::Equal => value == line,
+        Comparison::NotEqual => value != line,
+        Comparison::Found => false,
+    }
+}
+
+/// The highest, lowest and latest values over the series (the latest of the series highest at
+/// its end); `None` without a finite value.
+fn stats_of(series: &[ChartSeries]) -> Option<PanelStats> {
+    let mut points = series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .filter(|(_, v)| v.is_finite());
+    let &(first_t, first_v) = points.next()?;
+    let (mut max, mut max_at, mut min, mut min_at) = (first_v, first_t, first_v, first_t);
+    for &(t, v) in points {
+        if v > max {
+            (max, max_at) = (v, t);
+        }
+        if v < min {
+            (min, min_at) = (v, t);
+        }
+    }
+    let last = series
+        .iter()
+        .filter_map(|s| s.points.iter().rev().find(|(_, v)| v.is_finite()).map(|p| p.1))
+        .reduce(f64::max)?;
+    Some(PanelStats {
+        last,
+        max,
+        max_at,
+        min,
+        min_at,
+    })
+}
+
+async fn panel_view(
+    state: &AppState,
+    access: &ClientAccess,
+    panel: &Panel,
+    place: &Place<'_>,
+    links: &[&Threshold],
+    active: &[&silences::Silence],
+    locale: app::Locale,
+) -> PanelView {
+    let language = language_tag(locale);
+    let step = super::explore::auto_step(place.end - place.start);
+    let tenant = crate::store::tenant(access.client.id);
+    let mut series = Vec::new();
+    let mut legends = Vec::new();
+    let mut error = None;
+    for query in &panel.queries {
+        let expr = match dashboards::confined(&query.expr, &place.dashboard.project_slug, place.environment) {
+            Ok(expr) => expr,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        };
+        let span = Span::Range {
+            start: place.start,
+            end: place.end,
+            step,
+        };
+        match state.queries.run(tenant, expr, span, None).await {
+            Ok(Value::Matrix(matrix)) => {
+                for s in matrix {
+                    if series.len() >= MAX_SERIES {
+                        break;
+                    }
+                    let colour = series.len();
+                    if !query.legend.is_empty() {
+                        legends.push((
+                            crate::chart::colour(colour).to_string(),
+                            dashboards::legend(&query.legend, &s.labels),
+                        ));
+                    }
+                    series.push(ChartSeries {
+                        colour,
+                        points: s.points.iter().map(|p| (p.t, p.v)).collect(),
+                    });
+                }
+            }
+            Ok(_) => error = Some("the query does not give a list of series".into()),
+            Err(e) => error = Some(e.to_string()),
+        }
+    }
+    let first = links.first();
+    let thresholds = links
+        .iter()
+        .map(|t| {
+            let line = t.value;
+            let crossed_at = series
+                .iter()
+                .flat_map(|s| s.points.iter())
+                .filter(|(_, v)| crosses(t.comparator, *v, line))
+                .map(|(at, _)| *at)
+                .min();
+            let alerts = state.rules.alerts(t.id);
+            let shown = alerts.iter().find(|a| a.state != AlertState::Inactive);
+            let explanation = t.explanation(language, shown, &state.public_base);
+            PanelThreshold {
+                id: t.id,
+                name: t.name.clone(),
+                state: view_state(state, t, active),
+                comparison: t.comparator,
+                line,
+                meaning: explanation.meaning,
+                action: explanation.action,
+                crossed_at,
+            }
+        })
+        .collect();
+    let chart = Chart {
+        series: &series,
+        start_ms: place.start,
+        end_ms: place.end,
+        step_ms: step,
+        locale,
+        unit: Some(&panel.unit),
+        marks: Marks {
+            line: first.and_then(|t| t.line()),
+            warning: first.and_then(|t| t.warning),
+            crossed_at: None,
+        },
+    };
+    // Drawn about as wide as the panel stands on a wide page; a wide one again for phones.
+    let span = u32::from(panel.width.clamp(1, 24));
+    let chart_svg = chart.svg_width(span * crate::chart::WIDTH / 24);
+    let chart_svg_phone = (span > 12).then(|| chart.svg_width(crate::chart::WIDTH / 2));
+    PanelView {
+        kind: match panel.kind {
+            PanelKind::Timeseries => "timeseries",
+            PanelKind::Stat => "stat",
+        }
+        .into(),
+        title: panel.title.for_language(language),
+        explanation: panel.explanation.for_language(language),
+        width: panel.width,
+        chart_svg,
+        chart_svg_phone,
+        unit: panel.unit.clone(),
+        legends,
+        stats: stats_of(&series),
+        thresholds,
+        error,
+    }
+}
+
+/// Adds "Is my application OK?" to one of the client's projects (agency people) and opens it.
+pub async fn add_default_dashboard(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    let who = &access.who;
+    // A project that is not there is the same 404 for everyone; then the role.
+    let project = match who
+        .scope(&state)
+        .project(&access.client, &path_param(&params, "project"))
+        .await
+    {
+        Ok(project) => project,
+        Err(e) => return who.failure(&state, e).await,
+    };
+    if !who.caller.role.is_agency() {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    match dashboards::insert(&state.db, access.client.id, project.id, &dashboards::default_model()).await {
+        Ok(id) => {
+            tracing::info!(client = %access.client.slug, dashboard = id, "default dashboard added");
+            Redirect::to(&format!("/clients/{}/dashboards/{id}", access.client.slug)).into_response()
+        }
+        Err(e) => who.failure(&state, e.into()).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sentence_figures_come_from_every_series() {
+        let series = vec![
+            ChartSeries {
+                colour: 0,
+                points: vec![(1, 0.2), (2, f64::NAN), (3, 0.1)],
+            },
+            ChartSeries {
+                colour: 1,
+                points: vec![(1, 0.5), (2, 0.05)],
+            },
+        ];
+        assert_eq!(
+            stats_of(&series),
+            Some(PanelStats {
+                last: 0.1,
+                max: 0.5,
+                max_at: 1,
+                min: 0.05,
+                min_at: 2,
+            })
+        );
+        assert_eq!(stats_of(&[]), None);
+        assert!(crosses(Comparison::Above, 0.04, 0.03) && !crosses(Comparison::Below, 0.04, 0.03));
+    }
+}
