@@ -6,6 +6,7 @@
 use crate::dto::*;
 use crate::i18n::Locale;
 use crate::mail::fill;
+use crate::pages::Field;
 use crate::targets::utc_text;
 use crate::thresholds::state_badge;
 use crate::units::format_value;
@@ -143,8 +144,85 @@ pub fn Dashboards(locale: Locale, page: DashboardsPage, csrf: String) -> impl In
     }
 }
 
+/// The markers of the period, and the form that adds one.
 #[component]
-pub fn Dashboard(locale: Locale, page: DashboardPage) -> impl IntoView {
+fn Markers(locale: Locale, page: DashboardPage, csrf: String) -> impl IntoView {
+    let client_path = format!("/clients/{}", page.client_slug);
+    let items = page
+        .markers
+        .iter()
+        .map(|m| {
+            let when = if m.time_end_ms > m.time_ms {
+                fill(
+                    td_string!(locale, marker_from_to),
+                    &[("from", &utc_text(m.time_ms)), ("to", &utc_text(m.time_end_ms))],
+                )
+            } else {
+                utc_text(m.time_ms)
+            };
+            let text = if m.alarm {
+                fill(td_string!(locale, marker_alarm), &[("threshold", &m.text)])
+            } else {
+                m.text.clone()
+            };
+            let delete = (page.can_mark && !m.alarm).then(|| {
+                view! {
+                    <form method="post" action=format!("{client_path}/markers/{}/delete", m.id) class="inline">
+                        <input type="hidden" name="csrf" value=csrf.clone() />
+                        <input type="hidden" name="dashboard" value=page.dashboard_id.to_string() />
+                        <input type="hidden" name="environment" value=page.environment.clone() />
+                        <input type="hidden" name="range" value=page.range.clone() />
+                        <button type="submit" class="secondary">{td_string!(locale, marker_delete)}</button>
+                    </form>
+                }
+            });
+            view! {
+                <li class="marker" class:alarm=m.alarm id=format!("marker-{}", m.id)>
+                    <strong>{text}</strong> " " <small class="hint">{when} " · " {m.created_by.clone()}</small>
+                    {(!m.tags.is_empty()).then(|| view! { " " {m.tags.iter().map(|t| view! { <span class="chip">{t.clone()}</span> }).collect_view()} })}
+                    {delete}
+                </li>
+            }
+        })
+        .collect_view();
+    let list = if page.markers.is_empty() {
+        view! { <p class="empty">{td_string!(locale, markers_none)}</p> }.into_any()
+    } else {
+        view! { <ul class="markers">{items}</ul> }.into_any()
+    };
+    let form = page.can_mark.then(|| {
+        let form = page.marker_form.clone().unwrap_or_default();
+        let open = page.marker_form.is_some();
+        view! {
+            <details class="section" open=open>
+                <summary>{td_string!(locale, marker_new_title)}</summary>
+                <p class="hint">{td!(locale, marker_new_hint, environment = page.environment.clone())}</p>
+                <form method="post" action=format!("{client_path}/dashboards/{}/markers", page.dashboard_id)>
+                    <input type="hidden" name="csrf" value=csrf.clone() />
+                    <input type="hidden" name="environment" value=page.environment.clone() />
+                    <input type="hidden" name="range" value=page.range.clone() />
+                    <Field locale=locale form=form.clone() id_prefix="marker" name="text" label=td_string!(locale, marker_text) />
+                    <div class="field-row">
+                        <Field locale=locale form=form.clone() id_prefix="marker" name="starts" label=td_string!(locale, marker_starts) kind="datetime-local" required=false />
+                        <Field locale=locale form=form.clone() id_prefix="marker" name="ends" label=td_string!(locale, marker_ends) kind="datetime-local" required=false />
+                    </div>
+                    <button type="submit">{td_string!(locale, marker_submit)}</button>
+                </form>
+            </details>
+        }
+    });
+    view! {
+        <section class="card" id="markers">
+            <h2>{td_string!(locale, markers_title)}</h2>
+            <p>{td_string!(locale, markers_intro)}</p>
+            {list}
+            {form}
+        </section>
+    }
+}
+
+#[component]
+pub fn Dashboard(locale: Locale, page: DashboardPage, csrf: String) -> impl IntoView {
     let client_path = format!("/clients/{}", page.client_slug);
     let here = format!("{client_path}/dashboards/{}", page.dashboard_id);
     let environments = page
@@ -258,6 +336,7 @@ pub fn Dashboard(locale: Locale, page: DashboardPage) -> impl IntoView {
             <ul class="tabs ranges" aria-label=td_string!(locale, dashboard_range)>{ranges}</ul>
         </nav>
         <div class="panels">{panels}</div>
+        <Markers locale=locale page=page.clone() csrf=csrf />
     }
 }
 

@@ -309,8 +309,9 @@ pub struct ApiTokenRow {
 pub const TOKEN_EXPIRY_DAYS: [i64; 3] = [30, 90, 365];
 
 /// What a token may be allowed besides reading (every token reads its client's data, which is
-/// what Grafana and promtool need): `silences:write` mutes alerts (amtool, scripts).
-pub const TOKEN_SCOPES: [&str; 1] = ["silences:write"];
+/// what Grafana and promtool need): `silences:write` mutes alerts (amtool, scripts),
+/// `annotations:write` sets markers (Grafana's annotation API, deploy scripts).
+pub const TOKEN_SCOPES: [&str; 2] = ["silences:write", "annotations:write"];
 
 /// What the tokens section tells once, right after a form.
 #[derive(Clone, Serialize, Deserialize)]
@@ -1094,6 +1095,25 @@ pub struct DashboardPage {
     pub range: String,
     pub end_ms: i64,
     pub panels: Vec<PanelView>,
+    /// The markers of the environment in the period, newest first.
+    pub markers: Vec<MarkerView>,
+    /// Agency people and the client's admins: may add and delete markers.
+    pub can_mark: bool,
+    /// The marker form as typed, with its problems.
+    pub marker_form: Option<FormState>,
+}
+
+/// A marker on the time axis.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MarkerView {
+    pub id: i64,
+    pub time_ms: i64,
+    pub time_end_ms: i64,
+    pub text: String,
+    pub tags: Vec<String>,
+    pub created_by: String,
+    /// The marker of a threshold's alarm (its text is the threshold's name).
+    pub alarm: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

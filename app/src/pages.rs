@@ -129,7 +129,7 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::Thresholds(page) => view! { <Thresholds locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Channels(page) => view! { <crate::channels::Channels locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Dashboards(page) => view! { <crate::dashboards::Dashboards locale=locale page=*page csrf=csrf /> }.into_any(),
-        Page::Dashboard(page) => view! { <crate::dashboards::Dashboard locale=locale page=*page /> }.into_any(),
+        Page::Dashboard(page) => view! { <crate::dashboards::Dashboard locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Outbox(page) => view! { <Outbox locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Explore(page) => view! { <Explore locale=locale page=*page /> }.into_any(),
         Page::AcceptInvite(invite) => view! { <Accept locale=locale invite=invite /> }.into_any(),
@@ -750,10 +750,23 @@ fn ApiTokensSection(
                 <Csrf token=csrf.clone() />
                 <Field locale=locale form=form.clone() id_prefix="token" name="name" label=td_string!(locale, token_name) hint=td_string!(locale, token_name_hint) />
                 <TokenExpiryField locale=locale form=form.clone() />
-                <div class="field checkbox">
-                    <input type="checkbox" id="token-scope-silences" name="scope" value="silences:write" checked=form.values.iter().any(|(n, v)| n == "scope" && v == "silences:write") />
-                    <label for="token-scope-silences">{td_string!(locale, token_scope_silences)}</label>
-                </div>
+                {TOKEN_SCOPES
+                    .iter()
+                    .map(|scope| {
+                        let id = format!("token-scope-{}", scope.split(':').next().unwrap_or(scope));
+                        let label = match *scope {
+                            "silences:write" => td_string!(locale, token_scope_silences),
+                            _ => td_string!(locale, token_scope_annotations),
+                        };
+                        let checked = form.values.iter().any(|(n, v)| n == "scope" && v == scope);
+                        view! {
+                            <div class="field checkbox">
+                                <input type="checkbox" id=id.clone() name="scope" value=*scope checked=checked />
+                                <label for=id>{label}</label>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
                 <button type="submit">{td_string!(locale, token_create_submit)}</button>
             </form>
         </section>

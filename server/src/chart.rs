@@ -51,6 +51,8 @@ const GRID_MARK: RGBColor = RGBColor(7, 8, 9);
 /// The colour of a threshold's line and of the moment it was crossed, and of its warning line.
 const LINE_COLOUR: &str = "#CF222E";
 const WARNING_COLOUR: &str = "#9A6700";
+/// The colour of markers.
+const MARKER_COLOUR: &str = "#8250DF";
 
 /// What a chart draws besides its series: a threshold's line (and warning line), and when it
 /// was crossed.
@@ -76,6 +78,9 @@ pub struct Chart<'a> {
     /// A Grafana unit id for the value axis (`percentunit`, `s`, `bytes`, …); `None`: plain numbers.
     pub unit: Option<&'a str>,
     pub marks: Marks,
+    /// Markers on the time axis (a deployment, a newsletter, an alarm): `(from, to)` in ms, a
+    /// vertical line where they are equal, a shaded region where not.
+    pub markers: &'a [(i64, i64)],
 }
 
 impl Chart<'_> {
@@ -222,8 +227,26 @@ fn draw(svg: &mut String, spec: &Chart<'_>, series: &[ChartSeries], end_ms: i64,
             .draw_series(dashes(start_ms, end_ms, line))
             .map_err(|e| e.to_string())?;
     }
+    let (lo, hi) = (chart.y_range().start, chart.y_range().end);
+    for &(from, to) in spec.markers {
+        let (from, to) = (from.max(start_ms), to.min(end_ms));
+        if from > to {
+            continue;
+        }
+        if to > from {
+            chart
+                .draw_series([Rectangle::new(
+                    [(from, lo), (to, hi)],
+                    rgb(MARKER_COLOUR).mix(0.12).filled(),
+                )])
+                .map_err(|e| e.to_string())?;
+        }
+        let style = rgb(MARKER_COLOUR).mix(0.8).stroke_width(2);
+        chart
+            .draw_series([PathElement::new(vec![(from, lo), (from, hi)], style)])
+            .map_err(|e| e.to_string())?;
+    }
     if let Some(at) = marks.crossed_at.filter(|at| (start_ms..=end_ms).contains(at)) {
-        let (lo, hi) = (chart.y_range().start, chart.y_range().end);
         let style = rgb(LINE_COLOUR).mix(0.6).stroke_width(2);
         chart
             .draw_series([PathElement::new(vec![(at, lo), (at, hi)], style)])
@@ -544,6 +567,7 @@ mod tests {
             locale: Locale::en,
             unit: None,
             marks: Marks::default(),
+            markers: &[],
         }
     }
 
@@ -717,6 +741,7 @@ mod tests {
                 locale: Locale::de,
                 unit: None,
                 marks: Marks::default(),
+                markers: &[],
             }
             .svg(),
         );

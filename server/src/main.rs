@@ -8,6 +8,7 @@ mod db;
 mod demo;
 mod demo_app;
 mod http;
+mod markers;
 mod notify;
 mod query;
 mod rules;

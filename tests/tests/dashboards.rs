@@ -127,3 +127,169 @@ async fn the_agency_adds_the_default_dashboard_to_a_project() {
         .await
         .expect_status(404);
 }
+
+async fn api(
+    method: reqwest::Method,
+    server: &Server,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, server.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("the API answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+fn token(server: &Server, client: &str, scope: Option<&str>) -> String {
+    let name = scope.unwrap_or("read");
+    let mut args = vec!["token", "create", "--client", client, "--name", name];
+    if let Some(scope) = scope {
+        args.extend(["--scope", scope]);
+    }
+    server.cli(&args).lines().last().expect("the token").trim().to_string()
+}
+
+/// Grafana's annotation API sets, lists, changes and deletes markers with a token that may; the
+/// marker shows on the dashboard of its environment only; the client admin adds and removes
+/// markers on the page; a threshold's alarm is a marker by itself.
+#[tokio::test]
+async fn markers_come_from_grafanas_api_the_page_and_alarms() {
+    use reqwest::Method;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
+    let writer = token(&server, "globex", Some("annotations:write"));
+    let reader = token(&server, "globex", None);
+    let acme = token(&server, "acme", Some("annotations:write"));
+    let body = serde_json::json!({"text": "Deploy v1.4", "tags": ["deploy", "environment:live"]});
+    let (status, denied) = api(Method::POST, &server, "/api/annotations", &reader, Some(body.clone())).await;
+    assert_eq!(status, 403, "{denied}");
+    let (status, added) = api(Method::POST, &server, "/api/annotations", &writer, Some(body)).await;
+    assert_eq!(
+        (status, added["message"].as_str()),
+        (200, Some("Annotation added")),
+        "{added}"
+    );
+    let id = added["id"].as_i64().expect("an id");
+    let (status, listed) = api(
+        Method::GET,
+        &server,
+        "/api/annotations?tags=deploy&limit=10",
+        &reader,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed[0]["id"].as_i64(), Some(id), "{listed}");
+    assert_eq!(listed[0]["text"], "Deploy v1.4");
+    assert_eq!(listed[0]["environment"], "live");
+    assert!(listed[0]["time"].as_i64().is_some_and(|t| t > 1_700_000_000_000));
+    // Another client's token finds nothing to change.
+    let (status, _) = api(
+        Method::PATCH,
+        &server,
+        &format!("/api/annotations/{id}"),
+        &acme,
+        Some(serde_json::json!({"text": "x"})),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = api(Method::GET, &server, "/api/annotations", &acme, None).await;
+    assert_eq!(status, 200);
+
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let dashboard = first_dashboard(&globex, "globex").await;
+    let live = format!("/clients/globex/dashboards/{dashboard}?environment=live");
+    globex.get(&live).await.expect_status(200).expect_text("Deploy v1.4");
+    let stage = globex
+        .get(&format!("/clients/globex/dashboards/{dashboard}?environment=stage"))
+        .await;
+    assert!(!stage.contains("Deploy v1.4"), "a live marker on stage");
+    let (status, patched) = api(
+        Method::PATCH,
+        &server,
+        &format!("/api/annotations/{id}"),
+        &writer,
+        Some(serde_json::json!({"text": "Deploy v1.4.1"})),
+    )
+    .await;
+    assert_eq!((status, patched["message"].as_str()), (200, Some("Annotation patched")));
+    globex.get(&live).await.expect_text("Deploy v1.4.1");
+    let (status, _) = api(
+        Method::DELETE,
+        &server,
+        &format!("/api/annotations/{id}"),
+        &writer,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!globex.get(&live).await.contains("Deploy v1.4.1"));
+
+    // On the page: a marker with an end before its start is refused with the form kept.
+    let csrf = globex.csrf().await;
+    let path = format!("/clients/globex/dashboards/{dashboard}/markers");
+    globex
+        .post_form(
+            &path,
+            &[
+                ("csrf", csrf.as_str()),
+                ("environment", "live"),
+                ("range", "24h"),
+                ("text", "Newsletter sent"),
+                ("starts", "2026-12-01T10:00"),
+                ("ends", "2026-12-01T09:00"),
+            ],
+        )
+        .await
+        .expect_status(422)
+        .expect_text("Newsletter sent");
+    let added = globex
+        .post_form(
+            &path,
+            &[
+                ("csrf", csrf.as_str()),
+                ("environment", "live"),
+                ("range", "24h"),
+                ("text", "Newsletter sent"),
+            ],
+        )
+        .await;
+    added.expect_status(303);
+    let page = globex.get(&live).await;
+    page.expect_text("Newsletter sent");
+    let marker = between(&page.body, "id=\"marker-", "\"")
+        .expect("the marker")
+        .to_string();
+    globex
+        .post_form(
+            &format!("/clients/globex/markers/{marker}/delete"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("dashboard", dashboard.as_str()),
+                ("environment", "live"),
+                ("range", "24h"),
+            ],
+        )
+        .await
+        .expect_status(303);
+    assert!(!globex.get(&live).await.contains("Newsletter sent"));
+
+    // A threshold's alarm is a marker by itself.
+    let value = Arc::new(AtomicU64::new(50));
+    let host = serve_queue_length(value.clone());
+    server.scrape_every_second(&host, "globex", "portal", "live");
+    add_queue_threshold(&server, "Queue too long").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !globex.get(&live).await.contains("Alarm: Queue too long") {
+        assert!(std::time::Instant::now() < deadline, "no marker of the alarm");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    value.store(0, Ordering::Relaxed);
+}

@@ -57,6 +57,8 @@ struct ClientIds {
     silence: String,
     channel: String,
     dashboard: String,
+    /// A marker, also an annotation of Grafana's API.
+    marker: String,
 }
 
 async fn fixture(server: &Server) -> Fixture {
@@ -162,6 +164,21 @@ async fn fixture(server: &Server) -> Fixture {
             .unwrap_or_else(|| panic!("{client} has no dashboard: {}", page.summary()))
             .to_string()
     };
+    let marker = async |client: &str, dashboard: &str| {
+        owner
+            .post_form(
+                &format!("/clients/{client}/dashboards/{dashboard}/markers"),
+                &[("csrf", csrf.as_str()), ("environment", "live"), ("text", "Deploy")],
+            )
+            .await
+            .expect_status(303);
+        let page = owner
+            .get(&format!("/clients/{client}/dashboards/{dashboard}?environment=live"))
+            .await;
+        between(&page.body, "id=\"marker-", "\"")
+            .unwrap_or_else(|| panic!("{client} has no marker: {}", page.summary()))
+            .to_string()
+    };
     let threshold = async |client: &str| on_thresholds_page(client, "id=\"threshold-").await;
     let silence = async |client: &str| on_thresholds_page(client, "id=\"silence-").await;
     Fixture {
@@ -172,6 +189,7 @@ async fn fixture(server: &Server) -> Fixture {
             threshold: threshold("globex").await,
             silence: silence("globex").await,
             channel: channel("globex").await,
+            marker: marker("globex", &dashboard("globex").await).await,
             dashboard: dashboard("globex").await,
         },
         acme: ClientIds {
@@ -179,6 +197,7 @@ async fn fixture(server: &Server) -> Fixture {
             threshold: threshold("acme").await,
             silence: silence("acme").await,
             channel: channel("acme").await,
+            marker: marker("acme", &dashboard("acme").await).await,
             dashboard: dashboard("acme").await,
         },
     }
@@ -186,7 +205,7 @@ async fn fixture(server: &Server) -> Fixture {
 
 /// A route's path with its parameters filled in: the tenant's places, an invitation
 /// token (`{token}`) and the id of the object the route names (`{api_token}`, `{threshold}`,
-/// `{silence}`, `{channel}`, `{dashboard}`).
+/// `{silence}`, `{channel}`, `{dashboard}`, `{marker}`, `{annotation}`).
 fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String {
     route
         .fill(place, invite)
@@ -195,6 +214,8 @@ fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String 
         .replace("{silence}", object)
         .replace("{channel}", object)
         .replace("{dashboard}", object)
+        .replace("{marker}", object)
+        .replace("{annotation}", object)
 }
 
 /// The id of the object `route` names among a client's `ids`.
@@ -205,6 +226,8 @@ fn object<'a>(route: &Route, ids: &'a ClientIds) -> &'a str {
         &ids.silence
     } else if route.path.contains("{channel}") {
         &ids.channel
+    } else if route.path.contains("{marker}") || route.path.contains("{annotation}") {
+        &ids.marker
     } else if route.path.contains("{dashboard}") {
         &ids.dashboard
     } else {

@@ -10,6 +10,7 @@ use super::render;
 use super::thresholds::view_state;
 use crate::chart::{Chart, ChartSeries, Marks};
 use crate::dashboards::{self, Dashboard, Panel, PanelKind};
+use crate::markers::{self, NewMarker};
 use crate::query::Span;
 use crate::rules::alerting::AlertState;
 use crate::rules::{self, Threshold, silences};
@@ -130,24 +131,50 @@ pub struct DashboardQuery {
     range: Option<String>,
 }
 
+/// The dashboard id in the path: one that is not a number names none (the same 404).
+fn dashboard_id(params: &RawPathParams) -> i64 {
+    path_param(params, "dashboard").parse::<i64>().unwrap_or(-1)
+}
+
 pub async fn dashboard_page(
     State(state): State<AppState>,
     access: ClientAccess,
     params: RawPathParams,
     Query(query): Query<DashboardQuery>,
 ) -> Response {
+    let shown = Shown {
+        id: dashboard_id(&params),
+        environment: query.environment,
+        range: query.range,
+    };
+    render_dashboard(&state, &access, shown, None, StatusCode::OK).await
+}
+
+/// Which dashboard, environment and period to show.
+struct Shown {
+    id: i64,
+    environment: Option<String>,
+    range: Option<String>,
+}
+
+async fn render_dashboard(
+    state: &AppState,
+    access: &ClientAccess,
+    shown: Shown,
+    marker_form: Option<FormState>,
+    status: StatusCode,
+) -> Response {
+    let (id, query) = (shown.id, &shown);
     let who = &access.who;
-    // An id that is not a number names no dashboard: the same 404 as a missing one.
-    let id = path_param(&params, "dashboard").parse::<i64>().unwrap_or(-1);
     let dashboard = match dashboards::get(&state.db, &access.client, id).await {
         Ok(Some(dashboard)) => dashboard,
-        Ok(None) => return who.failure(&state, TenancyError::NotFound).await,
-        Err(e) => return who.failure(&state, e.into()).await,
+        Ok(None) => return who.failure(state, TenancyError::NotFound).await,
+        Err(e) => return who.failure(state, e.into()).await,
     };
-    let summary = match who.scope(&state).summaries(Some(&access.client)).await {
+    let summary = match who.scope(state).summaries(Some(&access.client)).await {
         Ok(mut list) if !list.is_empty() => list.remove(0),
-        Ok(_) => return who.problem(&state, Problem::NotFound).await,
-        Err(e) => return who.failure(&state, e).await,
+        Ok(_) => return who.problem(state, Problem::NotFound).await,
+        Err(e) => return who.failure(state, e).await,
     };
     let environments: Vec<String> = summary
         .projects
@@ -157,12 +184,14 @@ pub async fn dashboard_page(
         .unwrap_or_default();
     let environment = query
         .environment
+        .clone()
         .filter(|e| environments.contains(e))
         .or_else(|| environments.iter().find(|e| *e == "live").cloned())
         .or_else(|| environments.first().cloned())
         .unwrap_or_default();
     let range = query
         .range
+        .clone()
         .filter(|r| DASHBOARD_RANGES.contains(&r.as_str()))
         .unwrap_or_else(|| "24h".into());
     let now = now_ms();
@@ -172,19 +201,33 @@ pub async fn dashboard_page(
             .map_err(TenancyError::from)
     }) {
         Ok(both) => both,
-        Err(e) => return who.failure(&state, e).await,
+        Err(e) => return who.failure(state, e).await,
     };
     let active: Vec<&silences::Silence> = active.iter().collect();
+    let start = now - range_ms(&range);
+    let filter = markers::Filter {
+        from_ms: start,
+        to_ms: now,
+        tags: Vec::new(),
+        limit: 200,
+        project: Some(&dashboard.project_slug),
+        environment: Some(&environment),
+    };
+    let marked = match markers::list(&state.db, access.client.id, &filter).await {
+        Ok(list) => list,
+        Err(e) => return who.failure(state, e.into()).await,
+    };
     let place = Place {
         dashboard: &dashboard,
         environment: &environment,
-        start: now - range_ms(&range),
+        start,
         end: now,
+        markers: marked.iter().map(|m| (m.time_ms, m.time_end_ms)).collect(),
     };
     let mut panels = Vec::with_capacity(dashboard.model.panels.len());
     for panel in &dashboard.model.panels {
         let links = linked(panel, &thresholds, &dashboard.project_slug, &environment);
-        panels.push(panel_view(&state, &access, panel, &place, &links, &active, who.locale).await);
+        panels.push(panel_view(state, access, panel, &place, &links, &active, who.locale).await);
     }
     let language = language_tag(who.locale);
     let page = DashboardPage {
@@ -199,23 +242,38 @@ pub async fn dashboard_page(
         range,
         end_ms: now,
         panels,
+        markers: marked
+            .into_iter()
+            .map(|m| MarkerView {
+                id: m.id,
+                time_ms: m.time_ms,
+                time_end_ms: m.time_end_ms,
+                text: m.text,
+                tags: m.tags,
+                created_by: m.created_by,
+                alarm: m.threshold_id.is_some(),
+            })
+            .collect(),
+        can_mark: silences::may_silence(who.caller.role),
+        marker_form,
     };
     render::page(
-        &state,
+        state,
         who.locale,
         Some(who.viewer()),
         Page::Dashboard(Box::new(page)),
-        StatusCode::OK,
+        status,
     )
     .await
 }
 
-/// Where and when a dashboard is shown.
+/// Where and when a dashboard is shown, and the markers drawn on its panels.
 struct Place<'a> {
     dashboard: &'a Dashboard,
     environment: &'a str,
     start: i64,
     end: i64,
+    markers: Vec<(i64, i64)>,
 }
 
 /// Whether `value` is across `line` the way the threshold watches.
@@ -350,6 +408,7 @@ async fn panel_view(
             warning: first.and_then(|t| t.warning),
             crossed_at: None,
         },
+        markers: &place.markers,
     };
     // Drawn about as wide as the panel stands on a wide page; a wide one again for phones.
     let span = u32::from(panel.width.clamp(1, 24));
@@ -372,6 +431,132 @@ async fn panel_view(
         thresholds,
         error,
     }
+}
+
+/// The marker form: `text`, `starts` and `ends` (UTC, `datetime-local`; no start: now), for the
+/// dashboard's project and the shown `environment`.
+fn marker_from_form(form: &[(String, String)], project: &str, by: &str) -> Result<NewMarker, FormState> {
+    let mut check = crate::tenancy::FormCheck::new(form);
+    let field = |name: &str| form.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.trim());
+    let text = check.field("text", |raw| match raw.trim() {
+        "" => Err(FieldProblem::Required),
+        text if text.chars().count() > 500 => Err(FieldProblem::TooLong),
+        text => Ok(text.to_string()),
+    });
+    let time = |name: &str, check: &mut crate::tenancy::FormCheck<'_>| {
+        if field(name).is_empty() {
+            return None;
+        }
+        check.field(name, silences::parse_utc)
+    };
+    let starts = time("starts", &mut check).unwrap_or_else(now_ms);
+    let ends = time("ends", &mut check);
+    if ends.is_some_and(|ends| ends < starts) {
+        check.problem("ends", FieldProblem::EndBeforeStart);
+    }
+    let environment = field("environment").to_string();
+    check
+        .finish(|| {
+            Some(NewMarker {
+                project: Some(project.to_string()),
+                environment: (!environment.is_empty()).then_some(environment),
+                time_ms: starts,
+                time_end_ms: ends.unwrap_or(starts),
+                text: text?,
+                tags: Vec::new(),
+                dashboard_uid: None,
+                panel_id: None,
+                created_by: by.to_string(),
+            })
+        })
+        .map_err(|e| match e {
+            TenancyError::Invalid(form) => form,
+            _ => FormState::default(),
+        })
+}
+
+/// Where a marker form leads back to: the dashboard in the environment and period it was sent from.
+fn shown_from(form: &[(String, String)], id: i64) -> Shown {
+    let field = |name: &str| form.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    Shown {
+        id,
+        environment: field("environment"),
+        range: field("range"),
+    }
+}
+
+fn back_to(access: &ClientAccess, shown: &Shown) -> Response {
+    let query = serde_urlencoded::to_string([
+        ("environment", shown.environment.as_deref().unwrap_or("")),
+        ("range", shown.range.as_deref().unwrap_or("24h")),
+    ])
+    .unwrap_or_default();
+    Redirect::to(&format!(
+        "/clients/{}/dashboards/{}?{query}#markers",
+        access.client.slug, shown.id
+    ))
+    .into_response()
+}
+
+/// Adds a marker to the dashboard's project and environment (agency people, client admins).
+pub async fn create_marker(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let id = dashboard_id(&params);
+    let dashboard = match dashboards::get(&state.db, &access.client, id).await {
+        Ok(Some(dashboard)) => dashboard,
+        Ok(None) => return who.failure(&state, TenancyError::NotFound).await,
+        Err(e) => return who.failure(&state, e.into()).await,
+    };
+    if !silences::may_silence(who.caller.role) {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    let shown = shown_from(&form, id);
+    let new = match marker_from_form(&form, &dashboard.project_slug, &who.caller.email) {
+        Ok(new) => new,
+        Err(form) => {
+            return render_dashboard(&state, &access, shown, Some(form), StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    match markers::insert(&state.db, access.client.id, &new).await {
+        Ok(marker) => {
+            tracing::info!(client = %access.client.slug, marker, "marker added");
+            back_to(&access, &shown)
+        }
+        Err(e) => who.failure(&state, e.into()).await,
+    }
+}
+
+/// Deletes one of the client's markers (agency people, client admins).
+pub async fn delete_marker(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let id = path_param(&params, "marker").parse::<i64>().unwrap_or(-1);
+    match markers::get(&state.db, access.client.id, id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return who.failure(&state, TenancyError::NotFound).await,
+        Err(e) => return who.failure(&state, e.into()).await,
+    }
+    if !silences::may_silence(who.caller.role) {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    if let Err(e) = markers::delete(&state.db, access.client.id, id).await {
+        return who.failure(&state, e.into()).await;
+    }
+    let dashboard = form
+        .iter()
+        .find(|(n, _)| n == "dashboard")
+        .and_then(|(_, v)| v.parse::<i64>().ok())
+        .unwrap_or(-1);
+    back_to(&access, &shown_from(&form, dashboard))
 }
 
 /// Adds "Is my application OK?" to one of the client's projects (agency people) and opens it.

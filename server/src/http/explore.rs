@@ -318,6 +318,7 @@ fn graph(value: Value, start: i64, end: i64, step: i64, took_ms: f64, locale: ap
                 locale,
                 unit: None,
                 marks: chart::Marks::default(),
+                markers: &[],
             }
             .svg()
         },

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod alertmanager;
+mod annotations;
 mod api;
 mod channels;
 mod client_ip;

@@ -2,8 +2,8 @@
 //! it, so the tenancy and CSRF tests cover every route there is.
 
 use super::{
-    AppState, account, admin, alertmanager, api, channels, dashboards, demo, explore, mail_settings, outbox, pages,
-    resets, targets, thresholds,
+    AppState, account, admin, alertmanager, annotations, api, channels, dashboards, demo, explore, mail_settings,
+    outbox, pages, resets, targets, thresholds,
 };
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
@@ -202,6 +202,18 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             post(dashboards::add_default_dashboard),
         ),
         r(
+            "POST",
+            "/clients/{client}/dashboards/{dashboard}/markers",
+            SignedIn,
+            post(dashboards::create_marker),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/markers/{marker}/delete",
+            SignedIn,
+            post(dashboards::delete_marker),
+        ),
+        r(
             "GET",
             "/clients/{client}/channels",
             SignedIn,
@@ -267,6 +279,26 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/api/v1/query_exemplars", Token, get(api::query_exemplars)),
         r("POST", "/api/v1/query_exemplars", Token, post(api::query_exemplars)),
         r("GET", "/api/v1/status/buildinfo", Token, get(api::buildinfo)),
+        r("GET", "/api/annotations", Token, get(annotations::list)),
+        r("POST", "/api/annotations", Token, post(annotations::create)),
+        r(
+            "PATCH",
+            "/api/annotations/{annotation}",
+            Token,
+            axum::routing::patch(annotations::update),
+        ),
+        r(
+            "PUT",
+            "/api/annotations/{annotation}",
+            Token,
+            axum::routing::put(annotations::update),
+        ),
+        r(
+            "DELETE",
+            "/api/annotations/{annotation}",
+            Token,
+            axum::routing::delete(annotations::delete),
+        ),
         r("GET", "/api/v2/status", Token, get(alertmanager::status)),
         r("GET", "/api/v2/alerts", Token, get(alertmanager::alerts)),
         r("GET", "/api/v2/silences", Token, get(alertmanager::list_silences)),

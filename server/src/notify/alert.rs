@@ -145,6 +145,7 @@ impl MailChart {
             locale,
             unit: Some(&self.unit),
             marks: self.marks,
+            markers: &[],
         };
         self.drawn
             .entry(app::language_tag(locale))

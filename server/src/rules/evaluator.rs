@@ -423,7 +423,18 @@ impl Evaluator {
             .await?;
         }
         let mails = match notice {
-            Some((notice, about)) => enqueue_notice(&mut tx, threshold, notice, about, chart, &self.mail).await?,
+            Some((notice, about)) => {
+                // Every alarm the client is told of is a marker on its dashboards.
+                match *notice {
+                    Notice::Alarm { since_ms, .. } => {
+                        crate::markers::alarm_raised(&mut tx, threshold, since_ms).await?
+                    }
+                    Notice::AllClear { since_ms, at_ms, .. } => {
+                        crate::markers::alarm_over(&mut tx, threshold.id, since_ms, at_ms).await?
+                    }
+                }
+                enqueue_notice(&mut tx, threshold, notice, about, chart, &self.mail).await?
+            }
             None => 0,
         };
         tx.commit().await?;

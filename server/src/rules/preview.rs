@@ -106,6 +106,7 @@ async fn run(
             warning: threshold.warning,
             crossed_at: None,
         },
+        markers: &[],
     }
     .svg();
     let week = queries

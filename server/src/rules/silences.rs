@@ -400,7 +400,7 @@ pub fn may_silence(role: Role) -> bool {
 
 /// A date and time in UTC as a `datetime-local` field sends it (`2026-12-24T22:00`, seconds
 /// optional, a space for the `T` too), in ms.
-fn parse_utc(raw: &str) -> std::result::Result<i64, FieldProblem> {
+pub(crate) fn parse_utc(raw: &str) -> std::result::Result<i64, FieldProblem> {
     let raw = raw.trim().replace(' ', "T");
     let with_seconds = if raw.len() == 16 { format!("{raw}:00") } else { raw };
     let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
