@@ -178,7 +178,11 @@ fn Markers(locale: Locale, page: DashboardPage, csrf: String) -> impl IntoView {
             });
             view! {
                 <li class="marker" class:alarm=m.alarm id=format!("marker-{}", m.id)>
-                    <strong>{text}</strong> " " <small class="hint">{when} " · " {m.created_by.clone()}</small>
+                    <strong>{text}</strong> " "
+                    <small class="hint">
+                        {when} " · "
+                        {if m.created_by.is_empty() { td_string!(locale, marker_by_api).to_string() } else { m.created_by.clone() }}
+                    </small>
                     {(!m.tags.is_empty()).then(|| view! { " " {m.tags.iter().map(|t| view! { <span class="chip">{t.clone()}</span> }).collect_view()} })}
                     {delete}
                 </li>

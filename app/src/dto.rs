@@ -1111,6 +1111,7 @@ pub struct MarkerView {
     pub time_end_ms: i64,
     pub text: String,
     pub tags: Vec<String>,
+    /// Who added it on the page; empty: through the API.
     pub created_by: String,
     /// The marker of a threshold's alarm (its text is the threshold's name).
     pub alarm: bool,

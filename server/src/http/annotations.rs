@@ -121,7 +121,8 @@ pub async fn create(State(state): State<AppState>, client: ApiClient, bytes: Byt
         tags: body.tags.unwrap_or_default(),
         dashboard_uid: body.dashboard_uid,
         panel_id: body.panel_id,
-        created_by: "API token".into(),
+        // Made through the API: pages say so in the reader's language.
+        created_by: String::new(),
     };
     let new = match new.checked() {
         Ok(new) => new,
