@@ -41,6 +41,14 @@ fn private_files(file: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A write transaction that takes SQLite's write lock at its start (`BEGIN IMMEDIATE`). Under
+/// WAL, a deferred transaction that reads first and writes later fails at once with "database
+/// is locked" when another connection wrote in between; this one waits up to `busy_timeout`
+/// for the lock instead. Every transaction of the server writes, so every one starts here.
+pub async fn write(db: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    db.begin_with("BEGIN IMMEDIATE").await
+}
+
 /// Opens (creating if needed) the database and applies every migration.
 pub async fn open(data_dir: &Path, file: &Path) -> Result<SqlitePool, DbError> {
     private_dir(data_dir).map_err(|source| DbError::DataDir {

@@ -244,7 +244,7 @@ const SEALED_COLUMNS: [SealedColumn; 3] = [
 /// Seals every stored secret again under `new`, in one transaction. The caller keeps the
 /// new key (`write_key`) before, and makes it the key in use after.
 pub async fn reseal_all(db: &SqlitePool, old: &SecretKey, new: &SecretKey) -> Result<usize, SecretError> {
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     let mut count = 0;
     for sealed in &SEALED_COLUMNS {
         let (table, column) = (sealed.table, sealed.column);

@@ -393,7 +393,7 @@ pub async fn send_test(
     if !may_manage(caller) {
         return Err(TenancyError::Forbidden);
     }
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     let (agency_id, client_name, language): (i64, String, String) =
         sqlx::query_as("SELECT agency_id, name, language FROM clients WHERE id = ?")
             .bind(client.id)

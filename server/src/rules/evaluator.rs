@@ -389,7 +389,7 @@ impl Evaluator {
         chart: Option<&mut MailChart>,
     ) -> Result<usize, sqlx::Error> {
         let threshold_id = threshold.id;
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::write(&self.db).await?;
         sqlx::query("DELETE FROM threshold_alerts WHERE threshold_id = ?")
             .bind(threshold_id)
             .execute(&mut *tx)

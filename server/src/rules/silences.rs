@@ -314,7 +314,7 @@ pub async fn put(
 ) -> Result<String, SilenceError> {
     new.check(now_ms)?;
     let matchers = serde_json::to_string(&new.matchers).unwrap_or_default();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     if let Some(uuid) = replace {
         let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE client_id = ? AND uuid = ?"))
             .bind(client_id)

@@ -120,7 +120,7 @@ pub async fn create_user(
     let phc = password::hash(password.expose().to_string())
         .await
         .map_err(TenancyError::from)?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     let user_id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)
          ON CONFLICT (email) DO NOTHING RETURNING id",
@@ -152,7 +152,7 @@ pub async fn create_project(
 ) -> Result<(), AdminError> {
     let slug = parse("slug", slug, Slug::parse)?;
     let name = parse("name", name, Name::parse)?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     let (project_id, agency_id): (i64, i64) = sqlx::query_as(
         "INSERT INTO projects (agency_id, client_id, slug, name, created_at)
          SELECT agency_id, id, ?, ?, ? FROM clients WHERE id = ? RETURNING id, agency_id",

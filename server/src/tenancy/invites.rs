@@ -30,7 +30,7 @@ pub(super) async fn create(
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
     let created = now();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     let (client_name, language): (String, String) = sqlx::query_as("SELECT name, language FROM clients WHERE id = ?")
         .bind(client.id)
         .fetch_one(&mut *tx)
@@ -94,7 +94,7 @@ pub async fn accept(db: &SqlitePool, token: &str, form: &[(String, String)]) -> 
     let password = NewPassword::from_form(form)?;
     // Hash before the transaction so the write lock is held only briefly.
     let phc = password::hash(password.expose().to_string()).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     let invite: Option<(i64, i64, String, String)> = sqlx::query_as(
         "UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
          RETURNING agency_id, client_id, email, role",

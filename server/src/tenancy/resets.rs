@@ -46,7 +46,7 @@ pub async fn request(db: &SqlitePool, email: &str, ttl_secs: i64, base: &MailCon
     let link = format!("{}/password/reset/{token}", base.public_base);
     let locale = app::locale_from_tag(&[language.as_deref().unwrap_or("en")]);
     let mail = app::mail::reset_mail(locale, &link, ttl_secs / 60);
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     sqlx::query("INSERT INTO password_resets (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)")
         .bind(user_id)
         .bind(token_hash(&token))
@@ -88,7 +88,7 @@ pub async fn find(db: &SqlitePool, token: &str) -> Result<String> {
 pub async fn reset(db: &SqlitePool, token: &str, form: &[(String, String)]) -> Result<()> {
     let password = NewPassword::from_form(form)?;
     let phc = password::hash(password.expose().to_string()).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::write(db).await?;
     let user_id: Option<i64> = sqlx::query_scalar(
         "UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
          RETURNING user_id",

@@ -87,7 +87,7 @@ impl TokenUses {
         if uses.is_empty() {
             return Ok(());
         }
-        let mut tx = db.begin().await?;
+        let mut tx = crate::db::write(db).await?;
         for (id, at) in uses {
             sqlx::query("UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?")
                 .bind(at)
