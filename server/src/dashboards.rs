@@ -272,6 +272,56 @@ pub fn default_model() -> Model {
     }
 }
 
+/// Most panels, queries per panel and characters per text a dashboard may have.
+const MAX_PANELS: usize = 100;
+const MAX_QUERIES: usize = 10;
+const MAX_TEXT: usize = 4000;
+
+/// Reads a dashboard in Vitrine's JSON and checks it as the pages will use it: the schema,
+/// titles, widths of 1 to 24 columns, units, and every query as PromQL; the error names the
+/// place (`panels[2].queries[0].expr: …`).
+pub fn read_model(json: &str) -> Result<Model, String> {
+    let model: Model = serde_json::from_str(json).map_err(|e| format!("not a Vitrine dashboard: {e}"))?;
+    if model.schema != SCHEMA {
+        return Err(format!(
+            "schema {} is not known: this Vitrine reads schema {SCHEMA}",
+            model.schema
+        ));
+    }
+    if model.title.en.trim().is_empty() {
+        return Err("title.en: a dashboard needs an English title".into());
+    }
+    if model.panels.len() > MAX_PANELS {
+        return Err(format!("panels: at most {MAX_PANELS}"));
+    }
+    let texts = |t: &Texts| [&t.en, &t.de, &t.fr].into_iter().all(|s| s.chars().count() <= MAX_TEXT);
+    if !texts(&model.title) || !texts(&model.description) {
+        return Err(format!("title, description: at most {MAX_TEXT} characters"));
+    }
+    for (i, panel) in model.panels.iter().enumerate() {
+        let at = format!("panels[{i}]");
+        if panel.title.en.trim().is_empty() {
+            return Err(format!("{at}.title.en: every panel needs an English title"));
+        }
+        if !texts(&panel.title) || !texts(&panel.explanation) {
+            return Err(format!("{at}: texts of at most {MAX_TEXT} characters"));
+        }
+        if !(1..=24).contains(&panel.width) {
+            return Err(format!("{at}.width: {} is not 1 to 24 columns", panel.width));
+        }
+        if panel.unit.is_empty() || panel.unit.len() > 32 {
+            return Err(format!("{at}.unit: a Grafana unit id such as short, percent or s"));
+        }
+        if panel.queries.is_empty() || panel.queries.len() > MAX_QUERIES {
+            return Err(format!("{at}.queries: 1 to {MAX_QUERIES} queries"));
+        }
+        for (j, query) in panel.queries.iter().enumerate() {
+            vitrine_promql::parse(&query.expr).map_err(|e| format!("{at}.queries[{j}].expr: {e}"))?;
+        }
+    }
+    Ok(model)
+}
+
 /// Stores `model` as a dashboard of the client's project; its id.
 pub async fn insert(db: &SqlitePool, client_id: i64, project_id: i64, model: &Model) -> Result<i64, sqlx::Error> {
     let json = serde_json::to_string(model).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
@@ -300,21 +350,13 @@ struct Row {
 
 impl Row {
     fn dashboard(self) -> Option<Dashboard> {
-        match serde_json::from_str::<Model>(&self.model) {
-            Ok(model) if model.schema == SCHEMA => Some(Dashboard {
+        match read_model(&self.model) {
+            Ok(model) => Some(Dashboard {
                 id: self.id,
                 project_slug: self.project_slug,
                 project_name: self.project_name,
                 model,
             }),
-            Ok(model) => {
-                tracing::warn!(
-                    dashboard = self.id,
-                    schema = model.schema,
-                    "a dashboard of an unknown schema"
-                );
-                None
-            }
             Err(e) => {
                 tracing::warn!(dashboard = self.id, error = %e, "a dashboard that cannot be read");
                 None
@@ -366,6 +408,33 @@ mod tests {
         }
         let json = serde_json::to_string(&model).unwrap();
         assert_eq!(serde_json::from_str::<Model>(&json).unwrap(), model);
+    }
+
+    #[test]
+    fn a_dashboard_file_is_read_or_refused_with_the_place() {
+        let good = serde_json::to_string(&default_model()).unwrap();
+        assert_eq!(read_model(&good).unwrap(), default_model());
+        let mut bad = default_model();
+        bad.panels[3].queries[0].expr = "sum(rate(x[5m])".into();
+        let err = read_model(&serde_json::to_string(&bad).unwrap()).unwrap_err();
+        assert!(err.starts_with("panels[3].queries[0].expr: "), "{err}");
+        let mut wide = default_model();
+        wide.panels[0].width = 30;
+        assert!(
+            read_model(&serde_json::to_string(&wide).unwrap())
+                .unwrap_err()
+                .starts_with("panels[0].width")
+        );
+        assert!(
+            read_model("{\"schema\": 2, \"title\": {\"en\": \"x\"}, \"panels\": []}")
+                .unwrap_err()
+                .contains("schema 2")
+        );
+        assert!(
+            read_model("not json")
+                .unwrap_err()
+                .starts_with("not a Vitrine dashboard")
+        );
     }
 
     #[test]

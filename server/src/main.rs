@@ -81,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Dashboards of a client's projects, as Vitrine's dashboard JSON (schema 1).
+    Dashboards {
+        #[command(subcommand)]
+        action: DashboardsAction,
+    },
     /// Notification channels of a client (team addresses, webhooks, Slack, PagerDuty).
     Channels {
         #[command(subcommand)]
@@ -164,6 +169,26 @@ enum RulesAction {
     Export {
         #[arg(long)]
         client: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DashboardsAction {
+    /// Print one of the client's dashboards as JSON (what `import` reads back).
+    Export {
+        #[arg(long)]
+        client: String,
+        /// Its number, as in its address.
+        #[arg(long)]
+        dashboard: i64,
+    },
+    /// Add a dashboard from a JSON file to a project; prints its address on the last line.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        project: String,
     },
 }
 
@@ -505,6 +530,43 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             for line in app::thresholds::import_report_lines(app::Locale::en, &imported) {
                 println!("{line}");
             }
+            Ok(())
+        }
+        Command::Dashboards {
+            action: DashboardsAction::Export { client, dashboard },
+        } => {
+            let model: Option<String> = sqlx::query_scalar(
+                "SELECT d.model FROM dashboards d JOIN clients c ON c.id = d.client_id WHERE c.slug = ? AND d.id = ?",
+            )
+            .bind(&client)
+            .bind(dashboard)
+            .fetch_optional(&pool)
+            .await
+            .map_err(|e| Error::Usage(e.to_string()))?;
+            let model = model.ok_or_else(|| Error::Usage(format!("client {client} has no dashboard {dashboard}")))?;
+            let model = dashboards::read_model(&model).map_err(Error::Usage)?;
+            println!("{}", serde_json::to_string_pretty(&model).unwrap_or_default());
+            Ok(())
+        }
+        Command::Dashboards {
+            action: DashboardsAction::Import { file, client, project },
+        } => {
+            let text = std::fs::read_to_string(&file).map_err(io(format!("reading {}", file.display())))?;
+            let model = dashboards::read_model(&text).map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
+            let client_id = client_id_of(&pool, &client).await?;
+            let project_id: i64 = sqlx::query_scalar("SELECT id FROM projects WHERE client_id = ? AND slug = ?")
+                .bind(client_id)
+                .bind(&project)
+                .fetch_optional(&pool)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?
+                .ok_or_else(|| Error::Usage(format!("client {client} has no project {project}")))?;
+            let id = dashboards::insert(&pool, client_id, project_id, &model)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            let base = config.public_base(config.listen);
+            println!("Dashboard {} added to {client} / {project}:", model.title.en);
+            println!("{base}/clients/{client}/dashboards/{id}");
             Ok(())
         }
         Command::Channels {

@@ -293,3 +293,53 @@ async fn markers_come_from_grafanas_api_the_page_and_alarms() {
     }
     value.store(0, Ordering::Relaxed);
 }
+
+/// A dashboard goes out as Vitrine's JSON and back in, to another client's project; a file
+/// with a broken query is refused with the place of the problem.
+#[tokio::test]
+async fn a_dashboard_goes_out_as_json_and_back_in() {
+    let server = Server::start();
+    let owner = server.login(OWNER).await;
+    let id = first_dashboard(&owner, "acme").await;
+    let json = server.cli(&["dashboards", "export", "--client", "acme", "--dashboard", &id]);
+    assert!(
+        json.contains("\"schema\": 1") && json.contains("Is my application OK?"),
+        "{json}"
+    );
+    let renamed = json.replace("Is my application OK?", "Is the portal OK?");
+    let file = server.data_dir().join("dashboard.json");
+    std::fs::write(&file, &renamed).expect("writing the file");
+    let file = file.to_str().expect("a UTF-8 path");
+    let out = server.cli(&[
+        "dashboards",
+        "import",
+        file,
+        "--client",
+        "globex",
+        "--project",
+        "portal",
+    ]);
+    let address = out.lines().last().expect("the address");
+    let path = &address[address.find("/clients/").expect("a dashboard address")..];
+    owner
+        .get(path)
+        .await
+        .expect_status(200)
+        .expect_text("Is the portal OK?");
+
+    let broken = renamed.replacen("avg(up)", "avg(up", 1);
+    let bad = server.data_dir().join("broken.json");
+    std::fs::write(&bad, broken).expect("writing the file");
+    let err = server.cli_failing(&[
+        "dashboards",
+        "import",
+        bad.to_str().expect("a UTF-8 path"),
+        "--client",
+        "globex",
+        "--project",
+        "portal",
+    ]);
+    assert!(err.contains("panels[0].queries[0].expr"), "{err}");
+    let err = server.cli_failing(&["dashboards", "export", "--client", "globex", "--dashboard", &id]);
+    assert!(err.contains("has no dashboard"), "{err}");
+}
