@@ -26,6 +26,9 @@ fn range_text(locale: Locale, range: &str) -> &'static str {
 /// The panel's sentence about the period: its highest and lowest values and the latest, and
 /// whether its first threshold's line was crossed.
 pub fn panel_summary(locale: Locale, panel: &PanelView) -> String {
+    if panel.kind == "alerts" {
+        return alerts_summary(locale, &panel.thresholds);
+    }
     let Some(stats) = &panel.stats else {
         return td_string!(locale, panel_no_data).to_string();
     };
@@ -66,6 +69,30 @@ pub fn panel_summary(locale: Locale, panel: &PanelView) -> String {
         sentence.push_str(&text);
     }
     sentence
+}
+
+/// An alert list's sentence: none watched yet, all OK, or which raise the alarm.
+fn alerts_summary(locale: Locale, thresholds: &[PanelThreshold]) -> String {
+    let firing: Vec<&str> = thresholds
+        .iter()
+        .filter(|t| t.state == ThresholdState::Firing)
+        .map(|t| t.name.as_str())
+        .collect();
+    let count = thresholds.len().to_string();
+    if thresholds.is_empty() {
+        td_string!(locale, alerts_none).to_string()
+    } else if firing.is_empty() {
+        fill(td_string!(locale, alerts_all_ok), &[("count", &count)])
+    } else {
+        fill(
+            td_string!(locale, alerts_firing),
+            &[
+                ("firing", &firing.len().to_string()),
+                ("count", &count),
+                ("names", &firing.join(", ")),
+            ],
+        )
+    }
 }
 
 #[component]
@@ -307,6 +334,7 @@ pub fn Dashboard(locale: Locale, page: DashboardPage, csrf: String) -> impl Into
             });
             let body = match &panel.error {
                 Some(error) => view! { <p class="alert error">{td_string!(locale, panel_error)} " " <code>{error.clone()}</code></p> }.into_any(),
+                None if panel.kind == "alerts" => view! { <p class="panel-summary">{summary}</p> }.into_any(),
                 None => view! {
                     {big}
                     <div class="chart" class:chart-desk=panel.chart_svg_phone.is_some() inner_html=panel.chart_svg.clone()></div>
@@ -317,7 +345,7 @@ pub fn Dashboard(locale: Locale, page: DashboardPage, csrf: String) -> impl Into
                 .into_any(),
             };
             view! {
-                <article class=format!("card panel span-{}", panel.width.clamp(1, 24)) class:firing=firing>
+                <article class=format!("card panel span-{} {}", panel.width.clamp(1, 24), panel.kind) class:firing=firing>
                     <h2>{panel.title.clone()}</h2>
                     <p class="panel-explanation">{panel.explanation.clone()}</p>
                     {body}
@@ -396,5 +424,15 @@ mod tests {
         );
         let fr = panel_summary(Locale::fr, &panel(None, None));
         assert_eq!(fr, "Aucune donnée sur cette période.");
+        let mut list = panel(None, None);
+        list.kind = "alerts".into();
+        assert_eq!(panel_summary(Locale::en, &list), "All 1 thresholds are OK.");
+        list.thresholds[0].state = ThresholdState::Firing;
+        assert_eq!(panel_summary(Locale::en, &list), "1 of 1 raise the alarm: Error rate.");
+        list.thresholds.clear();
+        assert_eq!(
+            panel_summary(Locale::de, &list),
+            "Für diese Umgebung sind noch keine Grenzwerte eingerichtet."
+        );
     }
 }

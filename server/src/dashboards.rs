@@ -49,6 +49,8 @@ pub enum PanelKind {
     Timeseries,
     /// The value now, large, with the line over the range below it.
     Stat,
+    /// Every threshold of the environment with its state (Grafana's alert list); no queries.
+    Alerts,
 }
 
 /// One query of a panel and how its series are named (`{{method}} {{route}}`, Grafana's
@@ -178,6 +180,19 @@ pub fn default_model() -> Model {
             "Les quelques chiffres qui disent si vos visiteurs peuvent utiliser votre application : est-elle joignable, répond-elle sans erreur, à quelle vitesse, et l’activité continue-t-elle ?",
         ),
         panels: vec![
+            Panel {
+                kind: PanelKind::Alerts,
+                title: Texts::new("Thresholds", "Grenzwerte", "Seuils"),
+                explanation: Texts::new(
+                    "Every threshold the agency watches for this environment, and whether it raises the alarm now. Open one to read what it means and what the agency does.",
+                    "Jeder Grenzwert, den die Agentur für diese Umgebung beobachtet, und ob er gerade Alarm schlägt. Öffnen Sie einen, um zu lesen, was er bedeutet und was die Agentur tut.",
+                    "Chaque seuil que l’agence surveille pour cet environnement, et s’il déclenche l’alerte en ce moment. Ouvrez-en un pour lire ce qu’il signifie et ce que fait l’agence.",
+                ),
+                queries: Vec::new(),
+                unit: short(),
+                width: 24,
+                thresholds: Vec::new(),
+            },
             panel(
                 PanelKind::Stat,
                 Texts::new("Reachable", "Erreichbar", "Joignable"),
@@ -312,8 +327,17 @@ pub fn read_model(json: &str) -> Result<Model, String> {
         if panel.unit.is_empty() || panel.unit.len() > 32 {
             return Err(format!("{at}.unit: a Grafana unit id such as short, percent or s"));
         }
-        if panel.queries.is_empty() || panel.queries.len() > MAX_QUERIES {
-            return Err(format!("{at}.queries: 1 to {MAX_QUERIES} queries"));
+        let wanted = if panel.kind == PanelKind::Alerts {
+            0..=0
+        } else {
+            1..=MAX_QUERIES
+        };
+        if !wanted.contains(&panel.queries.len()) {
+            return Err(format!(
+                "{at}.queries: {} to {} queries for this kind of panel",
+                wanted.start(),
+                wanted.end()
+            ));
         }
         for (j, query) in panel.queries.iter().enumerate() {
             vitrine_promql::parse(&query.expr).map_err(|e| format!("{at}.queries[{j}].expr: {e}"))?;

@@ -27,9 +27,11 @@ try {
   await Promise.all([page.waitForNavigation(), page.click('#project-shop a.dashboard-title')]);
   check((await page.textContent('h1')).includes('Is my application OK?'), 'not the default dashboard');
   const panels = page.locator('article.panel');
-  check((await panels.count()) >= 6, `${await panels.count()} panels`);
-  for (let i = 0; i < (await panels.count()); i++) {
-    const panel = panels.nth(i);
+  check((await panels.count()) >= 7, `${await panels.count()} panels`);
+  check(((await page.locator('article.panel.alerts .panel-summary').textContent()) || '').includes('threshold'), 'the alert list says nothing');
+  const charted = page.locator('article.panel:not(.alerts)');
+  for (let i = 0; i < (await charted.count()); i++) {
+    const panel = charted.nth(i);
     const explanation = (await panel.locator('.panel-explanation').textContent()) || '';
     check(explanation.length > 20, `panel ${i} explains nothing`);
     check((await panel.locator('.chart svg').first().isVisible()), `panel ${i} shows no chart`);

@@ -42,7 +42,13 @@ async fn the_client_reads_its_dashboard_per_environment_and_period() {
         .expect_text("aria-current=\"page\">Last 24 hours<");
     assert_eq!(
         live.body.matches("<article class=\"card panel").count(),
-        6,
+        7,
+        "{}",
+        live.summary()
+    );
+    // The alert list says how the environment's thresholds are.
+    assert!(
+        live.contains("thresholds are OK.") || live.contains("raise the alarm:"),
         "{}",
         live.summary()
     );
@@ -68,6 +74,7 @@ async fn the_client_reads_its_dashboard_per_environment_and_period() {
         "{}",
         stage.summary()
     );
+    stage.expect_text("No thresholds watch this environment yet.");
     // An environment or period the project does not have falls back to live and 24 hours.
     acme.get(&format!("/clients/acme/dashboards/{id}?environment=nope&range=1y"))
         .await
@@ -339,7 +346,7 @@ async fn a_dashboard_goes_out_as_json_and_back_in() {
         "--project",
         "portal",
     ]);
-    assert!(err.contains("panels[0].queries[0].expr"), "{err}");
+    assert!(err.contains("panels[1].queries[0].expr"), "{err}");
     let err = server.cli_failing(&["dashboards", "export", "--client", "globex", "--dashboard", &id]);
     assert!(err.contains("has no dashboard"), "{err}");
 }

@@ -41,17 +41,18 @@ fn range_ms(range: &str) -> i64 {
     }
 }
 
-/// The thresholds of the place a panel names: in the project, of the environment or the whole
-/// project, by template id or by name.
+/// The thresholds of the place a panel shows: in the project, of the environment or the whole
+/// project; named by template id or by name, or every one for an alert list.
 fn linked<'a>(panel: &Panel, thresholds: &'a [Threshold], project: &str, environment: &str) -> Vec<&'a Threshold> {
     thresholds
         .iter()
         .filter(|t| t.project == project && t.environment.as_deref().is_none_or(|e| e == environment))
         .filter(|t| {
-            panel
-                .thresholds
-                .iter()
-                .any(|key| t.template.as_deref() == Some(key.as_str()) || t.name == *key)
+            panel.kind == PanelKind::Alerts
+                || panel
+                    .thresholds
+                    .iter()
+                    .any(|key| t.template.as_deref() == Some(key.as_str()) || t.name == *key)
         })
         .collect()
 }
@@ -412,12 +413,18 @@ async fn panel_view(
     };
     // Drawn about as wide as the panel stands on a wide page; a wide one again for phones.
     let span = u32::from(panel.width.clamp(1, 24));
-    let chart_svg = chart.svg_width(span * crate::chart::WIDTH / 24);
-    let chart_svg_phone = (span > 12).then(|| chart.svg_width(crate::chart::WIDTH / 2));
+    let charted = panel.kind != PanelKind::Alerts;
+    let chart_svg = if charted {
+        chart.svg_width(span * crate::chart::WIDTH / 24)
+    } else {
+        String::new()
+    };
+    let chart_svg_phone = (charted && span > 12).then(|| chart.svg_width(crate::chart::WIDTH / 2));
     PanelView {
         kind: match panel.kind {
             PanelKind::Timeseries => "timeseries",
             PanelKind::Stat => "stat",
+            PanelKind::Alerts => "alerts",
         }
         .into(),
         title: panel.title.for_language(language),
