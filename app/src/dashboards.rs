@@ -171,6 +171,48 @@ pub fn Dashboards(locale: Locale, page: DashboardsPage, csrf: String) -> impl In
     }
 }
 
+/// A panel's values for those who do not read charts: each series with its latest, lowest and
+/// highest value, and every value as CSV.
+#[component]
+fn PanelTable(locale: Locale, panel: PanelView, csv: String) -> impl IntoView {
+    let value = |v: f64| format_value(v, &panel.unit, locale);
+    let rows = panel
+        .rows
+        .iter()
+        .map(|row| {
+            let name = if row.name.is_empty() { panel.title.clone() } else { row.name.clone() };
+            view! {
+                <tr>
+                    <th scope="row">
+                        <svg class="swatch" viewBox="0 0 1 1" aria-hidden="true"><rect width="1" height="1" fill=row.colour.clone()></rect></svg>
+                        {name}
+                    </th>
+                    <td>{value(row.last)}</td>
+                    <td>{value(row.min)}</td>
+                    <td>{value(row.max)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <details class="panel-values">
+            <summary>{td_string!(locale, panel_values)}</summary>
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">{td_string!(locale, panel_values_series)}</th>
+                        <th scope="col">{td_string!(locale, panel_values_now)}</th>
+                        <th scope="col">{td_string!(locale, panel_values_lowest)}</th>
+                        <th scope="col">{td_string!(locale, panel_values_highest)}</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <p><a href=csv download="">{td_string!(locale, panel_values_csv)}</a></p>
+        </details>
+    }
+}
+
 /// The markers of the period, and the form that adds one.
 #[component]
 fn Markers(locale: Locale, page: DashboardPage, csrf: String) -> impl IntoView {
@@ -282,7 +324,8 @@ pub fn Dashboard(locale: Locale, page: DashboardPage, csrf: String) -> impl Into
     let panels = page
         .panels
         .iter()
-        .map(|panel| {
+        .enumerate()
+        .map(|(index, panel)| {
             let summary = panel_summary(locale, panel);
             let firing = panel.thresholds.iter().any(|t| t.state == ThresholdState::Firing);
             let big = (panel.kind == "stat").then(|| {
@@ -341,6 +384,7 @@ pub fn Dashboard(locale: Locale, page: DashboardPage, csrf: String) -> impl Into
                     {panel.chart_svg_phone.clone().map(|svg| view! { <div class="chart chart-phone" inner_html=svg></div> })}
                     {legends}
                     <p class="panel-summary">{summary}</p>
+                    <PanelTable locale=locale panel=panel.clone() csv=format!("{here}/panels/{index}/csv?environment={}&range={}", page.environment, page.range) />
                 }
                 .into_any(),
             };
@@ -384,6 +428,7 @@ mod tests {
             width: 12,
             chart_svg: String::new(),
             chart_svg_phone: None,
+            rows: Vec::new(),
             unit: "percentunit".into(),
             legends: Vec::new(),
             stats,

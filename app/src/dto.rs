@@ -1128,6 +1128,8 @@ pub struct PanelView {
     pub chart_svg: String,
     /// A panel wider than half the page: its chart drawn again for a phone's width.
     pub chart_svg_phone: Option<String>,
+    /// Each series' name and figures, for the table behind the chart.
+    pub rows: Vec<PanelRow>,
     pub unit: String,
     /// Named series: (colour `#RRGGBB`, name); empty for a single unnamed series.
     pub legends: Vec<(String, String)>,
@@ -1136,6 +1138,17 @@ pub struct PanelView {
     pub thresholds: Vec<PanelThreshold>,
     /// The query could not run: why, in Prometheus' words.
     pub error: Option<String>,
+}
+
+/// One series of a panel in its table of values.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PanelRow {
+    /// `#RRGGBB`, as drawn.
+    pub colour: String,
+    pub name: String,
+    pub last: f64,
+    pub min: f64,
+    pub max: f64,
 }
 
 /// The figures a panel's sentence is made of.

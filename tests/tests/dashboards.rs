@@ -75,6 +75,25 @@ async fn the_client_reads_its_dashboard_per_environment_and_period() {
         stage.summary()
     );
     stage.expect_text("No thresholds watch this environment yet.");
+    // Every value of a panel as CSV, and a table of its series behind the chart.
+    live.expect_text("The values").expect_text(&format!(
+        "/clients/acme/dashboards/{id}/panels/6/csv?environment=live&amp;range=24h"
+    ));
+    let csv = acme
+        .get(&format!(
+            "/clients/acme/dashboards/{id}/panels/6/csv?environment=live&range=1h"
+        ))
+        .await;
+    csv.expect_status(200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(
+        csv.header("content-disposition")
+            .is_some_and(|d| d.contains("shop-live-panel-6.csv"))
+    );
+    assert!(csv.body.starts_with("time,series,value\n"), "{}", csv.body);
+    acme.get(&format!("/clients/acme/dashboards/{id}/panels/99/csv"))
+        .await
+        .expect_status(404);
     // An environment or period the project does not have falls back to live and 24 hours.
     acme.get(&format!("/clients/acme/dashboards/{id}?environment=nope&range=1y"))
         .await

@@ -216,6 +216,8 @@ fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String 
         .replace("{dashboard}", object)
         .replace("{marker}", object)
         .replace("{annotation}", object)
+        // Every dashboard has a second panel.
+        .replace("{panel}", "1")
 }
 
 /// The id of the object `route` names among a client's `ids`.

@@ -172,29 +172,12 @@ async fn render_dashboard(
         Ok(None) => return who.failure(state, TenancyError::NotFound).await,
         Err(e) => return who.failure(state, e.into()).await,
     };
-    let summary = match who.scope(state).summaries(Some(&access.client)).await {
-        Ok(mut list) if !list.is_empty() => list.remove(0),
-        Ok(_) => return who.problem(state, Problem::NotFound).await,
-        Err(e) => return who.failure(state, e).await,
+    let environments = match environments_of(state, access, &dashboard).await {
+        Ok(list) => list,
+        Err(response) => return *response,
     };
-    let environments: Vec<String> = summary
-        .projects
-        .iter()
-        .find(|p| p.slug == dashboard.project_slug)
-        .map(|p| p.environments.iter().map(|e| e.name.clone()).collect())
-        .unwrap_or_default();
-    let environment = query
-        .environment
-        .clone()
-        .filter(|e| environments.contains(e))
-        .or_else(|| environments.iter().find(|e| *e == "live").cloned())
-        .or_else(|| environments.first().cloned())
-        .unwrap_or_default();
-    let range = query
-        .range
-        .clone()
-        .filter(|r| DASHBOARD_RANGES.contains(&r.as_str()))
-        .unwrap_or_else(|| "24h".into());
+    let (environment, range) = chosen(&environments, query.environment.clone(), query.range.clone());
+    let client_name = summary_name(state, access).await;
     let now = now_ms();
     let (thresholds, active) = match tokio::try_join!(rules::of_client(&state.db, access.client.id), async {
         silences::active(&state.db, access.client.id, now)
@@ -232,7 +215,7 @@ async fn render_dashboard(
     }
     let language = language_tag(who.locale);
     let page = DashboardPage {
-        client_name: summary.name.clone(),
+        client_name,
         client_slug: access.client.slug.clone(),
         dashboard_id: dashboard.id,
         title: dashboard.model.title.for_language(language),
@@ -266,6 +249,46 @@ async fn render_dashboard(
         status,
     )
     .await
+}
+
+/// The environments of the dashboard's project, as the caller sees the client.
+async fn environments_of(
+    state: &AppState,
+    access: &ClientAccess,
+    dashboard: &Dashboard,
+) -> Result<Vec<String>, Box<Response>> {
+    let who = &access.who;
+    match who.scope(state).summaries(Some(&access.client)).await {
+        Ok(list) => Ok(list
+            .iter()
+            .flat_map(|client| client.projects.iter())
+            .find(|p| p.slug == dashboard.project_slug)
+            .map(|p| p.environments.iter().map(|e| e.name.clone()).collect())
+            .unwrap_or_default()),
+        Err(e) => Err(Box::new(who.failure(state, e).await)),
+    }
+}
+
+/// The client's name for the page.
+async fn summary_name(state: &AppState, access: &ClientAccess) -> String {
+    sqlx::query_scalar("SELECT name FROM clients WHERE id = ?")
+        .bind(access.client.id)
+        .fetch_one(&state.db)
+        .await
+        .unwrap_or_default()
+}
+
+/// The environment and period asked for, or live (else the first) and the last 24 hours.
+fn chosen(environments: &[String], environment: Option<String>, range: Option<String>) -> (String, String) {
+    let environment = environment
+        .filter(|e| environments.contains(e))
+        .or_else(|| environments.iter().find(|e| *e == "live").cloned())
+        .or_else(|| environments.first().cloned())
+        .unwrap_or_default();
+    let range = range
+        .filter(|r| DASHBOARD_RANGES.contains(&r.as_str()))
+        .unwrap_or_else(|| "24h".into());
+    (environment, range)
 }
 
 /// Where and when a dashboard is shown, and the markers drawn on its panels.
@@ -331,46 +354,29 @@ async fn panel_view(
 ) -> PanelView {
     let language = language_tag(locale);
     let step = super::explore::auto_step(place.end - place.start);
-    let tenant = crate::store::tenant(access.client.id);
-    let mut series = Vec::new();
-    let mut legends = Vec::new();
-    let mut error = None;
-    for query in &panel.queries {
-        let expr = match dashboards::confined(&query.expr, &place.dashboard.project_slug, place.environment) {
-            Ok(expr) => expr,
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        };
-        let span = Span::Range {
-            start: place.start,
-            end: place.end,
-            step,
-        };
-        match state.queries.run(tenant, expr, span, None).await {
-            Ok(Value::Matrix(matrix)) => {
-                for s in matrix {
-                    if series.len() >= MAX_SERIES {
-                        break;
-                    }
-                    let colour = series.len();
-                    if !query.legend.is_empty() {
-                        legends.push((
-                            crate::chart::colour(colour).to_string(),
-                            dashboards::legend(&query.legend, &s.labels),
-                        ));
-                    }
-                    series.push(ChartSeries {
-                        colour,
-                        points: s.points.iter().map(|p| (p.t, p.v)).collect(),
-                    });
-                }
-            }
-            Ok(_) => error = Some("the query does not give a list of series".into()),
-            Err(e) => error = Some(e.to_string()),
-        }
-    }
+    let data = run_panel(state, access, panel, place, step).await;
+    let error = data.error;
+    let series: Vec<ChartSeries> = data.series.iter().map(|s| s.chart.clone()).collect();
+    let legends = data
+        .series
+        .iter()
+        .filter(|s| s.legend)
+        .map(|s| (crate::chart::colour(s.chart.colour).to_string(), s.name.clone()))
+        .collect();
+    let rows = data
+        .series
+        .iter()
+        .filter_map(|s| {
+            let stats = stats_of(std::slice::from_ref(&s.chart))?;
+            Some(PanelRow {
+                colour: crate::chart::colour(s.chart.colour).to_string(),
+                name: s.name.clone(),
+                last: stats.last,
+                min: stats.min,
+                max: stats.max,
+            })
+        })
+        .collect();
     let first = links.first();
     let thresholds = links
         .iter()
@@ -432,6 +438,7 @@ async fn panel_view(
         width: panel.width,
         chart_svg,
         chart_svg_phone,
+        rows,
         unit: panel.unit.clone(),
         legends,
         stats: stats_of(&series),
@@ -503,6 +510,147 @@ fn back_to(access: &ClientAccess, shown: &Shown) -> Response {
         access.client.slug, shown.id
     ))
     .into_response()
+}
+
+/// One series of a panel: its name (the legend, or the labels) and its points.
+struct NamedSeries {
+    name: String,
+    /// Named by the panel's legend (else by its labels).
+    legend: bool,
+    chart: ChartSeries,
+}
+
+/// What a panel's queries give over the place and period (at most [`MAX_SERIES`] series), or why
+/// they could not run.
+struct PanelData {
+    series: Vec<NamedSeries>,
+    error: Option<String>,
+}
+
+async fn run_panel(state: &AppState, access: &ClientAccess, panel: &Panel, place: &Place<'_>, step: i64) -> PanelData {
+    let tenant = crate::store::tenant(access.client.id);
+    let mut data = PanelData {
+        series: Vec::new(),
+        error: None,
+    };
+    for query in &panel.queries {
+        let expr = match dashboards::confined(&query.expr, &place.dashboard.project_slug, place.environment) {
+            Ok(expr) => expr,
+            Err(e) => {
+                data.error = Some(e);
+                break;
+            }
+        };
+        let span = Span::Range {
+            start: place.start,
+            end: place.end,
+            step,
+        };
+        match state.queries.run(tenant, expr, span, None).await {
+            Ok(Value::Matrix(matrix)) => {
+                for s in matrix {
+                    if data.series.len() >= MAX_SERIES {
+                        break;
+                    }
+                    data.series.push(NamedSeries {
+                        name: dashboards::legend(&query.legend, &s.labels),
+                        legend: !query.legend.is_empty(),
+                        chart: ChartSeries {
+                            colour: data.series.len(),
+                            points: s.points.iter().map(|p| (p.t, p.v)).collect(),
+                        },
+                    });
+                }
+            }
+            Ok(_) => data.error = Some("the query does not give a list of series".into()),
+            Err(e) => data.error = Some(e.to_string()),
+        }
+    }
+    data
+}
+
+/// A CSV field: quoted when it holds a comma, a quote or a line break; a leading `=`, `+`, `-`
+/// or `@` made harmless for spreadsheets (OWASP's CSV injection advice).
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// `GET …/dashboards/{dashboard}/panels/{panel}/csv`: a panel's values in the environment and
+/// period of the address, one line per series and time (`time,series,value`, times in UTC).
+pub async fn panel_csv(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    Query(query): Query<DashboardQuery>,
+) -> Response {
+    let who = &access.who;
+    let dashboard = match dashboards::get(&state.db, &access.client, dashboard_id(&params)).await {
+        Ok(Some(dashboard)) => dashboard,
+        Ok(None) => return who.failure(&state, TenancyError::NotFound).await,
+        Err(e) => return who.failure(&state, e.into()).await,
+    };
+    let index = path_param(&params, "panel").parse::<usize>().ok();
+    let Some(panel) = index.and_then(|i| dashboard.model.panels.get(i)) else {
+        return who.failure(&state, TenancyError::NotFound).await;
+    };
+    let environments = match environments_of(&state, &access, &dashboard).await {
+        Ok(list) => list,
+        Err(response) => return *response,
+    };
+    let (environment, range) = chosen(&environments, query.environment, query.range);
+    let now = now_ms();
+    let place = Place {
+        dashboard: &dashboard,
+        environment: &environment,
+        start: now - range_ms(&range),
+        end: now,
+        markers: Vec::new(),
+    };
+    let data = run_panel(
+        &state,
+        &access,
+        panel,
+        &place,
+        super::explore::auto_step(place.end - place.start),
+    )
+    .await;
+    let mut csv = String::from("time,series,value\n");
+    for series in &data.series {
+        for (t, v) in &series.chart.points {
+            csv.push_str(&format!(
+                "{},{},{}\n",
+                crate::rules::alerting::rfc3339(*t),
+                csv_field(&series.name),
+                vitrine_promql::json::format_value(*v)
+            ));
+        }
+    }
+    let name = format!(
+        "{}-{}-panel-{}.csv",
+        dashboard.project_slug,
+        environment,
+        index.unwrap_or(0)
+    );
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", name.replace(['"', '\\'], "")),
+            ),
+        ],
+        csv,
+    )
+        .into_response()
 }
 
 /// Adds a marker to the dashboard's project and environment (agency people, client admins).
@@ -598,6 +746,15 @@ pub async fn add_default_dashboard(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_harmless_in_spreadsheets() {
+        assert_eq!(csv_field("GET /cart"), "GET /cart");
+        assert_eq!(csv_field("{route=\"/a,b\"}"), "\"{route=\"\"/a,b\"\"}\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-5"), "-5");
+        assert_eq!(csv_field("@sum"), "'@sum");
+    }
 
     #[test]
     fn the_sentence_figures_come_from_every_series() {

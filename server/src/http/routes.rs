@@ -202,6 +202,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             post(dashboards::add_default_dashboard),
         ),
         r(
+            "GET",
+            "/clients/{client}/dashboards/{dashboard}/panels/{panel}/csv",
+            SignedIn,
+            get(dashboards::panel_csv),
+        ),
+        r(
             "POST",
             "/clients/{client}/dashboards/{dashboard}/markers",
             SignedIn,
