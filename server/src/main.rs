@@ -7,6 +7,7 @@ mod dashboards;
 mod db;
 mod demo;
 mod demo_app;
+mod housekeeping;
 mod http;
 mod markers;
 mod notify;
@@ -791,6 +792,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
     let key = session_key(&config.data_dir)?;
     let tsdb = store::open(&config).map_err(|e| Error::Usage(e.to_string()))?;
     tokio::spawn(store::maintain(tsdb.clone(), pool.clone()));
+    tokio::spawn(housekeeping::run(pool.clone()));
     let mut allow = config.scrape_allow.clone();
     if demo {
         // The demo's targets run on this machine.
