@@ -81,6 +81,8 @@ fn alerts_summary(locale: Locale, thresholds: &[PanelThreshold]) -> String {
     let count = thresholds.len().to_string();
     if thresholds.is_empty() {
         td_string!(locale, alerts_none).to_string()
+    } else if firing.is_empty() && thresholds.len() == 1 {
+        td_string!(locale, alerts_one_ok).to_string()
     } else if firing.is_empty() {
         fill(td_string!(locale, alerts_all_ok), &[("count", &count)])
     } else {
@@ -471,7 +473,7 @@ mod tests {
         assert_eq!(fr, "Aucune donnée sur cette période.");
         let mut list = panel(None, None);
         list.kind = "alerts".into();
-        assert_eq!(panel_summary(Locale::en, &list), "All 1 thresholds are OK.");
+        assert_eq!(panel_summary(Locale::en, &list), "The threshold is OK.");
         list.thresholds[0].state = ThresholdState::Firing;
         assert_eq!(panel_summary(Locale::en, &list), "1 of 1 raise the alarm: Error rate.");
         list.thresholds.clear();
