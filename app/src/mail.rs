@@ -92,54 +92,65 @@ pub struct AlertSummary {
 /// The mail to an invited person: the client they may follow and the link to choose a
 /// password, valid for `days`.
 pub fn invitation_mail(locale: Locale, client: &str, link: &str, days: i64) -> RenderedMail {
-    let subject = fill(td_string!(locale, invite_mail_subject), &[("client", client)]);
-    let intro = fill(td_string!(locale, invite_mail_intro), &[("client", client)]);
-    let validity = fill(td_string!(locale, invite_mail_validity), &[("days", &days.to_string())]);
-    let button = td_string!(locale, invite_mail_button);
-    let text = format!("{intro}\n\n{button}: {link}\n\n{validity}\n");
-    let link = link.to_string();
-    let html = view! {
-        <html lang=locale.as_str()>
-            <body style="font-family: sans-serif; line-height: 1.5; color: #1a1a1a; max-width: 40rem;">
-                <p>{intro}</p>
-                <p><a href=link style="font-weight: bold;">{button}</a></p>
-                <p>{validity}</p>
-            </body>
-        </html>
-    }
-    .to_html();
-    RenderedMail {
-        subject: one_line(&subject),
-        text,
-        html: format!("<!DOCTYPE html>{html}"),
-    }
+    link_mail(
+        locale,
+        &fill(td_string!(locale, invite_mail_subject), &[("client", client)]),
+        &fill(td_string!(locale, invite_mail_intro), &[("client", client)]),
+        (td_string!(locale, invite_mail_button), link),
+        &fill(td_string!(locale, invite_mail_validity), &[("days", &days.to_string())]),
+        None,
+    )
 }
 
 /// The mail of a "forgot your password?" request: the link, valid for `minutes`.
 pub fn reset_mail(locale: Locale, link: &str, minutes: i64) -> RenderedMail {
-    let subject = td_string!(locale, reset_mail_subject).to_string();
-    let intro = td_string!(locale, reset_mail_intro);
-    let validity = fill(
-        td_string!(locale, reset_mail_validity),
-        &[("minutes", &minutes.to_string())],
+    link_mail(
+        locale,
+        td_string!(locale, reset_mail_subject),
+        td_string!(locale, reset_mail_intro),
+        (td_string!(locale, reset_mail_button), link),
+        &fill(
+            td_string!(locale, reset_mail_validity),
+            &[("minutes", &minutes.to_string())],
+        ),
+        Some(td_string!(locale, reset_mail_ignore)),
+    )
+}
+
+/// A mail around one single-use link: what it is for, the link as a button, how long it works
+/// and, when given, a last note in grey.
+fn link_mail(
+    locale: Locale,
+    subject: &str,
+    intro: &str,
+    (button, link): (&str, &str),
+    validity: &str,
+    note: Option<&str>,
+) -> RenderedMail {
+    let mut text = format!("{intro}\n\n{button}: {link}\n\n{validity}\n");
+    if let Some(note) = note {
+        text.push_str(&format!("{note}\n"));
+    }
+    let (intro, button, link, validity) = (
+        intro.to_string(),
+        button.to_string(),
+        link.to_string(),
+        validity.to_string(),
     );
-    let ignore = td_string!(locale, reset_mail_ignore);
-    let button = td_string!(locale, reset_mail_button);
-    let text = format!("{intro}\n\n{button}: {link}\n\n{validity}\n{ignore}\n");
-    let link = link.to_string();
+    let note = note.map(|note| view! { <p style="color: #555;">{note.to_string()}</p> });
     let html = view! {
         <html lang=locale.as_str()>
             <body style="font-family: sans-serif; line-height: 1.5; color: #1a1a1a; max-width: 40rem;">
                 <p>{intro}</p>
                 <p><a href=link style="font-weight: bold;">{button}</a></p>
                 <p>{validity}</p>
-                <p style="color: #555;">{ignore}</p>
+                {note}
             </body>
         </html>
     }
     .to_html();
     RenderedMail {
-        subject,
+        subject: one_line(subject),
         text,
         html: format!("<!DOCTYPE html>{html}"),
     }

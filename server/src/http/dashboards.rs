@@ -172,12 +172,11 @@ async fn render_dashboard(
         Ok(None) => return who.failure(state, TenancyError::NotFound).await,
         Err(e) => return who.failure(state, e.into()).await,
     };
-    let environments = match environments_of(state, access, &dashboard).await {
-        Ok(list) => list,
+    let (client_name, environments) = match environments_of(state, access, &dashboard).await {
+        Ok(found) => found,
         Err(response) => return *response,
     };
     let (environment, range) = chosen(&environments, query.environment.clone(), query.range.clone());
-    let client_name = summary_name(state, access).await;
     let now = now_ms();
     let (thresholds, active) = match tokio::try_join!(rules::of_client(&state.db, access.client.id), async {
         silences::active(&state.db, access.client.id, now)
@@ -251,31 +250,29 @@ async fn render_dashboard(
     .await
 }
 
-/// The environments of the dashboard's project, as the caller sees the client.
+/// The client's name and the environments of the dashboard's project, as the caller sees them.
 async fn environments_of(
     state: &AppState,
     access: &ClientAccess,
     dashboard: &Dashboard,
-) -> Result<Vec<String>, Box<Response>> {
+) -> Result<(String, Vec<String>), Box<Response>> {
     let who = &access.who;
     match who.scope(state).summaries(Some(&access.client)).await {
         Ok(list) => Ok(list
-            .iter()
-            .flat_map(|client| client.projects.iter())
-            .find(|p| p.slug == dashboard.project_slug)
-            .map(|p| p.environments.iter().map(|e| e.name.clone()).collect())
+            .into_iter()
+            .next()
+            .map(|client| {
+                let environments = client
+                    .projects
+                    .iter()
+                    .find(|p| p.slug == dashboard.project_slug)
+                    .map(|p| p.environments.iter().map(|e| e.name.clone()).collect())
+                    .unwrap_or_default();
+                (client.name, environments)
+            })
             .unwrap_or_default()),
         Err(e) => Err(Box::new(who.failure(state, e).await)),
     }
-}
-
-/// The client's name for the page.
-async fn summary_name(state: &AppState, access: &ClientAccess) -> String {
-    sqlx::query_scalar("SELECT name FROM clients WHERE id = ?")
-        .bind(access.client.id)
-        .fetch_one(&state.db)
-        .await
-        .unwrap_or_default()
 }
 
 /// The environment and period asked for, or live (else the first) and the last 24 hours.
@@ -603,7 +600,7 @@ pub async fn panel_csv(
         return who.failure(&state, TenancyError::NotFound).await;
     };
     let environments = match environments_of(&state, &access, &dashboard).await {
-        Ok(list) => list,
+        Ok((_, list)) => list,
         Err(response) => return *response,
     };
     let (environment, range) = chosen(&environments, query.environment, query.range);

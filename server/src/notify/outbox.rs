@@ -345,26 +345,27 @@ fn body(row: &Row) -> MultiPart {
 
 /// The agency's mails, newest first: at most `limit`.
 pub async fn list(db: &SqlitePool, agency_id: i64, limit: i64) -> Result<Vec<app::dto::OutboxMessage>, sqlx::Error> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        i64,
-        Option<String>,
-        String,
-        String,
-        String,
-        i64,
-        Option<String>,
-        i64,
-        Option<i64>,
-        String,
-        Option<String>,
-        Option<String>,
-        bool,
-    )> = sqlx::query_as(
-        "SELECT o.id, c.name, o.recipient, o.subject, o.state, o.attempts, o.last_error, o.created_ms, o.sent_ms,
-                    o.body_text, o.unsubscribe_url, o.private_link, o.http_url IS NOT NULL
-             FROM outbox o LEFT JOIN clients c ON c.id = o.client_id
-             WHERE o.agency_id = ? ORDER BY o.created_ms DESC, o.id DESC LIMIT ?",
+    #[derive(sqlx::FromRow)]
+    struct Listed {
+        id: i64,
+        client: Option<String>,
+        recipient: String,
+        subject: String,
+        state: String,
+        attempts: i64,
+        last_error: Option<String>,
+        created_ms: i64,
+        sent_ms: Option<i64>,
+        body_text: String,
+        unsubscribe_url: Option<String>,
+        private_link: Option<String>,
+        posted: bool,
+    }
+    let rows: Vec<Listed> = sqlx::query_as(
+        "SELECT o.id, c.name AS client, o.recipient, o.subject, o.state, o.attempts, o.last_error, o.created_ms,
+                o.sent_ms, o.body_text, o.unsubscribe_url, o.private_link, o.http_url IS NOT NULL AS posted
+         FROM outbox o LEFT JOIN clients c ON c.id = o.client_id
+         WHERE o.agency_id = ? ORDER BY o.created_ms DESC, o.id DESC LIMIT ?",
     )
     .bind(agency_id)
     .bind(limit)
@@ -372,43 +373,27 @@ pub async fn list(db: &SqlitePool, agency_id: i64, limit: i64) -> Result<Vec<app
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(
-                id,
-                client,
-                recipient,
-                subject,
-                state,
-                attempts,
-                last_error,
-                created_ms,
-                sent_ms,
+        .map(|row| {
+            // Personal links work without a login: agency people do not see them.
+            let text = [row.unsubscribe_url, row.private_link]
+                .into_iter()
+                .flatten()
+                .filter(|url| !url.is_empty())
+                .fold(row.body_text, |text, url| text.replace(&url, app::dto::LINK_REMOVED));
+            app::dto::OutboxMessage {
+                id: row.id,
+                client: row.client,
+                recipient: row.recipient,
+                subject: row.subject,
+                state: row.state,
+                attempts: row.attempts,
+                last_error: row.last_error,
+                created_ms: row.created_ms,
+                sent_ms: row.sent_ms,
                 text,
-                unsubscribe,
-                private,
-                posted,
-            )| {
-                // Personal links work without a login: agency people do not see them.
-                let text = [unsubscribe, private]
-                    .into_iter()
-                    .flatten()
-                    .filter(|url| !url.is_empty())
-                    .fold(text, |text, url| text.replace(&url, app::dto::LINK_REMOVED));
-                app::dto::OutboxMessage {
-                    id,
-                    client,
-                    recipient,
-                    subject,
-                    state,
-                    attempts,
-                    last_error,
-                    created_ms,
-                    sent_ms,
-                    text,
-                    posted,
-                }
-            },
-        )
+                posted: row.posted,
+            }
+        })
         .collect())
 }
 
