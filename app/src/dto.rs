@@ -23,6 +23,7 @@ pub enum Page {
     Targets(Box<TargetsPage>),
     Thresholds(Box<ThresholdsPage>),
     Channels(Box<ChannelsPage>),
+    StatusSettings(Box<StatusSettingsPage>),
     Dashboards(Box<DashboardsPage>),
     Dashboard(Box<DashboardPage>),
     Outbox(Box<OutboxPage>),
@@ -366,6 +367,9 @@ pub struct TargetsPage {
     pub import_report: Option<ImportReport>,
     /// What the client's targets declared about their metrics (`# TYPE`, `# HELP`, `# UNIT`), by name.
     pub metrics: Vec<MetricInfo>,
+    /// The environment's HTTP probes (for status pages and thresholds).
+    pub probes: Vec<ProbeRow>,
+    pub probe_form: FormState,
 }
 
 /// One metric as its target describes it.
@@ -420,6 +424,8 @@ pub struct TargetHealth {
 pub enum TargetsNotice {
     Added { job: String },
     Deleted { job: String },
+    ProbeAdded { name: String },
+    ProbeDeleted { name: String },
 }
 
 /// Why a field of the target forms was refused. The details come from the
@@ -1174,4 +1180,218 @@ pub struct PanelThreshold {
     pub action: String,
     /// The first time in the range a series was across the line.
     pub crossed_at: Option<i64>,
+}
+
+/// Why a probe failed, in words the pages translate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ProbeFailure {
+    /// The answer's status code is not one of those expected (e.g. `200-399`).
+    Status {
+        got: u16,
+        expected: String,
+    },
+    KeywordMissing {
+        keyword: String,
+    },
+    KeywordFound {
+        keyword: String,
+    },
+    /// The JSON value at `pointer` is not `expected` (`got`: what it is; `None`: absent).
+    JsonMismatch {
+        pointer: String,
+        expected: String,
+        got: Option<String>,
+    },
+    NotJson,
+    TooSlow {
+        millis: u64,
+        limit_millis: u64,
+    },
+    Timeout {
+        secs: u64,
+    },
+    /// The address policy refused the address (the same guard as scrapes).
+    Refused {
+        why: String,
+    },
+    Connect {
+        detail: String,
+    },
+    /// The TLS handshake failed (an invalid or expired certificate, a wrong name).
+    Certificate {
+        detail: String,
+    },
+}
+
+/// The last run of a probe.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeHealth {
+    pub success: bool,
+    pub last_ms: i64,
+    pub duration_ms: f64,
+    pub status_code: Option<u16>,
+    /// When the server's certificate expires (ms), for HTTPS.
+    pub cert_expiry_ms: Option<i64>,
+    pub failure: Option<ProbeFailure>,
+    /// Failed runs in a row (0 after a success).
+    pub failures_in_row: u32,
+}
+
+/// A probe as the targets page lists it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProbeRow {
+    pub id: i64,
+    pub name: String,
+    pub method: String,
+    pub url: String,
+    pub interval_secs: u32,
+    /// What it checks besides the status codes, in the page's words.
+    pub expect_status: String,
+    pub keyword: String,
+    pub keyword_absent: bool,
+    /// `None` before its first run.
+    pub health: Option<ProbeHealth>,
+}
+
+/// A status page component's state, as Atlassian Statuspage names them; ordered from best
+/// to worst, so the banner shows the greatest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentState {
+    Operational,
+    UnderMaintenance,
+    DegradedPerformance,
+    PartialOutage,
+    MajorOutage,
+}
+
+impl ComponentState {
+    pub const ALL: [ComponentState; 5] = [
+        ComponentState::Operational,
+        ComponentState::UnderMaintenance,
+        ComponentState::DegradedPerformance,
+        ComponentState::PartialOutage,
+        ComponentState::MajorOutage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentState::Operational => "operational",
+            ComponentState::UnderMaintenance => "under_maintenance",
+            ComponentState::DegradedPerformance => "degraded_performance",
+            ComponentState::PartialOutage => "partial_outage",
+            ComponentState::MajorOutage => "major_outage",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<ComponentState> {
+        ComponentState::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// The CSS class of its colour: the same everywhere.
+    pub fn class(self) -> &'static str {
+        match self {
+            ComponentState::Operational => "st-ok",
+            ComponentState::UnderMaintenance => "st-maint",
+            ComponentState::DegradedPerformance => "st-degraded",
+            ComponentState::PartialOutage => "st-partial",
+            ComponentState::MajorOutage => "st-major",
+        }
+    }
+}
+
+/// One day of a component's bar on the status page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DayBar {
+    /// `2026-12-07`, in the page's time zone.
+    pub date: String,
+    /// The worst state of the day; `None`: the component did not exist yet.
+    pub worst: Option<ComponentState>,
+    /// Share of the day up (0..=1) with the outage weights; `None` with `worst`.
+    pub uptime: Option<f64>,
+    /// Minutes in partial or major outage.
+    pub outage_minutes: u32,
+}
+
+/// A component as the public sees it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PublicComponent {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub state: ComponentState,
+    pub uptime_30: Option<f64>,
+    pub uptime_90: Option<f64>,
+    pub days: Vec<DayBar>,
+}
+
+/// Components under one group name ('' for those in none).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PublicGroup {
+    pub name: String,
+    pub components: Vec<PublicComponent>,
+}
+
+/// The public status page of a client.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PublicStatusPage {
+    pub client_name: String,
+    pub slug: String,
+    pub overall: ComponentState,
+    pub groups: Vec<PublicGroup>,
+    /// The IANA name the days and times are in.
+    pub time_zone: String,
+    /// When the page was made, as text in its time zone (`2026-12-07 14:03`).
+    pub updated: String,
+}
+
+/// A component as the agency's status settings list it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ComponentRow {
+    pub id: i64,
+    pub group_name: String,
+    pub name: String,
+    pub description: String,
+    /// What the sources say now, or the override.
+    pub state: ComponentState,
+    pub override_state: Option<ComponentState>,
+    pub sources: Vec<SourceRow>,
+}
+
+/// What a component is derived from, in words.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SourceRow {
+    pub id: i64,
+    /// `probe`, `target` or `threshold`.
+    pub kind: String,
+    pub name: String,
+    pub impact: ComponentState,
+    pub failures: u32,
+    /// Whether it is failing now.
+    pub failing: bool,
+}
+
+/// The status page settings of a client (`/clients/{client}/status`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StatusSettingsPage {
+    pub client_name: String,
+    pub client_slug: String,
+    pub published: bool,
+    pub time_zone: String,
+    pub components: Vec<ComponentRow>,
+    /// Sources one may pick: (`probe:12`, "Shop / live / Home page").
+    pub choices: Vec<(String, String)>,
+    pub can_manage: bool,
+    pub form: Option<FormState>,
+    pub settings_form: Option<FormState>,
+    pub notice: Option<StatusNotice>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum StatusNotice {
+    Saved,
+    ComponentCreated { name: String },
+    ComponentDeleted { name: String },
+    SourceAdded { name: String },
+    Overridden { name: String },
 }

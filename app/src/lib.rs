@@ -35,6 +35,10 @@ mod outbox;
 #[cfg(feature = "ssr")]
 mod pages;
 #[cfg(feature = "ssr")]
+pub mod status;
+#[cfg(feature = "ssr")]
+mod status_settings;
+#[cfg(feature = "ssr")]
 mod targets;
 #[cfg(feature = "ssr")]
 mod text;

@@ -56,6 +56,7 @@ fn page_title(locale: Locale, page: &Page) -> String {
         Page::Explore(page) => format!("{} · {}", td_string!(locale, explore_title), page.client_name),
         Page::Thresholds(page) => format!("{} · {}", td_string!(locale, thresholds_title), page.client_name),
         Page::Channels(page) => format!("{} · {}", td_string!(locale, channels_title), page.client_name),
+        Page::StatusSettings(page) => format!("{} · {}", td_string!(locale, status_settings_title), page.client_name),
         Page::Dashboards(page) => format!("{} · {}", td_string!(locale, dashboards_link), page.client_name),
         Page::Dashboard(page) => format!("{} · {}", page.title, page.client_name),
         Page::Outbox(_) => td_string!(locale, outbox_title).to_string(),
@@ -128,6 +129,7 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::Targets(page) => view! { <Targets locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Thresholds(page) => view! { <Thresholds locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Channels(page) => view! { <crate::channels::Channels locale=locale page=*page csrf=csrf /> }.into_any(),
+        Page::StatusSettings(page) => view! { <crate::status_settings::StatusSettings locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Dashboards(page) => view! { <crate::dashboards::Dashboards locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Dashboard(page) => view! { <crate::dashboards::Dashboard locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Outbox(page) => view! { <Outbox locale=locale page=*page csrf=csrf /> }.into_any(),
@@ -584,6 +586,11 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
             <a class="channels-link" href=format!("/clients/{}/channels", client.slug)>{td_string!(locale, channels_link)}</a>
             " "
             <span class="hint">{td_string!(locale, channels_link_hint)}</span>
+        </p>
+        <p class="explore-cta">
+            <a class="status-link" href=format!("/clients/{}/status", client.slug)>{td_string!(locale, status_link)}</a>
+            " "
+            <span class="hint">{td_string!(locale, status_link_hint)}</span>
         </p>
         {can_explore.then(|| view! {
             <p class="explore-cta">

@@ -259,6 +259,12 @@ pub fn Targets(locale: Locale, page: TargetsPage, csrf: String) -> impl IntoView
         let text = match notice {
             TargetsNotice::Added { job } => td!(locale, notice_target_added, job = job.clone()).into_any(),
             TargetsNotice::Deleted { job } => td!(locale, notice_target_deleted, job = job.clone()).into_any(),
+            TargetsNotice::ProbeAdded { name } => {
+                crate::mail::fill(td_string!(locale, notice_probe_added), &[("name", &name)]).into_any()
+            }
+            TargetsNotice::ProbeDeleted { name } => {
+                crate::mail::fill(td_string!(locale, notice_probe_deleted), &[("name", &name)]).into_any()
+            }
         };
         view! { <p class="alert success" role="status">{text}</p> }
     });
@@ -275,6 +281,7 @@ pub fn Targets(locale: Locale, page: TargetsPage, csrf: String) -> impl IntoView
         {page.test.clone().map(|test| view! { <TestResult locale=locale test=test /> })}
         <TargetTable locale=locale page=page.clone() csrf=csrf.clone() />
         <MetricCatalogue locale=locale metrics=page.metrics.clone() />
+        <crate::status_settings::Probes locale=locale page=page.clone() csrf=csrf.clone() />
         {can_manage.then(|| view! {
             <AddTarget locale=locale form=page.add_form.clone() action=path.clone() csrf=csrf.clone() />
             <ImportTargets

@@ -472,19 +472,24 @@ pub(crate) fn Choice(
 
 /// A labelled text area that keeps what was typed and shows its problem.
 #[component]
-fn TextArea(
+pub(crate) fn TextArea(
     locale: Locale,
     form: FormState,
-    name: String,
+    #[prop(into)] name: String,
     label: &'static str,
     #[prop(default = 3)] rows: u32,
+    #[prop(optional)] hint: Option<&'static str>,
+    /// Prefix of the element id, unique on the page.
+    #[prop(default = "threshold")]
+    id_prefix: &'static str,
 ) -> impl IntoView {
-    let id = format!("threshold-{name}");
+    let id = format!("{id_prefix}-{name}");
     let problem = form.problem(&name).map(|p| problem_message(locale, p));
     let value = textarea_text(form.value(&name));
     view! {
         <div class="field" class:invalid=problem.is_some()>
             <label for=id.clone()>{label}</label>
+            {hint.map(|hint| view! { <small class="hint">{hint}</small> })}
             <textarea id=id name=name rows=rows>{value}</textarea>
             {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
         </div>

@@ -46,6 +46,11 @@ pub struct Config {
     pub session_max_secs: u64,
     /// How often every threshold is evaluated, in seconds (`VITRINE_RULE_EVALUATION_INTERVAL_SECS`).
     pub rule_evaluation_interval_secs: u64,
+    /// How much an hour of partial outage counts as down in a status page's uptime, 0 to 1
+    /// (`VITRINE_STATUS_PARTIAL_OUTAGE_WEIGHT`; Atlassian Statuspage counts 0.3).
+    pub status_partial_outage_weight: f64,
+    /// How much an hour of degraded performance counts as down, 0 to 1 (`VITRINE_STATUS_DEGRADED_WEIGHT`).
+    pub status_degraded_weight: f64,
     /// Where mail leaves (`VITRINE_SMTP_URL`): `smtp://user:pass@host:587?tls=required`,
     /// `smtps://host:465`, `smtp://127.0.0.1:2525` (plain, a local relay); empty: mails are
     /// written to `mail/` in the data directory instead.
@@ -126,6 +131,8 @@ impl Default for Config {
             session_idle_secs: 12 * 3600,
             session_max_secs: 7 * 24 * 3600,
             rule_evaluation_interval_secs: 15,
+            status_partial_outage_weight: 0.3,
+            status_degraded_weight: 0.0,
             smtp_url: String::new(),
             mail_from: "Vitrine <vitrine@localhost>".into(),
             outbox_backoff_base_ms: 5000,
@@ -201,6 +208,8 @@ impl Config {
         env!("VITRINE_SESSION_IDLE_SECS", session_idle_secs);
         env!("VITRINE_SESSION_MAX_SECS", session_max_secs);
         env!("VITRINE_RULE_EVALUATION_INTERVAL_SECS", rule_evaluation_interval_secs);
+        env!("VITRINE_STATUS_PARTIAL_OUTAGE_WEIGHT", status_partial_outage_weight);
+        env!("VITRINE_STATUS_DEGRADED_WEIGHT", status_degraded_weight);
         env!("VITRINE_SMTP_URL", smtp_url);
         env!("VITRINE_MAIL_FROM", mail_from);
         env!("VITRINE_OUTBOX_BACKOFF_BASE_MS", outbox_backoff_base_ms);

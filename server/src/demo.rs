@@ -159,10 +159,120 @@ pub async fn live_targets(
     if let Some((_, url)) = &node {
         targets.push(("node", "node-exporter", url.clone()));
     }
+    let mut target_ids = Vec::new();
     for (job, builtin, url) in targets {
-        upsert_target(pool, job, builtin, &url).await?;
+        target_ids.push(upsert_target(pool, job, builtin, &url).await?);
     }
+    seed_status_page(pool, &shop.base_url, target_ids[0])
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(node.map(|(child, _)| child))
+}
+
+/// ACME's public status page: probes of the demo shop's home page and checkout (pointed at
+/// this start's address), and on the first start components with 90 days of history, so
+/// the bars have something to show; published, in Berlin time.
+async fn seed_status_page(pool: &SqlitePool, shop: &str, shop_target: i64) -> Result<(), crate::tenancy::TenancyError> {
+    use crate::status::components::{self, NewComponent, NewSource, SourceKind};
+    use crate::status::probes::{self, NewProbe};
+    use crate::status::uptime::Change;
+    use app::dto::ComponentState::*;
+    let place = targets::place_of(pool, "acme", "shop", "live").await?;
+    let probe_place = probes::Place {
+        agency_id: place.agency_id,
+        client_id: place.client_id,
+        project_id: place.project_id,
+        environment_id: place.environment_id,
+    };
+    let mut home = NewProbe::get("Home page", &format!("{shop}/"));
+    home.keyword = "Add to cart".into();
+    home.max_latency_ms = 2000;
+    let mut checkout = NewProbe::get("Checkout", &format!("{shop}/checkout"));
+    checkout.json_pointer = "/status".into();
+    checkout.json_value = "ok".into();
+    checkout.interval_secs = 30;
+    let home = probes::upsert_builtin(pool, probe_place, &home, "demo-home").await?;
+    let checkout = probes::upsert_builtin(pool, probe_place, &checkout, "demo-checkout").await?;
+    let seeded: Option<i64> = sqlx::query_scalar("SELECT 1 FROM status_pages WHERE client_id = ?")
+        .bind(place.client_id)
+        .fetch_optional(pool)
+        .await?;
+    if seeded.is_some() {
+        return Ok(());
+    }
+    let thresholds: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, template FROM thresholds WHERE client_id = ? AND template IS NOT NULL")
+            .bind(place.client_id)
+            .fetch_all(pool)
+            .await?;
+    let threshold = |template: &str| thresholds.iter().find(|(_, t)| t == template).map(|(id, _)| *id);
+    let source = |kind, source_id, impact, failures| NewSource {
+        kind,
+        source_id,
+        impact,
+        failures,
+    };
+    let mut shop_sources = vec![source(SourceKind::Probe, home, MajorOutage, 2)];
+    shop_sources.extend(threshold("slow-pages").map(|id| source(SourceKind::Threshold, id, DegradedPerformance, 1)));
+    let mut checkout_sources = vec![source(SourceKind::Probe, checkout, MajorOutage, 2)];
+    checkout_sources.extend(threshold("error-rate").map(|id| source(SourceKind::Threshold, id, PartialOutage, 1)));
+    let now = crate::store::now_ms();
+    const DAY: i64 = 86_400_000;
+    let made = now - 91 * DAY;
+    let list = [
+        (
+            NewComponent {
+                group: "Online shop".into(),
+                name: "Shop".into(),
+                description: "Browsing products and the cart".into(),
+                sources: shop_sources,
+            },
+            vec![
+                (made, Operational),
+                (now - 51 * DAY, DegradedPerformance),
+                (now - 51 * DAY + 7_200_000, Operational),
+            ],
+        ),
+        (
+            NewComponent {
+                group: "Online shop".into(),
+                name: "Checkout".into(),
+                description: "Paying for orders".into(),
+                sources: checkout_sources,
+            },
+            vec![
+                (made, Operational),
+                (now - 23 * DAY, PartialOutage),
+                (now - 23 * DAY + 2_400_000, Operational),
+            ],
+        ),
+        (
+            NewComponent {
+                group: String::new(),
+                name: "Shop data".into(),
+                description: "The figures the agency watches".into(),
+                sources: vec![source(SourceKind::Target, shop_target, PartialOutage, 1)],
+            },
+            vec![(made, Operational)],
+        ),
+    ];
+    for (new, history) in list {
+        let id = components::insert(pool, place.agency_id, place.client_id, &new, made).await?;
+        let history: Vec<Change> = history
+            .into_iter()
+            .map(|(at_ms, state)| Change { at_ms, state })
+            .collect();
+        components::write_history(pool, place.client_id, id, &history).await?;
+    }
+    sqlx::query(
+        "INSERT INTO status_pages (client_id, agency_id, published, time_zone, updated_ms) VALUES (?, ?, 1, 'Europe/Berlin', ?)",
+    )
+    .bind(place.client_id)
+    .bind(place.agency_id)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 async fn start_node_exporter() -> Option<(tokio::process::Child, String)> {
@@ -190,7 +300,7 @@ async fn start_node_exporter() -> Option<(tokio::process::Child, String)> {
     Some((child, format!("http://127.0.0.1:{port}/metrics")))
 }
 
-async fn upsert_target(pool: &SqlitePool, job: &str, builtin: &str, url: &str) -> Result<(), String> {
+async fn upsert_target(pool: &SqlitePool, job: &str, builtin: &str, url: &str) -> Result<i64, String> {
     use vitrine_scrape_config::{ScrapeTarget, ScrapeUrl};
     let parsed = ScrapeUrl::parse(url).map_err(|e| e.to_string())?;
     let target = ScrapeTarget::builder(job, parsed).build().map_err(|e| e.to_string())?;

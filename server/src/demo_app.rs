@@ -4,7 +4,7 @@
 //! histogram, active users following the time of day, orders and revenue.
 
 use axum::Router;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use rand::Rng;
@@ -205,6 +205,8 @@ impl Shop {
 #[derive(Clone)]
 pub struct DemoShop {
     pub metrics_url: String,
+    /// Its pages: `/` (the home page) and `/checkout` (JSON).
+    pub base_url: String,
     shop: Arc<Mutex<Shop>>,
 }
 
@@ -223,8 +225,7 @@ impl DemoShop {
 
     /// The misbehaviour on now, if any.
     pub fn trouble(&self) -> Option<Trouble> {
-        let shop = self.shop.lock().unwrap_or_else(|p| p.into_inner());
-        shop.trouble.filter(|t| t.until > Instant::now())
+        current_trouble(&self.shop)
     }
 }
 
@@ -232,21 +233,51 @@ impl DemoShop {
 pub async fn start() -> std::io::Result<DemoShop> {
     let shop = Arc::new(Mutex::new(Shop::new()));
     let handle = shop.clone();
-    let app = Router::new().route(
-        "/metrics",
-        get(move || {
-            let shop = shop.clone();
-            async move {
-                let mut shop = shop.lock().unwrap_or_else(|p| p.into_inner());
-                shop.advance();
-                (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-                    shop.render(),
-                )
-                    .into_response()
-            }
-        }),
-    );
+    let pages = shop.clone();
+    let checkout = shop.clone();
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let shop = shop.clone();
+                async move {
+                    let mut shop = shop.lock().unwrap_or_else(|p| p.into_inner());
+                    shop.advance();
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                        shop.render(),
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        // The pages the demo's probes open: slower while the shop misbehaves, and the
+        // checkout answers 503 then.
+        .route(
+            "/",
+            get(move || {
+                let trouble = current_trouble(&pages);
+                async move {
+                    if let Some(trouble) = trouble {
+                        tokio::time::sleep(std::time::Duration::from_secs_f64(trouble.extra_latency_secs.min(5.0)))
+                            .await;
+                    }
+                    axum::response::Html("<h1>ACME Shop</h1><button>Add to cart</button>").into_response()
+                }
+            }),
+        )
+        .route(
+            "/checkout",
+            get(move || {
+                let trouble = current_trouble(&checkout);
+                async move {
+                    match trouble {
+                        Some(_) => (StatusCode::SERVICE_UNAVAILABLE, "Payment provider unreachable").into_response(),
+                        None => axum::Json(serde_json::json!({"status": "ok", "payment": "ready"})).into_response(),
+                    }
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -256,8 +287,14 @@ pub async fn start() -> std::io::Result<DemoShop> {
     });
     Ok(DemoShop {
         metrics_url: format!("http://{addr}/metrics"),
+        base_url: format!("http://{addr}"),
         shop: handle,
     })
+}
+
+fn current_trouble(shop: &Mutex<Shop>) -> Option<Trouble> {
+    let shop = shop.lock().unwrap_or_else(|p| p.into_inner());
+    shop.trouble.filter(|t| t.until > Instant::now())
 }
 
 #[cfg(test)]

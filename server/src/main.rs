@@ -15,6 +15,7 @@ mod query;
 mod rules;
 mod scrape;
 mod secrets;
+mod status;
 mod store;
 mod tenancy;
 
@@ -857,6 +858,24 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         guard,
     );
     tokio::spawn(outbox.clone().run());
+    let rules = rules::evaluator::Evaluator::new(
+        pool.clone(),
+        tsdb.clone(),
+        // The rules' own query runner: its per-client slots are not the API's and the pages'.
+        query::Queries::new(tsdb.clone(), query::QueryLimits::from_config(&config)),
+        Duration::from_secs(config.rule_evaluation_interval_secs.max(1)),
+        outbox.clone(),
+        notify::alert::MailContext::new(&public_base),
+    );
+    let prober = status::probes::Prober::new(pool.clone(), tsdb.clone(), scraper.clone());
+    let board = status::components::Board::new(pool.clone(), prober.clone(), scraper.clone(), rules.clone());
+    let status_pages = status::page::StatusPages::new(
+        board.clone(),
+        status::uptime::Weights {
+            partial_outage: config.status_partial_outage_weight.clamp(0.0, 1.0),
+            degraded_performance: config.status_degraded_weight.clamp(0.0, 1.0),
+        },
+    );
     let trusted_proxies = http::TrustedProxies::parse(&config.trusted_proxies)
         .map_err(|e| Error::Usage(format!("trusted_proxies: {e}")))?;
     let state = http::AppState {
@@ -875,15 +894,8 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         scraper: scraper.clone(),
         queries: query::Queries::new(tsdb.clone(), query::QueryLimits::from_config(&config)),
         outbox: outbox.clone(),
-        // The rules' own query runner: its per-client slots are not the API's and the pages'.
-        rules: rules::evaluator::Evaluator::new(
-            pool.clone(),
-            tsdb.clone(),
-            query::Queries::new(tsdb.clone(), query::QueryLimits::from_config(&config)),
-            Duration::from_secs(config.rule_evaluation_interval_secs.max(1)),
-            outbox.clone(),
-            notify::alert::MailContext::new(&public_base),
-        ),
+        rules,
+        status: status_pages,
         operator_token: operator_token.clone().into(),
         token_uses: Arc::default(),
         demo_shop,
@@ -907,6 +919,8 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         None
     };
     tokio::spawn(scraper.run());
+    tokio::spawn(prober.run());
+    tokio::spawn(board.run());
     match state.rules.restore().await {
         Ok(0) => {}
         Ok(restored) => tracing::info!(restored, "alert states restored"),

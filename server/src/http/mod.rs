@@ -16,11 +16,11 @@ mod limiter;
 mod mail_settings;
 mod metrics;
 mod outbox;
-mod pages;
-mod render;
+pub(crate) mod pages;
+pub(crate) mod render;
 mod resets;
 pub mod routes;
-mod targets;
+pub(crate) mod targets;
 mod thresholds;
 
 use crate::config::Config;
@@ -69,6 +69,8 @@ pub struct AppState {
     pub outbox: Arc<crate::notify::outbox::Outbox>,
     /// Evaluates the thresholds; their state now.
     pub rules: Arc<crate::rules::evaluator::Evaluator>,
+    /// The status pages: probes, component states, rendered public pages.
+    pub status: Arc<crate::status::page::StatusPages>,
     /// Token of the operator endpoints (`vitrine tsdb …` while serving).
     pub operator_token: Arc<str>,
     /// When API tokens were used, written in batches.

@@ -72,7 +72,7 @@ impl SignedIn {
     }
 
     /// The response for a failed tenancy operation that is not a form problem.
-    pub(super) async fn failure(&self, state: &AppState, err: TenancyError) -> Response {
+    pub(crate) async fn failure(&self, state: &AppState, err: TenancyError) -> Response {
         match err {
             TenancyError::NotFound | TenancyError::Invalid(_) => self.problem(state, Problem::NotFound).await,
             TenancyError::Forbidden => self.problem(state, Problem::Forbidden).await,
@@ -125,7 +125,7 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-pub(super) fn path_param(params: &RawPathParams, name: &str) -> String {
+pub(crate) fn path_param(params: &RawPathParams, name: &str) -> String {
     params
         .iter()
         .find(|(key, _)| *key == name)
@@ -283,7 +283,7 @@ impl FromRequest<AppState> for CheckedForm {
     }
 }
 
-pub(super) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields
         .iter()
         .find(|(key, _)| key == name)
@@ -636,14 +636,14 @@ async fn render_client(
 }
 
 /// Keeps a notice for the next rendering of this client's page (not another client's).
-pub(super) async fn put_flash<T: Serialize>(access: &ClientAccess, key: &str, notice: T) {
+pub(crate) async fn put_flash<T: Serialize>(access: &ClientAccess, key: &str, notice: T) {
     if let Err(e) = access.who.session.insert(key, (&access.client.slug, notice)).await {
         tracing::warn!(error = %e, key, "storing a notice in the session");
     }
 }
 
 /// The notice kept for this client's page, removed as it is shown: it appears once.
-pub(super) async fn take_flash<T: DeserializeOwned>(access: &ClientAccess, key: &str) -> Option<T> {
+pub(crate) async fn take_flash<T: DeserializeOwned>(access: &ClientAccess, key: &str) -> Option<T> {
     let session = &access.who.session;
     let flash: Option<(String, T)> = session.get(key).await.ok().flatten();
     match flash {

@@ -5,6 +5,7 @@ use super::{
     AppState, account, admin, alertmanager, annotations, api, channels, dashboards, demo, explore, mail_settings,
     outbox, pages, resets, targets, thresholds,
 };
+use crate::status::routes as status;
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
@@ -248,6 +249,69 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/clients/{client}/channels/{channel}/delete",
             SignedIn,
             post(channels::delete_channel),
+        ),
+        r("GET", "/clients/{client}/status", SignedIn, get(status::settings_page)),
+        r(
+            "POST",
+            "/clients/{client}/status",
+            SignedIn,
+            post(status::save_settings),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/status/components",
+            SignedIn,
+            post(status::create_component),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/status/components/{component}/sources",
+            SignedIn,
+            post(status::add_source),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/status/components/{component}/override",
+            SignedIn,
+            post(status::override_component),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/status/components/{component}/delete",
+            SignedIn,
+            post(status::delete_component),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/projects/{project}/environments/{environment}/probes",
+            SignedIn,
+            post(status::add_probe),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/projects/{project}/environments/{environment}/probes/{probe}/delete",
+            SignedIn,
+            post(status::delete_probe),
+        ),
+        r("GET", "/status.css", Public, get(status::stylesheet)),
+        r("GET", "/status/{page}", Public, get(status::public_page)),
+        r(
+            "GET",
+            "/status/{page}/api/v2/summary.json",
+            Public,
+            get(status::summary_json),
+        ),
+        r(
+            "GET",
+            "/status/{page}/api/v2/status.json",
+            Public,
+            get(status::status_json),
+        ),
+        r(
+            "GET",
+            "/status/{page}/api/v2/components.json",
+            Public,
+            get(status::components_json),
         ),
         r("GET", "/password/forgot", Public, get(resets::forgot_page)),
         r("POST", "/password/forgot", Public, post(resets::forgot_submit)),

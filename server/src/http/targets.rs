@@ -41,13 +41,25 @@ const MAX_LINE: usize = 300;
 
 /// The parts of the page a request adds to it.
 #[derive(Default)]
-struct Extras {
-    notice: Option<TargetsNotice>,
+pub(crate) struct Extras {
+    pub(crate) notice: Option<TargetsNotice>,
+    /// The probe form as typed, with its problems.
+    pub(crate) probe_form: Option<FormState>,
     add_form: Option<TargetForm>,
     import_form: Option<TargetForm>,
     import_secrets_removed: bool,
     test: Option<TestScrapeResult>,
     import_report: Option<ImportReport>,
+}
+
+impl Extras {
+    /// The page with the probe form as typed, with its problems.
+    pub(crate) fn probe_form(form: FormState) -> Extras {
+        Extras {
+            probe_form: Some(form),
+            ..Extras::default()
+        }
+    }
 }
 
 fn page_path(access: &EnvironmentAccess) -> String {
@@ -96,7 +108,12 @@ fn metric_catalogue(state: &AppState, client: &crate::tenancy::scope::ScopedClie
     metrics
 }
 
-async fn render_targets(state: &AppState, access: &EnvironmentAccess, extras: Extras, status: StatusCode) -> Response {
+pub(crate) async fn render_targets(
+    state: &AppState,
+    access: &EnvironmentAccess,
+    extras: Extras,
+    status: StatusCode,
+) -> Response {
     let who = &access.who;
     let listed = match who.scope(state).targets(&access.environment).await {
         Ok(listed) => listed,
@@ -112,6 +129,16 @@ async fn render_targets(state: &AppState, access: &EnvironmentAccess, extras: Ex
             interval: target.interval,
         })
         .collect();
+    let probes = match crate::status::probes::of_environment(
+        &state.db,
+        state.status.board.prober(),
+        access.environment.id,
+    )
+    .await
+    {
+        Ok(probes) => probes,
+        Err(e) => return render::internal(state, who.locale, e).await,
+    };
     let environment = &access.environment;
     let page = TargetsPage {
         client_slug: access.client.slug.clone(),
@@ -129,6 +156,14 @@ async fn render_targets(state: &AppState, access: &EnvironmentAccess, extras: Ex
         test: extras.test,
         import_report: extras.import_report,
         metrics: metric_catalogue(state, &access.client),
+        probes,
+        probe_form: extras.probe_form.unwrap_or_else(|| FormState {
+            values: vec![
+                ("interval_secs".into(), "60".into()),
+                ("timeout_secs".into(), "10".into()),
+            ],
+            problems: vec![],
+        }),
     };
     render::page(
         state,
@@ -141,7 +176,7 @@ async fn render_targets(state: &AppState, access: &EnvironmentAccess, extras: Ex
 }
 
 /// Back to the page, with a notice or a report shown there once.
-async fn redirect_with(
+pub(crate) async fn redirect_with(
     access: &EnvironmentAccess,
     notice: Option<TargetsNotice>,
     report: Option<ImportReport>,

@@ -104,7 +104,7 @@ fn refusal(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     None
 }
 
-fn describe(err: reqwest::Error, timeout: Duration) -> FetchError {
+pub fn describe(err: reqwest::Error, timeout: Duration) -> FetchError {
     if let Some(why) = refusal(&err) {
         return FetchError::Refused(why);
     }
@@ -121,10 +121,13 @@ fn describe(err: reqwest::Error, timeout: Duration) -> FetchError {
 }
 
 /// A client builder whose every connection goes through the guard: the guarded resolver,
-/// redirects checked hop by hop, no proxy from the environment.
-fn guarded(guard: &Guard) -> reqwest::ClientBuilder {
+/// redirects checked hop by hop (or none followed), no proxy from the environment.
+fn guarded(guard: &Guard, follow_redirects: bool) -> reqwest::ClientBuilder {
     let policy = guard.policy.clone();
     let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+        if !follow_redirects {
+            return attempt.stop();
+        }
         if attempt.previous().len() >= 10 {
             return attempt.error("too many redirects");
         }
@@ -146,7 +149,7 @@ fn guarded(guard: &Guard) -> reqwest::ClientBuilder {
 
 /// The HTTP client for one target: its TLS settings, through the guard.
 pub fn client(target: &ScrapeTarget, guard: &Guard) -> Result<reqwest::Client, FetchError> {
-    let mut builder = guarded(guard).timeout(target.timeout().as_std());
+    let mut builder = guarded(guard, true).timeout(target.timeout().as_std());
     let tls = target.tls();
     if let Some(pem) = &tls.ca_pem {
         let certs =
@@ -162,20 +165,43 @@ pub fn client(target: &ScrapeTarget, guard: &Guard) -> Result<reqwest::Client, F
     builder.build().map_err(|e| FetchError::Tls(e.to_string()))
 }
 
+/// The HTTP client of a status page's probe: through the guard, the peer's certificate kept
+/// for its expiry, redirects followed or not, invalid certificates accepted when asked.
+pub fn probe_client(
+    guard: &Guard,
+    timeout: Duration,
+    follow_redirects: bool,
+    accept_invalid_certs: bool,
+) -> Result<reqwest::Client, FetchError> {
+    guarded(guard, follow_redirects)
+        .timeout(timeout)
+        .tls_info(true)
+        .danger_accept_invalid_certs(accept_invalid_certs)
+        .build()
+        .map_err(|e| FetchError::Tls(e.to_string()))
+}
+
+/// Refuses an address whose host is an IP literal the policy forbids (names are checked
+/// by the guarded resolver when they are looked up).
+pub fn check_literal(guard: &Guard, url: &reqwest::Url) -> Result<(), FetchError> {
+    let literal = url
+        .host_str()
+        .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok());
+    match literal {
+        Some(ip) => guard
+            .policy
+            .check(ip)
+            .map_err(|why| FetchError::Refused(why.to_string())),
+        None => Ok(()),
+    }
+}
+
 /// Posts `body` as JSON to `url` through the guard (a notification channel's message);
 /// returns the status of the answer, whose body is not read.
 pub async fn post_json(guard: &Guard, url: &str, body: &str, timeout: Duration) -> Result<u16, FetchError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| FetchError::Connect(format!("{url} is not a URL: {e}")))?;
-    let literal = parsed
-        .host_str()
-        .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok());
-    if let Some(ip) = literal {
-        guard
-            .policy
-            .check(ip)
-            .map_err(|why| FetchError::Refused(why.to_string()))?;
-    }
-    let client = guarded(guard)
+    check_literal(guard, &parsed)?;
+    let client = guarded(guard, true)
         .timeout(timeout)
         .build()
         .map_err(|e| FetchError::Tls(e.to_string()))?;

@@ -81,7 +81,8 @@ pub fn open_config(client_id: i64, stored: &str) -> Result<String> {
 }
 
 /// Adds the demo's own target, or moves it to its new address.
-pub async fn upsert_builtin(db: &SqlitePool, place: Place, target: &ScrapeTarget, builtin: &str) -> Result<()> {
+/// Returns the target's id.
+pub async fn upsert_builtin(db: &SqlitePool, place: Place, target: &ScrapeTarget, builtin: &str) -> Result<i64> {
     let existing: Option<(i64, String, String)> =
         sqlx::query_as("SELECT id, url, config FROM targets WHERE builtin = ? AND environment_id = ?")
             .bind(builtin)
@@ -89,8 +90,7 @@ pub async fn upsert_builtin(db: &SqlitePool, place: Place, target: &ScrapeTarget
             .fetch_optional(db)
             .await?;
     let Some((id, url, config)) = existing else {
-        insert(db, place, target, Some(builtin)).await?;
-        return Ok(());
+        return insert(db, place, target, Some(builtin)).await;
     };
     let same = url == target.url().as_str()
         && open_config(place.client_id, &config).is_ok_and(|config| config == target.to_prometheus_yml());
@@ -104,7 +104,7 @@ pub async fn upsert_builtin(db: &SqlitePool, place: Place, target: &ScrapeTarget
             .execute(db)
             .await?;
     }
-    Ok(())
+    Ok(id)
 }
 
 /// What `vitrine targets import` did.

@@ -1,0 +1,275 @@
+//! A client's public status page: a whole document with no script, no cookie and nothing
+//! from another site, small enough to load on a phone during an outage. The banner says how
+//! things are now, each component has its state, its uptime over 30 and 90 days and one bar
+//! per day (its colour the day's worst state, the details in the bar's title and, for the
+//! days with problems, in a list one can open).
+
+use crate::dto::*;
+use crate::i18n::Locale;
+use crate::units::decimal;
+use leptos::prelude::*;
+use leptos_i18n::Locale as _;
+use leptos_i18n::td_string;
+
+/// What a state is called on the page.
+pub fn state_text(locale: Locale, state: ComponentState) -> &'static str {
+    match state {
+        ComponentState::Operational => td_string!(locale, status_operational),
+        ComponentState::UnderMaintenance => td_string!(locale, status_under_maintenance),
+        ComponentState::DegradedPerformance => td_string!(locale, status_degraded),
+        ComponentState::PartialOutage => td_string!(locale, status_partial),
+        ComponentState::MajorOutage => td_string!(locale, status_major),
+    }
+}
+
+/// What the banner says for the worst state.
+fn banner_text(locale: Locale, state: ComponentState) -> &'static str {
+    match state {
+        ComponentState::Operational => td_string!(locale, status_banner_operational),
+        ComponentState::UnderMaintenance => td_string!(locale, status_banner_maintenance),
+        ComponentState::DegradedPerformance => td_string!(locale, status_banner_degraded),
+        ComponentState::PartialOutage => td_string!(locale, status_banner_partial),
+        ComponentState::MajorOutage => td_string!(locale, status_banner_major),
+    }
+}
+
+/// `99.98 %` (two decimals, never rounded up to 100 % while anything was down).
+pub fn uptime_text(locale: Locale, uptime: f64) -> String {
+    let percent = (uptime * 10_000.0).floor() / 100.0;
+    let number = decimal(percent, 2, locale);
+    if locale == Locale::en {
+        format!("{number}%")
+    } else {
+        format!("{number}\u{a0}%")
+    }
+}
+
+/// A day's words: `2026-12-07: 99.5 % up, 12 minutes of outage` or `no data`.
+fn day_text(locale: Locale, bar: &DayBar) -> String {
+    match (bar.worst, bar.uptime) {
+        (Some(worst), Some(uptime)) => {
+            let mut text = format!(
+                "{}: {} · {}",
+                bar.date,
+                state_text(locale, worst),
+                crate::mail::fill(
+                    td_string!(locale, status_day_up),
+                    &[("uptime", &uptime_text(locale, uptime))]
+                )
+            );
+            if bar.outage_minutes > 0 {
+                text.push_str(" · ");
+                text.push_str(&crate::mail::fill(
+                    td_string!(locale, status_day_outage),
+                    &[("minutes", &bar.outage_minutes.to_string())],
+                ));
+            }
+            text
+        }
+        _ => format!("{}: {}", bar.date, td_string!(locale, status_day_no_data)),
+    }
+}
+
+/// Width of one day's bar and the gap after it, in SVG units.
+const BAR: usize = 4;
+const GAP: usize = 1;
+
+fn bars(locale: Locale, component: &PublicComponent) -> impl IntoView + use<> {
+    let width = component.days.len() * (BAR + GAP);
+    let label = component.uptime_90.map_or_else(
+        || td_string!(locale, status_day_no_data).to_string(),
+        |u| {
+            crate::mail::fill(
+                td_string!(locale, status_uptime_90),
+                &[("uptime", &uptime_text(locale, u))],
+            )
+        },
+    );
+    let rects = component
+        .days
+        .iter()
+        .enumerate()
+        .map(|(i, bar)| {
+            let class = bar.worst.map_or("st-none", ComponentState::class);
+            view! {
+                <rect x=(i * (BAR + GAP)).to_string() width=BAR.to_string() height="28" rx="1" class=class>
+                    <title>{day_text(locale, bar)}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="bars" viewBox=format!("0 0 {width} 28") preserveAspectRatio="none" role="img" aria-label=label>
+            {rects}
+        </svg>
+    }
+}
+
+fn component_view(locale: Locale, component: PublicComponent) -> impl IntoView {
+    let problem_days: Vec<String> = component
+        .days
+        .iter()
+        .rev()
+        .filter(|bar| bar.worst.is_some_and(|w| w != ComponentState::Operational))
+        .map(|bar| day_text(locale, bar))
+        .collect();
+    let details = (!problem_days.is_empty()).then(|| {
+        let items = problem_days.into_iter().map(|t| view! { <li>{t}</li> }).collect_view();
+        view! {
+            <details>
+                <summary>{td_string!(locale, status_problem_days)}</summary>
+                <ul>{items}</ul>
+            </details>
+        }
+    });
+    let uptime = |days: &'static str, value: Option<f64>| {
+        value.map(|u| {
+            view! { <span>{crate::mail::fill(days, &[("uptime", &uptime_text(locale, u))])}</span> }
+        })
+    };
+    let description =
+        (!component.description.is_empty()).then(|| view! { <p class="desc">{component.description.clone()}</p> });
+    view! {
+        <article class="component" id=format!("component-{}", component.id)>
+            <div class="row">
+                <h3>{component.name.clone()}</h3>
+                <span class=format!("state {}", component.state.class())>{state_text(locale, component.state)}</span>
+            </div>
+            {description}
+            {bars(locale, &component)}
+            <div class="legend">
+                <span>{td_string!(locale, status_days_ago)}</span>
+                {uptime(td_string!(locale, status_uptime_30), component.uptime_30)}
+                {uptime(td_string!(locale, status_uptime_90), component.uptime_90)}
+                <span>{td_string!(locale, status_today)}</span>
+            </div>
+            {details}
+        </article>
+    }
+}
+
+/// The whole document.
+pub fn render(locale: Locale, page: PublicStatusPage) -> String {
+    let lang = locale.as_str();
+    let title = crate::mail::fill(td_string!(locale, status_title), &[("client", &page.client_name)]);
+    let switcher = Locale::get_all()
+        .iter()
+        .map(|other| {
+            let tag = other.as_str();
+            let name = match other {
+                Locale::en => "English",
+                Locale::de => "Deutsch",
+                Locale::fr => "Français",
+            };
+            let current = (*other == locale).then_some("page");
+            view! { <a href=format!("?lang={tag}") hreflang=tag lang=tag aria-current=current>{name}</a> }
+        })
+        .collect_view();
+    let groups = page
+        .groups
+        .into_iter()
+        .map(|group| {
+            let heading = (!group.name.is_empty()).then(|| view! { <h2>{group.name.clone()}</h2> });
+            let components = group
+                .components
+                .into_iter()
+                .map(|c| component_view(locale, c))
+                .collect_view();
+            view! { <section class="group">{heading}{components}</section> }
+        })
+        .collect_view();
+    let updated = crate::mail::fill(
+        td_string!(locale, status_updated),
+        &[("time", &page.updated), ("zone", &page.time_zone)],
+    );
+    let body = view! {
+        <header>
+            <h1>{page.client_name.clone()}</h1>
+            <nav aria-label=td_string!(locale, status_languages)>{switcher}</nav>
+        </header>
+        <main>
+            <section class=format!("banner {}", page.overall.class()) aria-live="polite">
+                <h2>{banner_text(locale, page.overall)}</h2>
+                <p>{updated}</p>
+            </section>
+            {groups}
+        </main>
+        <footer>
+            <p>{td_string!(locale, status_footer)}</p>
+        </footer>
+    }
+    .to_html();
+    format!(
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\"><title>{}</title>\
+         <link rel=\"stylesheet\" href=\"/status.css\"></head><body>{body}</body></html>",
+        escape(&title)
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page() -> PublicStatusPage {
+        let day = |date: &str, worst, uptime, outage_minutes| DayBar {
+            date: date.into(),
+            worst,
+            uptime,
+            outage_minutes,
+        };
+        PublicStatusPage {
+            client_name: "ACME <Shop>".into(),
+            slug: "acme".into(),
+            overall: ComponentState::PartialOutage,
+            groups: vec![PublicGroup {
+                name: String::new(),
+                components: vec![PublicComponent {
+                    id: 1,
+                    name: "Checkout".into(),
+                    description: "Paying for orders".into(),
+                    state: ComponentState::PartialOutage,
+                    uptime_30: Some(0.99987),
+                    uptime_90: Some(0.9999),
+                    days: vec![
+                        day("2026-12-05", None, None, 0),
+                        day("2026-12-06", Some(ComponentState::Operational), Some(1.0), 0),
+                        day("2026-12-07", Some(ComponentState::MajorOutage), Some(0.99), 14),
+                    ],
+                }],
+            }],
+            time_zone: "Europe/Berlin".into(),
+            updated: "2026-12-07 15:04".into(),
+        }
+    }
+
+    #[test]
+    fn the_page_has_no_script_escapes_names_and_speaks_the_language() {
+        let html = render(Locale::de, page());
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("<html lang=\"de\">"));
+        assert!(html.contains("ACME &lt;Shop&gt;"), "{html}");
+        assert!(!html.contains("<Shop>"));
+        assert!(html.contains("Teilweiser Ausfall"), "{html}");
+        assert!(html.contains("99,98\u{a0}%"), "rounded down, never up: {html}");
+        assert!(html.contains("2026-12-07: Schwerer Ausfall"), "{html}");
+        assert!(html.contains("14 Minuten"), "{html}");
+        assert!(html.contains("Europe/Berlin"));
+        assert_eq!(html.matches("<rect").count(), 3);
+        assert!(html.contains("class=\"st-none\""), "a day before the component: {html}");
+    }
+
+    #[test]
+    fn uptime_is_never_rounded_up() {
+        assert_eq!(uptime_text(Locale::en, 0.99999), "99.99%");
+        assert_eq!(uptime_text(Locale::fr, 1.0), "100,00\u{a0}%");
+    }
+}

@@ -1,0 +1,451 @@
+//! The public page of a client and its JSON in the shape of Atlassian Statuspage's public
+//! API (`/api/v2/summary.json`, `status.json`, `components.json`), so existing Statuspage
+//! widgets and monitors read it. Pages are rendered from a cache keyed by client and
+//! language and rebuilt when the client's version changes (a state, a component, a
+//! setting) or after a minute (today's bar grows during an outage), never per request;
+//! each entry keeps its gzip form and an `ETag` of its bytes.
+
+use super::components::{self, Board};
+use super::uptime::{self, Weights};
+use crate::tenancy::scope::{Caller, ScopedClient};
+use crate::tenancy::{FormCheck, Result, TenancyError};
+use app::Locale;
+use app::dto::{ComponentState, FieldProblem, PublicComponent, PublicGroup, PublicStatusPage};
+use jiff::tz::TimeZone;
+use sha2::Digest;
+use sqlx::SqlitePool;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How many days of bars the page shows.
+pub const DAYS: usize = 90;
+/// The longest a rendered page is served before it is rebuilt.
+const MAX_AGE: Duration = Duration::from_secs(60);
+
+/// A client's page settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub published: bool,
+    pub time_zone: String,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            published: false,
+            time_zone: "UTC".into(),
+        }
+    }
+}
+
+pub async fn settings(db: &SqlitePool, client_id: i64) -> std::result::Result<Settings, sqlx::Error> {
+    let row: Option<(bool, String)> =
+        sqlx::query_as("SELECT published, time_zone FROM status_pages WHERE client_id = ?")
+            .bind(client_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map_or_else(Settings::default, |(published, time_zone)| Settings {
+        published,
+        time_zone,
+    }))
+}
+
+/// Publishes or hides the page and sets its time zone (agency people).
+pub async fn save_settings(
+    db: &SqlitePool,
+    caller: &Caller,
+    client: &ScopedClient,
+    form: &[(String, String)],
+) -> Result<()> {
+    if !caller.role.is_agency() {
+        return Err(TenancyError::Forbidden);
+    }
+    let mut check = FormCheck::new(form);
+    let zone = check.field("time_zone", |raw| {
+        let raw = raw.trim();
+        match TimeZone::get(raw) {
+            Ok(_) if !raw.is_empty() => Ok(raw.to_string()),
+            _ => Err(FieldProblem::InvalidChoice),
+        }
+    });
+    let published = form.iter().any(|(n, v)| n == "published" && v == "on");
+    let zone = check.finish(|| zone)?;
+    store(db, client, published, &zone).await
+}
+
+/// Writes a client's page settings.
+pub async fn store(db: &SqlitePool, client: &ScopedClient, published: bool, time_zone: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO status_pages (client_id, agency_id, published, time_zone, updated_ms) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (client_id) DO UPDATE SET published = excluded.published, time_zone = excluded.time_zone,
+             updated_ms = excluded.updated_ms",
+    )
+    .bind(client.id)
+    .bind(client.agency_id)
+    .bind(published)
+    .bind(time_zone)
+    .bind(crate::store::now_ms())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The client behind a public slug, if its page is published: (id, name, settings).
+pub async fn published(
+    db: &SqlitePool,
+    slug: &str,
+) -> std::result::Result<Option<(i64, String, Settings)>, sqlx::Error> {
+    let row: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT c.id, c.name, s.time_zone FROM clients c JOIN status_pages s ON s.client_id = c.id
+         WHERE c.slug = ? AND s.published = 1",
+    )
+    .bind(slug)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id, name, time_zone)| {
+        (
+            id,
+            name,
+            Settings {
+                published: true,
+                time_zone,
+            },
+        )
+    }))
+}
+
+/// A component with what the page and the JSON show of it.
+pub struct Shown {
+    pub component: components::Component,
+    pub public: PublicComponent,
+}
+
+/// Everything a public page shows, read once.
+pub struct Snapshot {
+    pub client_name: String,
+    pub slug: String,
+    pub zone: TimeZone,
+    pub time_zone: String,
+    pub now_ms: i64,
+    pub components: Vec<Shown>,
+}
+
+impl Snapshot {
+    pub fn overall(&self) -> ComponentState {
+        self.components
+            .iter()
+            .map(|c| c.public.state)
+            .max()
+            .unwrap_or(ComponentState::Operational)
+    }
+
+    /// `2026-12-07 15:04` in the page's time zone.
+    pub fn local_time(&self, ms: i64) -> String {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.to_zoned(self.zone.clone()).strftime("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    }
+
+    /// RFC 3339 with the page's offset, as Statuspage writes times.
+    pub fn rfc3339(&self, ms: i64) -> String {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| {
+                t.to_zoned(self.zone.clone())
+                    .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn page(&self) -> PublicStatusPage {
+        let mut groups: Vec<PublicGroup> = Vec::new();
+        for shown in &self.components {
+            let name = &shown.component.group_name;
+            match groups.iter_mut().find(|g| &g.name == name) {
+                Some(group) => group.components.push(shown.public.clone()),
+                None => groups.push(PublicGroup {
+                    name: name.clone(),
+                    components: vec![shown.public.clone()],
+                }),
+            }
+        }
+        PublicStatusPage {
+            client_name: self.client_name.clone(),
+            slug: self.slug.clone(),
+            overall: self.overall(),
+            groups,
+            time_zone: self.time_zone.clone(),
+            updated: self.local_time(self.now_ms),
+        }
+    }
+}
+
+/// Reads a client's components with their bars.
+pub async fn snapshot(
+    db: &SqlitePool,
+    board: &Board,
+    weights: Weights,
+    client_id: i64,
+    client_name: &str,
+    slug: &str,
+    settings: &Settings,
+) -> std::result::Result<Snapshot, sqlx::Error> {
+    let now_ms = crate::store::now_ms();
+    let zone = TimeZone::get(&settings.time_zone).unwrap_or(TimeZone::UTC);
+    let since_ms = now_ms - (DAYS as i64 + 2) * 86_400_000;
+    let mut shown = Vec::new();
+    for component in components::load(db, Some(client_id)).await? {
+        let changes = components::changes(db, component.id, since_ms).await?;
+        let days = uptime::days(&changes, now_ms, &zone, DAYS, weights);
+        let public = PublicComponent {
+            id: component.id,
+            name: component.name.clone(),
+            description: component.description.clone(),
+            state: board.state(component.id),
+            uptime_30: uptime::over(&days, 30),
+            uptime_90: uptime::over(&days, DAYS),
+            days,
+        };
+        shown.push(Shown { component, public });
+    }
+    Ok(Snapshot {
+        client_name: client_name.to_string(),
+        slug: slug.to_string(),
+        zone,
+        time_zone: settings.time_zone.clone(),
+        now_ms,
+        components: shown,
+    })
+}
+
+/// A rendered page, as served.
+#[derive(Clone)]
+pub struct Rendered {
+    pub html: bytes::Bytes,
+    pub gzip: bytes::Bytes,
+    /// A strong validator of the bytes: `"…"`.
+    pub etag: String,
+    /// When these bytes were first built (an HTTP date).
+    pub last_modified: String,
+}
+
+struct Entry {
+    version: u64,
+    built: Instant,
+    page: Rendered,
+}
+
+/// The rendered pages by client and language.
+#[derive(Default)]
+pub struct PageCache {
+    entries: Mutex<HashMap<(i64, Locale), Entry>>,
+}
+
+impl PageCache {
+    /// The cached page if it is still current.
+    pub fn get(&self, client_id: i64, locale: Locale, version: u64) -> Option<Rendered> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(&(client_id, locale))
+            .filter(|e| e.version == version && e.built.elapsed() < MAX_AGE)
+            .map(|e| e.page.clone())
+    }
+
+    /// Keeps a newly rendered page; the same bytes as before keep their `Last-Modified`.
+    pub fn put(&self, client_id: i64, locale: Locale, version: u64, html: String) -> Rendered {
+        let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(html.as_bytes()))[..32]);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let last_modified = entries
+            .get(&(client_id, locale))
+            .filter(|e| e.page.etag == etag)
+            .map_or_else(
+                || httpdate::fmt_http_date(std::time::SystemTime::now()),
+                |e| e.page.last_modified.clone(),
+            );
+        let page = Rendered {
+            gzip: gzip(html.as_bytes()).into(),
+            html: html.into(),
+            etag,
+            last_modified,
+        };
+        entries.insert(
+            (client_id, locale),
+            Entry {
+                version,
+                built: Instant::now(),
+                page: page.clone(),
+            },
+        );
+        page
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec does not fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+/// Statuspage's overall indicator and its words for the worst state.
+fn indicator(state: ComponentState) -> (&'static str, &'static str) {
+    match state {
+        ComponentState::Operational => ("none", "All Systems Operational"),
+        ComponentState::UnderMaintenance => ("maintenance", "Service Under Maintenance"),
+        ComponentState::DegradedPerformance => ("minor", "Minor Service Outage"),
+        ComponentState::PartialOutage => ("major", "Partial System Outage"),
+        ComponentState::MajorOutage => ("critical", "Major Service Outage"),
+    }
+}
+
+/// Which of Statuspage's documents.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Document {
+    Summary,
+    Status,
+    Components,
+}
+
+/// The JSON of one document, as Statuspage's public API v2 answers.
+pub fn json(snapshot: &Snapshot, url: &str, document: Document) -> serde_json::Value {
+    use serde_json::json;
+    let updated = snapshot
+        .components
+        .iter()
+        .map(|c| c.component.updated_ms)
+        .max()
+        .unwrap_or(snapshot.now_ms);
+    let page = json!({
+        "id": snapshot.slug,
+        "name": snapshot.client_name,
+        "url": url,
+        "time_zone": snapshot.time_zone,
+        "updated_at": snapshot.rfc3339(updated),
+    });
+    let (indicator, description) = indicator(snapshot.overall());
+    let status = json!({"indicator": indicator, "description": description});
+    let mut components = Vec::new();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (position, shown) in snapshot.components.iter().enumerate() {
+        let c = &shown.component;
+        let group_id = (!c.group_name.is_empty()).then(|| format!("group-{}", slug_of(&c.group_name)));
+        if let Some(id) = &group_id {
+            match groups.iter_mut().find(|(g, _)| g == id) {
+                Some((_, members)) => members.push(c.id.to_string()),
+                None => groups.push((id.clone(), vec![c.id.to_string()])),
+            }
+        }
+        components.push(json!({
+            "id": c.id.to_string(),
+            "name": c.name,
+            "status": shown.public.state.as_str(),
+            "created_at": snapshot.rfc3339(c.created_ms),
+            "updated_at": snapshot.rfc3339(c.updated_ms),
+            "position": position + 1,
+            "description": (!c.description.is_empty()).then_some(&c.description),
+            "showcase": true,
+            "start_date": snapshot.rfc3339(c.created_ms).get(..10),
+            "group_id": group_id,
+            "page_id": snapshot.slug,
+            "group": false,
+            "only_show_if_degraded": false,
+        }));
+    }
+    for (id, members) in groups {
+        let in_group: Vec<&Shown> = snapshot
+            .components
+            .iter()
+            .filter(|s| members.contains(&s.component.id.to_string()))
+            .collect();
+        let worst = in_group
+            .iter()
+            .map(|s| s.public.state)
+            .max()
+            .unwrap_or(ComponentState::Operational);
+        let first = in_group.first().map(|s| &s.component);
+        components.push(json!({
+            "id": id,
+            "name": first.map(|c| c.group_name.clone()),
+            "status": worst.as_str(),
+            "created_at": first.map(|c| snapshot.rfc3339(c.created_ms)),
+            "updated_at": first.map(|c| snapshot.rfc3339(c.updated_ms)),
+            "position": components.len() + 1,
+            "description": null,
+            "showcase": false,
+            "start_date": null,
+            "group_id": null,
+            "page_id": snapshot.slug,
+            "group": true,
+            "only_show_if_degraded": false,
+            "components": members,
+        }));
+    }
+    match document {
+        Document::Status => json!({"page": page, "status": status}),
+        Document::Components => json!({"page": page, "components": components}),
+        Document::Summary => json!({
+            "page": page,
+            "components": components,
+            "incidents": [],
+            "scheduled_maintenances": [],
+            "status": status,
+        }),
+    }
+}
+
+/// A group name as an id: lowercase letters and digits, the rest `-`.
+fn slug_of(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// What the status routes share: the board of states and the rendered pages.
+pub struct StatusPages {
+    pub board: Arc<Board>,
+    pub cache: PageCache,
+    pub weights: Weights,
+}
+
+impl StatusPages {
+    pub fn new(board: Arc<Board>, weights: Weights) -> Arc<StatusPages> {
+        Arc::new(StatusPages {
+            board,
+            cache: PageCache::default(),
+            weights,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unchanged_rebuild_keeps_its_etag_and_last_modified() {
+        let cache = PageCache::default();
+        let first = cache.put(1, Locale::en, 1, "<p>a</p>".into());
+        assert!(cache.get(1, Locale::en, 1).is_some());
+        assert!(cache.get(1, Locale::en, 2).is_none(), "a new version is rebuilt");
+        assert!(cache.get(1, Locale::de, 1).is_none());
+        assert!(cache.get(2, Locale::en, 1).is_none());
+        let again = cache.put(1, Locale::en, 2, "<p>a</p>".into());
+        assert_eq!(
+            (again.etag.clone(), again.last_modified.clone()),
+            (first.etag.clone(), first.last_modified)
+        );
+        let changed = cache.put(1, Locale::en, 3, "<p>b</p>".into());
+        assert_ne!(changed.etag, first.etag);
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&changed.gzip[..]), &mut plain).unwrap();
+        assert_eq!(plain, b"<p>b</p>");
+    }
+}

@@ -1,0 +1,488 @@
+//! The status routes: the public page (`/status/{page}`), its Statuspage-shaped JSON and its
+//! stylesheet, for anyone and without a cookie; the agency's settings page of a client's
+//! status page (`/clients/{client}/status`: publish, time zone, components, their sources,
+//! overrides); the probe forms on an environment's targets page.
+
+use super::components;
+use super::page::{self, Document, Rendered};
+use super::probes::{self, NewProbe};
+use crate::http::AppState;
+use crate::http::pages::{CheckedForm, ClientAccess, EnvironmentAccess, field, path_param, put_flash, take_flash};
+use crate::http::render;
+use crate::http::targets::{Extras, redirect_with, render_targets};
+use crate::tenancy::TenancyError;
+use app::Locale;
+use app::dto::*;
+use axum::extract::{Query, RawPathParams, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+const FLASH: &str = "flash_status";
+
+/// The stylesheet of the public pages: small, self-hosted, light and dark.
+const STYLESHEET: &str = include_str!("../../../style/status.css");
+
+#[derive(Deserialize)]
+pub struct LanguageQuery {
+    lang: Option<String>,
+}
+
+/// The page's language: `?lang=` (the switcher, no cookie), else the browser's.
+fn language(query: &LanguageQuery, headers: &HeaderMap) -> Locale {
+    match query.lang.as_deref() {
+        Some(tag @ ("en" | "de" | "fr")) => app::locale_from_tag(&[tag]),
+        _ => render::locale(None, headers),
+    }
+}
+
+/// What every public answer carries: cacheable by anyone for a short while, varying by
+/// language and encoding, never framed, nothing loaded from elsewhere.
+fn public_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=30, stale-while-revalidate=60"),
+    );
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Language, Accept-Encoding"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|part| {
+                let mut pieces = part.trim().split(';');
+                let coding = pieces.next().unwrap_or("").trim();
+                let refused = pieces.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                (coding == "gzip" || coding == "x-gzip") && !refused
+            })
+        })
+}
+
+/// The rendered page as an answer: `304` when the browser has these bytes, gzip when accepted.
+fn serve(rendered: Rendered, request: &HeaderMap) -> Response {
+    let fresh = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == rendered.etag || t.trim() == "*"));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if accepts_gzip(request) {
+        let mut response = rendered.gzip.clone().into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        response
+    } else {
+        rendered.html.clone().into_response()
+    };
+    let headers = response.headers_mut();
+    public_headers(headers);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&rendered.etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Ok(date) = HeaderValue::from_str(&rendered.last_modified) {
+        headers.insert(header::LAST_MODIFIED, date);
+    }
+    response
+}
+
+/// A page that is not published answers like one that does not exist.
+fn not_found() -> Response {
+    let mut response = (StatusCode::NOT_FOUND, "Not found\n").into_response();
+    public_headers(response.headers_mut());
+    response
+}
+
+fn failed(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "status page failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The status page cannot be shown right now.\n",
+    )
+        .into_response()
+}
+
+/// The rendered page of a client in a language, from the cache or built now.
+pub async fn rendered(state: &AppState, slug: &str, locale: Locale) -> Result<Option<Rendered>, sqlx::Error> {
+    let Some((client_id, name, settings)) = page::published(&state.db, slug).await? else {
+        return Ok(None);
+    };
+    let pages = &state.status;
+    let version = pages.board.version(client_id);
+    if let Some(cached) = pages.cache.get(client_id, locale, version) {
+        return Ok(Some(cached));
+    }
+    let snapshot = page::snapshot(
+        &state.db,
+        &pages.board,
+        pages.weights,
+        client_id,
+        &name,
+        slug,
+        &settings,
+    )
+    .await?;
+    let html = app::status::render(locale, snapshot.page());
+    Ok(Some(pages.cache.put(client_id, locale, version, html)))
+}
+
+pub async fn public_page(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = language(&query, &headers);
+    match rendered(&state, &path_param(&params, "page"), locale).await {
+        Ok(Some(page)) => serve(page, &headers),
+        Ok(None) => not_found(),
+        Err(e) => failed(e),
+    }
+}
+
+async fn document(state: &AppState, params: &RawPathParams, document: Document) -> Response {
+    let slug = path_param(params, "page");
+    let found = match page::published(&state.db, &slug).await {
+        Ok(found) => found,
+        Err(e) => return failed(e),
+    };
+    let Some((client_id, name, settings)) = found else {
+        return not_found();
+    };
+    let pages = &state.status;
+    let snapshot = match page::snapshot(
+        &state.db,
+        &pages.board,
+        pages.weights,
+        client_id,
+        &name,
+        &slug,
+        &settings,
+    )
+    .await
+    {
+        Ok(snapshot) => snapshot,
+        Err(e) => return failed(e),
+    };
+    let url = format!("{}/status/{slug}", state.public_base);
+    let mut response = axum::Json(page::json(&snapshot, &url, document)).into_response();
+    public_headers(response.headers_mut());
+    // Statuspage's widgets read the JSON from other sites.
+    response
+        .headers_mut()
+        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+pub async fn summary_json(State(state): State<AppState>, params: RawPathParams) -> Response {
+    document(&state, &params, Document::Summary).await
+}
+
+pub async fn status_json(State(state): State<AppState>, params: RawPathParams) -> Response {
+    document(&state, &params, Document::Status).await
+}
+
+pub async fn components_json(State(state): State<AppState>, params: RawPathParams) -> Response {
+    document(&state, &params, Document::Components).await
+}
+
+pub async fn stylesheet() -> Response {
+    let mut response = STYLESHEET.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
+}
+
+/// The page's forms as typed, with their problems.
+#[derive(Default)]
+struct Forms {
+    settings: Option<FormState>,
+    component: Option<FormState>,
+}
+
+pub async fn settings_page(State(state): State<AppState>, access: ClientAccess) -> Response {
+    let notice = take_flash(&access, FLASH).await;
+    render_settings(&state, &access, Forms::default(), notice, StatusCode::OK).await
+}
+
+async fn render_settings(
+    state: &AppState,
+    access: &ClientAccess,
+    forms: Forms,
+    notice: Option<StatusNotice>,
+    status: StatusCode,
+) -> Response {
+    let who = &access.who;
+    let client = access.client.id;
+    let loaded = tokio::try_join!(
+        sqlx::query_scalar::<_, String>("SELECT name FROM clients WHERE id = ?")
+            .bind(client)
+            .fetch_one(&state.db),
+        page::settings(&state.db, client),
+        components::load(&state.db, Some(client)),
+        components::choices(&state.db, client),
+    );
+    let (client_name, settings, listed, choices) = match loaded {
+        Ok(all) => all,
+        Err(e) => return render::internal(state, who.locale, e).await,
+    };
+    let board = &state.status.board;
+    let name_of = |kind: &str, id: i64| {
+        let key = format!("{kind}:{id}");
+        choices
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(key.clone(), |(_, name)| name.clone())
+    };
+    let rows = listed
+        .into_iter()
+        .map(|c| ComponentRow {
+            id: c.id,
+            state: board.state(c.id),
+            override_state: c.override_state,
+            sources: c
+                .sources
+                .iter()
+                .map(|s| SourceRow {
+                    id: s.id,
+                    kind: s.kind.as_str().to_string(),
+                    name: name_of(s.kind.as_str(), s.source_id),
+                    impact: s.impact,
+                    failures: s.failures,
+                    failing: board.failing(s),
+                })
+                .collect(),
+            group_name: c.group_name,
+            name: c.name,
+            description: c.description,
+        })
+        .collect();
+    let can_manage = who.caller.role.is_agency();
+    let page = StatusSettingsPage {
+        client_name,
+        client_slug: access.client.slug.clone(),
+        published: settings.published,
+        time_zone: settings.time_zone,
+        components: rows,
+        choices,
+        can_manage,
+        form: forms.component.filter(|_| can_manage),
+        settings_form: forms.settings.filter(|_| can_manage),
+        notice,
+    };
+    render::page(
+        state,
+        who.locale,
+        Some(who.viewer()),
+        Page::StatusSettings(Box::new(page)),
+        status,
+    )
+    .await
+}
+
+fn back(access: &ClientAccess, anchor: &str) -> Response {
+    Redirect::to(&format!("/clients/{}/status#{anchor}", access.client.slug)).into_response()
+}
+
+pub async fn save_settings(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    match page::save_settings(&state.db, &who.caller, &access.client, &form).await {
+        Ok(()) => {
+            state.status.board.client_changed(access.client.id);
+            tracing::info!(client = %access.client.slug, "status page settings saved");
+            put_flash(&access, FLASH, StatusNotice::Saved).await;
+            back(&access, "settings")
+        }
+        Err(TenancyError::Invalid(form)) => {
+            let forms = Forms {
+                settings: Some(form),
+                ..Forms::default()
+            };
+            render_settings(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+pub async fn create_component(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    match components::create(&state.db, &who.caller, &access.client, &form).await {
+        Ok(name) => {
+            state.status.board.client_changed(access.client.id);
+            tracing::info!(client = %access.client.slug, %name, "component created");
+            put_flash(&access, FLASH, StatusNotice::ComponentCreated { name }).await;
+            back(&access, "components")
+        }
+        Err(TenancyError::Invalid(form)) => {
+            let forms = Forms {
+                component: Some(form),
+                ..Forms::default()
+            };
+            render_settings(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// The component id in the path: one that is not a number names none (the same 404).
+fn component_id(params: &RawPathParams) -> i64 {
+    path_param(params, "component").parse::<i64>().unwrap_or(-1)
+}
+
+pub async fn add_source(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let id = component_id(&params);
+    match components::add_source(&state.db, &who.caller, &access.client, id, &form).await {
+        Ok(name) => {
+            state.status.board.client_changed(access.client.id);
+            put_flash(&access, FLASH, StatusNotice::SourceAdded { name }).await;
+            back(&access, &format!("component-{id}"))
+        }
+        Err(TenancyError::Invalid(form)) => {
+            let forms = Forms {
+                component: Some(form),
+                ..Forms::default()
+            };
+            render_settings(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+pub async fn override_component(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let id = component_id(&params);
+    match components::set_override(&state.db, &who.caller, &access.client, id, field(&form, "state")).await {
+        Ok(name) => {
+            state.status.board.client_changed(access.client.id);
+            tracing::info!(client = %access.client.slug, component = id, "component state set by hand");
+            put_flash(&access, FLASH, StatusNotice::Overridden { name }).await;
+            back(&access, &format!("component-{id}"))
+        }
+        Err(TenancyError::Invalid(_)) => who.failure(&state, TenancyError::NotFound).await,
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+pub async fn delete_component(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let id = component_id(&params);
+    match components::delete(&state.db, &who.caller, &access.client, id).await {
+        Ok(name) => {
+            state.status.board.client_changed(access.client.id);
+            put_flash(&access, FLASH, StatusNotice::ComponentDeleted { name }).await;
+            back(&access, "components")
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+pub async fn add_probe(
+    State(state): State<AppState>,
+    access: EnvironmentAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    if !who.caller.role.may_manage_projects() {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    let environment = &access.environment;
+    let place = probes::Place {
+        agency_id: environment.agency_id,
+        client_id: environment.client_id,
+        project_id: environment.project_id,
+        environment_id: environment.id,
+    };
+    let inserted = match NewProbe::from_form(&form) {
+        Ok(probe) => probes::insert(&state.db, place, &probe, None)
+            .await
+            .map(|_| probe.name)
+            .map_err(|e| match e {
+                TenancyError::Duplicate => crate::tenancy::FormCheck::new(&form).fail("name", FieldProblem::Taken),
+                other => other,
+            }),
+        Err(e) => Err(e),
+    };
+    match inserted {
+        Ok(name) => {
+            state.status.board.prober().probes_changed();
+            tracing::info!(client = %access.client.slug, %name, "probe added");
+            redirect_with(&access, Some(TargetsNotice::ProbeAdded { name }), None).await
+        }
+        Err(TenancyError::Invalid(form)) => {
+            render_targets(
+                &state,
+                &access,
+                Extras::probe_form(form),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+pub async fn delete_probe(
+    State(state): State<AppState>,
+    access: EnvironmentAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    let who = &access.who;
+    if !who.caller.role.may_manage_projects() {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    let id = path_param(&params, "probe").parse::<i64>().unwrap_or(-1);
+    let environment = &access.environment;
+    match probes::delete(&state.db, environment.client_id, environment.id, id).await {
+        Ok(name) => {
+            state.status.board.prober().probes_changed();
+            state.status.board.client_changed(environment.client_id);
+            redirect_with(&access, Some(TargetsNotice::ProbeDeleted { name }), None).await
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
