@@ -59,6 +59,9 @@ struct ClientIds {
     dashboard: String,
     /// A marker, also an annotation of Grafana's API.
     marker: String,
+    /// A status page component and an HTTP probe (acme's from the demo).
+    component: String,
+    probe: String,
 }
 
 async fn fixture(server: &Server) -> Fixture {
@@ -179,6 +182,50 @@ async fn fixture(server: &Server) -> Fixture {
             .unwrap_or_else(|| panic!("{client} has no marker: {}", page.summary()))
             .to_string()
     };
+    let probe = async |client: &str, project: &str| {
+        let path = targets_path(client, project, "live");
+        if client == "globex" {
+            owner
+                .post_form(
+                    &path.replace("/targets", "/probes"),
+                    &[
+                        ("csrf", csrf.as_str()),
+                        ("name", "Portal"),
+                        ("url", "http://portal.example/"),
+                    ],
+                )
+                .await
+                .expect_status(303);
+        }
+        let page = owner.get(&path).await;
+        between(&page.body, "id=\"probe-", "\"")
+            .unwrap_or_else(|| panic!("{client} has no probe: {}", page.summary()))
+            .to_string()
+    };
+    let component = async |client: &str, probe: &str| {
+        let path = format!("/clients/{client}/status");
+        if client == "globex" {
+            let source = format!("probe:{probe}");
+            owner
+                .post_form(
+                    &format!("{path}/components"),
+                    &[
+                        ("csrf", csrf.as_str()),
+                        ("name", "Portal"),
+                        ("source", source.as_str()),
+                        ("impact", "major_outage"),
+                    ],
+                )
+                .await
+                .expect_status(303);
+        }
+        let page = owner.get(&path).await;
+        between(&page.body, "id=\"component-", "\"")
+            .unwrap_or_else(|| panic!("{client} has no component: {}", page.summary()))
+            .to_string()
+    };
+    let globex_probe = probe("globex", "portal").await;
+    let acme_probe = probe("acme", "shop").await;
     let threshold = async |client: &str| on_thresholds_page(client, "id=\"threshold-").await;
     let silence = async |client: &str| on_thresholds_page(client, "id=\"silence-").await;
     Fixture {
@@ -191,6 +238,8 @@ async fn fixture(server: &Server) -> Fixture {
             channel: channel("globex").await,
             marker: marker("globex", &dashboard("globex").await).await,
             dashboard: dashboard("globex").await,
+            component: component("globex", &globex_probe).await,
+            probe: globex_probe,
         },
         acme: ClientIds {
             token: acme_token,
@@ -199,13 +248,15 @@ async fn fixture(server: &Server) -> Fixture {
             channel: channel("acme").await,
             marker: marker("acme", &dashboard("acme").await).await,
             dashboard: dashboard("acme").await,
+            component: component("acme", &acme_probe).await,
+            probe: acme_probe,
         },
     }
 }
 
 /// A route's path with its parameters filled in: the tenant's places, an invitation
 /// token (`{token}`) and the id of the object the route names (`{api_token}`, `{threshold}`,
-/// `{silence}`, `{channel}`, `{dashboard}`, `{marker}`, `{annotation}`).
+/// `{silence}`, `{channel}`, `{dashboard}`, `{marker}`, `{annotation}`, `{component}`, `{probe}`).
 fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String {
     route
         .fill(place, invite)
@@ -216,6 +267,8 @@ fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String 
         .replace("{dashboard}", object)
         .replace("{marker}", object)
         .replace("{annotation}", object)
+        .replace("{component}", object)
+        .replace("{probe}", object)
         // Every dashboard has a second panel.
         .replace("{panel}", "1")
 }
@@ -232,6 +285,10 @@ fn object<'a>(route: &Route, ids: &'a ClientIds) -> &'a str {
         &ids.marker
     } else if route.path.contains("{dashboard}") {
         &ids.dashboard
+    } else if route.path.contains("{component}") {
+        &ids.component
+    } else if route.path.contains("{probe}") {
+        &ids.probe
     } else {
         &ids.token
     }

@@ -1,0 +1,310 @@
+//! Public status pages, black-box: the demo's published page for ACME (no cookie, no
+//! script, nothing from another site, cached with an ETag, gzip), Statuspage's JSON fields,
+//! an unpublished page that looks like a missing one, and a component that follows a real
+//! probe of a loopback site going down and coming back, and a state set by hand.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vitrine_tests::*;
+
+/// A loopback site that answers 200 "Welcome" or, once `broken` is set, 500.
+async fn site(broken: Arc<AtomicBool>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let broken = broken.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let _ = stream.read(&mut buf).await;
+                let answer: &[u8] = if broken.load(Ordering::SeqCst) {
+                    b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 5\r\nconnection: close\r\n\r\nerror"
+                } else {
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\nconnection: close\r\n\r\nWelcome"
+                };
+                let _ = stream.write_all(answer).await;
+            });
+        }
+    });
+    format!("http://{addr}/")
+}
+
+async fn summary(anonymous: &Client, slug: &str) -> serde_json::Value {
+    let response = anonymous.get(&format!("/status/{slug}/api/v2/summary.json")).await;
+    response.expect_status(200);
+    serde_json::from_str(&response.body).unwrap_or_else(|e| panic!("{e}: {}", response.summary()))
+}
+
+fn component_status(summary: &serde_json::Value, name: &str) -> String {
+    summary["components"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["name"] == name))
+        .and_then(|c| c["status"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_demos_public_page_is_private_light_and_cached() {
+    let server = Server::start();
+    let anonymous = server.client();
+    let page = anonymous.get("/status/acme").await;
+    page.expect_status(200).expect_text("ACME Shop").expect_text("Checkout");
+    assert_eq!(page.set_cookies(), Vec::<String>::new(), "a public page sets no cookie");
+    assert!(!page.body.contains("<script"), "no script: {}", page.summary());
+    for tag in ["link", "img", "script", "iframe"] {
+        for element in tags(&page.body, tag) {
+            for attribute in ["href", "src"] {
+                if let Some(address) = attr(element, attribute) {
+                    assert!(!address.contains("//"), "{element} loads from another site");
+                }
+            }
+        }
+    }
+    assert_eq!(page.header("vary"), Some("Accept-Language, Accept-Encoding"));
+    assert!(page.header("cache-control").is_some_and(|c| c.starts_with("public")));
+    let etag = page.header("etag").expect("an ETag").to_string();
+    // 90 bars for each of the demo's three components.
+    assert_eq!(page.body.matches("<rect").count(), 3 * 90, "{}", page.summary());
+
+    let again = anonymous
+        .send(
+            anonymous
+                .request(reqwest::Method::GET, "/status/acme")
+                .header("If-None-Match", &etag),
+        )
+        .await;
+    assert_eq!(again.status, 304, "{}", again.summary());
+    assert!(again.body.is_empty());
+
+    let raw = reqwest::Client::new()
+        .get(server.url("/status/acme"))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        raw.headers().get("content-encoding").and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let gzip = raw.bytes().await.unwrap();
+    assert_eq!(&gzip[..2], &[0x1f, 0x8b]);
+    assert!(
+        gzip.len() * 4 < page.body.len(),
+        "gzip {} bytes of {}",
+        gzip.len(),
+        page.body.len()
+    );
+
+    // The language by the browser, or the switcher's ?lang= without a cookie.
+    let german = anonymous
+        .send(
+            anonymous
+                .request(reqwest::Method::GET, "/status/acme")
+                .header("Accept-Language", "de-DE"),
+        )
+        .await;
+    german.expect_text("lang=\"de\"").expect_text("Tagen");
+    let french = anonymous.get("/status/acme?lang=fr").await;
+    french.expect_text("lang=\"fr\"").expect_text("jours");
+    assert_eq!(french.set_cookies(), Vec::<String>::new());
+    french.expect_text("Europe/Berlin");
+
+    let css = anonymous.get("/status.css").await;
+    css.expect_status(200);
+    assert!(css.header("content-type").is_some_and(|t| t.starts_with("text/css")));
+}
+
+#[tokio::test]
+async fn the_json_has_statuspages_fields() {
+    let server = Server::start();
+    let anonymous = server.client();
+    let summary = summary(&anonymous, "acme").await;
+    let page = &summary["page"];
+    for field in ["id", "name", "url", "time_zone", "updated_at"] {
+        assert!(page[field].is_string(), "page.{field}: {summary}");
+    }
+    assert_eq!(page["time_zone"], "Europe/Berlin");
+    assert!(page["url"].as_str().unwrap().ends_with("/status/acme"));
+    assert!(summary["incidents"].is_array() && summary["scheduled_maintenances"].is_array());
+    assert_eq!(summary["status"]["indicator"], "none", "{summary}");
+    assert_eq!(summary["status"]["description"], "All Systems Operational");
+    let components = summary["components"].as_array().unwrap();
+    assert_eq!(components.len(), 4, "three components and their group: {summary}");
+    for component in components {
+        for field in ["id", "name", "status", "created_at", "updated_at", "page_id"] {
+            assert!(component[field].is_string(), "{field}: {component}");
+        }
+        for field in ["showcase", "group", "only_show_if_degraded"] {
+            assert!(component[field].is_boolean(), "{field}: {component}");
+        }
+        assert!(component["position"].is_u64(), "{component}");
+        assert!(
+            [
+                "operational",
+                "degraded_performance",
+                "partial_outage",
+                "major_outage",
+                "under_maintenance"
+            ]
+            .contains(&component["status"].as_str().unwrap()),
+            "{component}"
+        );
+    }
+    let group = components.iter().find(|c| c["group"] == true).unwrap();
+    assert_eq!(group["name"], "Online shop");
+    let members: Vec<&str> = group["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for member in &members {
+        let child = components.iter().find(|c| c["id"] == *member).unwrap();
+        assert_eq!(child["group_id"], group["id"]);
+    }
+    let status = anonymous.get("/status/acme/api/v2/status.json").await;
+    let status: serde_json::Value = serde_json::from_str(&status.body).unwrap();
+    assert_eq!(status["status"], summary["status"]);
+    assert!(status.get("components").is_none());
+    let listed = anonymous.get("/status/acme/api/v2/components.json").await;
+    let listed: serde_json::Value = serde_json::from_str(&listed.body).unwrap();
+    assert_eq!(listed["components"], summary["components"]);
+}
+
+#[tokio::test]
+async fn an_unpublished_page_is_the_same_404_as_a_missing_one() {
+    let server = Server::start();
+    let anonymous = server.client();
+    let unpublished = anonymous.get("/status/globex").await;
+    let missing = anonymous.get("/status/no-such-client").await;
+    assert_eq!(unpublished.status, 404);
+    assert_eq!(unpublished.body, missing.body);
+    for suffix in ["/api/v2/summary.json", "/api/v2/status.json", "/api/v2/components.json"] {
+        let unpublished = anonymous.get(&format!("/status/globex{suffix}")).await;
+        let missing = anonymous.get(&format!("/status/no-such-client{suffix}")).await;
+        assert_eq!(
+            (unpublished.status, &unpublished.body),
+            (404, &missing.body),
+            "{suffix}"
+        );
+    }
+    // Acme's admin may look at the settings, not change them.
+    let acme = server.login(ACME_ADMIN).await;
+    let csrf = acme.csrf().await;
+    acme.get("/clients/acme/status")
+        .await
+        .expect_status(200)
+        .expect_text("Checkout");
+    let refused = acme
+        .post_form("/clients/acme/status", &[("csrf", csrf.as_str()), ("time_zone", "UTC")])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.summary());
+    summary(&anonymous, "acme").await;
+}
+
+#[tokio::test]
+async fn a_component_follows_its_probe_down_and_back_and_a_state_set_by_hand() {
+    let server = Server::start();
+    let broken = Arc::new(AtomicBool::new(false));
+    let url = site(broken.clone()).await;
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    let targets = targets_path("globex", "portal", "live");
+    owner
+        .post_form(
+            &targets.replace("/targets", "/probes"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Portal home"),
+                ("url", url.as_str()),
+                ("keyword", "Welcome"),
+                ("interval_secs", "10"),
+                ("timeout_secs", "5"),
+            ],
+        )
+        .await
+        .expect_status(303);
+    let page = owner.get(&targets).await;
+    let probe = between(&page.body, "id=\"probe-", "\"")
+        .expect("the probe is listed")
+        .to_string();
+    let bad = owner
+        .post_form(
+            "/clients/globex/status/components",
+            &[("csrf", csrf.as_str()), ("name", ""), ("source", "probe:999999")],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.summary());
+    let source = format!("probe:{probe}");
+    owner
+        .post_form(
+            "/clients/globex/status/components",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Customer portal"),
+                ("source", source.as_str()),
+                ("impact", "major_outage"),
+                ("failures", "1"),
+            ],
+        )
+        .await
+        .expect_status(303);
+    owner
+        .post_form(
+            "/clients/globex/status",
+            &[
+                ("csrf", csrf.as_str()),
+                ("published", "on"),
+                ("time_zone", "Europe/Paris"),
+            ],
+        )
+        .await
+        .expect_status(303);
+    let anonymous = server.client();
+    let wait_for = async |wanted: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let summary = summary(&anonymous, "globex").await;
+            if component_status(&summary, "Customer portal") == wanted {
+                return summary;
+            }
+            assert!(Instant::now() < deadline, "not {wanted} within 60 s: {summary}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    wait_for("operational").await;
+    let healthy = anonymous.get("/status/globex").await;
+    healthy.expect_text("All systems operational");
+
+    broken.store(true, Ordering::SeqCst);
+    let down = wait_for("major_outage").await;
+    assert_eq!(down["status"]["indicator"], "critical");
+    let page = anonymous.get("/status/globex").await;
+    page.expect_text("Major outage");
+    assert_ne!(page.header("etag"), healthy.header("etag"), "the page was rebuilt");
+    let targets_page = owner.get(&targets).await;
+    targets_page.expect_text("HTTP 500");
+
+    broken.store(false, Ordering::SeqCst);
+    wait_for("operational").await;
+    let after = anonymous.get("/status/globex").await;
+    after.expect_text("Days with problems");
+
+    // A state set by hand wins at once, and is taken back.
+    let settings = owner.get("/clients/globex/status").await;
+    let component = between(&settings.body, "id=\"component-", "\"").unwrap().to_string();
+    let path = format!("/clients/globex/status/components/{component}/override");
+    owner
+        .post_form(&path, &[("csrf", csrf.as_str()), ("state", "under_maintenance")])
+        .await
+        .expect_status(303);
+    wait_for("under_maintenance").await;
+    owner
+        .post_form(&path, &[("csrf", csrf.as_str()), ("state", "")])
+        .await
+        .expect_status(303);
+    wait_for("operational").await;
+}
