@@ -311,8 +311,9 @@ pub const TOKEN_EXPIRY_DAYS: [i64; 3] = [30, 90, 365];
 
 /// What a token may be allowed besides reading (every token reads its client's data, which is
 /// what Grafana and promtool need): `silences:write` mutes alerts (amtool, scripts),
-/// `annotations:write` sets markers (Grafana's annotation API, deploy scripts).
-pub const TOKEN_SCOPES: [&str; 2] = ["silences:write", "annotations:write"];
+/// `annotations:write` sets markers (Grafana's annotation API, deploy scripts), `status:write`
+/// writes status page incidents and component states (deploy and CI automation).
+pub const TOKEN_SCOPES: [&str; 3] = ["silences:write", "annotations:write", "status:write"];
 
 /// What the tokens section tells once, right after a form.
 #[derive(Clone, Serialize, Deserialize)]
@@ -1343,6 +1344,8 @@ pub struct PublicStatusPage {
     pub time_zone: String,
     /// When the page was made, as text in its time zone (`2026-12-07 14:03`).
     pub updated: String,
+    /// The incidents not resolved yet, newest first.
+    pub incidents: Vec<IncidentView>,
 }
 
 /// A component as the agency's status settings list it.
@@ -1385,6 +1388,9 @@ pub struct StatusSettingsPage {
     pub form: Option<FormState>,
     pub settings_form: Option<FormState>,
     pub notice: Option<StatusNotice>,
+    /// Open incidents first, then the last resolved ones.
+    pub incidents: Vec<IncidentView>,
+    pub incident_form: Option<FormState>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -1394,4 +1400,76 @@ pub enum StatusNotice {
     ComponentDeleted { name: String },
     SourceAdded { name: String },
     Overridden { name: String },
+    IncidentOpened { title: String },
+    IncidentUpdated { title: String },
+}
+
+/// Where an incident stands, as Statuspage names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    Investigating,
+    Identified,
+    Monitoring,
+    Resolved,
+}
+
+impl IncidentStatus {
+    pub const ALL: [IncidentStatus; 4] = [
+        IncidentStatus::Investigating,
+        IncidentStatus::Identified,
+        IncidentStatus::Monitoring,
+        IncidentStatus::Resolved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Investigating => "investigating",
+            IncidentStatus::Identified => "identified",
+            IncidentStatus::Monitoring => "monitoring",
+            IncidentStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<IncidentStatus> {
+        IncidentStatus::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// One entry of an incident's timeline, in the reader's language.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UpdateView {
+    pub status: IncidentStatus,
+    pub body: String,
+    /// `2026-12-07 15:04`, in the page's time zone.
+    pub at: String,
+}
+
+/// An incident as the pages show it, in the reader's language.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IncidentView {
+    pub id: i64,
+    pub title: String,
+    /// `none`, `minor`, `major`, `critical`.
+    pub impact: String,
+    pub status: IncidentStatus,
+    pub started: String,
+    /// `2026-12`, for the history's months.
+    pub month: String,
+    pub resolved: Option<String>,
+    /// The components it affects and what each shows meanwhile.
+    pub components: Vec<(String, ComponentState)>,
+    /// Newest first.
+    pub updates: Vec<UpdateView>,
+    pub postmortem: String,
+}
+
+/// A status page's past incidents (`/status/{page}/history`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PublicHistory {
+    pub client_name: String,
+    pub slug: String,
+    pub time_zone: String,
+    /// Newest first.
+    pub incidents: Vec<IncidentView>,
 }

@@ -763,6 +763,7 @@ fn ApiTokensSection(
                         let id = format!("token-scope-{}", scope.split(':').next().unwrap_or(scope));
                         let label = match *scope {
                             "silences:write" => td_string!(locale, token_scope_silences),
+                            "status:write" => td_string!(locale, token_scope_status),
                             _ => td_string!(locale, token_scope_annotations),
                         };
                         let checked = form.values.iter().any(|(n, v)| n == "scope" && v == scope);

@@ -33,6 +33,165 @@ fn banner_text(locale: Locale, state: ComponentState) -> &'static str {
     }
 }
 
+/// What an incident's status is called.
+pub fn incident_status_text(locale: Locale, status: IncidentStatus) -> &'static str {
+    match status {
+        IncidentStatus::Investigating => td_string!(locale, incident_investigating),
+        IncidentStatus::Identified => td_string!(locale, incident_identified),
+        IncidentStatus::Monitoring => td_string!(locale, incident_monitoring),
+        IncidentStatus::Resolved => td_string!(locale, incident_resolved),
+    }
+}
+
+/// The colour of an incident's impact.
+fn impact_class(impact: &str) -> &'static str {
+    match impact {
+        "critical" => "st-major",
+        "major" => "st-partial",
+        "minor" => "st-degraded",
+        _ => "st-maint",
+    }
+}
+
+/// "ACME status", the page's and the feeds' title.
+pub fn page_title(locale: Locale, client: &str) -> String {
+    crate::mail::fill(td_string!(locale, status_title), &[("client", client)])
+}
+
+/// An incident with its timeline (newest first) and, once written, its post-mortem.
+pub fn incident_view(locale: Locale, incident: IncidentView) -> impl IntoView {
+    let affected = (!incident.components.is_empty()).then(|| {
+        let names: Vec<String> = incident
+            .components
+            .iter()
+            .map(|(name, state)| format!("{name} ({})", state_text(locale, *state)))
+            .collect();
+        view! { <p class="affected">{td_string!(locale, incident_affects)} " " {names.join(", ")}</p> }
+    });
+    let updates = incident
+        .updates
+        .into_iter()
+        .map(|u| {
+            view! {
+                <li>
+                    <strong>{incident_status_text(locale, u.status)}</strong> " — " {u.body}
+                    <br /><small>{u.at}</small>
+                </li>
+            }
+        })
+        .collect_view();
+    let postmortem = (!incident.postmortem.is_empty()).then(|| {
+        view! {
+            <details>
+                <summary>{td_string!(locale, incident_postmortem)}</summary>
+                <p class="postmortem">{incident.postmortem.clone()}</p>
+            </details>
+        }
+    });
+    let when = match &incident.resolved {
+        Some(resolved) => format!("{} – {resolved}", incident.started),
+        None => incident.started.clone(),
+    };
+    view! {
+        <article class=format!("incident {}", impact_class(&incident.impact)) id=format!("incident-{}", incident.id)>
+            <h3>{incident.title.clone()}</h3>
+            <p class="when">{when}</p>
+            {affected}
+            <ol class="timeline">{updates}</ol>
+            {postmortem}
+        </article>
+    }
+}
+
+/// The document around a page's body: language, viewport, colour schemes, the stylesheet
+/// and the feeds.
+fn document(locale: Locale, title: &str, slug: &str, body: String) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\"><title>{title}</title>\
+         <link rel=\"stylesheet\" href=\"/status.css\">\
+         <link rel=\"alternate\" type=\"application/rss+xml\" href=\"/status/{slug}/feed.rss?lang={lang}\">\
+         <link rel=\"alternate\" type=\"application/atom+xml\" href=\"/status/{slug}/feed.atom?lang={lang}\">\
+         </head><body>{body}</body></html>",
+        lang = locale.as_str(),
+        title = escape(title),
+        slug = escape(slug),
+    )
+}
+
+fn switcher(locale: Locale) -> impl IntoView {
+    let links = Locale::get_all()
+        .iter()
+        .map(|other| {
+            let tag = other.as_str();
+            let name = match other {
+                Locale::en => "English",
+                Locale::de => "Deutsch",
+                Locale::fr => "Français",
+            };
+            let current = (*other == locale).then_some("page");
+            view! { <a href=format!("?lang={tag}") hreflang=tag lang=tag aria-current=current>{name}</a> }
+        })
+        .collect_view();
+    view! { <nav aria-label=td_string!(locale, status_languages)>{links}</nav> }
+}
+
+fn footer(locale: Locale, slug: &str) -> impl IntoView {
+    let lang = locale.as_str();
+    view! {
+        <footer>
+            <p>{td_string!(locale, status_footer)}</p>
+            <p>
+                <a href=format!("/status/{slug}/history?lang={lang}")>{td_string!(locale, status_history_link)}</a> " · "
+                <a href=format!("/status/{slug}/feed.rss?lang={lang}")>"RSS"</a> " · "
+                <a href=format!("/status/{slug}/feed.atom?lang={lang}")>"Atom"</a> " · "
+                <a href=format!("/status/{slug}/api/v2/summary.json")>"JSON"</a>
+            </p>
+        </footer>
+    }
+}
+
+/// The page of past incidents, by month.
+pub fn render_history(locale: Locale, history: PublicHistory) -> String {
+    let title = page_title(locale, &history.client_name);
+    let mut months: Vec<(String, Vec<IncidentView>)> = Vec::new();
+    for incident in history.incidents {
+        match months.last_mut() {
+            Some((month, list)) if *month == incident.month => list.push(incident),
+            _ => months.push((incident.month.clone(), vec![incident])),
+        }
+    }
+    let content = if months.is_empty() {
+        view! { <p>{td_string!(locale, status_history_none)}</p> }.into_any()
+    } else {
+        months
+            .into_iter()
+            .map(|(month, list)| {
+                let items = list.into_iter().map(|i| incident_view(locale, i)).collect_view();
+                view! { <section class="group"><h2>{month}</h2>{items}</section> }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let slug = history.slug.clone();
+    let body = view! {
+        <header>
+            <h1>{history.client_name.clone()}</h1>
+            {switcher(locale)}
+        </header>
+        <main>
+            <p><a href=format!("/status/{slug}?lang={}", locale.as_str())>{td_string!(locale, status_back)}</a></p>
+            <h2>{td_string!(locale, status_history_title)}</h2>
+            <p class="zone">{crate::mail::fill(td_string!(locale, status_times_in), &[("zone", &history.time_zone)])}</p>
+            {content}
+        </main>
+        {footer(locale, &slug)}
+    }
+    .to_html();
+    document(locale, &title, &history.slug, body)
+}
+
 /// `99.98 %` (two decimals, never rounded up to 100 % while anything was down).
 pub fn uptime_text(locale: Locale, uptime: f64) -> String {
     let percent = (uptime * 10_000.0).floor() / 100.0;
@@ -150,21 +309,7 @@ fn component_view(locale: Locale, component: PublicComponent) -> impl IntoView {
 
 /// The whole document.
 pub fn render(locale: Locale, page: PublicStatusPage) -> String {
-    let lang = locale.as_str();
-    let title = crate::mail::fill(td_string!(locale, status_title), &[("client", &page.client_name)]);
-    let switcher = Locale::get_all()
-        .iter()
-        .map(|other| {
-            let tag = other.as_str();
-            let name = match other {
-                Locale::en => "English",
-                Locale::de => "Deutsch",
-                Locale::fr => "Français",
-            };
-            let current = (*other == locale).then_some("page");
-            view! { <a href=format!("?lang={tag}") hreflang=tag lang=tag aria-current=current>{name}</a> }
-        })
-        .collect_view();
+    let title = page_title(locale, &page.client_name);
     let groups = page
         .groups
         .into_iter()
@@ -178,34 +323,41 @@ pub fn render(locale: Locale, page: PublicStatusPage) -> String {
             view! { <section class="group">{heading}{components}</section> }
         })
         .collect_view();
+    let incidents = (!page.incidents.is_empty()).then(|| {
+        let items = page
+            .incidents
+            .into_iter()
+            .map(|i| incident_view(locale, i))
+            .collect_view();
+        view! {
+            <section class="incidents" aria-labelledby="current-incidents">
+                <h2 id="current-incidents">{td_string!(locale, status_current_incidents)}</h2>
+                {items}
+            </section>
+        }
+    });
     let updated = crate::mail::fill(
         td_string!(locale, status_updated),
         &[("time", &page.updated), ("zone", &page.time_zone)],
     );
+    let slug = page.slug.clone();
     let body = view! {
         <header>
             <h1>{page.client_name.clone()}</h1>
-            <nav aria-label=td_string!(locale, status_languages)>{switcher}</nav>
+            {switcher(locale)}
         </header>
         <main>
             <section class=format!("banner {}", page.overall.class()) aria-live="polite">
                 <h2>{banner_text(locale, page.overall)}</h2>
                 <p>{updated}</p>
             </section>
+            {incidents}
             {groups}
         </main>
-        <footer>
-            <p>{td_string!(locale, status_footer)}</p>
-        </footer>
+        {footer(locale, &slug)}
     }
     .to_html();
-    format!(
-        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"color-scheme\" content=\"light dark\"><title>{}</title>\
-         <link rel=\"stylesheet\" href=\"/status.css\"></head><body>{body}</body></html>",
-        escape(&title)
-    )
+    document(locale, &title, &page.slug, body)
 }
 
 fn escape(text: &str) -> String {
@@ -248,6 +400,22 @@ mod tests {
             }],
             time_zone: "Europe/Berlin".into(),
             updated: "2026-12-07 15:04".into(),
+            incidents: vec![IncidentView {
+                id: 7,
+                title: "Zahlungen schlagen fehl".into(),
+                impact: "major".into(),
+                status: IncidentStatus::Identified,
+                started: "2026-12-07 14:50".into(),
+                month: "2026-12".into(),
+                resolved: None,
+                components: vec![("Checkout".into(), ComponentState::PartialOutage)],
+                updates: vec![UpdateView {
+                    status: IncidentStatus::Identified,
+                    body: "Der Zahlungsanbieter <antwortet> nicht".into(),
+                    at: "2026-12-07 14:55".into(),
+                }],
+                postmortem: String::new(),
+            }],
         }
     }
 
@@ -265,6 +433,10 @@ mod tests {
         assert!(html.contains("Europe/Berlin"));
         assert_eq!(html.matches("<rect").count(), 3);
         assert!(html.contains("class=\"st-none\""), "a day before the component: {html}");
+        assert!(html.contains("id=\"incident-7\""), "{html}");
+        assert!(html.contains("Ursache gefunden"), "{html}");
+        assert!(html.contains("&lt;antwortet&gt;"), "{html}");
+        assert!(html.contains("/status/acme/feed.rss?lang=de"), "{html}");
     }
 
     #[test]

@@ -215,6 +215,182 @@ fn notice_text(locale: Locale, notice: &StatusNotice) -> String {
         StatusNotice::ComponentDeleted { name } => fill(td_string!(locale, status_notice_deleted), &[("name", name)]),
         StatusNotice::SourceAdded { name } => fill(td_string!(locale, status_notice_source), &[("name", name)]),
         StatusNotice::Overridden { name } => fill(td_string!(locale, status_notice_overridden), &[("name", name)]),
+        StatusNotice::IncidentOpened { title } => {
+            fill(td_string!(locale, status_notice_incident_opened), &[("title", title)])
+        }
+        StatusNotice::IncidentUpdated { title } => {
+            fill(td_string!(locale, status_notice_incident_updated), &[("title", title)])
+        }
+    }
+}
+
+/// A text in each language: English, German, French fields (at least one is needed).
+#[component]
+fn TextsFields(
+    locale: Locale,
+    form: FormState,
+    field: &'static str,
+    label: &'static str,
+    id_prefix: &'static str,
+    #[prop(default = false)] long: bool,
+) -> impl IntoView {
+    [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
+        .into_iter()
+        .map(|(language, language_name)| {
+            let name = format!("{field}_{language}");
+            let id = format!("{id_prefix}-{name}");
+            let problem = form.problem(&name).map(|p| crate::pages::problem_message(locale, p));
+            let value = form.value(&name).to_string();
+            let input = if long {
+                view! { <textarea id=id.clone() name=name.clone() rows="3" lang=language>{crate::text::textarea_text(&value)}</textarea> }.into_any()
+            } else {
+                view! { <input type="text" id=id.clone() name=name.clone() value=value lang=language /> }.into_any()
+            };
+            view! {
+                <div class="field" class:invalid=problem.is_some()>
+                    <label for=id>{label} " (" {language_name} ")"</label>
+                    {input}
+                    {problem.map(|text| view! { <p class="field-problem">{text}</p> })}
+                </div>
+            }
+        })
+        .collect_view()
+}
+
+fn status_options(locale: Locale) -> Vec<(String, String)> {
+    IncidentStatus::ALL
+        .into_iter()
+        .map(|s| {
+            (
+                s.as_str().to_string(),
+                crate::status::incident_status_text(locale, s).to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The incidents of the page with their timelines, the form to open one, and for each the
+/// form of its next update (or of its post-mortem once resolved).
+#[component]
+fn Incidents(locale: Locale, page: StatusSettingsPage, csrf: String) -> impl IntoView {
+    let base = format!("/clients/{}/status/incidents", page.client_slug);
+    let list = if page.incidents.is_empty() {
+        view! { <p class="empty">{td_string!(locale, incidents_none)}</p> }.into_any()
+    } else {
+        page.incidents
+            .iter()
+            .cloned()
+            .map(|incident| {
+                let id = incident.id;
+                let resolved = incident.status == IncidentStatus::Resolved;
+                let form = page.can_manage.then(|| {
+                    if resolved {
+                        view! {
+                            <details>
+                                <summary>{td_string!(locale, incident_write_postmortem)}</summary>
+                                <form method="post" action=format!("{base}/{id}/postmortem")>
+                                    <input type="hidden" name="csrf" value=csrf.clone() />
+                                    <TextsFields locale=locale form=FormState::default() field="postmortem" label=td_string!(locale, incident_postmortem) id_prefix="postmortem" long=true />
+                                    <button type="submit" class="secondary">{td_string!(locale, incident_save_postmortem)}</button>
+                                </form>
+                            </details>
+                        }
+                        .into_any()
+                    } else {
+                        view! {
+                            <details>
+                                <summary>{td_string!(locale, incident_add_update)}</summary>
+                                <form method="post" action=format!("{base}/{id}/updates")>
+                                    <input type="hidden" name="csrf" value=csrf.clone() />
+                                    <Choice locale=locale form=FormState::default() name="status" label=td_string!(locale, incident_status) options=status_options(locale) id_prefix="update" />
+                                    <TextsFields locale=locale form=FormState::default() field="body" label=td_string!(locale, incident_message) id_prefix="update" long=true />
+                                    <button type="submit">{td_string!(locale, incident_post_update)}</button>
+                                </form>
+                            </details>
+                        }
+                        .into_any()
+                    }
+                });
+                view! {
+                    <div class="card">
+                        {crate::status::incident_view(locale, incident)}
+                        {form}
+                    </div>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let form = page.incident_form.clone().unwrap_or_else(|| FormState {
+        values: vec![
+            ("impact".into(), "minor".into()),
+            ("component_state".into(), ComponentState::PartialOutage.as_str().into()),
+        ],
+        problems: vec![],
+    });
+    let open = form.has_problems();
+    let impacts: Vec<(String, String)> = [
+        ("none", td_string!(locale, incident_impact_none)),
+        ("minor", td_string!(locale, incident_impact_minor)),
+        ("major", td_string!(locale, incident_impact_major)),
+        ("critical", td_string!(locale, incident_impact_critical)),
+    ]
+    .into_iter()
+    .map(|(v, t)| (v.to_string(), t.to_string()))
+    .collect();
+    let states: Vec<(String, String)> = ComponentState::ALL
+        .into_iter()
+        .filter(|s| *s != ComponentState::Operational)
+        .map(|s| (s.as_str().to_string(), state_text(locale, s).to_string()))
+        .collect();
+    let chosen: Vec<String> = form
+        .values
+        .iter()
+        .filter(|(n, _)| n == "component")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let boxes = page
+        .components
+        .iter()
+        .map(|c| {
+            let id = format!("incident-component-{}", c.id);
+            let checked = chosen.contains(&c.id.to_string());
+            view! {
+                <div class="field check">
+                    <input type="checkbox" id=id.clone() name="component" value=c.id.to_string() checked=checked />
+                    <label for=id>{c.name.clone()}</label>
+                </div>
+            }
+        })
+        .collect_view();
+    let add = page.can_manage.then(|| {
+        view! {
+            <details open=open>
+                <summary>{td_string!(locale, incident_open)}</summary>
+                <form method="post" action=base.clone()>
+                    <input type="hidden" name="csrf" value=csrf.clone() />
+                    {form.has_problems().then(|| view! { <p class="alert error" role="alert">{td_string!(locale, incident_form_problem)}</p> })}
+                    <TextsFields locale=locale form=form.clone() field="title" label=td_string!(locale, incident_title) id_prefix="incident" />
+                    <Choice locale=locale form=form.clone() name="impact" label=td_string!(locale, incident_impact) options=impacts id_prefix="incident" />
+                    <Choice locale=locale form=form.clone() name="status" label=td_string!(locale, incident_status) options=status_options(locale) id_prefix="incident" />
+                    <TextsFields locale=locale form=form.clone() field="body" label=td_string!(locale, incident_message) id_prefix="incident" long=true />
+                    <fieldset>
+                        <legend>{td_string!(locale, incident_components)}</legend>
+                        {boxes}
+                    </fieldset>
+                    <Choice locale=locale form=form.clone() name="component_state" label=td_string!(locale, incident_component_state) options=states id_prefix="incident" />
+                    <button type="submit">{td_string!(locale, incident_submit)}</button>
+                </form>
+            </details>
+        }
+    });
+    view! {
+        <section id="incidents">
+            <h2>{td_string!(locale, incidents_title)}</h2>
+            <p class="hint">{td_string!(locale, incidents_intro)}</p>
+            {add}
+            {list}
+        </section>
     }
 }
 
@@ -356,6 +532,7 @@ pub fn StatusSettings(locale: Locale, page: StatusSettingsPage, csrf: String) ->
             {published_text}
             {settings}
         </section>
+        <Incidents locale=locale page=page.clone() csrf=csrf.clone() />
         <section id="components">
             <h2>{td_string!(locale, components_title)}</h2>
             <p class="hint">{td_string!(locale, components_intro)}</p>

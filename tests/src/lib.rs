@@ -323,8 +323,17 @@ impl Server {
 
     /// A new API token of `client`.
     pub fn token(&self, client: &str) -> String {
-        let out = self.cli(&["token", "create", "--client", client, "--name", "test"]);
-        out.lines()
+        self.scoped_token(client, None)
+    }
+
+    /// A new API token of `client` that may also do `scope` (`silences:write`, …).
+    pub fn scoped_token(&self, client: &str, scope: Option<&str>) -> String {
+        let mut args = vec!["token", "create", "--client", client, "--name", scope.unwrap_or("read")];
+        if let Some(scope) = scope {
+            args.extend(["--scope", scope]);
+        }
+        self.cli(&args)
+            .lines()
             .last()
             .expect("the token on the last line")
             .trim()

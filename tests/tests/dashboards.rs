@@ -172,15 +172,6 @@ async fn api(
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
 
-fn token(server: &Server, client: &str, scope: Option<&str>) -> String {
-    let name = scope.unwrap_or("read");
-    let mut args = vec!["token", "create", "--client", client, "--name", name];
-    if let Some(scope) = scope {
-        args.extend(["--scope", scope]);
-    }
-    server.cli(&args).lines().last().expect("the token").trim().to_string()
-}
-
 /// Grafana's annotation API sets, lists, changes and deletes markers with a token that may; the
 /// marker shows on the dashboard of its environment only; the client admin adds and removes
 /// markers on the page; a threshold's alarm is a marker by itself.
@@ -190,9 +181,9 @@ async fn markers_come_from_grafanas_api_the_page_and_alarms() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
-    let writer = token(&server, "globex", Some("annotations:write"));
-    let reader = token(&server, "globex", None);
-    let acme = token(&server, "acme", Some("annotations:write"));
+    let writer = server.scoped_token("globex", Some("annotations:write"));
+    let reader = server.scoped_token("globex", None);
+    let acme = server.scoped_token("acme", Some("annotations:write"));
     let body = serde_json::json!({"text": "Deploy v1.4", "tags": ["deploy", "environment:live"]});
     let (status, denied) = api(Method::POST, &server, "/api/annotations", &reader, Some(body.clone())).await;
     assert_eq!(status, 403, "{denied}");

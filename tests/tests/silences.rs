@@ -26,20 +26,6 @@ fn amtool(server: &Server, token: &str, args: &[&str]) -> (bool, String, String)
     )
 }
 
-fn write_token(server: &Server, client: &str) -> String {
-    let out = server.cli(&[
-        "token",
-        "create",
-        "--client",
-        client,
-        "--name",
-        "amtool",
-        "--scope",
-        "silences:write",
-    ]);
-    out.lines().last().expect("the token").trim().to_string()
-}
-
 async fn api_get(server: &Server, path: &str, token: &str) -> (u16, String) {
     let response = reqwest::Client::new()
         .get(server.url(path))
@@ -57,7 +43,7 @@ async fn amtool_mutes_an_alarm_and_its_mail_goes_out_when_the_silence_ends() {
         ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
         ("VITRINE_SMTP_URL", &smtp.url()),
     ]);
-    let writer = write_token(&server, "globex");
+    let writer = server.scoped_token("globex", Some("silences:write"));
     let reader = server.token("globex");
 
     // A silence made before the trouble starts: amtool prints its id.
@@ -118,7 +104,7 @@ async fn amtool_mutes_an_alarm_and_its_mail_goes_out_when_the_silence_ends() {
     );
 
     // Another client's token, even one that may write, neither sees nor ends it.
-    let acme = write_token(&server, "acme");
+    let acme = server.scoped_token("acme", Some("silences:write"));
     let (status, _) = api_get(&server, &format!("/api/v2/silence/{id}"), &acme).await;
     assert_eq!(status, 404);
     let (status, listed) = api_get(&server, "/api/v2/silences", &acme).await;

@@ -308,3 +308,181 @@ async fn a_component_follows_its_probe_down_and_back_and_a_state_set_by_hand() {
         .expect_status(303);
     wait_for("operational").await;
 }
+
+/// An incident opened on the page in two languages shows on the public page in the reader's,
+/// sets its component's state, is in Statuspage's JSON, the feeds and the history; a deploy
+/// script resolves it through the API with a `status:write` token, while a read token and
+/// another client's token are refused.
+#[tokio::test]
+async fn an_incident_reaches_the_page_the_json_the_feeds_and_is_resolved_through_the_api() {
+    let server = Server::start();
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    let anonymous = server.client();
+    let checkout = summary(&anonymous, "acme").await["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Checkout")
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let refused = owner
+        .post_form(
+            "/clients/acme/status/incidents",
+            &[
+                ("csrf", csrf.as_str()),
+                ("impact", "major"),
+                ("component_state", "partial_outage"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        422,
+        "a title and a message are needed: {}",
+        refused.summary()
+    );
+    owner
+        .post_form(
+            "/clients/acme/status/incidents",
+            &[
+                ("csrf", csrf.as_str()),
+                ("title_en", "Payments fail"),
+                ("title_de", "Zahlungen schlagen fehl"),
+                ("body_en", "Some payments fail. We are looking into it."),
+                ("body_de", "Einige Zahlungen schlagen fehl. Wir sehen uns das an."),
+                ("impact", "major"),
+                ("status", "investigating"),
+                ("component", checkout.as_str()),
+                ("component_state", "partial_outage"),
+            ],
+        )
+        .await
+        .expect_status(303);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let open = loop {
+        let open = summary(&anonymous, "acme").await;
+        if component_status(&open, "Checkout") == "partial_outage" {
+            break open;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the incident did not set the component: {open}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let incident = &open["incidents"][0];
+    assert_eq!(
+        incident["name"], "Zahlungen schlagen fehl",
+        "in the client's language: {open}"
+    );
+    assert_eq!(incident["status"], "investigating");
+    assert_eq!(incident["impact"], "major");
+    assert!(incident["resolved_at"].is_null());
+    assert_eq!(incident["incident_updates"][0]["status"], "investigating");
+    assert_eq!(incident["components"][0]["name"], "Checkout");
+    let id = incident["id"].as_str().unwrap().to_string();
+
+    let english = anonymous.get("/status/acme?lang=en").await;
+    english
+        .expect_text("Current incidents")
+        .expect_text("Payments fail")
+        .expect_text("Some payments fail");
+    let german = anonymous.get("/status/acme?lang=de").await;
+    german
+        .expect_text("Aktuelle Störungen")
+        .expect_text("Zahlungen schlagen fehl");
+    let french = anonymous.get("/status/acme?lang=fr").await;
+    french.expect_text("Zahlungen schlagen fehl");
+
+    let rss = anonymous.get("/status/acme/feed.rss?lang=en").await;
+    rss.expect_status(200)
+        .expect_text("<rss version=\"2.0\">")
+        .expect_text("<title>Payments fail</title>");
+    assert!(
+        rss.header("content-type")
+            .is_some_and(|t| t.starts_with("application/rss+xml"))
+    );
+    let atom = anonymous.get("/status/acme/feed.atom").await;
+    atom.expect_status(200)
+        .expect_text("http://www.w3.org/2005/Atom")
+        .expect_text("<entry>");
+
+    let path = format!("/api/v1/status/incidents/{id}/updates");
+    let post = async |token: &str, body: &str| {
+        let response = reqwest::Client::new()
+            .post(server.url(&path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    let resolved = r#"{"status": "resolved", "body": {"en": "Payments work again.", "de": "Zahlungen gehen wieder."}}"#;
+    let reader = server.scoped_token("acme", None);
+    assert_eq!(post(&reader, resolved).await.0, 403);
+    let other = server.scoped_token("globex", Some("status:write"));
+    assert_eq!(
+        post(&other, resolved).await.0,
+        404,
+        "another client's incident is not found"
+    );
+    let writer = server.scoped_token("acme", Some("status:write"));
+    assert_eq!(post(&writer, r#"{"status": "fixed", "body": "x"}"#).await.0, 422);
+    assert_eq!(post(&writer, "not json").await.0, 400);
+    let (status, body) = post(&writer, resolved).await;
+    assert_eq!(status, 200, "{body}");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let after = summary(&anonymous, "acme").await;
+        if component_status(&after, "Checkout") == "operational" && after["incidents"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "resolving did not end the incident: {after}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let unresolved = anonymous.get("/status/acme/api/v2/incidents/unresolved.json").await;
+    let unresolved: serde_json::Value = serde_json::from_str(&unresolved.body).unwrap();
+    assert_eq!(unresolved["incidents"], serde_json::json!([]));
+    let all = anonymous.get("/status/acme/api/v2/incidents.json").await;
+    let all: serde_json::Value = serde_json::from_str(&all.body).unwrap();
+    let past = &all["incidents"][0];
+    assert_eq!(past["status"], "resolved");
+    assert!(past["resolved_at"].is_string(), "{all}");
+    assert_eq!(past["incident_updates"].as_array().unwrap().len(), 2);
+    assert_eq!(past["incident_updates"][0]["body"], "Zahlungen gehen wieder.");
+    let history = anonymous.get("/status/acme/history?lang=en").await;
+    history
+        .expect_status(200)
+        .expect_text("Payments fail")
+        .expect_text("Payments work again.")
+        .expect_text("Resolved");
+    assert!(!history.body.contains("<script"));
+
+    // A component's state through the API, and back.
+    let component = format!("/api/v1/status/components/{checkout}");
+    let put = async |token: &str, body: &str| {
+        reqwest::Client::new()
+            .put(server.url(&component))
+            .bearer_auth(token)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(put(&other, r#"{"status": "major_outage"}"#).await, 404);
+    assert_eq!(put(&writer, r#"{"status": "broken"}"#).await, 422);
+    assert_eq!(put(&writer, r#"{"status": "major_outage"}"#).await, 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while component_status(&summary(&anonymous, "acme").await, "Checkout") != "major_outage" {
+        assert!(Instant::now() < deadline, "the API's state was not shown");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(put(&writer, r#"{"status": null}"#).await, 200);
+}

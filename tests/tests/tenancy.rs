@@ -62,6 +62,7 @@ struct ClientIds {
     /// A status page component and an HTTP probe (acme's from the demo).
     component: String,
     probe: String,
+    incident: String,
 }
 
 async fn fixture(server: &Server) -> Fixture {
@@ -224,6 +225,27 @@ async fn fixture(server: &Server) -> Fixture {
             .unwrap_or_else(|| panic!("{client} has no component: {}", page.summary()))
             .to_string()
     };
+    let incident = async |client: &str| {
+        let path = format!("/clients/{client}/status");
+        owner
+            .post_form(
+                &format!("{path}/incidents"),
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("title_en", "Slow pages"),
+                    ("body_en", "We are looking into it."),
+                    ("impact", "minor"),
+                    ("status", "investigating"),
+                    ("component_state", "degraded_performance"),
+                ],
+            )
+            .await
+            .expect_status(303);
+        let page = owner.get(&path).await;
+        between(&page.body, "id=\"incident-", "\"")
+            .unwrap_or_else(|| panic!("{client} has no incident: {}", page.summary()))
+            .to_string()
+    };
     let globex_probe = probe("globex", "portal").await;
     let acme_probe = probe("acme", "shop").await;
     let threshold = async |client: &str| on_thresholds_page(client, "id=\"threshold-").await;
@@ -240,6 +262,7 @@ async fn fixture(server: &Server) -> Fixture {
             dashboard: dashboard("globex").await,
             component: component("globex", &globex_probe).await,
             probe: globex_probe,
+            incident: incident("globex").await,
         },
         acme: ClientIds {
             token: acme_token,
@@ -250,13 +273,14 @@ async fn fixture(server: &Server) -> Fixture {
             dashboard: dashboard("acme").await,
             component: component("acme", &acme_probe).await,
             probe: acme_probe,
+            incident: incident("acme").await,
         },
     }
 }
 
 /// A route's path with its parameters filled in: the tenant's places, an invitation
 /// token (`{token}`) and the id of the object the route names (`{api_token}`, `{threshold}`,
-/// `{silence}`, `{channel}`, `{dashboard}`, `{marker}`, `{annotation}`, `{component}`, `{probe}`).
+/// `{silence}`, `{channel}`, `{dashboard}`, `{marker}`, `{annotation}`, `{component}`, `{probe}`, `{incident}`).
 fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String {
     route
         .fill(place, invite)
@@ -269,6 +293,7 @@ fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String 
         .replace("{annotation}", object)
         .replace("{component}", object)
         .replace("{probe}", object)
+        .replace("{incident}", object)
         // Every dashboard has a second panel.
         .replace("{panel}", "1")
 }
@@ -289,6 +314,8 @@ fn object<'a>(route: &Route, ids: &'a ClientIds) -> &'a str {
         &ids.component
     } else if route.path.contains("{probe}") {
         &ids.probe
+    } else if route.path.contains("{incident}") {
+        &ids.incident
     } else {
         &ids.token
     }

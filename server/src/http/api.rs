@@ -20,9 +20,9 @@ use vitrine_tsdb::{Labels, MatchOp, Matcher, Tenant};
 
 /// Prometheus' error envelope.
 pub struct ApiError {
-    status: StatusCode,
+    pub(crate) status: StatusCode,
     kind: &'static str,
-    message: String,
+    pub(crate) message: String,
 }
 
 impl ApiError {

@@ -5,7 +5,7 @@ mod account;
 mod admin;
 mod alertmanager;
 mod annotations;
-mod api;
+pub(crate) mod api;
 mod channels;
 mod client_ip;
 mod dashboards;

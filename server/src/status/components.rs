@@ -334,7 +334,7 @@ async fn touch(tx: &mut sqlx::SqliteConnection, id: i64) -> std::result::Result<
     Ok(())
 }
 
-/// Sets the state by hand (`state` empty: back to what the sources say); returns the name.
+/// Sets the state by hand (`state` empty: back to what the sources say), for agency people.
 pub async fn set_override(
     db: &SqlitePool,
     caller: &Caller,
@@ -342,23 +342,30 @@ pub async fn set_override(
     id: i64,
     state: &str,
 ) -> Result<String> {
-    let name = name_of(db, client, id).await?;
+    name_of(db, client, id).await?;
     may_manage(caller)?;
+    override_state(db, client.id, id, state).await
+}
+
+/// Sets the state of a component of this client by hand (`state` empty: back to the
+/// sources); `NotFound` for another client's. Returns its name.
+pub async fn override_state(db: &SqlitePool, client_id: i64, id: i64, state: &str) -> Result<String> {
     let state = match state {
         "" => None,
         raw => Some(
-            ComponentState::parse(raw)
-                .ok_or_else(|| FormCheck::new(&[]).fail("override", FieldProblem::InvalidChoice))?,
+            ComponentState::parse(raw).ok_or_else(|| FormCheck::new(&[]).fail("state", FieldProblem::InvalidChoice))?,
         ),
     };
-    sqlx::query("UPDATE components SET override_state = ?, updated_ms = ? WHERE id = ? AND client_id = ?")
-        .bind(state.map(ComponentState::as_str))
-        .bind(store::now_ms())
-        .bind(id)
-        .bind(client.id)
-        .execute(db)
-        .await?;
-    Ok(name)
+    let name: Option<String> = sqlx::query_scalar(
+        "UPDATE components SET override_state = ?, updated_ms = ? WHERE id = ? AND client_id = ? RETURNING name",
+    )
+    .bind(state.map(ComponentState::as_str))
+    .bind(store::now_ms())
+    .bind(id)
+    .bind(client_id)
+    .fetch_optional(db)
+    .await?;
+    name.ok_or(TenancyError::NotFound)
 }
 
 pub async fn delete(db: &SqlitePool, caller: &Caller, client: &ScopedClient, id: i64) -> Result<String> {
@@ -497,17 +504,32 @@ impl Board {
         }
     }
 
-    /// What a component's state is now.
+    /// What a component's state is now: set by hand, else the worse of its sources and of
+    /// the open incidents affecting it (`incident`).
     pub fn derive(
+        &self,
+        component: &Component,
+        places: &SourcePlaces,
+        maintenance: &[Silence],
+        incident: Option<ComponentState>,
+        now_ms: i64,
+    ) -> ComponentState {
+        if let Some(state) = component.override_state {
+            return state;
+        }
+        let sources = self.sources_say(component, places, maintenance, now_ms);
+        incident.map_or(sources, |incident| incident.max(sources))
+    }
+
+    /// What the sources say: the worst impact of those failing; under maintenance when a
+    /// maintenance mutes every one.
+    fn sources_say(
         &self,
         component: &Component,
         places: &SourcePlaces,
         maintenance: &[Silence],
         now_ms: i64,
     ) -> ComponentState {
-        if let Some(state) = component.override_state {
-            return state;
-        }
         let muted = |source: &Source| {
             places
                 .labels
@@ -530,6 +552,7 @@ impl Board {
         let now_ms = store::now_ms();
         let components = load(&self.pool, None).await?;
         let places = places(&self.pool).await?;
+        let incidents = super::incidents::open_impacts(&self.pool).await?;
         if self.current.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
             let last: Vec<(i64, String)> = sqlx::query_as(
                 "SELECT s.component_id, s.state FROM component_states s
@@ -552,7 +575,13 @@ impl Board {
                     new.insert(silences::active(&self.pool, component.client_id, now_ms).await?)
                 }
             };
-            let state = self.derive(component, &places, maintenance, now_ms);
+            let state = self.derive(
+                component,
+                &places,
+                maintenance,
+                incidents.get(&component.id).copied(),
+                now_ms,
+            );
             let known = self
                 .current
                 .lock()

@@ -2,6 +2,8 @@
 //! thresholds, their state history and daily uptime, the public page and its JSON.
 
 pub mod components;
+pub mod feeds;
+pub mod incidents;
 pub mod page;
 pub mod probes;
 pub mod routes;

@@ -6,11 +6,15 @@
 //! each entry keeps its gzip form and an `ETag` of its bytes.
 
 use super::components::{self, Board};
+use super::incidents::{self, Incident};
 use super::uptime::{self, Weights};
 use crate::tenancy::scope::{Caller, ScopedClient};
 use crate::tenancy::{FormCheck, Result, TenancyError};
 use app::Locale;
-use app::dto::{ComponentState, FieldProblem, PublicComponent, PublicGroup, PublicStatusPage};
+use app::dto::{
+    ComponentState, FieldProblem, IncidentStatus, IncidentView, PublicComponent, PublicGroup, PublicHistory,
+    PublicStatusPage,
+};
 use jiff::tz::TimeZone;
 use sha2::Digest;
 use sqlx::SqlitePool;
@@ -92,27 +96,35 @@ pub async fn store(db: &SqlitePool, client: &ScopedClient, published: bool, time
     Ok(())
 }
 
-/// The client behind a public slug, if its page is published: (id, name, settings).
-pub async fn published(
-    db: &SqlitePool,
-    slug: &str,
-) -> std::result::Result<Option<(i64, String, Settings)>, sqlx::Error> {
-    let row: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT c.id, c.name, s.time_zone FROM clients c JOIN status_pages s ON s.client_id = c.id
+/// A published page's client.
+#[derive(Clone, Debug)]
+pub struct Published {
+    pub client_id: i64,
+    pub name: String,
+    pub slug: String,
+    /// The client's language: texts not written in the reader's are shown in it.
+    pub language: String,
+    pub settings: Settings,
+}
+
+/// The client behind a public slug, if its page is published.
+pub async fn published(db: &SqlitePool, slug: &str) -> std::result::Result<Option<Published>, sqlx::Error> {
+    let row: Option<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT c.id, c.name, c.language, s.time_zone FROM clients c JOIN status_pages s ON s.client_id = c.id
          WHERE c.slug = ? AND s.published = 1",
     )
     .bind(slug)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, name, time_zone)| {
-        (
-            id,
-            name,
-            Settings {
-                published: true,
-                time_zone,
-            },
-        )
+    Ok(row.map(|(client_id, name, language, time_zone)| Published {
+        client_id,
+        name,
+        slug: slug.to_string(),
+        language,
+        settings: Settings {
+            published: true,
+            time_zone,
+        },
     }))
 }
 
@@ -120,16 +132,21 @@ pub async fn published(
 pub struct Shown {
     pub component: components::Component,
     pub public: PublicComponent,
+    /// When it was last changed: its settings or its state.
+    pub changed_ms: i64,
 }
 
 /// Everything a public page shows, read once.
 pub struct Snapshot {
     pub client_name: String,
     pub slug: String,
+    pub language: String,
     pub zone: TimeZone,
     pub time_zone: String,
     pub now_ms: i64,
     pub components: Vec<Shown>,
+    /// Unresolved ones (the page and the summary), or those of the last year (the history).
+    pub incidents: Vec<Incident>,
 }
 
 impl Snapshot {
@@ -159,7 +176,29 @@ impl Snapshot {
             .unwrap_or_default()
     }
 
-    pub fn page(&self) -> PublicStatusPage {
+    /// The incidents in a language.
+    pub fn incident_views(&self, language: &str) -> Vec<IncidentView> {
+        let names: HashMap<i64, String> = self
+            .components
+            .iter()
+            .map(|c| (c.component.id, c.component.name.clone()))
+            .collect();
+        self.incidents
+            .iter()
+            .map(|i| i.view(language, &self.language, &names, |ms| self.local_time(ms)))
+            .collect()
+    }
+
+    pub fn history(&self, language: &str) -> PublicHistory {
+        PublicHistory {
+            client_name: self.client_name.clone(),
+            slug: self.slug.clone(),
+            time_zone: self.time_zone.clone(),
+            incidents: self.incident_views(language),
+        }
+    }
+
+    pub fn page(&self, language: &str) -> PublicStatusPage {
         let mut groups: Vec<PublicGroup> = Vec::new();
         for shown in &self.components {
             let name = &shown.component.group_name;
@@ -178,20 +217,27 @@ impl Snapshot {
             groups,
             time_zone: self.time_zone.clone(),
             updated: self.local_time(self.now_ms),
+            incidents: self.incident_views(language),
         }
     }
 }
 
-/// Reads a client's components with their bars.
+/// Which incidents a snapshot reads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Incidents {
+    Unresolved,
+    LastYear,
+}
+
+/// Reads a client's components with their bars, and its incidents.
 pub async fn snapshot(
     db: &SqlitePool,
     board: &Board,
     weights: Weights,
-    client_id: i64,
-    client_name: &str,
-    slug: &str,
-    settings: &Settings,
+    page: &Published,
+    which: Incidents,
 ) -> std::result::Result<Snapshot, sqlx::Error> {
+    let (client_id, settings) = (page.client_id, &page.settings);
     let now_ms = crate::store::now_ms();
     let zone = TimeZone::get(&settings.time_zone).unwrap_or(TimeZone::UTC);
     let since_ms = now_ms - (DAYS as i64 + 2) * 86_400_000;
@@ -199,6 +245,9 @@ pub async fn snapshot(
     for component in components::load(db, Some(client_id)).await? {
         let changes = components::changes(db, component.id, since_ms).await?;
         let days = uptime::days(&changes, now_ms, &zone, DAYS, weights);
+        let changed_ms = changes
+            .last()
+            .map_or(component.updated_ms, |c| c.at_ms.max(component.updated_ms));
         let public = PublicComponent {
             id: component.id,
             name: component.name.clone(),
@@ -208,15 +257,25 @@ pub async fn snapshot(
             uptime_90: uptime::over(&days, DAYS),
             days,
         };
-        shown.push(Shown { component, public });
+        shown.push(Shown {
+            component,
+            public,
+            changed_ms,
+        });
     }
+    let incidents = match which {
+        Incidents::Unresolved => incidents::of_client(db, client_id, true, 0).await?,
+        Incidents::LastYear => incidents::of_client(db, client_id, false, now_ms - 366 * 86_400_000).await?,
+    };
     Ok(Snapshot {
-        client_name: client_name.to_string(),
-        slug: slug.to_string(),
+        client_name: page.name.clone(),
+        slug: page.slug.clone(),
+        language: page.language.clone(),
         zone,
         time_zone: settings.time_zone.clone(),
         now_ms,
         components: shown,
+        incidents,
     })
 }
 
@@ -237,33 +296,52 @@ struct Entry {
     page: Rendered,
 }
 
-/// The rendered pages by client and language.
+/// Which of a client's public documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Page,
+    History,
+    Rss,
+    Atom,
+}
+
+impl Kind {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Kind::Page | Kind::History => "text/html; charset=utf-8",
+            Kind::Rss => "application/rss+xml; charset=utf-8",
+            Kind::Atom => "application/atom+xml; charset=utf-8",
+        }
+    }
+}
+
+/// A cached document: a client's, of a kind, in a language.
+pub type Key = (i64, Kind, Locale);
+
+/// The rendered pages by client, kind and language.
 #[derive(Default)]
 pub struct PageCache {
-    entries: Mutex<HashMap<(i64, Locale), Entry>>,
+    entries: Mutex<HashMap<Key, Entry>>,
 }
 
 impl PageCache {
     /// The cached page if it is still current.
-    pub fn get(&self, client_id: i64, locale: Locale, version: u64) -> Option<Rendered> {
+    pub fn get(&self, key: Key, version: u64) -> Option<Rendered> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
-            .get(&(client_id, locale))
+            .get(&key)
             .filter(|e| e.version == version && e.built.elapsed() < MAX_AGE)
             .map(|e| e.page.clone())
     }
 
     /// Keeps a newly rendered page; the same bytes as before keep their `Last-Modified`.
-    pub fn put(&self, client_id: i64, locale: Locale, version: u64, html: String) -> Rendered {
+    pub fn put(&self, key: Key, version: u64, html: String) -> Rendered {
         let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(html.as_bytes()))[..32]);
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let last_modified = entries
-            .get(&(client_id, locale))
-            .filter(|e| e.page.etag == etag)
-            .map_or_else(
-                || httpdate::fmt_http_date(std::time::SystemTime::now()),
-                |e| e.page.last_modified.clone(),
-            );
+        let last_modified = entries.get(&key).filter(|e| e.page.etag == etag).map_or_else(
+            || httpdate::fmt_http_date(std::time::SystemTime::now()),
+            |e| e.page.last_modified.clone(),
+        );
         let page = Rendered {
             gzip: gzip(html.as_bytes()).into(),
             html: html.into(),
@@ -271,7 +349,7 @@ impl PageCache {
             last_modified,
         };
         entries.insert(
-            (client_id, locale),
+            key,
             Entry {
                 version,
                 built: Instant::now(),
@@ -306,6 +384,60 @@ pub enum Document {
     Summary,
     Status,
     Components,
+    /// The last 50 incidents (the snapshot of the last year).
+    Incidents,
+    Unresolved,
+}
+
+/// An incident as Statuspage's API writes it, its texts in the client's language.
+fn incident_json(
+    snapshot: &Snapshot,
+    incident: &Incident,
+    page_url: &str,
+    components: &[serde_json::Value],
+) -> serde_json::Value {
+    use serde_json::json;
+    let language = &snapshot.language;
+    let time = |ms: Option<i64>| ms.map(|ms| snapshot.rfc3339(ms));
+    let affected: Vec<&serde_json::Value> = components
+        .iter()
+        .filter(|c| {
+            incident
+                .components
+                .iter()
+                .any(|(id, _)| c["id"] == serde_json::Value::String(id.to_string()))
+        })
+        .collect();
+    json!({
+        "id": incident.id.to_string(),
+        "name": incident.title.pick(language, language),
+        "status": incident.status.as_str(),
+        "created_at": snapshot.rfc3339(incident.created_ms),
+        "updated_at": snapshot.rfc3339(incident.updated_ms),
+        "monitoring_at": time(incident.monitoring_ms),
+        "resolved_at": time(incident.resolved_ms),
+        "impact": incident.impact,
+        "shortlink": format!("{page_url}/history#incident-{}", incident.id),
+        "started_at": snapshot.rfc3339(incident.created_ms),
+        "page_id": snapshot.slug,
+        "postmortem_body": (!incident.postmortem.is_empty()).then(|| incident.postmortem.pick(language, language)),
+        "incident_updates": incident.updates.iter().map(|u| json!({
+            "id": u.id.to_string(),
+            "status": u.status.as_str(),
+            "body": u.body.pick(language, language),
+            "incident_id": incident.id.to_string(),
+            "created_at": snapshot.rfc3339(u.created_ms),
+            "updated_at": snapshot.rfc3339(u.created_ms),
+            "display_at": snapshot.rfc3339(u.created_ms),
+            "affected_components": incident.components.iter().map(|(id, state)| json!({
+                "code": id.to_string(),
+                "name": snapshot.components.iter().find(|c| c.component.id == *id).map(|c| c.component.name.clone()),
+                "old_status": "operational",
+                "new_status": if u.status == IncidentStatus::Resolved { "operational" } else { state.as_str() },
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "components": affected,
+    })
 }
 
 /// The JSON of one document, as Statuspage's public API v2 answers.
@@ -314,7 +446,7 @@ pub fn json(snapshot: &Snapshot, url: &str, document: Document) -> serde_json::V
     let updated = snapshot
         .components
         .iter()
-        .map(|c| c.component.updated_ms)
+        .map(|c| c.changed_ms)
         .max()
         .unwrap_or(snapshot.now_ms);
     let page = json!({
@@ -342,7 +474,7 @@ pub fn json(snapshot: &Snapshot, url: &str, document: Document) -> serde_json::V
             "name": c.name,
             "status": shown.public.state.as_str(),
             "created_at": snapshot.rfc3339(c.created_ms),
-            "updated_at": snapshot.rfc3339(c.updated_ms),
+            "updated_at": snapshot.rfc3339(shown.changed_ms),
             "position": position + 1,
             "description": (!c.description.is_empty()).then_some(&c.description),
             "showcase": true,
@@ -370,7 +502,7 @@ pub fn json(snapshot: &Snapshot, url: &str, document: Document) -> serde_json::V
             "name": first.map(|c| c.group_name.clone()),
             "status": worst.as_str(),
             "created_at": first.map(|c| snapshot.rfc3339(c.created_ms)),
-            "updated_at": first.map(|c| snapshot.rfc3339(c.updated_ms)),
+            "updated_at": in_group.iter().map(|s| s.changed_ms).max().map(|ms| snapshot.rfc3339(ms)),
             "position": components.len() + 1,
             "description": null,
             "showcase": false,
@@ -382,13 +514,21 @@ pub fn json(snapshot: &Snapshot, url: &str, document: Document) -> serde_json::V
             "components": members,
         }));
     }
+    let incidents: Vec<serde_json::Value> = snapshot
+        .incidents
+        .iter()
+        .filter(|i| document != Document::Unresolved || i.resolved_ms.is_none())
+        .take(50)
+        .map(|i| incident_json(snapshot, i, url, &components))
+        .collect();
     match document {
         Document::Status => json!({"page": page, "status": status}),
         Document::Components => json!({"page": page, "components": components}),
+        Document::Incidents | Document::Unresolved => json!({"page": page, "incidents": incidents}),
         Document::Summary => json!({
             "page": page,
             "components": components,
-            "incidents": [],
+            "incidents": incidents,
             "scheduled_maintenances": [],
             "status": status,
         }),
@@ -432,17 +572,19 @@ mod tests {
     #[test]
     fn an_unchanged_rebuild_keeps_its_etag_and_last_modified() {
         let cache = PageCache::default();
-        let first = cache.put(1, Locale::en, 1, "<p>a</p>".into());
-        assert!(cache.get(1, Locale::en, 1).is_some());
-        assert!(cache.get(1, Locale::en, 2).is_none(), "a new version is rebuilt");
-        assert!(cache.get(1, Locale::de, 1).is_none());
-        assert!(cache.get(2, Locale::en, 1).is_none());
-        let again = cache.put(1, Locale::en, 2, "<p>a</p>".into());
+        let key = (1, Kind::Page, Locale::en);
+        let first = cache.put(key, 1, "<p>a</p>".into());
+        assert!(cache.get(key, 1).is_some());
+        assert!(cache.get(key, 2).is_none(), "a new version is rebuilt");
+        assert!(cache.get((1, Kind::Page, Locale::de), 1).is_none());
+        assert!(cache.get((1, Kind::History, Locale::en), 1).is_none());
+        assert!(cache.get((2, Kind::Page, Locale::en), 1).is_none());
+        let again = cache.put(key, 2, "<p>a</p>".into());
         assert_eq!(
             (again.etag.clone(), again.last_modified.clone()),
             (first.etag.clone(), first.last_modified)
         );
-        let changed = cache.put(1, Locale::en, 3, "<p>b</p>".into());
+        let changed = cache.put(key, 3, "<p>b</p>".into());
         assert_ne!(changed.etag, first.etag);
         let mut plain = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&changed.gzip[..]), &mut plain).unwrap();

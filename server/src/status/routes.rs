@@ -4,9 +4,12 @@
 //! overrides); the probe forms on an environment's targets page.
 
 use super::components;
-use super::page::{self, Document, Rendered};
+use super::feeds;
+use super::incidents::{self, ApiIncident, ApiUpdate, NewIncident, NewUpdate};
+use super::page::{self, Document, Incidents, Kind, Rendered};
 use super::probes::{self, NewProbe};
 use crate::http::AppState;
+use crate::http::api::ApiClient;
 use crate::http::pages::{CheckedForm, ClientAccess, EnvironmentAccess, field, path_param, put_flash, take_flash};
 use crate::http::render;
 use crate::http::targets::{Extras, redirect_with, render_targets};
@@ -71,7 +74,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// The rendered page as an answer: `304` when the browser has these bytes, gzip when accepted.
-fn serve(rendered: Rendered, request: &HeaderMap) -> Response {
+fn serve(rendered: Rendered, request: &HeaderMap, content_type: &'static str) -> Response {
     let fresh = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -89,10 +92,7 @@ fn serve(rendered: Rendered, request: &HeaderMap) -> Response {
     };
     let headers = response.headers_mut();
     public_headers(headers);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(etag) = HeaderValue::from_str(&rendered.etag) {
         headers.insert(header::ETAG, etag);
     }
@@ -118,28 +118,51 @@ fn failed(e: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-/// The rendered page of a client in a language, from the cache or built now.
-pub async fn rendered(state: &AppState, slug: &str, locale: Locale) -> Result<Option<Rendered>, sqlx::Error> {
-    let Some((client_id, name, settings)) = page::published(&state.db, slug).await? else {
+/// A public document of a client in a language, from the cache or built now.
+pub async fn rendered(
+    state: &AppState,
+    slug: &str,
+    kind: Kind,
+    locale: Locale,
+) -> Result<Option<Rendered>, sqlx::Error> {
+    let Some(published) = page::published(&state.db, slug).await? else {
         return Ok(None);
     };
     let pages = &state.status;
-    let version = pages.board.version(client_id);
-    if let Some(cached) = pages.cache.get(client_id, locale, version) {
+    let key = (published.client_id, kind, locale);
+    let version = pages.board.version(published.client_id);
+    if let Some(cached) = pages.cache.get(key, version) {
         return Ok(Some(cached));
     }
-    let snapshot = page::snapshot(
-        &state.db,
-        &pages.board,
-        pages.weights,
-        client_id,
-        &name,
-        slug,
-        &settings,
-    )
-    .await?;
-    let html = app::status::render(locale, snapshot.page());
-    Ok(Some(pages.cache.put(client_id, locale, version, html)))
+    let which = match kind {
+        Kind::Page => Incidents::Unresolved,
+        _ => Incidents::LastYear,
+    };
+    let snapshot = page::snapshot(&state.db, &pages.board, pages.weights, &published, which).await?;
+    let language = app::language_tag(locale);
+    let url = format!("{}/status/{slug}", state.public_base);
+    let text = match kind {
+        Kind::Page => app::status::render(locale, snapshot.page(language)),
+        Kind::History => app::status::render_history(locale, snapshot.history(language)),
+        Kind::Rss => feeds::rss(&snapshot, &url, locale),
+        Kind::Atom => feeds::atom(&snapshot, &url, locale),
+    };
+    Ok(Some(pages.cache.put(key, version, text)))
+}
+
+async fn public_document(
+    state: &AppState,
+    params: &RawPathParams,
+    query: &LanguageQuery,
+    headers: &HeaderMap,
+    kind: Kind,
+) -> Response {
+    let locale = language(query, headers);
+    match rendered(state, &path_param(params, "page"), kind, locale).await {
+        Ok(Some(page)) => serve(page, headers, kind.content_type()),
+        Ok(None) => not_found(),
+        Err(e) => failed(e),
+    }
 }
 
 pub async fn public_page(
@@ -148,12 +171,34 @@ pub async fn public_page(
     Query(query): Query<LanguageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let locale = language(&query, &headers);
-    match rendered(&state, &path_param(&params, "page"), locale).await {
-        Ok(Some(page)) => serve(page, &headers),
-        Ok(None) => not_found(),
-        Err(e) => failed(e),
-    }
+    public_document(&state, &params, &query, &headers, Kind::Page).await
+}
+
+pub async fn history_page(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    public_document(&state, &params, &query, &headers, Kind::History).await
+}
+
+pub async fn rss_feed(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    public_document(&state, &params, &query, &headers, Kind::Rss).await
+}
+
+pub async fn atom_feed(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    public_document(&state, &params, &query, &headers, Kind::Atom).await
 }
 
 async fn document(state: &AppState, params: &RawPathParams, document: Document) -> Response {
@@ -162,21 +207,15 @@ async fn document(state: &AppState, params: &RawPathParams, document: Document) 
         Ok(found) => found,
         Err(e) => return failed(e),
     };
-    let Some((client_id, name, settings)) = found else {
+    let Some(published) = found else {
         return not_found();
     };
+    let which = match document {
+        Document::Incidents => Incidents::LastYear,
+        _ => Incidents::Unresolved,
+    };
     let pages = &state.status;
-    let snapshot = match page::snapshot(
-        &state.db,
-        &pages.board,
-        pages.weights,
-        client_id,
-        &name,
-        &slug,
-        &settings,
-    )
-    .await
-    {
+    let snapshot = match page::snapshot(&state.db, &pages.board, pages.weights, &published, which).await {
         Ok(snapshot) => snapshot,
         Err(e) => return failed(e),
     };
@@ -188,6 +227,14 @@ async fn document(state: &AppState, params: &RawPathParams, document: Document) 
         .headers_mut()
         .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
+}
+
+pub async fn incidents_json(State(state): State<AppState>, params: RawPathParams) -> Response {
+    document(&state, &params, Document::Incidents).await
+}
+
+pub async fn unresolved_json(State(state): State<AppState>, params: RawPathParams) -> Response {
+    document(&state, &params, Document::Unresolved).await
 }
 
 pub async fn summary_json(State(state): State<AppState>, params: RawPathParams) -> Response {
@@ -218,6 +265,7 @@ pub async fn stylesheet() -> Response {
 struct Forms {
     settings: Option<FormState>,
     component: Option<FormState>,
+    incident: Option<FormState>,
 }
 
 pub async fn settings_page(State(state): State<AppState>, access: ClientAccess) -> Response {
@@ -235,14 +283,15 @@ async fn render_settings(
     let who = &access.who;
     let client = access.client.id;
     let loaded = tokio::try_join!(
-        sqlx::query_scalar::<_, String>("SELECT name FROM clients WHERE id = ?")
+        sqlx::query_as::<_, (String, String)>("SELECT name, language FROM clients WHERE id = ?")
             .bind(client)
             .fetch_one(&state.db),
         page::settings(&state.db, client),
         components::load(&state.db, Some(client)),
         components::choices(&state.db, client),
+        incidents::of_client(&state.db, client, false, crate::store::now_ms() - 30 * 86_400_000),
     );
-    let (client_name, settings, listed, choices) = match loaded {
+    let ((client_name, client_language), settings, listed, choices, incidents) = match loaded {
         Ok(all) => all,
         Err(e) => return render::internal(state, who.locale, e).await,
     };
@@ -254,6 +303,18 @@ async fn render_settings(
             .find(|(k, _)| *k == key)
             .map_or(key.clone(), |(_, name)| name.clone())
     };
+    let names: std::collections::HashMap<i64, String> = listed.iter().map(|c| (c.id, c.name.clone())).collect();
+    let zone = jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    let language = app::language_tag(who.locale);
+    let incidents = incidents
+        .iter()
+        .map(|i| i.view(language, &client_language, &names, local))
+        .collect();
     let rows = listed
         .into_iter()
         .map(|c| ComponentRow {
@@ -289,6 +350,8 @@ async fn render_settings(
         form: forms.component.filter(|_| can_manage),
         settings_form: forms.settings.filter(|_| can_manage),
         notice,
+        incidents,
+        incident_form: forms.incident.filter(|_| can_manage),
     };
     render::page(
         state,
@@ -484,5 +547,226 @@ pub async fn delete_probe(
             redirect_with(&access, Some(TargetsNotice::ProbeDeleted { name }), None).await
         }
         Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// The incident id in the path: one that is not a number names none (the same 404).
+fn incident_id(params: &RawPathParams) -> i64 {
+    path_param(params, "incident").parse::<i64>().unwrap_or(-1)
+}
+
+/// Re-renders the settings page with the incident form as typed.
+async fn incident_form_again(state: &AppState, access: &ClientAccess, form: FormState) -> Response {
+    let forms = Forms {
+        incident: Some(form),
+        ..Forms::default()
+    };
+    render_settings(state, access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+pub async fn open_incident(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    if let Err(e) = incidents::may_write(&who.caller) {
+        return who.failure(&state, e).await;
+    }
+    let new = match NewIncident::from_form(&state.db, access.client.id, &form).await {
+        Ok(new) => new,
+        Err(TenancyError::Invalid(form)) => return incident_form_again(&state, &access, form).await,
+        Err(e) => return who.failure(&state, e).await,
+    };
+    match incidents::open(&state.db, access.client.agency_id, access.client.id, &new).await {
+        Ok(id) => {
+            state.status.board.client_changed(access.client.id);
+            tracing::info!(client = %access.client.slug, incident = id, "incident opened");
+            let title = new.title.pick(app::language_tag(who.locale), "en");
+            put_flash(&access, FLASH, StatusNotice::IncidentOpened { title }).await;
+            back(&access, &format!("incident-{id}"))
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+pub async fn update_incident(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let id = incident_id(&params);
+    let update = match NewUpdate::from_form(&form) {
+        Ok(update) => update,
+        Err(TenancyError::Invalid(form)) => return incident_form_again(&state, &access, form).await,
+        Err(e) => return who.failure(&state, e).await,
+    };
+    let language = app::language_tag(who.locale);
+    let written = match incidents::may_write(&who.caller) {
+        Ok(()) => incidents::update(&state.db, access.client.id, id, &update, language).await,
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(title) => {
+            state.status.board.client_changed(access.client.id);
+            tracing::info!(client = %access.client.slug, incident = id, status = update.status.as_str(), "incident updated");
+            put_flash(&access, FLASH, StatusNotice::IncidentUpdated { title }).await;
+            back(&access, &format!("incident-{id}"))
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+pub async fn incident_postmortem(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let id = incident_id(&params);
+    let language = app::language_tag(who.locale);
+    let written = match incidents::may_write(&who.caller) {
+        Ok(()) => incidents::set_postmortem(&state.db, access.client.id, id, &form, language).await,
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(title) => {
+            state.status.board.client_changed(access.client.id);
+            put_flash(&access, FLASH, StatusNotice::IncidentUpdated { title }).await;
+            back(&access, &format!("incident-{id}"))
+        }
+        Err(TenancyError::Invalid(form)) => incident_form_again(&state, &access, form).await,
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// The scope a token needs to write incidents and component states.
+pub const STATUS_WRITE: &str = "status:write";
+
+/// An answer of the write API: `{"message": …}` with a status.
+fn api_message(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(serde_json::json!({ "message": message.into() }))).into_response()
+}
+
+fn api_refusal(e: crate::http::api::ApiError) -> Response {
+    api_message(e.status, e.message)
+}
+
+async fn client_language(state: &AppState, client_id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT language FROM clients WHERE id = ?")
+        .bind(client_id)
+        .fetch_one(&state.db)
+        .await
+}
+
+/// `POST /api/v1/status/incidents`: opens an incident (Statuspage's fields `name`, `status`,
+/// `impact`, `body`, `components`: {id: status}); answers 201 with its id.
+pub async fn api_open_incident(State(state): State<AppState>, client: ApiClient, body: axum::body::Bytes) -> Response {
+    if let Err(e) = client.require(STATUS_WRITE) {
+        return api_refusal(e);
+    }
+    let request: ApiIncident = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => return api_message(StatusCode::BAD_REQUEST, format!("the body is not an incident: {e}")),
+    };
+    let language = match client_language(&state, client.client_id).await {
+        Ok(language) => language,
+        Err(e) => return failed(e),
+    };
+    let new = match request.check(&state.db, client.client_id, &language).await {
+        Ok(new) => new,
+        Err(why) => return api_message(StatusCode::UNPROCESSABLE_ENTITY, why),
+    };
+    match incidents::open(&state.db, client.agency_id, client.client_id, &new).await {
+        Ok(id) => {
+            state.status.board.client_changed(client.client_id);
+            tracing::info!(
+                client = client.client_id,
+                incident = id,
+                "incident opened through the API"
+            );
+            (
+                StatusCode::CREATED,
+                axum::Json(serde_json::json!({ "id": id.to_string() })),
+            )
+                .into_response()
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// `POST /api/v1/status/incidents/{incident}/updates`: `{"status": …, "body": …}`.
+pub async fn api_update_incident(
+    State(state): State<AppState>,
+    client: ApiClient,
+    params: RawPathParams,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(e) = client.require(STATUS_WRITE) {
+        return api_refusal(e);
+    }
+    let request: ApiUpdate = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => return api_message(StatusCode::BAD_REQUEST, format!("the body is not an update: {e}")),
+    };
+    let language = match client_language(&state, client.client_id).await {
+        Ok(language) => language,
+        Err(e) => return failed(e),
+    };
+    let update = match request.check(&language) {
+        Ok(update) => update,
+        Err(why) => return api_message(StatusCode::UNPROCESSABLE_ENTITY, why),
+    };
+    match incidents::update(&state.db, client.client_id, incident_id(&params), &update, &language).await {
+        Ok(_) => {
+            state.status.board.client_changed(client.client_id);
+            api_message(StatusCode::OK, "updated")
+        }
+        Err(TenancyError::NotFound) => api_message(StatusCode::NOT_FOUND, "no such incident"),
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ApiComponentState {
+    /// A component status, or null to follow the sources again.
+    status: Option<String>,
+}
+
+/// `PUT /api/v1/status/components/{component}`: `{"status": "major_outage"}` sets the state by
+/// hand, `{"status": null}` gives it back to the sources.
+pub async fn api_set_component(
+    State(state): State<AppState>,
+    client: ApiClient,
+    params: RawPathParams,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(e) = client.require(STATUS_WRITE) {
+        return api_refusal(e);
+    }
+    let request: ApiComponentState = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            return api_message(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not a component state: {e}"),
+            );
+        }
+    };
+    let state_name = request.status.unwrap_or_default();
+    match components::override_state(&state.db, client.client_id, component_id(&params), &state_name).await {
+        Ok(_) => {
+            state.status.board.client_changed(client.client_id);
+            api_message(StatusCode::OK, "updated")
+        }
+        Err(TenancyError::NotFound) => api_message(StatusCode::NOT_FOUND, "no such component"),
+        Err(TenancyError::Invalid(_)) => api_message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "status: one of operational, degraded_performance, partial_outage, major_outage, under_maintenance, or null",
+        ),
+        Err(e) => failed(e),
     }
 }
