@@ -1250,6 +1250,8 @@ pub struct ProbeRow {
     pub expect_status: String,
     pub keyword: String,
     pub keyword_absent: bool,
+    /// `/status = ok`, or empty when it checks no JSON value.
+    pub json_check: String,
     /// `None` before its first run.
     pub health: Option<ProbeHealth>,
 }
@@ -1472,4 +1474,32 @@ pub struct PublicHistory {
     pub time_zone: String,
     /// Newest first.
     pub incidents: Vec<IncidentView>,
+}
+
+/// The small public pages of a status page's subscriptions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum PublicMessage {
+    /// The same answer for known and new addresses.
+    SignedUp,
+    RateLimited,
+    BadAddress,
+    /// A confirmation link opened: the button that confirms (mail scanners only open links).
+    ConfirmAsk {
+        action: String,
+    },
+    Confirmed {
+        manage: String,
+    },
+    LinkInvalid,
+    Manage {
+        action: String,
+        unsubscribe: String,
+        /// (id, name, followed)
+        components: Vec<(i64, String, bool)>,
+        saved: bool,
+    },
+    UnsubscribeAsk {
+        action: String,
+    },
+    Unsubscribed,
 }

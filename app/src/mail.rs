@@ -117,6 +117,88 @@ pub fn reset_mail(locale: Locale, link: &str, minutes: i64) -> RenderedMail {
     )
 }
 
+/// The confirmation of a status page subscription (double opt-in): the link, valid for `hours`.
+pub fn subscription_confirm_mail(locale: Locale, page: &str, link: &str, hours: i64) -> RenderedMail {
+    link_mail(
+        locale,
+        &fill(td_string!(locale, subscribe_mail_subject), &[("page", page)]),
+        &fill(td_string!(locale, subscribe_mail_intro), &[("page", page)]),
+        (td_string!(locale, subscribe_mail_button), link),
+        &fill(
+            td_string!(locale, subscribe_mail_validity),
+            &[("hours", &hours.to_string())],
+        ),
+        Some(td_string!(locale, subscribe_mail_ignore)),
+    )
+}
+
+/// To an address that follows the page already and asked again: where to manage it.
+pub fn subscription_known_mail(locale: Locale, page: &str, link: &str) -> RenderedMail {
+    link_mail(
+        locale,
+        &fill(td_string!(locale, subscribe_known_subject), &[("page", page)]),
+        &fill(td_string!(locale, subscribe_known_intro), &[("page", page)]),
+        (td_string!(locale, subscribe_manage_button), link),
+        "",
+        Some(td_string!(locale, subscribe_mail_ignore)),
+    )
+}
+
+/// What a subscriber reads of an incident's news.
+pub struct IncidentMail {
+    pub page: String,
+    pub title: String,
+    pub status: String,
+    pub body: String,
+    /// `Checkout (Partial outage), …`; empty when it names none.
+    pub affected: String,
+    pub at: String,
+    pub page_link: String,
+    pub manage_link: String,
+    pub unsubscribe_link: String,
+}
+
+/// An incident opened or updated, to a status page's subscriber.
+pub fn incident_mail(locale: Locale, mail: &IncidentMail) -> RenderedMail {
+    let subject = format!("[{}] {} — {}", mail.page, mail.title, mail.status);
+    let affected =
+        (!mail.affected.is_empty()).then(|| format!("{} {}", td_string!(locale, incident_affects), mail.affected));
+    let mut text = format!("{}\n\n{}: {}\n{}\n", mail.title, mail.status, mail.body, mail.at);
+    if let Some(affected) = &affected {
+        text.push_str(&format!("{affected}\n"));
+    }
+    text.push_str(&format!(
+        "\n{}: {}\n\n{}: {}\n{}: {}\n",
+        td_string!(locale, incident_mail_page),
+        mail.page_link,
+        td_string!(locale, subscribe_manage_button),
+        mail.manage_link,
+        td_string!(locale, incident_mail_unsubscribe),
+        mail.unsubscribe_link
+    ));
+    let html = view! {
+        <html lang=locale.as_str()>
+            <body style="font-family: sans-serif; line-height: 1.5; color: #1a1a1a; max-width: 40rem;">
+                <h1 style="font-size: 1.2rem;">{mail.title.clone()}</h1>
+                <p><strong>{mail.status.clone()}</strong> " — " {mail.body.clone()}</p>
+                <p style="color: #555;">{mail.at.clone()}</p>
+                {affected.map(|a| view! { <p>{a}</p> })}
+                <p><a href=mail.page_link.clone() style="font-weight: bold;">{td_string!(locale, incident_mail_page)}</a></p>
+                <p style="color: #555; font-size: 0.9rem;">
+                    <a href=mail.manage_link.clone()>{td_string!(locale, subscribe_manage_button)}</a> " · "
+                    <a href=mail.unsubscribe_link.clone()>{td_string!(locale, incident_mail_unsubscribe)}</a>
+                </p>
+            </body>
+        </html>
+    }
+    .to_html();
+    RenderedMail {
+        subject: one_line(&subject),
+        text,
+        html: format!("<!DOCTYPE html>{html}"),
+    }
+}
+
 /// A mail around one single-use link: what it is for, the link as a button, how long it works
 /// and, when given, a last note in grey.
 fn link_mail(

@@ -152,6 +152,147 @@ fn footer(locale: Locale, slug: &str) -> impl IntoView {
     }
 }
 
+/// The sign-up form: an address and, optionally, the components to follow.
+fn subscribe_form(locale: Locale, slug: &str, components: &[(i64, String)]) -> impl IntoView {
+    let boxes = components
+        .iter()
+        .map(|(id, name)| {
+            view! {
+                <label class="check">
+                    <input type="checkbox" name="component" value=id.to_string() /> " " {name.clone()}
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="subscribe" aria-labelledby="subscribe-heading">
+            <h2 id="subscribe-heading">{td_string!(locale, subscribe_heading)}</h2>
+            <p>{td_string!(locale, subscribe_intro)}</p>
+            <form method="post" action=format!("/status/{slug}/subscribe?lang={}", locale.as_str())>
+                <label for="subscribe-email">{td_string!(locale, subscribe_email)}</label>
+                <div class="row">
+                    <input type="email" id="subscribe-email" name="email" required autocomplete="email" />
+                    <button type="submit">{td_string!(locale, subscribe_submit)}</button>
+                </div>
+                <details>
+                    <summary>{td_string!(locale, subscribe_some)}</summary>
+                    {boxes}
+                </details>
+            </form>
+        </section>
+    }
+}
+
+/// A small page of the subscriptions (signed up, confirm, manage, unsubscribed).
+pub fn render_message(locale: Locale, client_name: &str, slug: &str, message: PublicMessage) -> String {
+    let title = page_title(locale, client_name);
+    let lang = locale.as_str();
+    let button = |action: String, label: &'static str| {
+        view! {
+            <form method="post" action=action>
+                <button type="submit">{label}</button>
+            </form>
+        }
+        .into_any()
+    };
+    let (heading, text, extra): (&str, &str, Option<AnyView>) = match message {
+        PublicMessage::SignedUp => (
+            td_string!(locale, subscribe_done_heading),
+            td_string!(locale, subscribe_done_text),
+            None,
+        ),
+        PublicMessage::RateLimited => (
+            td_string!(locale, subscribe_limited_heading),
+            td_string!(locale, subscribe_limited_text),
+            None,
+        ),
+        PublicMessage::BadAddress => (
+            td_string!(locale, subscribe_bad_heading),
+            td_string!(locale, subscribe_bad_text),
+            None,
+        ),
+        PublicMessage::ConfirmAsk { action } => (
+            td_string!(locale, subscribe_confirm_heading),
+            td_string!(locale, subscribe_confirm_text),
+            Some(button(action, td_string!(locale, subscribe_mail_button))),
+        ),
+        PublicMessage::Confirmed { manage } => (
+            td_string!(locale, subscribe_confirmed_heading),
+            td_string!(locale, subscribe_confirmed_text),
+            Some(view! { <p><a href=manage>{td_string!(locale, subscribe_manage_button)}</a></p> }.into_any()),
+        ),
+        PublicMessage::LinkInvalid => (
+            td_string!(locale, subscribe_invalid_heading),
+            td_string!(locale, subscribe_invalid_text),
+            None,
+        ),
+        PublicMessage::Manage {
+            action,
+            unsubscribe,
+            components,
+            saved,
+        } => {
+            let boxes = components
+                .into_iter()
+                .map(|(id, name, followed)| {
+                    view! {
+                        <label class="check">
+                            <input type="checkbox" name="component" value=id.to_string() checked=followed /> " " {name}
+                        </label>
+                    }
+                })
+                .collect_view();
+            let saved =
+                saved.then(|| view! { <p role="status"><strong>{td_string!(locale, subscribe_saved)}</strong></p> });
+            (
+                td_string!(locale, subscribe_manage_heading),
+                td_string!(locale, subscribe_manage_text),
+                Some(
+                    view! {
+                        {saved}
+                        <form method="post" action=action>
+                            <fieldset>
+                                <legend>{td_string!(locale, subscribe_some)}</legend>
+                                {boxes}
+                            </fieldset>
+                            <button type="submit">{td_string!(locale, status_save)}</button>
+                        </form>
+                        <form method="post" action=unsubscribe>
+                            <button type="submit" class="secondary">{td_string!(locale, incident_mail_unsubscribe)}</button>
+                        </form>
+                    }
+                    .into_any(),
+                ),
+            )
+        }
+        PublicMessage::UnsubscribeAsk { action } => (
+            td_string!(locale, subscribe_unsubscribe_heading),
+            td_string!(locale, subscribe_unsubscribe_text),
+            Some(button(action, td_string!(locale, incident_mail_unsubscribe))),
+        ),
+        PublicMessage::Unsubscribed => (
+            td_string!(locale, subscribe_gone_heading),
+            td_string!(locale, subscribe_gone_text),
+            None,
+        ),
+    };
+    let body = view! {
+        <header>
+            <h1>{client_name.to_string()}</h1>
+        </header>
+        <main>
+            <p><a href=format!("/status/{slug}?lang={lang}")>{td_string!(locale, status_back)}</a></p>
+            <section class="group message">
+                <h2>{heading}</h2>
+                <p>{text}</p>
+                {extra}
+            </section>
+        </main>
+    }
+    .to_html();
+    document(locale, &title, slug, body)
+}
+
 /// The page of past incidents, by month.
 pub fn render_history(locale: Locale, history: PublicHistory) -> String {
     let title = page_title(locale, &history.client_name);
@@ -310,6 +451,11 @@ fn component_view(locale: Locale, component: PublicComponent) -> impl IntoView {
 /// The whole document.
 pub fn render(locale: Locale, page: PublicStatusPage) -> String {
     let title = page_title(locale, &page.client_name);
+    let subscribable: Vec<(i64, String)> = page
+        .groups
+        .iter()
+        .flat_map(|g| g.components.iter().map(|c| (c.id, c.name.clone())))
+        .collect();
     let groups = page
         .groups
         .into_iter()
@@ -353,6 +499,7 @@ pub fn render(locale: Locale, page: PublicStatusPage) -> String {
             </section>
             {incidents}
             {groups}
+            {subscribe_form(locale, &slug, &subscribable)}
         </main>
         {footer(locale, &slug)}
     }

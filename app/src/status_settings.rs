@@ -88,7 +88,8 @@ pub fn Probes(locale: Locale, page: TargetsPage, csrf: String) -> impl IntoView 
     let list = if page.probes.is_empty() {
         view! { <p class="empty">{td_string!(locale, probes_none)}</p> }.into_any()
     } else {
-        page.probes
+        let list = page
+            .probes
             .iter()
             .map(|probe| {
                 let delete = page.can_manage.then(|| {
@@ -127,8 +128,8 @@ pub fn Probes(locale: Locale, page: TargetsPage, csrf: String) -> impl IntoView 
                     </li>
                 }
             })
-            .collect_view()
-            .into_any()
+            .collect_view();
+        view! { <ul class="probes">{list}</ul> }.into_any()
     };
     let form = page.probe_form.clone();
     let open = form.has_problems();

@@ -1,6 +1,8 @@
 //! What the database keeps, and for how long: a threshold's history (its state changes) and a
 //! client's markers as long as the client's measurements (`retention_days`), mails that were
-//! sent or given up [`OUTBOX_KEEP_DAYS`] days, expired password-reset links a day. Run hourly
+//! sent or given up [`OUTBOX_KEEP_DAYS`] days, expired password-reset links a day, status page
+//! components' state changes the longer of 92 days and the retention (the 90-day bars need
+//! them), addresses never confirmed for a status page's mails 7 days. Run hourly
 //! while serving, so the tables do not grow without end.
 
 use sqlx::SqlitePool;
@@ -18,6 +20,8 @@ pub struct Pruned {
     pub markers: u64,
     pub outbox: u64,
     pub password_resets: u64,
+    pub component_states: u64,
+    pub unconfirmed_subscribers: u64,
 }
 
 /// Deletes what is older than it is kept, as of `now_ms`.
@@ -53,11 +57,32 @@ pub async fn prune(db: &SqlitePool, now_ms: i64) -> Result<Pruned, sqlx::Error> 
         .execute(db)
         .await?
         .rows_affected();
+    // The state in force at the cut is kept (the newest older row), so the first day's bar
+    // still knows where it started.
+    let component_states = sqlx::query(
+        "DELETE FROM component_states WHERE id IN (
+             SELECT s.id FROM component_states s JOIN clients c ON c.id = s.client_id
+             WHERE s.at_ms < ?1 - MAX(c.retention_days, 92) * ?2
+               AND EXISTS (SELECT 1 FROM component_states later WHERE later.component_id = s.component_id
+                   AND later.id > s.id AND later.at_ms < ?1 - MAX(c.retention_days, 92) * ?2))",
+    )
+    .bind(now_ms)
+    .bind(DAY_MS)
+    .execute(db)
+    .await?
+    .rows_affected();
+    let unconfirmed_subscribers = sqlx::query("DELETE FROM subscribers WHERE confirmed_ms IS NULL AND created_ms < ?")
+        .bind(now_ms - crate::status::subscribers::UNCONFIRMED_DAYS * DAY_MS)
+        .execute(db)
+        .await?
+        .rows_affected();
     Ok(Pruned {
         threshold_events,
         markers,
         outbox,
         password_resets,
+        component_states,
+        unconfirmed_subscribers,
     })
 }
 
@@ -155,6 +180,8 @@ mod tests {
                 markers: 1,
                 outbox: 1,
                 password_resets: 0,
+                component_states: 0,
+                unconfirmed_subscribers: 0,
             }
         );
         // A second pass finds nothing more.

@@ -486,3 +486,136 @@ async fn an_incident_reaches_the_page_the_json_the_feeds_and_is_resolved_through
     }
     assert_eq!(put(&writer, r#"{"status": null}"#).await, 200);
 }
+
+/// The mails that reached `to`, with quoted-printable soft breaks joined.
+fn mails_to(smtp: &SmtpServer, to: &str) -> Vec<String> {
+    smtp.messages()
+        .into_iter()
+        .filter(|m| m.lines().any(|l| l.eq_ignore_ascii_case(&format!("To: {to}"))))
+        .map(|m| m.replace("=\r\n", "").replace("=\n", "").replace("=3D", "="))
+        .collect()
+}
+
+async fn wait_for_mails(smtp: &SmtpServer, to: &str, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mails = mails_to(smtp, to);
+        if mails.len() >= count {
+            return mails;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {count} mails to {to} arrived",
+            mails.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The first link in `mail` that starts with `prefix` (an absolute URL's path part).
+fn link(mail: &str, prefix: &str) -> String {
+    let start = mail.find(prefix).unwrap_or_else(|| panic!("no {prefix} in {mail}"));
+    mail[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/._-?=".contains(*c))
+        .collect()
+}
+
+/// Double opt-in through a real SMTP server: the same answer for a known and a new address,
+/// nothing before the confirmation, the confirmation by a button (not by opening the link),
+/// an incident's news in the subscriber's mail with RFC 8058's one-click unsubscribe, and
+/// nothing after it; sign-ups are limited.
+#[tokio::test]
+async fn a_subscriber_confirms_gets_the_incident_and_leaves_with_one_click() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let server = Server::start_with(&[
+        ("VITRINE_SMTP_URL", url.as_str()),
+        ("VITRINE_OUTBOX_BACKOFF_BASE_MS", "200"),
+    ]);
+    let anonymous = server.client();
+    let fan = "fan@example.com";
+    let first = anonymous
+        .post_form("/status/acme/subscribe?lang=en", &[("email", fan)])
+        .await;
+    first.expect_status(200).expect_text("Please check your inbox");
+    assert_eq!(first.set_cookies(), Vec::<String>::new());
+    let bad = anonymous
+        .post_form("/status/acme/subscribe?lang=en", &[("email", "not an address")])
+        .await;
+    assert_eq!(bad.status, 422);
+
+    let mails = wait_for_mails(&smtp, fan, 1).await;
+    let confirm = link(&mails[0], "/status/acme/subscribe/confirm/");
+    let opened = anonymous.get(&confirm).await;
+    opened.expect_status(200).expect_text("<button");
+    // Opening the link (what a mail scanner does) confirms nothing.
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    let open_incident = async |title: &str| {
+        owner
+            .post_form(
+                "/clients/acme/status/incidents",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("title_en", title),
+                    ("body_en", "We are looking into it."),
+                    ("impact", "minor"),
+                    ("status", "investigating"),
+                    ("component_state", "degraded_performance"),
+                ],
+            )
+            .await
+            .expect_status(303);
+    };
+    open_incident("Before the confirmation").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(mails_to(&smtp, fan).len(), 1, "no news before the confirmation");
+
+    anonymous
+        .post_form(&confirm, &[])
+        .await
+        .expect_status(200)
+        .expect_text("Subscribed");
+    open_incident("Slow checkout").await;
+    let mails = wait_for_mails(&smtp, fan, 2).await;
+    let news = &mails[1];
+    assert!(news.contains("Slow checkout"), "{news}");
+    assert!(
+        news.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{news}"
+    );
+    let unsubscribe = link(news, "/status/acme/unsubscribe/");
+
+    // The same answer for an address that is known now; it gets the manage link, not a second confirmation.
+    let again = anonymous
+        .post_form("/status/acme/subscribe?lang=en", &[("email", fan)])
+        .await;
+    assert_eq!(again.body, first.body);
+    let mails = wait_for_mails(&smtp, fan, 3).await;
+    assert!(mails[2].contains("/status/acme/subscription/"), "{}", mails[2]);
+    assert!(!mails[2].contains("/subscribe/confirm/"));
+
+    // RFC 8058: a POST with List-Unsubscribe=One-Click, no cookie, no page.
+    let response = reqwest::Client::new()
+        .post(server.url(&unsubscribe))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    open_incident("After leaving").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(mails_to(&smtp, fan).len(), 3, "no news after unsubscribing");
+
+    // A fourth sign-up of one address within a day is refused.
+    let sign_up = async || {
+        anonymous
+            .post_form("/status/acme/subscribe?lang=en", &[("email", fan)])
+            .await
+            .status
+    };
+    assert_eq!(sign_up().await, 200, "the third");
+    assert_eq!(sign_up().await, 429, "the fourth");
+}

@@ -108,6 +108,31 @@ impl Window {
     }
 }
 
+/// At most `max` events per key in a sliding window (sign-ups to a status page by address and
+/// by e-mail), bounded in memory like the login limits.
+pub struct RateLimit {
+    window: Mutex<Window>,
+}
+
+impl RateLimit {
+    pub fn new(max: u32, span: Duration) -> RateLimit {
+        RateLimit {
+            window: Mutex::new(Window::new(max, span, false)),
+        }
+    }
+
+    /// Counts one event of `key` unless the limit is reached; `false`: refused.
+    pub fn allow(&self, key: &str) -> bool {
+        let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if window.wait(key, now).is_some() {
+            return false;
+        }
+        window.record(key, now);
+        true
+    }
+}
+
 struct Windows {
     account_and_ip: Window,
     ip: Window,

@@ -41,7 +41,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
 pub use client_ip::TrustedProxies;
-pub use limiter::{LoginLimiter, LoginLimits};
+pub use limiter::{LoginLimiter, LoginLimits, RateLimit, address_key};
 pub use metrics::Metrics;
 
 /// What every handler can reach.

@@ -331,6 +331,43 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         r("GET", "/status.css", Public, get(status::stylesheet)),
         r("GET", "/status/{page}/history", Public, get(status::history_page)),
+        r("POST", "/status/{page}/subscribe", Public, post(status::subscribe)),
+        r(
+            "GET",
+            "/status/{page}/subscribe/confirm/{token}",
+            Public,
+            get(status::confirm_ask),
+        ),
+        r(
+            "POST",
+            "/status/{page}/subscribe/confirm/{token}",
+            Public,
+            post(status::confirm),
+        ),
+        r(
+            "GET",
+            "/status/{page}/subscription/{token}",
+            Public,
+            get(status::subscription_page),
+        ),
+        r(
+            "POST",
+            "/status/{page}/subscription/{token}",
+            Public,
+            post(status::save_subscription),
+        ),
+        r(
+            "GET",
+            "/status/{page}/unsubscribe/{token}",
+            Public,
+            get(status::unsubscribe_ask),
+        ),
+        r(
+            "POST",
+            "/status/{page}/unsubscribe/{token}",
+            Public,
+            post(status::unsubscribe),
+        ),
         r("GET", "/status/{page}/feed.rss", Public, get(status::rss_feed)),
         r("GET", "/status/{page}/feed.atom", Public, get(status::atom_feed)),
         r(

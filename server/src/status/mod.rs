@@ -7,4 +7,5 @@ pub mod incidents;
 pub mod page;
 pub mod probes;
 pub mod routes;
+pub mod subscribers;
 pub mod uptime;

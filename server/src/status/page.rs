@@ -8,6 +8,7 @@
 use super::components::{self, Board};
 use super::incidents::{self, Incident};
 use super::uptime::{self, Weights};
+use crate::http::RateLimit;
 use crate::tenancy::scope::{Caller, ScopedClient};
 use crate::tenancy::{FormCheck, Result, TenancyError};
 use app::Locale;
@@ -128,6 +129,25 @@ pub async fn published(db: &SqlitePool, slug: &str) -> std::result::Result<Optio
     }))
 }
 
+/// The published page of a client, if it is published.
+pub async fn published_client(db: &SqlitePool, client_id: i64) -> std::result::Result<Option<Published>, sqlx::Error> {
+    let slug: Option<String> = sqlx::query_scalar("SELECT slug FROM clients WHERE id = ?")
+        .bind(client_id)
+        .fetch_optional(db)
+        .await?;
+    match slug {
+        Some(slug) => published(db, &slug).await,
+        None => Ok(None),
+    }
+}
+
+/// `2026-12-07 15:04` in a time zone.
+pub fn local_time(zone: &TimeZone, ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
 /// A component with what the page and the JSON show of it.
 pub struct Shown {
     pub component: components::Component,
@@ -160,9 +180,7 @@ impl Snapshot {
 
     /// `2026-12-07 15:04` in the page's time zone.
     pub fn local_time(&self, ms: i64) -> String {
-        jiff::Timestamp::from_millisecond(ms)
-            .map(|t| t.to_zoned(self.zone.clone()).strftime("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_default()
+        local_time(&self.zone, ms)
     }
 
     /// RFC 3339 with the page's offset, as Statuspage writes times.
@@ -553,6 +571,10 @@ pub struct StatusPages {
     pub board: Arc<Board>,
     pub cache: PageCache,
     pub weights: Weights,
+    /// Sign-ups to the pages' mails per client address (10 an hour) and per e-mail address
+    /// (3 a day): a form cannot be used to flood anyone's inbox.
+    pub signups_by_ip: RateLimit,
+    pub signups_by_address: RateLimit,
 }
 
 impl StatusPages {
@@ -561,6 +583,8 @@ impl StatusPages {
             board,
             cache: PageCache::default(),
             weights,
+            signups_by_ip: RateLimit::new(10, Duration::from_secs(3600)),
+            signups_by_address: RateLimit::new(3, Duration::from_secs(86_400)),
         })
     }
 }

@@ -684,6 +684,11 @@ pub async fn of_environment(
             expect_status: row.expect_status,
             keyword: row.keyword,
             keyword_absent: row.keyword_absent,
+            json_check: if row.json_pointer.is_empty() {
+                String::new()
+            } else {
+                format!("{} = {}", row.json_pointer, row.json_value)
+            },
         })
         .collect())
 }

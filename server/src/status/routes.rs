@@ -8,9 +8,12 @@ use super::feeds;
 use super::incidents::{self, ApiIncident, ApiUpdate, NewIncident, NewUpdate};
 use super::page::{self, Document, Incidents, Kind, Rendered};
 use super::probes::{self, NewProbe};
+use super::subscribers;
 use crate::http::AppState;
 use crate::http::api::ApiClient;
-use crate::http::pages::{CheckedForm, ClientAccess, EnvironmentAccess, field, path_param, put_flash, take_flash};
+use crate::http::pages::{
+    CheckedForm, ClientAccess, EnvironmentAccess, FormFields, field, path_param, put_flash, take_flash,
+};
 use crate::http::render;
 use crate::http::targets::{Extras, redirect_with, render_targets};
 use crate::tenancy::TenancyError;
@@ -305,11 +308,7 @@ async fn render_settings(
     };
     let names: std::collections::HashMap<i64, String> = listed.iter().map(|c| (c.id, c.name.clone())).collect();
     let zone = jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let local = |ms: i64| {
-        jiff::Timestamp::from_millisecond(ms)
-            .map(|t| t.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_default()
-    };
+    let local = |ms: i64| page::local_time(&zone, ms);
     let language = app::language_tag(who.locale);
     let incidents = incidents
         .iter()
@@ -581,6 +580,7 @@ pub async fn open_incident(
     match incidents::open(&state.db, access.client.agency_id, access.client.id, &new).await {
         Ok(id) => {
             state.status.board.client_changed(access.client.id);
+            announce(&state, access.client.id, id).await;
             tracing::info!(client = %access.client.slug, incident = id, "incident opened");
             let title = new.title.pick(app::language_tag(who.locale), "en");
             put_flash(&access, FLASH, StatusNotice::IncidentOpened { title }).await;
@@ -611,6 +611,7 @@ pub async fn update_incident(
     match written {
         Ok(title) => {
             state.status.board.client_changed(access.client.id);
+            announce(&state, access.client.id, id).await;
             tracing::info!(client = %access.client.slug, incident = id, status = update.status.as_str(), "incident updated");
             put_flash(&access, FLASH, StatusNotice::IncidentUpdated { title }).await;
             back(&access, &format!("incident-{id}"))
@@ -720,9 +721,11 @@ pub async fn api_update_incident(
         Ok(update) => update,
         Err(why) => return api_message(StatusCode::UNPROCESSABLE_ENTITY, why),
     };
-    match incidents::update(&state.db, client.client_id, incident_id(&params), &update, &language).await {
+    let id = incident_id(&params);
+    match incidents::update(&state.db, client.client_id, id, &update, &language).await {
         Ok(_) => {
             state.status.board.client_changed(client.client_id);
+            announce(&state, client.client_id, id).await;
             api_message(StatusCode::OK, "updated")
         }
         Err(TenancyError::NotFound) => api_message(StatusCode::NOT_FOUND, "no such incident"),
@@ -768,5 +771,302 @@ pub async fn api_set_component(
             "status: one of operational, degraded_performance, partial_outage, major_outage, under_maintenance, or null",
         ),
         Err(e) => failed(e),
+    }
+}
+
+/// A small public page of the subscriptions, with the public headers but never cached by others.
+async fn message_page(
+    published: &page::Published,
+    locale: Locale,
+    status: StatusCode,
+    message: PublicMessage,
+) -> Response {
+    let html = app::status::render_message(locale, &published.name, &published.slug, message);
+    let mut response = (status, axum::response::Html(html)).into_response();
+    public_headers(response.headers_mut());
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The published page named in the path, or the public 404.
+async fn published_in_path(state: &AppState, params: &RawPathParams) -> Result<page::Published, Response> {
+    match page::published(&state.db, &path_param(params, "page")).await {
+        Ok(Some(published)) => Ok(published),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// The components of the page among the submitted `component` fields.
+async fn chosen_components(
+    state: &AppState,
+    client_id: i64,
+    form: &[(String, String)],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let own: Vec<i64> = components::load(&state.db, Some(client_id))
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    Ok(form
+        .iter()
+        .filter(|(n, _)| n == "component")
+        .filter_map(|(_, v)| v.parse().ok())
+        .filter(|id| own.contains(id))
+        .collect())
+}
+
+/// `POST /status/{page}/subscribe`: the same answer for every valid address; a confirmation
+/// or manage mail goes to it; sign-ups are limited per client address and per e-mail address.
+pub async fn subscribe(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+    FormFields(form): FormFields,
+) -> Response {
+    let locale = language(&query, &headers);
+    let published = match published_in_path(&state, &params).await {
+        Ok(published) => published,
+        Err(response) => return response,
+    };
+    let Ok(email) = crate::tenancy::model::Email::parse(field(&form, "email")) else {
+        return message_page(
+            &published,
+            locale,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            PublicMessage::BadAddress,
+        )
+        .await;
+    };
+    let ip = crate::http::address_key(state.client_ip(peer.ip(), &headers));
+    let pages = &state.status;
+    if !pages.signups_by_ip.allow(&ip) || !pages.signups_by_address.allow(email.as_str()) {
+        return message_page(
+            &published,
+            locale,
+            StatusCode::TOO_MANY_REQUESTS,
+            PublicMessage::RateLimited,
+        )
+        .await;
+    }
+    let chosen = match chosen_components(&state, published.client_id, &form).await {
+        Ok(chosen) => chosen,
+        Err(e) => return failed(e),
+    };
+    let context = crate::notify::alert::MailContext::new(&state.public_base);
+    match subscribers::sign_up(&state.db, &published, &email, &chosen, locale, &context).await {
+        Ok(()) => {
+            state.outbox.wake();
+            message_page(&published, locale, StatusCode::OK, PublicMessage::SignedUp).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+fn token_in_path(params: &RawPathParams) -> String {
+    path_param(params, "token")
+}
+
+/// The subscriber a manage token names, if they belong to the page in the path.
+async fn subscriber_in_path(
+    state: &AppState,
+    published: &page::Published,
+    params: &RawPathParams,
+) -> Result<Option<subscribers::Subscriber>, sqlx::Error> {
+    match subscribers::verify_manage(&token_in_path(params)) {
+        Some(id) => subscribers::get(&state.db, published.client_id, id).await,
+        None => Ok(None),
+    }
+}
+
+fn page_url(published: &page::Published, rest: &str, locale: Locale) -> String {
+    format!("/status/{}/{rest}?lang={}", published.slug, app::language_tag(locale))
+}
+
+pub async fn confirm_ask(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = language(&query, &headers);
+    let published = match published_in_path(&state, &params).await {
+        Ok(published) => published,
+        Err(response) => return response,
+    };
+    let token = token_in_path(&params);
+    let message = match subscribers::verify_confirm(&token, crate::store::now_ms()) {
+        Some(_) => PublicMessage::ConfirmAsk {
+            action: page_url(&published, &format!("subscribe/confirm/{token}"), locale),
+        },
+        None => PublicMessage::LinkInvalid,
+    };
+    message_page(&published, locale, StatusCode::OK, message).await
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = language(&query, &headers);
+    let published = match published_in_path(&state, &params).await {
+        Ok(published) => published,
+        Err(response) => return response,
+    };
+    let Some(id) = subscribers::verify_confirm(&token_in_path(&params), crate::store::now_ms()) else {
+        return message_page(&published, locale, StatusCode::NOT_FOUND, PublicMessage::LinkInvalid).await;
+    };
+    match subscribers::confirm(&state.db, published.client_id, id).await {
+        Ok(true) => {
+            let manage = subscribers::manage_token(id).unwrap_or_default();
+            let manage = page_url(&published, &format!("subscription/{manage}"), locale);
+            message_page(&published, locale, StatusCode::OK, PublicMessage::Confirmed { manage }).await
+        }
+        Ok(false) => message_page(&published, locale, StatusCode::NOT_FOUND, PublicMessage::LinkInvalid).await,
+        Err(e) => failed(e),
+    }
+}
+
+async fn manage_page(
+    state: &AppState,
+    published: &page::Published,
+    subscriber: &subscribers::Subscriber,
+    locale: Locale,
+    saved: bool,
+) -> Response {
+    let listed = match components::load(&state.db, Some(published.client_id)).await {
+        Ok(listed) => listed,
+        Err(e) => return failed(e),
+    };
+    let token = subscribers::manage_token(subscriber.id).unwrap_or_default();
+    let message = PublicMessage::Manage {
+        action: page_url(published, &format!("subscription/{token}"), locale),
+        unsubscribe: page_url(published, &format!("unsubscribe/{token}"), locale),
+        components: listed
+            .into_iter()
+            .map(|c| (c.id, c.name, subscriber.components.contains(&c.id)))
+            .collect(),
+        saved,
+    };
+    message_page(published, locale, StatusCode::OK, message).await
+}
+
+pub async fn subscription_page(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = language(&query, &headers);
+    let published = match published_in_path(&state, &params).await {
+        Ok(published) => published,
+        Err(response) => return response,
+    };
+    match subscriber_in_path(&state, &published, &params).await {
+        Ok(Some(subscriber)) => manage_page(&state, &published, &subscriber, locale, false).await,
+        Ok(None) => message_page(&published, locale, StatusCode::NOT_FOUND, PublicMessage::LinkInvalid).await,
+        Err(e) => failed(e),
+    }
+}
+
+pub async fn save_subscription(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+    FormFields(form): FormFields,
+) -> Response {
+    let locale = language(&query, &headers);
+    let published = match published_in_path(&state, &params).await {
+        Ok(published) => published,
+        Err(response) => return response,
+    };
+    let subscriber = match subscriber_in_path(&state, &published, &params).await {
+        Ok(Some(subscriber)) => subscriber,
+        Ok(None) => return message_page(&published, locale, StatusCode::NOT_FOUND, PublicMessage::LinkInvalid).await,
+        Err(e) => return failed(e),
+    };
+    let saved = match chosen_components(&state, published.client_id, &form).await {
+        Ok(chosen) => subscribers::set_components(&state.db, published.client_id, subscriber.id, &chosen)
+            .await
+            .map(|()| chosen),
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(chosen) => {
+            let subscriber = subscribers::Subscriber {
+                components: chosen,
+                ..subscriber
+            };
+            manage_page(&state, &published, &subscriber, locale, true).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+pub async fn unsubscribe_ask(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = language(&query, &headers);
+    let published = match published_in_path(&state, &params).await {
+        Ok(published) => published,
+        Err(response) => return response,
+    };
+    let token = token_in_path(&params);
+    let message = match subscribers::verify_manage(&token) {
+        Some(_) => PublicMessage::UnsubscribeAsk {
+            action: page_url(&published, &format!("unsubscribe/{token}"), locale),
+        },
+        None => PublicMessage::LinkInvalid,
+    };
+    message_page(&published, locale, StatusCode::OK, message).await
+}
+
+/// `POST /status/{page}/unsubscribe/{token}`: the button, and RFC 8058's one-click POST.
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = language(&query, &headers);
+    let published = match published_in_path(&state, &params).await {
+        Ok(published) => published,
+        Err(response) => return response,
+    };
+    let Some(id) = subscribers::verify_manage(&token_in_path(&params)) else {
+        return message_page(&published, locale, StatusCode::NOT_FOUND, PublicMessage::LinkInvalid).await;
+    };
+    match subscribers::unsubscribe(&state.db, published.client_id, id).await {
+        Ok(()) => message_page(&published, locale, StatusCode::OK, PublicMessage::Unsubscribed).await,
+        Err(e) => failed(e),
+    }
+}
+
+/// Queues the incident's latest news for the page's subscribers (logged, never failing the
+/// request that wrote the incident: it is written).
+async fn announce(state: &AppState, client_id: i64, incident_id: i64) {
+    let context = crate::notify::alert::MailContext::new(&state.public_base);
+    match subscribers::announce(&state.db, client_id, incident_id, &context).await {
+        Ok(0) => {}
+        Ok(queued) => {
+            state.outbox.wake();
+            tracing::info!(
+                client = client_id,
+                incident = incident_id,
+                queued,
+                "incident news queued for subscribers"
+            );
+        }
+        Err(e) => tracing::error!(error = %e, incident = incident_id, "queuing the incident's news"),
     }
 }

@@ -1762,3 +1762,287 @@ impl OpenMetricsBuilder {
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------
+// Status page benchmark: any build of the binary, a restart on the same data,
+// HTTP answers with their headers, Debian's nginx serving one file
+// ---------------------------------------------------------------------------
+
+/// The `vitrine` binary and its profile: `VITRINE_BIN`, else the release build,
+/// else the debug build (for a quick run; its figures are not the product's).
+pub fn vitrine_binary_any() -> (PathBuf, &'static str) {
+    if std::env::var_os("VITRINE_BIN").is_some() {
+        return (vitrine_binary(), "VITRINE_BIN");
+    }
+    let release = target_dir().join("release").join("vitrine");
+    if release.is_file() {
+        return (release, "release");
+    }
+    let debug = target_dir().join("debug").join("vitrine");
+    assert!(
+        debug.is_file(),
+        "no vitrine binary at {} or {}: build it with `cargo build --release -p vitrine`",
+        release.display(),
+        debug.display()
+    );
+    (debug, "debug")
+}
+
+impl VitrineServer {
+    /// The SQLite database in the server's data directory (`<data>/vitrine.db`, see `server/src/config.rs`).
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("data").join("vitrine.db")
+    }
+
+    /// Stops the server with SIGTERM and waits until it has exited (SIGKILL after `within`);
+    /// returns how long the clean shutdown took, or `None` when it had to be killed.
+    pub fn stop(&mut self, within: Duration) -> Option<Duration> {
+        let started = Instant::now();
+        send_signal(self.child.id(), libc::SIGTERM);
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Some(started.elapsed());
+            }
+            if started.elapsed() > within {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return None;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts the binary again with `args` (e.g. `serve --demo`) on the same directory and
+    /// address (after [`VitrineServer::stop`]); `env` adds settings. Its output is appended
+    /// to the first start's files. Waits until `/health/ready` answers 200.
+    pub fn start_again(&mut self, args: &[&str], env: &[(&str, &str)]) {
+        let append = |name: &str| {
+            fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(self.dir.path().join(name))
+                .unwrap_or_else(|e| panic!("opening {name}: {e}"))
+        };
+        let log = self.dir.path().join("serve.log");
+        self.child = vitrine_command(&self.binary, self.dir.path())
+            .args(args)
+            .env("VITRINE_LISTEN", self.addr.to_string())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(append("serve.out"))
+            .stderr(append("serve.log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {} {} again: {e}", self.binary.display(), args.join(" ")));
+        wait_for_http(
+            self.addr,
+            "/health/ready",
+            Duration::from_secs(120),
+            "vitrine (started again)",
+            &log,
+        );
+    }
+}
+
+/// An HTTP answer with its headers (names in lower case).
+#[derive(Debug)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpAnswer {
+    /// The first header of this name (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.0 request (the server closes; no chunking): status, headers and the body's
+/// exact bytes (not decoded, whatever its `Content-Encoding`).
+pub fn http_exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> io::Result<HttpAnswer> {
+    assert!(addr.ip().is_loopback(), "benchmarks talk to loopback only, not {addr}");
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    if !body.is_empty() || method == "POST" || method == "PUT" {
+        let _ = write!(head, "Content-Length: {}\r\n", body.len());
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf)?;
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| io::Error::other("HTTP response without a header end"))?;
+    let text = String::from_utf8_lossy(&buf[..end]);
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().unwrap_or("");
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| io::Error::other(format!("bad status line: {status_line}")))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok(HttpAnswer {
+        status,
+        headers,
+        body: buf[end + 4..].to_vec(),
+    })
+}
+
+/// User + system CPU seconds of a process and its direct children (nginx' master and
+/// workers), from `/proc/<pid>/task/<pid>/children`.
+pub fn process_and_children_cpu_seconds(pid: u32) -> f64 {
+    let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    process_cpu_seconds(pid)
+        + children
+            .split_whitespace()
+            .filter_map(|c| c.parse::<u32>().ok())
+            .map(process_cpu_seconds)
+            .sum::<f64>()
+}
+
+/// Debian's `nginx` (`/usr/sbin/nginx`) with its own configuration, logs and pid file in a
+/// temporary directory, serving one file, pre-gzipped, at one path on a free loopback port;
+/// stopped on drop.
+pub struct Nginx {
+    child: Child,
+    pub addr: SocketAddr,
+    dir: TempDir,
+    pub version: String,
+}
+
+impl Nginx {
+    pub const PROGRAM: &'static str = "/usr/sbin/nginx";
+
+    /// Serves `gzipped` (already gzip bytes) at `path` with `Content-Encoding: gzip` and
+    /// `content_type`, with `workers` worker processes. Waits until `path` answers 200.
+    pub fn serve_gzipped(path: &str, gzipped: &[u8], content_type: &str, workers: usize) -> Nginx {
+        use std::os::unix::fs::PermissionsExt;
+        let program = Path::new(Nginx::PROGRAM);
+        assert!(
+            program.is_file(),
+            "{} is missing: install Debian's package with `apt-get install -y nginx`",
+            program.display()
+        );
+        let out = Command::new(program)
+            .arg("-v")
+            .output()
+            .unwrap_or_else(|e| panic!("running {} -v: {e}", program.display()));
+        let version = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        let dir = tempfile::Builder::new()
+            .prefix("vitrine-bench-nginx-")
+            .tempdir()
+            .expect("temporary directory");
+        // The workers run as an unprivileged user when started by root: they must read the file.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("opening the directory");
+        let www = dir.path().join("www");
+        fs::create_dir(&www).expect("creating the document root");
+        fs::set_permissions(&www, fs::Permissions::from_mode(0o755)).expect("opening the document root");
+        let file = www.join("page.html.gz");
+        fs::write(&file, gzipped).expect("writing the page");
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).expect("opening the page");
+        let temp = dir.path().join("temp");
+        fs::create_dir(&temp).expect("creating nginx' temporary directory");
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let d = dir.path().display();
+        let config = format!(
+            "daemon off;\n\
+             master_process on;\n\
+             worker_processes {workers};\n\
+             error_log {d}/error.log warn;\n\
+             pid {d}/nginx.pid;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n\
+             \x20   access_log off;\n\
+             \x20   client_body_temp_path {d}/temp/body;\n\
+             \x20   proxy_temp_path {d}/temp/proxy;\n\
+             \x20   fastcgi_temp_path {d}/temp/fastcgi;\n\
+             \x20   uwsgi_temp_path {d}/temp/uwsgi;\n\
+             \x20   scgi_temp_path {d}/temp/scgi;\n\
+             \x20   types {{ }}\n\
+             \x20   default_type \"{content_type}\";\n\
+             \x20   server {{\n\
+             \x20       listen {addr};\n\
+             \x20       root {www};\n\
+             \x20       location = {path} {{\n\
+             \x20           add_header Content-Encoding gzip;\n\
+             \x20           try_files /page.html.gz =404;\n\
+             \x20       }}\n\
+             \x20   }}\n\
+             }}\n",
+            www = www.display(),
+        );
+        let conf = dir.path().join("nginx.conf");
+        fs::write(&conf, config).expect("writing nginx.conf");
+        let log = dir.path().join("error.log");
+        let child = Command::new(program)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(&log)
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.path().join("nginx.stderr")).expect("nginx' stderr"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
+        let nginx = Nginx {
+            child,
+            addr,
+            dir,
+            version,
+        };
+        wait_for_http(addr, path, Duration::from_secs(20), "nginx", &log);
+        nginx
+    }
+
+    /// The master process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> String {
+        fs::read_to_string(self.dir.path().join("nginx.conf")).unwrap_or_default()
+    }
+
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.dir.path().join("error.log"))
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGQUIT: a graceful stop of the master and its workers.
+        send_signal(self.child.id(), libc::SIGQUIT);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
