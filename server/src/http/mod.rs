@@ -102,14 +102,22 @@ pub fn router(state: AppState, sessions: SqliteStore, session_key: Key) -> Route
     let assets = ServeDir::new(&config.site_root)
         .call_fallback_on_method_not_allowed(true)
         .not_found_service(axum::routing::any(render::not_found).with_state(state.clone()));
+    // The public status pages (`/status…`) carry no session: they skip the session layer, so
+    // serving a cached page costs no more than its bytes.
     let mut router = Router::new();
+    let mut public_status = Router::new();
     for (spec, method_router) in routes::table() {
-        router = router.route(spec.path, method_router);
+        if spec.access == routes::Access::Public && spec.path.starts_with("/status") {
+            public_status = public_status.route(spec.path, method_router);
+        } else {
+            router = router.route(spec.path, method_router);
+        }
     }
     router
+        .layer(session_layer)
+        .merge(public_status)
         .fallback_service(assets)
         .layer(middleware::from_fn_with_state(state.clone(), guard::cross_origin))
-        .layer(session_layer)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -575,7 +575,15 @@ pub struct StatusPages {
     /// (3 a day): a form cannot be used to flood anyone's inbox.
     pub signups_by_ip: RateLimit,
     pub signups_by_address: RateLimit,
+    /// What each slug asked for names (a published page or none), so a cached page costs
+    /// no query; emptied when any page's settings change, entries live [`SLUG_TTL`].
+    slugs: Mutex<HashMap<String, (Instant, Option<Published>)>>,
 }
+
+/// How long a slug's answer is trusted without asking the database again.
+const SLUG_TTL: Duration = Duration::from_secs(10);
+/// Most slugs remembered (unknown ones too, so random addresses cost one query each).
+const MAX_SLUGS: usize = 10_000;
 
 impl StatusPages {
     pub fn new(board: Arc<Board>, weights: Weights) -> Arc<StatusPages> {
@@ -585,7 +593,30 @@ impl StatusPages {
             weights,
             signups_by_ip: RateLimit::new(10, Duration::from_secs(3600)),
             signups_by_address: RateLimit::new(3, Duration::from_secs(86_400)),
+            slugs: Mutex::default(),
         })
+    }
+
+    /// The published page behind a slug, remembered for a few seconds.
+    pub async fn published(&self, db: &SqlitePool, slug: &str) -> std::result::Result<Option<Published>, sqlx::Error> {
+        if let Some((at, known)) = self.slugs.lock().unwrap_or_else(|p| p.into_inner()).get(slug)
+            && at.elapsed() < SLUG_TTL
+        {
+            return Ok(known.clone());
+        }
+        let found = published(db, slug).await?;
+        let mut slugs = self.slugs.lock().unwrap_or_else(|p| p.into_inner());
+        if slugs.len() >= MAX_SLUGS {
+            slugs.clear();
+        }
+        slugs.insert(slug.to_string(), (Instant::now(), found.clone()));
+        Ok(found)
+    }
+
+    /// A page's settings changed (published, hidden, another time zone): forget every slug.
+    pub fn settings_changed(&self, client_id: i64) {
+        self.slugs.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.board.client_changed(client_id);
     }
 }
 

@@ -128,10 +128,10 @@ pub async fn rendered(
     kind: Kind,
     locale: Locale,
 ) -> Result<Option<Rendered>, sqlx::Error> {
-    let Some(published) = page::published(&state.db, slug).await? else {
+    let pages = &state.status;
+    let Some(published) = pages.published(&state.db, slug).await? else {
         return Ok(None);
     };
-    let pages = &state.status;
     let key = (published.client_id, kind, locale);
     let version = pages.board.version(published.client_id);
     if let Some(cached) = pages.cache.get(key, version) {
@@ -206,7 +206,7 @@ pub async fn atom_feed(
 
 async fn document(state: &AppState, params: &RawPathParams, document: Document) -> Response {
     let slug = path_param(params, "page");
-    let found = match page::published(&state.db, &slug).await {
+    let found = match state.status.published(&state.db, &slug).await {
         Ok(found) => found,
         Err(e) => return failed(e),
     };
@@ -374,7 +374,7 @@ pub async fn save_settings(
     let who = &access.who;
     match page::save_settings(&state.db, &who.caller, &access.client, &form).await {
         Ok(()) => {
-            state.status.board.client_changed(access.client.id);
+            state.status.settings_changed(access.client.id);
             tracing::info!(client = %access.client.slug, "status page settings saved");
             put_flash(&access, FLASH, StatusNotice::Saved).await;
             back(&access, "settings")
@@ -792,7 +792,7 @@ async fn message_page(
 
 /// The published page named in the path, or the public 404.
 async fn published_in_path(state: &AppState, params: &RawPathParams) -> Result<page::Published, Response> {
-    match page::published(&state.db, &path_param(params, "page")).await {
+    match state.status.published(&state.db, &path_param(params, "page")).await {
         Ok(Some(published)) => Ok(published),
         Ok(None) => Err(not_found()),
         Err(e) => Err(failed(e)),
