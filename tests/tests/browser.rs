@@ -31,6 +31,8 @@ fn drive(script: &str, shot: &str) {
         .arg(driver.join(script))
         .arg(&server.base)
         .arg(&screenshot)
+        // Without an SMTP server the mails are files there (status.mjs reads a confirmation link).
+        .env("MAIL_DIR", server.data_dir().join("mail"))
         .output()
         .expect("running node (install nodejs)");
     assert!(
@@ -92,6 +94,13 @@ fn client_admin_reads_the_dashboard_in_chromium() {
 #[test]
 fn the_owner_adds_a_channel_and_the_client_admin_reads_who_is_told_in_chromium() {
     drive("channels.mjs", "channels.png");
+}
+
+/// The public status page on a phone: subscribe, confirm, see an incident; axe-core finds no
+/// serious or critical violation, in light and dark.
+#[test]
+fn the_public_subscribes_to_the_status_page_and_sees_an_incident_on_a_phone_in_chromium() {
+    drive("status.mjs", "status-phone.png");
 }
 
 /// Opens the thresholds page from the client home on a phone, in German: states and explanations.

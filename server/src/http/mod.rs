@@ -102,8 +102,10 @@ pub fn router(state: AppState, sessions: SqliteStore, session_key: Key) -> Route
     let assets = ServeDir::new(&config.site_root)
         .call_fallback_on_method_not_allowed(true)
         .not_found_service(axum::routing::any(render::not_found).with_state(state.clone()));
-    // The public status pages (`/status…`) carry no session: they skip the session layer, so
-    // serving a cached page costs no more than its bytes.
+    // The public status pages (`/status…`) carry no session and set their own headers
+    // (`status::routes::public_headers`: CSP without frames, nosniff, referrer): they skip the
+    // session layer, the cross-site guard (no session to ride on) and the header layers, so a
+    // cached page costs little more than its bytes.
     let mut router = Router::new();
     let mut public_status = Router::new();
     for (spec, method_router) in routes::table() {
@@ -113,11 +115,23 @@ pub fn router(state: AppState, sessions: SqliteStore, session_key: Key) -> Route
             router = router.route(spec.path, method_router);
         }
     }
+    let hsts = || {
+        tower::util::option_layer(config.secure_cookies.then(|| {
+            SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            )
+        }))
+    };
+    let public_status = public_status
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(hsts())
+        .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn_with_state(state.clone(), observe));
     router
-        .layer(session_layer)
-        .merge(public_status)
         .fallback_service(assets)
         .layer(middleware::from_fn_with_state(state.clone(), guard::cross_origin))
+        .layer(session_layer)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -132,15 +146,11 @@ pub fn router(state: AppState, sessions: SqliteStore, session_key: Key) -> Route
             HeaderValue::from_static("same-origin"),
         ))
         // Over HTTPS (secure cookies on): browsers keep to HTTPS for this host for a year.
-        .layer(tower::util::option_layer(config.secure_cookies.then(|| {
-            SetResponseHeaderLayer::if_not_present(
-                header::STRICT_TRANSPORT_SECURITY,
-                HeaderValue::from_static("max-age=31536000"),
-            )
-        })))
+        .layer(hsts())
         // A bug must cost one request a 500, never the connection or the process.
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .merge(public_status)
         .with_state(state)
 }
 

@@ -48,7 +48,7 @@ pub fn find(id: &str) -> Option<&'static Template> {
     TEMPLATES.iter().find(|t| t.id == id)
 }
 
-pub static TEMPLATES: [Template; 6] = [
+pub static TEMPLATES: [Template; 8] = [
     Template {
         id: "error-rate",
         name: [
@@ -238,6 +238,70 @@ pub static TEMPLATES: [Template; 6] = [
                 meaning: "Votre serveur utilise plus de 90 % de sa mémoire. L'application ralentit et le système peut en arrêter des parties pour libérer de la mémoire.",
                 action: "Nous cherchons dans la journée ouvrée le processus qui occupe la mémoire, le redémarrons ou proposons davantage de mémoire.",
                 audience: "Les développeurs de l'agence par e-mail.",
+            },
+        ],
+    },
+    Template {
+        id: "certificate-expiry",
+        name: [
+            "TLS certificate expires in under 14 days",
+            "TLS-Zertifikat läuft in unter 14 Tagen ab",
+            "Certificat TLS expirant dans moins de 14 jours",
+        ],
+        expr: "probe_ssl_earliest_cert_expiry - time()",
+        comparator: "<",
+        value: 14.0 * 86400.0,
+        warning: Some(30.0 * 86400.0),
+        for_secs: 600,
+        severity: "warning",
+        unit: "s",
+        explanation: [
+            Text {
+                meaning: "The certificate that lets browsers open your site securely (the lock in the address bar) ends in less than two weeks. After that day, visitors see a warning instead of your site.",
+                action: "We renew the certificate this week and check that the site shows the new one; nothing changes for your visitors.",
+                audience: "The agency's on-call developer by e-mail; your contact person when the renewal needs something from you (for example a payment to the certificate's issuer).",
+            },
+            Text {
+                meaning: "Das Zertifikat, mit dem Browser Ihre Seite sicher öffnen (das Schloss in der Adresszeile), endet in weniger als zwei Wochen. Ab diesem Tag sehen Besucher eine Warnung statt Ihrer Seite.",
+                action: "Wir erneuern das Zertifikat diese Woche und prüfen, dass die Seite das neue zeigt; für Ihre Besucher ändert sich nichts.",
+                audience: "Die diensthabende Entwicklerin der Agentur per E-Mail; Ihre Ansprechperson, wenn die Erneuerung etwas von Ihnen braucht (zum Beispiel eine Zahlung an den Aussteller).",
+            },
+            Text {
+                meaning: "Le certificat qui permet aux navigateurs d'ouvrir votre site en sécurité (le cadenas dans la barre d'adresse) expire dans moins de deux semaines. Après cette date, les visiteurs voient un avertissement au lieu de votre site.",
+                action: "Nous renouvelons le certificat cette semaine et vérifions que le site présente le nouveau ; rien ne change pour vos visiteurs.",
+                audience: "Le développeur d'astreinte de l'agence par e-mail ; votre interlocuteur si le renouvellement demande quelque chose de votre part (par exemple un paiement à l'émetteur).",
+            },
+        ],
+    },
+    Template {
+        id: "page-check-fails",
+        name: [
+            "A page check fails (down, error or text missing)",
+            "Eine Seitenprüfung schlägt fehl (nicht erreichbar, Fehler oder Text fehlt)",
+            "Une vérification de page échoue (injoignable, erreur ou texte manquant)",
+        ],
+        expr: "probe_success",
+        comparator: "<",
+        value: 1.0,
+        warning: None,
+        for_secs: 120,
+        severity: "critical",
+        unit: "short",
+        explanation: [
+            Text {
+                meaning: "A page we open every minute like a visitor does not work: it does not answer, answers with an error, or lacks the text it must show (for example the “Add to cart” button). Your visitors see the same.",
+                action: "We look at it within 15 minutes, fix it or restore the last working version, and write on your status page what is happening.",
+                audience: "The agency's on-call developer at once by e-mail; your contact person by e-mail; the public through the status page.",
+            },
+            Text {
+                meaning: "Eine Seite, die wir jede Minute wie ein Besucher öffnen, funktioniert nicht: sie antwortet nicht, antwortet mit einem Fehler oder zeigt den Text nicht, den sie zeigen muss (zum Beispiel den Knopf „In den Warenkorb“). Ihre Besucher sehen dasselbe.",
+                action: "Wir sehen es uns innerhalb von 15 Minuten an, beheben es oder stellen die letzte funktionierende Version wieder her und schreiben auf Ihre Statusseite, was passiert.",
+                audience: "Die diensthabende Entwicklerin der Agentur sofort per E-Mail; Ihre Ansprechperson per E-Mail; die Öffentlichkeit über die Statusseite.",
+            },
+            Text {
+                meaning: "Une page que nous ouvrons chaque minute comme un visiteur ne fonctionne pas : elle ne répond pas, répond par une erreur ou n'affiche pas le texte qu'elle doit montrer (par exemple le bouton « Ajouter au panier »). Vos visiteurs voient la même chose.",
+                action: "Nous regardons sous 15 minutes, corrigeons ou remettons la dernière version qui fonctionnait, et écrivons sur votre page d'état ce qui se passe.",
+                audience: "Le développeur d'astreinte de l'agence par e-mail immédiatement ; votre interlocuteur par e-mail ; le public via la page d'état.",
             },
         ],
     },

@@ -16,6 +16,7 @@ use app::dto::{
     ComponentState, FieldProblem, IncidentStatus, IncidentView, PublicComponent, PublicGroup, PublicHistory,
     PublicStatusPage,
 };
+use axum::http::HeaderValue;
 use jiff::tz::TimeZone;
 use sha2::Digest;
 use sqlx::SqlitePool;
@@ -303,9 +304,9 @@ pub struct Rendered {
     pub html: bytes::Bytes,
     pub gzip: bytes::Bytes,
     /// A strong validator of the bytes: `"…"`.
-    pub etag: String,
+    pub etag: HeaderValue,
     /// When these bytes were first built (an HTTP date).
-    pub last_modified: String,
+    pub last_modified: HeaderValue,
 }
 
 struct Entry {
@@ -355,9 +356,14 @@ impl PageCache {
     /// Keeps a newly rendered page; the same bytes as before keep their `Last-Modified`.
     pub fn put(&self, key: Key, version: u64, html: String) -> Rendered {
         let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(html.as_bytes()))[..32]);
+        // Hex digits between quotes: always a valid header value.
+        let etag = HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let last_modified = entries.get(&key).filter(|e| e.page.etag == etag).map_or_else(
-            || httpdate::fmt_http_date(std::time::SystemTime::now()),
+            || {
+                HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
+                    .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
+            },
             |e| e.page.last_modified.clone(),
         );
         let page = Rendered {
@@ -379,7 +385,7 @@ impl PageCache {
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing to a Vec does not fail.
     let _ = encoder.write_all(bytes);
     encoder.finish().unwrap_or_default()
@@ -577,7 +583,7 @@ pub struct StatusPages {
     pub signups_by_address: RateLimit,
     /// What each slug asked for names (a published page or none), so a cached page costs
     /// no query; emptied when any page's settings change, entries live [`SLUG_TTL`].
-    slugs: Mutex<HashMap<String, (Instant, Option<Published>)>>,
+    slugs: Mutex<HashMap<String, (Instant, Option<Arc<Published>>)>>,
 }
 
 /// How long a slug's answer is trusted without asking the database again.
@@ -598,13 +604,17 @@ impl StatusPages {
     }
 
     /// The published page behind a slug, remembered for a few seconds.
-    pub async fn published(&self, db: &SqlitePool, slug: &str) -> std::result::Result<Option<Published>, sqlx::Error> {
+    pub async fn published(
+        &self,
+        db: &SqlitePool,
+        slug: &str,
+    ) -> std::result::Result<Option<Arc<Published>>, sqlx::Error> {
         if let Some((at, known)) = self.slugs.lock().unwrap_or_else(|p| p.into_inner()).get(slug)
             && at.elapsed() < SLUG_TTL
         {
             return Ok(known.clone());
         }
-        let found = published(db, slug).await?;
+        let found = published(db, slug).await?.map(Arc::new);
         let mut slugs = self.slugs.lock().unwrap_or_else(|p| p.into_inner());
         if slugs.len() >= MAX_SLUGS {
             slugs.clear();

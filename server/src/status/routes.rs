@@ -47,7 +47,9 @@ fn language(query: &LanguageQuery, headers: &HeaderMap) -> Locale {
 fn public_headers(headers: &mut HeaderMap) {
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=30, stale-while-revalidate=60"),
+        // Kept by anyone but checked each time (a 304 when unchanged): during an outage a
+        // reload shows the news at once.
+        HeaderValue::from_static("public, no-cache"),
     );
     headers.insert(
         header::VARY,
@@ -60,6 +62,7 @@ fn public_headers(headers: &mut HeaderMap) {
         ),
     );
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -78,10 +81,11 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 
 /// The rendered page as an answer: `304` when the browser has these bytes, gzip when accepted.
 fn serve(rendered: Rendered, request: &HeaderMap, content_type: &'static str) -> Response {
+    let etag = rendered.etag.to_str().unwrap_or("");
     let fresh = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == rendered.etag || t.trim() == "*"));
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else if accepts_gzip(request) {
@@ -96,12 +100,8 @@ fn serve(rendered: Rendered, request: &HeaderMap, content_type: &'static str) ->
     let headers = response.headers_mut();
     public_headers(headers);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(etag) = HeaderValue::from_str(&rendered.etag) {
-        headers.insert(header::ETAG, etag);
-    }
-    if let Ok(date) = HeaderValue::from_str(&rendered.last_modified) {
-        headers.insert(header::LAST_MODIFIED, date);
-    }
+    headers.insert(header::ETAG, rendered.etag);
+    headers.insert(header::LAST_MODIFIED, rendered.last_modified);
     response
 }
 
@@ -153,55 +153,39 @@ pub async fn rendered(
     Ok(Some(pages.cache.put(key, version, text)))
 }
 
-async fn public_document(
-    state: &AppState,
-    params: &RawPathParams,
-    query: &LanguageQuery,
-    headers: &HeaderMap,
-    kind: Kind,
-) -> Response {
-    let locale = language(query, headers);
-    match rendered(state, &path_param(params, "page"), kind, locale).await {
+/// The hot path of the public pages: the request is read in place (no header map copied).
+async fn public_document(state: &AppState, request: axum::extract::Request, kind: Kind) -> Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, _) = request.into_parts();
+    let params = match RawPathParams::from_request_parts(&mut parts, state).await {
+        Ok(params) => params,
+        Err(_) => return not_found(),
+    };
+    let query: LanguageQuery =
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or(LanguageQuery { lang: None });
+    let headers = &parts.headers;
+    let locale = language(&query, headers);
+    match rendered(state, &path_param(&params, "page"), kind, locale).await {
         Ok(Some(page)) => serve(page, headers, kind.content_type()),
         Ok(None) => not_found(),
         Err(e) => failed(e),
     }
 }
 
-pub async fn public_page(
-    State(state): State<AppState>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    public_document(&state, &params, &query, &headers, Kind::Page).await
+pub async fn public_page(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    public_document(&state, request, Kind::Page).await
 }
 
-pub async fn history_page(
-    State(state): State<AppState>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    public_document(&state, &params, &query, &headers, Kind::History).await
+pub async fn history_page(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    public_document(&state, request, Kind::History).await
 }
 
-pub async fn rss_feed(
-    State(state): State<AppState>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    public_document(&state, &params, &query, &headers, Kind::Rss).await
+pub async fn rss_feed(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    public_document(&state, request, Kind::Rss).await
 }
 
-pub async fn atom_feed(
-    State(state): State<AppState>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    public_document(&state, &params, &query, &headers, Kind::Atom).await
+pub async fn atom_feed(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    public_document(&state, request, Kind::Atom).await
 }
 
 async fn document(state: &AppState, params: &RawPathParams, document: Document) -> Response {
@@ -791,7 +775,10 @@ async fn message_page(
 }
 
 /// The published page named in the path, or the public 404.
-async fn published_in_path(state: &AppState, params: &RawPathParams) -> Result<page::Published, Response> {
+async fn published_in_path(
+    state: &AppState,
+    params: &RawPathParams,
+) -> Result<std::sync::Arc<page::Published>, Response> {
     match state.status.published(&state.db, &path_param(params, "page")).await {
         Ok(Some(published)) => Ok(published),
         Ok(None) => Err(not_found()),
