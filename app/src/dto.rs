@@ -1381,6 +1381,8 @@ pub struct SourceRow {
 pub struct StatusSettingsPage {
     pub client_name: String,
     pub client_slug: String,
+    /// The page's absolute address, for the badge and widget snippets.
+    pub public_url: String,
     pub published: bool,
     pub time_zone: String,
     pub components: Vec<ComponentRow>,

@@ -293,6 +293,58 @@ pub fn render_message(locale: Locale, client_name: &str, slug: &str, message: Pu
     document(locale, &title, slug, body)
 }
 
+/// A badge in the shape of shields.io's: a grey label and the value on the state's colour
+/// (colours with white text at WCAG AA contrast); with a component, its name and 90-day uptime.
+pub fn state_badge(locale: Locale, state: ComponentState, component: Option<&PublicComponent>) -> String {
+    let colour = match state {
+        ComponentState::Operational => "#1d7a46",
+        ComponentState::UnderMaintenance => "#2f5fa8",
+        ComponentState::DegradedPerformance => "#7a5000",
+        ComponentState::PartialOutage => "#a4480a",
+        ComponentState::MajorOutage => "#b3261e",
+    };
+    let (label, value) = match component {
+        Some(c) => (
+            c.name.clone(),
+            match c.uptime_90 {
+                Some(u) => format!("{} · {}", state_text(locale, state), uptime_text(locale, u)),
+                None => state_text(locale, state).to_string(),
+            },
+        ),
+        None => (
+            td_string!(locale, status_badge_label).to_string(),
+            state_text(locale, state).to_string(),
+        ),
+    };
+    // About 7 units per character of an 11 px sans-serif, plus padding.
+    let width = |text: &str| text.chars().count() * 7 + 12;
+    let (left, right) = (width(&label), width(&value));
+    let total = left + right;
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{total}\" height=\"20\" role=\"img\" aria-label=\"{label}: {value}\">\
+         <title>{label}: {value}</title>\
+         <rect width=\"{left}\" height=\"20\" fill=\"#555\"/><rect x=\"{left}\" width=\"{right}\" height=\"20\" fill=\"{colour}\"/>\
+         <g fill=\"#fff\" font-family=\"Verdana,DejaVu Sans,sans-serif\" font-size=\"11\">\
+         <text x=\"6\" y=\"14\">{label}</text><text x=\"{x}\" y=\"14\">{value}</text></g></svg>",
+        label = escape(&label),
+        value = escape(&value),
+        x = left + 6,
+    )
+}
+
+/// The banner alone, for an `<iframe>`: the state in words and a link to the page.
+pub fn render_widget(locale: Locale, page: PublicStatusPage, url: &str) -> String {
+    let title = page_title(locale, &page.client_name);
+    let body = view! {
+        <a class=format!("banner widget {}", page.overall.class()) href=url.to_string() target="_blank" rel="noopener">
+            <strong>{banner_text(locale, page.overall)}</strong>
+            <span>{td_string!(locale, status_widget_more)}</span>
+        </a>
+    }
+    .to_html();
+    document(locale, &title, &page.slug, body)
+}
+
 /// The page of past incidents, by month.
 pub fn render_history(locale: Locale, history: PublicHistory) -> String {
     let title = page_title(locale, &history.client_name);

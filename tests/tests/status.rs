@@ -112,6 +112,38 @@ async fn the_demos_public_page_is_private_light_and_cached() {
     assert_eq!(french.set_cookies(), Vec::<String>::new());
     french.expect_text("Europe/Berlin");
 
+    // Badges and the widget for the client's own sites.
+    let badge = anonymous.get("/status/acme/badge.svg?lang=en").await;
+    badge
+        .expect_status(200)
+        .expect_text("<svg")
+        .expect_text("status: Operational");
+    assert_eq!(badge.header("content-type"), Some("image/svg+xml"));
+    let checkout = summary(&anonymous, "acme").await["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Checkout")
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let component = anonymous
+        .get(&format!("/status/acme/components/{checkout}/badge.svg?lang=en"))
+        .await;
+    component.expect_status(200).expect_text("Checkout: Operational · 99.");
+    let missing = anonymous.get("/status/acme/components/999999/badge.svg").await;
+    assert_eq!(missing.status, 404);
+    let widget = anonymous.get("/status/acme/widget?lang=en").await;
+    widget.expect_status(200).expect_text("All systems operational");
+    assert!(
+        widget
+            .header("content-security-policy")
+            .is_some_and(|p| p.contains("frame-ancestors *"))
+    );
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|p| p.contains("frame-ancestors 'none'"))
+    );
+
     let css = anonymous.get("/status.css").await;
     css.expect_status(200);
     assert!(css.header("content-type").is_some_and(|t| t.starts_with("text/css")));

@@ -16,9 +16,10 @@ struct Series {
     buckets: [u64; BUCKETS.len() + 1],
 }
 
+/// By route pattern, then by method and status: a request to a known route allocates nothing.
 #[derive(Default)]
 pub struct Metrics {
-    series: Mutex<BTreeMap<(String, &'static str, u16), Series>>,
+    series: Mutex<BTreeMap<String, BTreeMap<(&'static str, u16), Series>>>,
 }
 
 impl Metrics {
@@ -26,7 +27,11 @@ impl Metrics {
         let seconds = took.as_secs_f64();
         let slot = BUCKETS.iter().position(|le| seconds <= *le).unwrap_or(BUCKETS.len());
         let mut series = self.series.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = series.entry((route.to_string(), method, status)).or_default();
+        let by_route = match series.get_mut(route) {
+            Some(by_route) => by_route,
+            None => series.entry(route.to_string()).or_default(),
+        };
+        let entry = by_route.entry((method, status)).or_default();
         entry.count += 1;
         entry.sum += seconds;
         entry.buckets[slot] += 1;
@@ -37,14 +42,19 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP vitrine_http_requests_total HTTP requests answered, by route, method and status.\n");
         out.push_str("# TYPE vitrine_http_requests_total counter\n");
-        for ((route, method, status), s) in series.iter() {
-            let labels = labels(route, method, *status);
+        let all = || {
+            series
+                .iter()
+                .flat_map(|(route, by)| by.iter().map(move |((method, status), s)| (route, *method, *status, s)))
+        };
+        for (route, method, status, s) in all() {
+            let labels = labels(route, method, status);
             let _ = writeln!(out, "vitrine_http_requests_total{{{labels}}} {}", s.count);
         }
         out.push_str("# HELP vitrine_http_request_duration_seconds Time to answer HTTP requests.\n");
         out.push_str("# TYPE vitrine_http_request_duration_seconds histogram\n");
-        for ((route, method, status), s) in series.iter() {
-            let labels = labels(route, method, *status);
+        for (route, method, status, s) in all() {
+            let labels = labels(route, method, status);
             let mut cumulative = 0;
             for (le, count) in BUCKETS.iter().zip(s.buckets.iter()) {
                 cumulative += count;

@@ -158,11 +158,9 @@ pub fn router(state: AppState, sessions: SqliteStore, session_key: Key) -> Route
 /// which would give one series per client slug).
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_string();
+    // The pattern is shared (an Arc), not copied.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
     let method = match request.method().as_str() {
         "GET" => "GET",
         "POST" => "POST",

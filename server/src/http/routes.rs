@@ -369,6 +369,14 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             post(status::unsubscribe),
         ),
         r("GET", "/status/{page}/feed.rss", Public, get(status::rss_feed)),
+        r("GET", "/status/{page}/badge.svg", Public, get(status::badge)),
+        r(
+            "GET",
+            "/status/{page}/components/{component}/badge.svg",
+            Public,
+            get(status::component_badge),
+        ),
+        r("GET", "/status/{page}/widget", Public, get(status::widget)),
         r("GET", "/status/{page}/feed.atom", Public, get(status::atom_feed)),
         r(
             "GET",

@@ -17,7 +17,7 @@ use crate::tenancy::{FormCheck, Result, TenancyError, is_unique_violation};
 use app::dto::{ComponentState, FieldProblem};
 use sqlx::SqlitePool;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 use vitrine_promql::Labels;
@@ -450,7 +450,7 @@ pub struct Board {
     /// The state of each component as last written.
     current: Mutex<Option<HashMap<i64, ComponentState>>>,
     /// Per client: a number that grows whenever its page may look different.
-    versions: Mutex<HashMap<i64, u64>>,
+    versions: RwLock<HashMap<i64, u64>>,
     changed: Notify,
 }
 
@@ -462,7 +462,7 @@ impl Board {
             scraper,
             rules,
             current: Mutex::new(None),
-            versions: Mutex::default(),
+            versions: RwLock::default(),
             changed: Notify::new(),
         })
     }
@@ -475,7 +475,7 @@ impl Board {
     pub fn version(&self, client_id: i64) -> u64 {
         *self
             .versions
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&client_id)
             .unwrap_or(&0)
@@ -485,7 +485,7 @@ impl Board {
     pub fn client_changed(&self, client_id: i64) {
         *self
             .versions
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .entry(client_id)
             .or_default() += 1;
@@ -608,7 +608,7 @@ impl Board {
         tx.commit().await?;
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         let current = current.get_or_insert_default();
-        let mut versions = self.versions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut versions = self.versions.write().unwrap_or_else(|p| p.into_inner());
         for (client_id, id, state) in changes {
             tracing::info!(component = id, state = state.as_str(), "component state changed");
             current.insert(id, state);

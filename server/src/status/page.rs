@@ -22,7 +22,7 @@ use sha2::Digest;
 use sqlx::SqlitePool;
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// How many days of bars the page shows.
@@ -322,12 +322,19 @@ pub enum Kind {
     History,
     Rss,
     Atom,
+    /// The overall state as an SVG badge.
+    Badge,
+    /// A component's state and 90-day uptime as an SVG badge.
+    ComponentBadge(i64),
+    /// The banner alone, for an `<iframe>` on another site.
+    Widget,
 }
 
 impl Kind {
     pub fn content_type(self) -> &'static str {
         match self {
-            Kind::Page | Kind::History => "text/html; charset=utf-8",
+            Kind::Page | Kind::History | Kind::Widget => "text/html; charset=utf-8",
+            Kind::Badge | Kind::ComponentBadge(_) => "image/svg+xml",
             Kind::Rss => "application/rss+xml; charset=utf-8",
             Kind::Atom => "application/atom+xml; charset=utf-8",
         }
@@ -340,13 +347,13 @@ pub type Key = (i64, Kind, Locale);
 /// The rendered pages by client, kind and language.
 #[derive(Default)]
 pub struct PageCache {
-    entries: Mutex<HashMap<Key, Entry>>,
+    entries: RwLock<HashMap<Key, Entry>>,
 }
 
 impl PageCache {
     /// The cached page if it is still current.
     pub fn get(&self, key: Key, version: u64) -> Option<Rendered> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         entries
             .get(&key)
             .filter(|e| e.version == version && e.built.elapsed() < MAX_AGE)
@@ -358,7 +365,7 @@ impl PageCache {
         let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(html.as_bytes()))[..32]);
         // Hex digits between quotes: always a valid header value.
         let etag = HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         let last_modified = entries.get(&key).filter(|e| e.page.etag == etag).map_or_else(
             || {
                 HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
@@ -583,8 +590,11 @@ pub struct StatusPages {
     pub signups_by_address: RateLimit,
     /// What each slug asked for names (a published page or none), so a cached page costs
     /// no query; emptied when any page's settings change, entries live [`SLUG_TTL`].
-    slugs: Mutex<HashMap<String, (Instant, Option<Arc<Published>>)>>,
+    slugs: RwLock<HashMap<String, SlugAnswer>>,
 }
+
+/// When a slug was looked up, and the published page it names (if any).
+type SlugAnswer = (Instant, Option<Arc<Published>>);
 
 /// How long a slug's answer is trusted without asking the database again.
 const SLUG_TTL: Duration = Duration::from_secs(10);
@@ -599,7 +609,7 @@ impl StatusPages {
             weights,
             signups_by_ip: RateLimit::new(10, Duration::from_secs(3600)),
             signups_by_address: RateLimit::new(3, Duration::from_secs(86_400)),
-            slugs: Mutex::default(),
+            slugs: RwLock::default(),
         })
     }
 
@@ -609,13 +619,13 @@ impl StatusPages {
         db: &SqlitePool,
         slug: &str,
     ) -> std::result::Result<Option<Arc<Published>>, sqlx::Error> {
-        if let Some((at, known)) = self.slugs.lock().unwrap_or_else(|p| p.into_inner()).get(slug)
+        if let Some((at, known)) = self.slugs.read().unwrap_or_else(|p| p.into_inner()).get(slug)
             && at.elapsed() < SLUG_TTL
         {
             return Ok(known.clone());
         }
         let found = published(db, slug).await?.map(Arc::new);
-        let mut slugs = self.slugs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slugs = self.slugs.write().unwrap_or_else(|p| p.into_inner());
         if slugs.len() >= MAX_SLUGS {
             slugs.clear();
         }
@@ -625,7 +635,7 @@ impl StatusPages {
 
     /// A page's settings changed (published, hidden, another time zone): forget every slug.
     pub fn settings_changed(&self, client_id: i64) {
-        self.slugs.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.slugs.write().unwrap_or_else(|p| p.into_inner()).clear();
         self.board.client_changed(client_id);
     }
 }

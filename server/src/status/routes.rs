@@ -98,6 +98,8 @@ fn serve(rendered: Rendered, request: &HeaderMap, content_type: &'static str) ->
         rendered.html.clone().into_response()
     };
     let headers = response.headers_mut();
+    // Room for all of them at once.
+    headers.reserve(10);
     public_headers(headers);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::ETAG, rendered.etag);
@@ -149,6 +151,12 @@ pub async fn rendered(
         Kind::History => app::status::render_history(locale, snapshot.history(language)),
         Kind::Rss => feeds::rss(&snapshot, &url, locale),
         Kind::Atom => feeds::atom(&snapshot, &url, locale),
+        Kind::Badge => app::status::state_badge(locale, snapshot.overall(), None),
+        Kind::ComponentBadge(id) => match snapshot.components.iter().find(|c| c.component.id == id) {
+            Some(shown) => app::status::state_badge(locale, shown.public.state, Some(&shown.public)),
+            None => return Ok(None),
+        },
+        Kind::Widget => app::status::render_widget(locale, snapshot.page(language), &url),
     };
     Ok(Some(pages.cache.put(key, version, text)))
 }
@@ -166,7 +174,19 @@ async fn public_document(state: &AppState, request: axum::extract::Request, kind
     let headers = &parts.headers;
     let locale = language(&query, headers);
     match rendered(state, &path_param(&params, "page"), kind, locale).await {
-        Ok(Some(page)) => serve(page, headers, kind.content_type()),
+        Ok(Some(page)) => {
+            let mut response = serve(page, headers, kind.content_type());
+            if kind == Kind::Widget {
+                // The widget is made to be framed by the client's own sites.
+                response.headers_mut().insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(
+                        "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors *",
+                    ),
+                );
+            }
+            response
+        }
         Ok(None) => not_found(),
         Err(e) => failed(e),
     }
@@ -178,6 +198,25 @@ pub async fn public_page(State(state): State<AppState>, request: axum::extract::
 
 pub async fn history_page(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     public_document(&state, request, Kind::History).await
+}
+
+pub async fn badge(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    public_document(&state, request, Kind::Badge).await
+}
+
+pub async fn component_badge(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let component = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .nth(1)
+        .and_then(|id| id.parse::<i64>().ok())
+        .unwrap_or(-1);
+    public_document(&state, request, Kind::ComponentBadge(component)).await
+}
+
+pub async fn widget(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    public_document(&state, request, Kind::Widget).await
 }
 
 pub async fn rss_feed(State(state): State<AppState>, request: axum::extract::Request) -> Response {
@@ -325,6 +364,7 @@ async fn render_settings(
     let page = StatusSettingsPage {
         client_name,
         client_slug: access.client.slug.clone(),
+        public_url: format!("{}/status/{}", state.public_base, access.client.slug),
         published: settings.published,
         time_zone: settings.time_zone,
         components: rows,
