@@ -19,8 +19,10 @@ struct Series {
 /// By route pattern, then by method and status: a request to a known route allocates nothing.
 #[derive(Default)]
 pub struct Metrics {
-    series: Mutex<BTreeMap<String, BTreeMap<(&'static str, u16), Series>>>,
+    series: Mutex<BTreeMap<String, ByMethodAndStatus>>,
 }
+
+type ByMethodAndStatus = BTreeMap<(&'static str, u16), Series>;
 
 impl Metrics {
     pub fn observe(&self, route: &str, method: &'static str, status: u16, took: Duration) {

@@ -170,6 +170,6 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let response = next.run(request).await;
     state
         .metrics
-        .observe(&route, method, response.status().as_u16(), started.elapsed());
+        .observe(route, method, response.status().as_u16(), started.elapsed());
     response
 }
