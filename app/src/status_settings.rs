@@ -404,8 +404,29 @@ pub fn StatusSettings(locale: Locale, page: StatusSettingsPage, csrf: String) ->
         .as_ref()
         .map(|n| view! { <p class="alert success" role="status">{notice_text(locale, n)}</p> });
     let published_text = if page.published {
-        view! { <p>{td_string!(locale, status_published_yes)} " " <a href=public.clone()>{public.clone()}</a></p> }
-            .into_any()
+        let url = page.public_url.clone();
+        let name = page.client_name.replace('"', "&quot;");
+        let badge = format!("<img src=\"{url}/badge.svg\" alt=\"{name}\">");
+        let widget = format!(
+            "<iframe src=\"{url}/widget\" title=\"{name}\" width=\"320\" height=\"90\" frameborder=\"0\"></iframe>"
+        );
+        view! {
+            <p>{td_string!(locale, status_published_yes)} " " <a href=public.clone()>{public.clone()}</a></p>
+            <details>
+                <summary>{td_string!(locale, status_embed)}</summary>
+                <p class="hint">{td_string!(locale, status_embed_intro)}</p>
+                <p>{td_string!(locale, status_embed_badge)}</p>
+                <pre class="snippet">{badge}</pre>
+                <p>{td_string!(locale, status_embed_widget)}</p>
+                <pre class="snippet">{widget}</pre>
+                <p>
+                    <a href=format!("{public}/badge.svg")>"badge.svg"</a> " · "
+                    <a href=format!("{public}/widget")>"widget"</a> " · "
+                    <a href=format!("{public}/api/v2/summary.json")>"summary.json"</a>
+                </p>
+            </details>
+        }
+        .into_any()
     } else {
         view! { <p>{td_string!(locale, status_published_no)}</p> }.into_any()
     };

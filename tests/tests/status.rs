@@ -233,7 +233,9 @@ async fn an_unpublished_page_is_the_same_404_as_a_missing_one() {
     acme.get("/clients/acme/status")
         .await
         .expect_status(200)
-        .expect_text("Checkout");
+        .expect_text("Checkout")
+        .expect_text("/status/acme/badge.svg\" alt=\"ACME Shop\"&gt;")
+        .expect_text("/status/acme/widget");
     let refused = acme
         .post_form("/clients/acme/status", &[("csrf", csrf.as_str()), ("time_zone", "UTC")])
         .await;
