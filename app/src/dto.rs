@@ -1326,6 +1326,8 @@ pub struct PublicComponent {
     pub uptime_30: Option<f64>,
     pub uptime_90: Option<f64>,
     pub days: Vec<DayBar>,
+    /// It follows a probe: its answer times are drawn (response-time.svg).
+    pub probed: bool,
 }
 
 /// Components under one group name ('' for those in none).

@@ -457,7 +457,8 @@ fn bars(locale: Locale, component: &PublicComponent) -> impl IntoView + use<> {
     }
 }
 
-fn component_view(locale: Locale, component: PublicComponent) -> impl IntoView {
+fn component_view(locale: Locale, slug: &str, component: PublicComponent) -> impl IntoView {
+    let slug = slug.to_string();
     let problem_days: Vec<String> = component
         .days
         .iter()
@@ -495,6 +496,18 @@ fn component_view(locale: Locale, component: PublicComponent) -> impl IntoView {
                 {uptime(td_string!(locale, status_uptime_90), component.uptime_90)}
                 <span>{td_string!(locale, status_today)}</span>
             </div>
+            {component.probed.then(|| view! {
+                <details class="response-time">
+                    <summary>{td_string!(locale, status_response_time)}</summary>
+                    <img
+                        src=format!("/status/{slug}/components/{}/response-time.svg?lang={}", component.id, locale.as_str())
+                        alt=td_string!(locale, status_response_time_alt)
+                        loading="lazy"
+                        width="900"
+                        height="300"
+                    />
+                </details>
+            })}
             {details}
         </article>
     }
@@ -516,7 +529,7 @@ pub fn render(locale: Locale, page: PublicStatusPage) -> String {
             let components = group
                 .components
                 .into_iter()
-                .map(|c| component_view(locale, c))
+                .map(|c| component_view(locale, &page.slug, c))
                 .collect_view();
             view! { <section class="group">{heading}{components}</section> }
         })
@@ -590,6 +603,7 @@ mod tests {
                     state: ComponentState::PartialOutage,
                     uptime_30: Some(0.99987),
                     uptime_90: Some(0.9999),
+                    probed: true,
                     days: vec![
                         day("2026-12-05", None, None, 0),
                         day("2026-12-06", Some(ComponentState::Operational), Some(1.0), 0),

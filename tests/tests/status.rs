@@ -134,6 +134,28 @@ async fn the_demos_public_page_is_private_light_and_cached() {
         .get(&format!("/status/acme/components/{checkout}/badge.svg?lang=en"))
         .await;
     component.expect_status(200).expect_text("Checkout: Operational · 99.");
+    let chart = anonymous
+        .get(&format!("/status/acme/components/{checkout}/response-time.svg"))
+        .await;
+    chart
+        .expect_status(200)
+        .expect_text("<svg")
+        .expect_text("prefers-color-scheme: dark");
+    assert_eq!(chart.header("content-type"), Some("image/svg+xml"));
+    page.expect_text(&format!("/status/acme/components/{checkout}/response-time.svg"));
+    let shop_data = anonymous.get("/status/acme/api/v2/components.json").await;
+    let shop_data: serde_json::Value = serde_json::from_str(&shop_data.body).unwrap();
+    let shop_data = shop_data["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Shop data")
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let unprobed = anonymous
+        .get(&format!("/status/acme/components/{shop_data}/response-time.svg"))
+        .await;
+    assert_eq!(unprobed.status, 404, "a component without a probe has no chart");
     let missing = anonymous.get("/status/acme/components/999999/badge.svg").await;
     assert_eq!(missing.status, 404);
     let widget = anonymous.get("/status/acme/widget?lang=en").await;

@@ -377,6 +377,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(status::component_badge),
         ),
         r("GET", "/status/{page}/widget", Public, get(status::widget)),
+        r(
+            "GET",
+            "/status/{page}/components/{component}/response-time.svg",
+            Public,
+            get(status::response_time),
+        ),
         r("GET", "/status/{page}/feed.atom", Public, get(status::atom_feed)),
         r(
             "GET",

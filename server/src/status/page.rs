@@ -275,6 +275,10 @@ pub async fn snapshot(
             uptime_30: uptime::over(&days, 30),
             uptime_90: uptime::over(&days, DAYS),
             days,
+            probed: component
+                .sources
+                .iter()
+                .any(|s| s.kind == components::SourceKind::Probe),
         };
         shown.push(Shown {
             component,

@@ -693,6 +693,28 @@ pub async fn of_environment(
         .collect())
 }
 
+/// The selector of a probe's answer times, confined to its place: for its chart.
+pub async fn duration_selector(db: &SqlitePool, client_id: i64, id: i64) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT pr.slug, e.name, p.name FROM probes p
+         JOIN projects pr ON pr.id = p.project_id JOIN environments e ON e.id = p.environment_id
+         WHERE p.id = ? AND p.client_id = ?",
+    )
+    .bind(id)
+    .bind(client_id)
+    .fetch_optional(db)
+    .await?;
+    let quote = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    Ok(row.map(|(project, environment, name)| {
+        format!(
+            "probe_duration_seconds{{job=\"probe\",probe=\"{}\",project=\"{}\",environment=\"{}\"}}",
+            quote(&name),
+            quote(&project),
+            quote(&environment)
+        )
+    }))
+}
+
 /// The client's probes by id and name, for the status page's sources.
 pub async fn names(db: &SqlitePool, client_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
     sqlx::query_as(

@@ -215,6 +215,91 @@ pub async fn component_badge(State(state): State<AppState>, request: axum::extra
     public_document(&state, request, Kind::ComponentBadge(component)).await
 }
 
+/// `GET /status/{page}/components/{component}/response-time.svg`: how long the component's
+/// first probe took over the last 24 hours, drawn on the server, in the page's light or dark.
+pub async fn response_time(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    Query(query): Query<LanguageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = language(&query, &headers);
+    let published = match published_in_path(&state, &params).await {
+        Ok(published) => published,
+        Err(response) => return response,
+    };
+    let id = path_param(&params, "component").parse::<i64>().unwrap_or(-1);
+    let listed = match components::load(&state.db, Some(published.client_id)).await {
+        Ok(listed) => listed,
+        Err(e) => return failed(e),
+    };
+    let probe = listed
+        .iter()
+        .find(|c| c.id == id)
+        .and_then(|c| c.sources.iter().find(|s| s.kind == components::SourceKind::Probe));
+    let Some(probe) = probe else {
+        return not_found();
+    };
+    let selector = match probes::duration_selector(&state.db, published.client_id, probe.source_id).await {
+        Ok(Some(selector)) => selector,
+        Ok(None) => return not_found(),
+        Err(e) => return failed(e),
+    };
+    let Ok(expr) = vitrine_promql::parse(&selector) else {
+        return not_found();
+    };
+    let end = crate::store::now_ms();
+    let (start, step) = (end - 86_400_000, 300_000);
+    let value = state
+        .queries
+        .run(
+            crate::store::tenant(published.client_id),
+            expr,
+            crate::query::Span::Range { start, end, step },
+            None,
+        )
+        .await;
+    let lines: Vec<crate::chart::ChartSeries> = match value {
+        Ok(vitrine_promql::Value::Matrix(matrix)) => matrix
+            .iter()
+            .take(1)
+            .map(|series| crate::chart::ChartSeries {
+                colour: 0,
+                points: series.points.iter().map(|p| (p.t, p.v)).collect(),
+            })
+            .collect(),
+        Ok(_) => Vec::new(),
+        Err(e) => return failed(e),
+    };
+    let chart = crate::chart::Chart {
+        series: &lines,
+        start_ms: start,
+        end_ms: end,
+        step_ms: step,
+        locale,
+        unit: Some("s"),
+        marks: crate::chart::Marks::default(),
+        markers: &[],
+    }
+    .svg();
+    // As an image the chart has no page around it: its own colour for the text and axes.
+    let themed = chart.replacen(
+        "class=\"chart\"",
+        "class=\"chart\"><style>svg{color:#1d1f21}@media (prefers-color-scheme: dark){svg{color:#eceef0}}</style><g",
+        1,
+    );
+    let themed = match themed.rfind("</svg>") {
+        Some(end) => format!("{}</g></svg>", &themed[..end]),
+        None => themed,
+    };
+    let mut response = themed.into_response();
+    let headers = response.headers_mut();
+    public_headers(headers);
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    response
+}
+
 pub async fn widget(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     public_document(&state, request, Kind::Widget).await
 }
