@@ -19,7 +19,7 @@ use crate::http::targets::{Extras, redirect_with, render_targets};
 use crate::tenancy::TenancyError;
 use app::Locale;
 use app::dto::*;
-use axum::extract::{Query, RawPathParams, State};
+use axum::extract::{RawPathParams, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -126,14 +126,11 @@ fn failed(e: impl std::fmt::Display) -> Response {
 /// A public document of a client in a language, from the cache or built now.
 pub async fn rendered(
     state: &AppState,
-    slug: &str,
+    published: &page::Published,
     kind: Kind,
     locale: Locale,
 ) -> Result<Option<Rendered>, sqlx::Error> {
     let pages = &state.status;
-    let Some(published) = pages.published(&state.db, slug).await? else {
-        return Ok(None);
-    };
     let key = (published.client_id, kind, locale);
     let version = pages.board.version(published.client_id);
     if let Some(cached) = pages.cache.get(key, version) {
@@ -143,9 +140,9 @@ pub async fn rendered(
         Kind::Page => Incidents::Unresolved,
         _ => Incidents::LastYear,
     };
-    let snapshot = page::snapshot(&state.db, &pages.board, pages.weights, &published, which).await?;
+    let snapshot = page::snapshot(&state.db, &pages.board, pages.weights, published, which).await?;
     let language = app::language_tag(locale);
-    let url = format!("{}/status/{slug}", state.public_base);
+    let url = format!("{}/status/{}", state.public_base, published.slug);
     let text = match kind {
         Kind::Page => app::status::render(locale, snapshot.page(language)),
         Kind::History => app::status::render_history(locale, snapshot.history(language)),
@@ -165,15 +162,12 @@ pub async fn rendered(
 async fn public_document(state: &AppState, request: axum::extract::Request, kind: Kind) -> Response {
     use axum::extract::FromRequestParts;
     let (mut parts, _) = request.into_parts();
-    let params = match RawPathParams::from_request_parts(&mut parts, state).await {
-        Ok(params) => params,
-        Err(_) => return not_found(),
+    let PublicPage { published, locale } = match PublicPage::from_request_parts(&mut parts, state).await {
+        Ok(page) => page,
+        Err(response) => return response,
     };
-    let query: LanguageQuery =
-        serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or(LanguageQuery { lang: None });
     let headers = &parts.headers;
-    let locale = language(&query, headers);
-    match rendered(state, &path_param(&params, "page"), kind, locale).await {
+    match rendered(state, &published, kind, locale).await {
         Ok(Some(page)) => {
             let mut response = serve(page, headers, kind.content_type());
             if kind == Kind::Widget {
@@ -217,17 +211,8 @@ pub async fn component_badge(State(state): State<AppState>, request: axum::extra
 
 /// `GET /status/{page}/components/{component}/response-time.svg`: how long the component's
 /// first probe took over the last 24 hours, drawn on the server, in the page's light or dark.
-pub async fn response_time(
-    State(state): State<AppState>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let locale = language(&query, &headers);
-    let published = match published_in_path(&state, &params).await {
-        Ok(published) => published,
-        Err(response) => return response,
-    };
+pub async fn response_time(State(state): State<AppState>, page: PublicPage, params: RawPathParams) -> Response {
+    let PublicPage { published, locale } = page;
     let id = path_param(&params, "component").parse::<i64>().unwrap_or(-1);
     let listed = match components::load(&state.db, Some(published.client_id)).await {
         Ok(listed) => listed,
@@ -899,15 +884,28 @@ async fn message_page(
     response
 }
 
-/// The published page named in the path, or the public 404.
-async fn published_in_path(
-    state: &AppState,
-    params: &RawPathParams,
-) -> Result<std::sync::Arc<page::Published>, Response> {
-    match state.status.published(&state.db, &path_param(params, "page")).await {
-        Ok(Some(published)) => Ok(published),
-        Ok(None) => Err(not_found()),
-        Err(e) => Err(failed(e)),
+/// A published page named in the path (`{page}`) and the reader's language; any other
+/// slug is the public 404.
+pub struct PublicPage {
+    published: std::sync::Arc<page::Published>,
+    locale: Locale,
+}
+
+impl axum::extract::FromRequestParts<AppState> for PublicPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        let query: LanguageQuery =
+            serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or(LanguageQuery { lang: None });
+        let locale = language(&query, &parts.headers);
+        match state.status.published(&state.db, &path_param(&params, "page")).await {
+            Ok(Some(published)) => Ok(PublicPage { published, locale }),
+            Ok(None) => Err(not_found()),
+            Err(e) => Err(failed(e)),
+        }
     }
 }
 
@@ -935,16 +933,11 @@ async fn chosen_components(
 pub async fn subscribe(
     State(state): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
+    page: PublicPage,
     headers: HeaderMap,
     FormFields(form): FormFields,
 ) -> Response {
-    let locale = language(&query, &headers);
-    let published = match published_in_path(&state, &params).await {
-        Ok(published) => published,
-        Err(response) => return response,
-    };
+    let PublicPage { published, locale } = page;
     let Ok(email) = crate::tenancy::model::Email::parse(field(&form, "email")) else {
         return message_page(
             &published,
@@ -999,17 +992,8 @@ fn page_url(published: &page::Published, rest: &str, locale: Locale) -> String {
     format!("/status/{}/{rest}?lang={}", published.slug, app::language_tag(locale))
 }
 
-pub async fn confirm_ask(
-    State(state): State<AppState>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let locale = language(&query, &headers);
-    let published = match published_in_path(&state, &params).await {
-        Ok(published) => published,
-        Err(response) => return response,
-    };
+pub async fn confirm_ask(page: PublicPage, params: RawPathParams) -> Response {
+    let PublicPage { published, locale } = page;
     let token = token_in_path(&params);
     let message = match subscribers::verify_confirm(&token, crate::store::now_ms()) {
         Some(_) => PublicMessage::ConfirmAsk {
@@ -1020,17 +1004,8 @@ pub async fn confirm_ask(
     message_page(&published, locale, StatusCode::OK, message).await
 }
 
-pub async fn confirm(
-    State(state): State<AppState>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let locale = language(&query, &headers);
-    let published = match published_in_path(&state, &params).await {
-        Ok(published) => published,
-        Err(response) => return response,
-    };
+pub async fn confirm(State(state): State<AppState>, page: PublicPage, params: RawPathParams) -> Response {
+    let PublicPage { published, locale } = page;
     let Some(id) = subscribers::verify_confirm(&token_in_path(&params), crate::store::now_ms()) else {
         return message_page(&published, locale, StatusCode::NOT_FOUND, PublicMessage::LinkInvalid).await;
     };
@@ -1069,17 +1044,8 @@ async fn manage_page(
     message_page(published, locale, StatusCode::OK, message).await
 }
 
-pub async fn subscription_page(
-    State(state): State<AppState>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let locale = language(&query, &headers);
-    let published = match published_in_path(&state, &params).await {
-        Ok(published) => published,
-        Err(response) => return response,
-    };
+pub async fn subscription_page(State(state): State<AppState>, page: PublicPage, params: RawPathParams) -> Response {
+    let PublicPage { published, locale } = page;
     match subscriber_in_path(&state, &published, &params).await {
         Ok(Some(subscriber)) => manage_page(&state, &published, &subscriber, locale, false).await,
         Ok(None) => message_page(&published, locale, StatusCode::NOT_FOUND, PublicMessage::LinkInvalid).await,
@@ -1089,16 +1055,11 @@ pub async fn subscription_page(
 
 pub async fn save_subscription(
     State(state): State<AppState>,
+    page: PublicPage,
     params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
     FormFields(form): FormFields,
 ) -> Response {
-    let locale = language(&query, &headers);
-    let published = match published_in_path(&state, &params).await {
-        Ok(published) => published,
-        Err(response) => return response,
-    };
+    let PublicPage { published, locale } = page;
     let subscriber = match subscriber_in_path(&state, &published, &params).await {
         Ok(Some(subscriber)) => subscriber,
         Ok(None) => return message_page(&published, locale, StatusCode::NOT_FOUND, PublicMessage::LinkInvalid).await,
@@ -1122,17 +1083,8 @@ pub async fn save_subscription(
     }
 }
 
-pub async fn unsubscribe_ask(
-    State(state): State<AppState>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let locale = language(&query, &headers);
-    let published = match published_in_path(&state, &params).await {
-        Ok(published) => published,
-        Err(response) => return response,
-    };
+pub async fn unsubscribe_ask(page: PublicPage, params: RawPathParams) -> Response {
+    let PublicPage { published, locale } = page;
     let token = token_in_path(&params);
     let message = match subscribers::verify_manage(&token) {
         Some(_) => PublicMessage::UnsubscribeAsk {
@@ -1144,17 +1096,8 @@ pub async fn unsubscribe_ask(
 }
 
 /// `POST /status/{page}/unsubscribe/{token}`: the button, and RFC 8058's one-click POST.
-pub async fn unsubscribe(
-    State(state): State<AppState>,
-    params: RawPathParams,
-    Query(query): Query<LanguageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let locale = language(&query, &headers);
-    let published = match published_in_path(&state, &params).await {
-        Ok(published) => published,
-        Err(response) => return response,
-    };
+pub async fn unsubscribe(State(state): State<AppState>, page: PublicPage, params: RawPathParams) -> Response {
+    let PublicPage { published, locale } = page;
     let Some(id) = subscribers::verify_manage(&token_in_path(&params)) else {
         return message_page(&published, locale, StatusCode::NOT_FOUND, PublicMessage::LinkInvalid).await;
     };

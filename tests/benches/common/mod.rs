@@ -1455,33 +1455,7 @@ pub fn http_request(
     body: &[u8],
     timeout: Duration,
 ) -> io::Result<(u16, Vec<u8>)> {
-    assert!(addr.ip().is_loopback(), "benchmarks talk to loopback only, not {addr}");
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
-    for (name, value) in headers {
-        let _ = write!(head, "{name}: {value}\r\n");
-    }
-    if !body.is_empty() || method == "POST" || method == "PUT" {
-        let _ = write!(head, "Content-Length: {}\r\n", body.len());
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    let mut buf = Vec::new();
-    stream.read_to_end(&mut buf)?;
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| io::Error::other("HTTP response without a header end"))?;
-    let status_line = String::from_utf8_lossy(&buf[..end]);
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| io::Error::other(format!("bad status line: {status_line}")))?;
-    Ok((status, buf[end + 4..].to_vec()))
+    http_exchange(addr, method, path, headers, body, timeout).map(|answer| (answer.status, answer.body))
 }
 
 /// Percent-encodes a query parameter value.
