@@ -24,6 +24,8 @@ pub enum Page {
     Thresholds(Box<ThresholdsPage>),
     Channels(Box<ChannelsPage>),
     StatusSettings(Box<StatusSettingsPage>),
+    Billing(Box<BillingPage>),
+    Contract(Box<ContractPage>),
     Dashboards(Box<DashboardsPage>),
     Dashboard(Box<DashboardPage>),
     Outbox(Box<OutboxPage>),
@@ -178,6 +180,12 @@ pub enum FieldProblem {
     InvalidRoutingKey,
     /// `{{ … }}` that is not a template Prometheus can expand.
     InvalidTemplate,
+    /// Not a price such as 49 or 49.90.
+    InvalidPrice,
+    /// Not a three-letter currency code such as EUR.
+    InvalidCurrency,
+    /// Not a Stripe id of the kind the field wants (price_…, sk_…, whsec_…).
+    InvalidStripeId,
 }
 
 /// A submitted form: the values as typed (so nothing is lost) and the
@@ -1506,4 +1514,123 @@ pub enum PublicMessage {
         action: String,
     },
     Unsubscribed,
+}
+
+/// An item of the agency's catalogue: the base plan or an add-on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CatalogueItem {
+    pub id: i64,
+    pub key: String,
+    pub base: bool,
+    /// What it grants: one of [`CATALOGUE_GRANTS`].
+    pub grants: String,
+    pub amount: i64,
+    /// In the reader's language (English where it has none).
+    pub name: String,
+    pub value: String,
+    /// English, German, French, as written.
+    pub names: [String; 3],
+    pub values: [String; 3],
+    pub monthly_cents: i64,
+    pub setup_cents: i64,
+    pub currency: String,
+    pub stripe_price_id: String,
+    pub stripe_setup_price_id: String,
+    pub archived: bool,
+}
+
+/// What a catalogue item can grant (`billing::Grant`'s keys).
+pub const CATALOGUE_GRANTS: [&str; 7] = [
+    "client_mails",
+    "status_page",
+    "chat_alerts",
+    "projects",
+    "subscribers",
+    "retention_days",
+    "service",
+];
+
+/// The agency's billing page: its catalogue, its Stripe account and every client's contract.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BillingPage {
+    pub items: Vec<CatalogueItem>,
+    /// The item being edited (None with a form: a new one).
+    pub editing: Option<i64>,
+    pub item_form: Option<FormState>,
+    pub has_stripe_keys: bool,
+    /// Where the agency points its Stripe webhook.
+    pub webhook_url: String,
+    pub keys_form: Option<FormState>,
+    pub contracts: Vec<ContractRow>,
+    pub notice: Option<BillingNotice>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContractRow {
+    pub client_slug: String,
+    pub client_name: String,
+    pub contract: Option<ContractView>,
+}
+
+/// A client's contract as the pages show it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContractView {
+    /// recorded | stripe
+    pub billing: String,
+    /// active | checkout | past_due | canceled
+    pub status: String,
+    /// While a grace period runs: the day the add-ons stop.
+    pub stops_on: Option<String>,
+    pub note: String,
+    /// The items' monthly prices added up, per currency: (currency, cents).
+    pub monthly: Vec<(String, i64)>,
+    pub item_names: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum BillingNotice {
+    ItemSaved { name: String },
+    ItemArchived { name: String },
+    KeysSaved,
+    Recorded,
+    SubscriptionCreated,
+    SubscriptionChanged,
+    CheckoutReturned,
+}
+
+/// A client's contract page: what it has, what it could add, and how it pays.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContractPage {
+    pub client_name: String,
+    pub client_slug: String,
+    pub contract: Option<ContractView>,
+    /// Every item on offer, and those of the contract no longer offered: (item, in the contract).
+    pub items: Vec<(CatalogueItem, bool)>,
+    /// Agency owners and admins record contracts and start subscriptions.
+    pub can_manage: bool,
+    /// Client admins pay through Checkout and open the billing portal.
+    pub can_pay: bool,
+    pub stripe_ready: bool,
+    pub notice: Option<BillingNotice>,
+    /// What Stripe answered when a request failed, or why it could not be sent.
+    pub problem: Option<BillingProblem>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum BillingProblem {
+    NoKeys,
+    NoPrice { item: String },
+    NothingChosen,
+    WrongState,
+    Stripe { message: String },
+}
+
+/// Shown where a feature needs an add-on the client does not have: which one, what it brings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AddOnNeeded {
+    /// The add-on's name and added value in the reader's language; None when the catalogue
+    /// offers none that grants it.
+    pub name: Option<String>,
+    pub value: String,
+    pub contract_link: String,
 }

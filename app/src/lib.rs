@@ -19,6 +19,8 @@ use locales::i18n;
 // Everything but the islands is rendered on the server and never compiled to WebAssembly.
 #[cfg(feature = "ssr")]
 mod account;
+/// The agency's catalogue and Stripe account; a client's contract.
+pub mod billing;
 #[cfg(feature = "ssr")]
 pub mod channels;
 #[cfg(feature = "ssr")]

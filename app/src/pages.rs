@@ -57,6 +57,8 @@ fn page_title(locale: Locale, page: &Page) -> String {
         Page::Thresholds(page) => format!("{} · {}", td_string!(locale, thresholds_title), page.client_name),
         Page::Channels(page) => format!("{} · {}", td_string!(locale, channels_title), page.client_name),
         Page::StatusSettings(page) => format!("{} · {}", td_string!(locale, status_settings_title), page.client_name),
+        Page::Billing(_) => td_string!(locale, billing_title).to_string(),
+        Page::Contract(page) => format!("{} · {}", td_string!(locale, contract_title), page.client_name),
         Page::Dashboards(page) => format!("{} · {}", td_string!(locale, dashboards_link), page.client_name),
         Page::Dashboard(page) => format!("{} · {}", page.title, page.client_name),
         Page::Outbox(_) => td_string!(locale, outbox_title).to_string(),
@@ -130,6 +132,8 @@ fn body(locale: Locale, viewer: Option<Viewer>, page: Page) -> AnyView {
         Page::Thresholds(page) => view! { <Thresholds locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Channels(page) => view! { <crate::channels::Channels locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::StatusSettings(page) => view! { <crate::status_settings::StatusSettings locale=locale page=*page csrf=csrf /> }.into_any(),
+        Page::Billing(page) => view! { <crate::billing::Billing locale=locale page=*page csrf=csrf /> }.into_any(),
+        Page::Contract(page) => view! { <crate::billing::Contract locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Dashboards(page) => view! { <crate::dashboards::Dashboards locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Dashboard(page) => view! { <crate::dashboards::Dashboard locale=locale page=*page csrf=csrf /> }.into_any(),
         Page::Outbox(page) => view! { <Outbox locale=locale page=*page csrf=csrf /> }.into_any(),
@@ -214,6 +218,9 @@ pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static
         FieldProblem::EndBeforeStart => td_string!(locale, field_end_before_start),
         FieldProblem::InvalidUrl => td_string!(locale, field_invalid_url),
         FieldProblem::InvalidRoutingKey => td_string!(locale, field_invalid_routing_key),
+        FieldProblem::InvalidPrice => td_string!(locale, field_invalid_price),
+        FieldProblem::InvalidCurrency => td_string!(locale, field_invalid_currency),
+        FieldProblem::InvalidStripeId => td_string!(locale, field_invalid_stripe_id),
         FieldProblem::InvalidTemplate => td_string!(locale, field_invalid_template),
     }
 }

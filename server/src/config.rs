@@ -51,6 +51,12 @@ pub struct Config {
     pub status_partial_outage_weight: f64,
     /// How much an hour of degraded performance counts as down, 0 to 1 (`VITRINE_STATUS_DEGRADED_WEIGHT`).
     pub status_degraded_weight: f64,
+    /// How many days a client keeps its add-ons after a failed payment or a cancelled
+    /// subscription before their features stop (`VITRINE_BILLING_GRACE_DAYS`).
+    pub billing_grace_days: u32,
+    /// Where the Stripe client sends its requests (`VITRINE_STRIPE_API_BASE`): Stripe's API,
+    /// or a stand-in for tests.
+    pub stripe_api_base: String,
     /// Where mail leaves (`VITRINE_SMTP_URL`): `smtp://user:pass@host:587?tls=required`,
     /// `smtps://host:465`, `smtp://127.0.0.1:2525` (plain, a local relay); empty: mails are
     /// written to `mail/` in the data directory instead.
@@ -133,6 +139,8 @@ impl Default for Config {
             rule_evaluation_interval_secs: 15,
             status_partial_outage_weight: 0.3,
             status_degraded_weight: 0.0,
+            billing_grace_days: 14,
+            stripe_api_base: "https://api.stripe.com/".into(),
             smtp_url: String::new(),
             mail_from: "Vitrine <vitrine@localhost>".into(),
             outbox_backoff_base_ms: 5000,
@@ -210,6 +218,8 @@ impl Config {
         env!("VITRINE_RULE_EVALUATION_INTERVAL_SECS", rule_evaluation_interval_secs);
         env!("VITRINE_STATUS_PARTIAL_OUTAGE_WEIGHT", status_partial_outage_weight);
         env!("VITRINE_STATUS_DEGRADED_WEIGHT", status_degraded_weight);
+        env!("VITRINE_BILLING_GRACE_DAYS", billing_grace_days);
+        env!("VITRINE_STRIPE_API_BASE", stripe_api_base);
         env!("VITRINE_SMTP_URL", smtp_url);
         env!("VITRINE_MAIL_FROM", mail_from);
         env!("VITRINE_OUTBOX_BACKOFF_BASE_MS", outbox_backoff_base_ms);

@@ -1,6 +1,7 @@
 //! `vitrine`: the server and its operator commands. This file is the
 //! composition root: it reads the configuration and wires the subsystems.
 
+mod billing;
 mod chart;
 mod config;
 mod dashboards;
@@ -363,6 +364,13 @@ fn init_logging(config: &Config) {
 
 async fn run(command: Command, config: Config) -> Result<(), Error> {
     let pool = db::open(&config.data_dir, &config.database_path()).await?;
+    // Once: the clients that were there before billing keep everything they had.
+    let backfilled = billing::catalogue::backfill(&pool)
+        .await
+        .map_err(|e| Error::Usage(format!("recording the existing clients' contracts: {e}")))?;
+    if backfilled > 0 {
+        tracing::info!(clients = backfilled, "recorded a contract with every add-on for each existing client");
+    }
     // Only from the environment, never from the configuration file beside the data.
     let key_from_env = std::env::var("VITRINE_SECRET_KEY").ok();
     let key = secrets::load_or_create(&config.data_dir, key_from_env.as_deref())?;
@@ -876,6 +884,9 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
             degraded_performance: config.status_degraded_weight.clamp(0.0, 1.0),
         },
     );
+    let billing = Arc::new(billing::Settings::new(&config, &public_base));
+    let stripe_events = billing::webhook::Worker::new(pool.clone(), billing.clone(), outbox.clone());
+    tokio::spawn(stripe_events.clone().run());
     let trusted_proxies = http::TrustedProxies::parse(&config.trusted_proxies)
         .map_err(|e| Error::Usage(format!("trusted_proxies: {e}")))?;
     let state = http::AppState {
@@ -898,6 +909,8 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         status: status_pages,
         operator_token: operator_token.clone().into(),
         token_uses: Arc::default(),
+        billing,
+        stripe_events,
         demo_shop,
         leptos,
         config: Arc::new(config),

@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod alertmanager;
 mod annotations;
+mod billing;
 pub(crate) mod api;
 mod channels;
 mod client_ip;
@@ -75,6 +76,10 @@ pub struct AppState {
     pub operator_token: Arc<str>,
     /// When API tokens were used, written in batches.
     pub token_uses: Arc<crate::tenancy::tokens::TokenUses>,
+    /// Billing's settings: Stripe's address, the grace period.
+    pub billing: Arc<crate::billing::Settings>,
+    /// Applies the Stripe events the webhook stored.
+    pub stripe_events: Arc<crate::billing::webhook::Worker>,
     /// When the server started (ms since the epoch).
     pub started_ms: i64,
 }
@@ -109,7 +114,9 @@ pub fn router(state: AppState, sessions: SqliteStore, session_key: Key) -> Route
     let mut router = Router::new();
     let mut public_status = Router::new();
     for (spec, method_router) in routes::table() {
-        if spec.access == routes::Access::Public && spec.path.starts_with("/status") {
+        // Stripe's webhook too: it carries no session and is authenticated by its signature.
+        let light = spec.path.starts_with("/status") || spec.path.starts_with("/webhooks/");
+        if spec.access == routes::Access::Public && light {
             public_status = public_status.route(spec.path, method_router);
         } else {
             router = router.route(spec.path, method_router);

@@ -2,8 +2,8 @@
 //! it, so the tenancy and CSRF tests cover every route there is.
 
 use super::{
-    AppState, account, admin, alertmanager, annotations, api, channels, dashboards, demo, explore, mail_settings,
-    outbox, pages, resets, targets, thresholds,
+    AppState, account, admin, alertmanager, annotations, api, billing, channels, dashboards, demo, explore,
+    mail_settings, outbox, pages, resets, targets, thresholds,
 };
 use crate::status::routes as status;
 use axum::routing::{MethodRouter, get, post};
@@ -72,6 +72,49 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         r("GET", "/agency", SignedIn, get(pages::agency_home)),
         r("POST", "/agency/clients", SignedIn, post(pages::create_client)),
         r("GET", "/agency/outbox", SignedIn, get(outbox::outbox_page)),
+        r("GET", "/agency/billing", SignedIn, get(billing::billing_page)),
+        r("POST", "/agency/billing/items", SignedIn, post(billing::create_item)),
+        r("POST", "/agency/billing/items/{item}", SignedIn, post(billing::update_item)),
+        r(
+            "POST",
+            "/agency/billing/items/{item}/archive",
+            SignedIn,
+            post(billing::archive_item),
+        ),
+        r("POST", "/agency/billing/stripe-keys", SignedIn, post(billing::save_keys)),
+        r("GET", "/clients/{client}/contract", SignedIn, get(billing::contract_page)),
+        r("POST", "/clients/{client}/contract/record", SignedIn, post(billing::record_contract)),
+        r(
+            "POST",
+            "/clients/{client}/contract/stripe/checkout",
+            SignedIn,
+            post(billing::stripe_checkout),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/contract/stripe/subscribe",
+            SignedIn,
+            post(billing::stripe_subscribe),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/contract/stripe/change",
+            SignedIn,
+            post(billing::stripe_change),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/contract/stripe/portal",
+            SignedIn,
+            post(billing::stripe_portal),
+        ),
+        // Signed by the agency's Stripe secret instead of a session; Stripe's events are small.
+        r(
+            "POST",
+            "/webhooks/stripe/{agency}",
+            Public,
+            post(billing::stripe_webhook).layer(axum::extract::DefaultBodyLimit::max(1 << 20)),
+        ),
         r("POST", "/agency/demo/misbehave", SignedIn, post(demo::misbehave_button)),
         r(
             "POST",

@@ -212,6 +212,11 @@ impl Role {
         matches!(self, Role::AgencyOwner | Role::AgencyAdmin)
     }
 
+    /// Owners and admins of the agency keep the catalogue, the Stripe keys and the contracts.
+    pub fn may_manage_billing(self) -> bool {
+        matches!(self, Role::AgencyOwner | Role::AgencyAdmin)
+    }
+
     /// Agency people set up projects and environments.
     pub fn may_manage_projects(self) -> bool {
         self.is_agency()
