@@ -110,7 +110,10 @@ fn contract_summary(locale: Locale, contract: &Option<ContractView>) -> String {
     for (currency, cents) in &contract.monthly {
         text.push_str(&format!(
             " · {}",
-            fill(td_string!(locale, price_per_month), &[("price", &money(locale, *cents, currency))])
+            fill(
+                td_string!(locale, price_per_month),
+                &[("price", &money(locale, *cents, currency))]
+            )
         ));
     }
     if let Some(day) = &contract.stops_on {
@@ -267,9 +270,19 @@ fn item_form_state(item: Option<&CatalogueItem>) -> FormState {
     };
     let mut values = vec![
         ("key".to_string(), item.key.clone()),
-        ("kind".to_string(), if item.base { "base".into() } else { String::new() }),
+        (
+            "kind".to_string(),
+            if item.base { "base".into() } else { String::new() },
+        ),
         ("grants".to_string(), item.grants.clone()),
-        ("amount".to_string(), if item.amount == 0 { String::new() } else { item.amount.to_string() }),
+        (
+            "amount".to_string(),
+            if item.amount == 0 {
+                String::new()
+            } else {
+                item.amount.to_string()
+            },
+        ),
         ("monthly".to_string(), price(item.monthly_cents)),
         ("setup".to_string(), price(item.setup_cents)),
         ("currency".to_string(), item.currency.clone()),
@@ -280,7 +293,10 @@ fn item_form_state(item: Option<&CatalogueItem>) -> FormState {
         values.push((format!("name_{language}"), item.names[i].clone()));
         values.push((format!("value_{language}"), item.values[i].clone()));
     }
-    FormState { values, problems: vec![] }
+    FormState {
+        values,
+        problems: vec![],
+    }
 }
 
 #[component]
@@ -363,26 +379,26 @@ pub fn Contract(locale: Locale, page: ContractPage, csrf: String) -> impl IntoVi
         }
     });
     let pay = page.can_pay.then(|| {
-        let portal = page
-            .contract
-            .as_ref()
-            .filter(|c| c.billing == "stripe")
-            .map(|_| {
-                view! {
-                    <form method="post" action=format!("{base}/stripe/portal")>
-                        <input type="hidden" name="csrf" value=csrf.clone() />
-                        <button type="submit" class="secondary">{td_string!(locale, contract_portal)}</button>
-                    </form>
-                }
-            });
-        let checkout = page.contract.as_ref().filter(|c| c.billing == "stripe" && c.status == "checkout").map(|_| {
+        let portal = page.contract.as_ref().filter(|c| c.billing == "stripe").map(|_| {
             view! {
-                <form method="post" action=format!("{base}/stripe/checkout")>
+                <form method="post" action=format!("{base}/stripe/portal")>
                     <input type="hidden" name="csrf" value=csrf.clone() />
-                    <button type="submit">{td_string!(locale, contract_pay)}</button>
+                    <button type="submit" class="secondary">{td_string!(locale, contract_portal)}</button>
                 </form>
             }
         });
+        let checkout = page
+            .contract
+            .as_ref()
+            .filter(|c| c.billing == "stripe" && c.status == "checkout")
+            .map(|_| {
+                view! {
+                    <form method="post" action=format!("{base}/stripe/checkout")>
+                        <input type="hidden" name="csrf" value=csrf.clone() />
+                        <button type="submit">{td_string!(locale, contract_pay)}</button>
+                    </form>
+                }
+            });
         view! { <div class="actions">{checkout} {portal}</div> }
     });
     view! {

@@ -194,11 +194,13 @@ pub fn Channels(locale: Locale, page: ChannelsPage, csrf: String) -> impl IntoVi
         <section class="card" id="people">
             <h2>{td!(locale, channels_people_title, client = page.client_name.clone())}</h2>
             <p>{td_string!(locale, channels_people_intro)}</p>
+            {page.mails_addon_needed.clone().map(|needed| view! { <crate::billing::AddOnNote locale=locale needed=needed /> })}
             {people}
         </section>
         <section class="card" id="channels">
             <h2>{td_string!(locale, channels_list_title)}</h2>
             <p>{td_string!(locale, channels_list_intro)}</p>
+            {page.chat_addon_needed.clone().map(|needed| view! { <crate::billing::AddOnNote locale=locale needed=needed /> })}
             {channels}
         </section>
         {manage}

@@ -186,6 +186,8 @@ pub enum FieldProblem {
     InvalidCurrency,
     /// Not a Stripe id of the kind the field wants (price_…, sk_…, whsec_…).
     InvalidStripeId,
+    /// The client's contract allows no more of these.
+    LimitReached,
 }
 
 /// A submitted form: the values as typed (so nothing is lost) and the
@@ -272,6 +274,8 @@ pub struct ClientHome {
     pub client: ClientSummary,
     pub can_manage_projects: bool,
     pub can_invite: bool,
+    /// Agency owners and admins, and the client's admins: the contract page.
+    pub can_see_contract: bool,
     pub failed_form: Option<ClientForm>,
     /// An invitation just made: its link, shown this one time only.
     pub invite_created: Option<InviteCreated>,
@@ -986,6 +990,9 @@ pub const CHANNEL_KINDS: [&str; 4] = ["email", "webhook", "slack", "pagerduty"];
 /// Who is told about a client's alarms.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChannelsPage {
+    /// The add-ons the contract lacks: error mails to the client's people, chat channels.
+    pub mails_addon_needed: Option<AddOnNeeded>,
+    pub chat_addon_needed: Option<AddOnNeeded>,
     pub client_name: String,
     pub client_slug: String,
     /// The client's people and which error mails they chose.
@@ -1358,6 +1365,8 @@ pub struct PublicStatusPage {
     pub updated: String,
     /// The incidents not resolved yet, newest first.
     pub incidents: Vec<IncidentView>,
+    /// The page can be followed by e-mail (the client's contract has subscribers).
+    pub subscribe: bool,
 }
 
 /// A component as the agency's status settings list it.
@@ -1405,6 +1414,8 @@ pub struct StatusSettingsPage {
     /// Open incidents first, then the last resolved ones.
     pub incidents: Vec<IncidentView>,
     pub incident_form: Option<FormState>,
+    /// Set when the contract lacks the status page add-on: the page is not public.
+    pub addon_needed: Option<AddOnNeeded>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -1495,6 +1506,8 @@ pub enum PublicMessage {
     SignedUp,
     RateLimited,
     BadAddress,
+    /// The page takes no more subscribers (the contract's limit).
+    SubscriptionsFull,
     /// A confirmation link opened: the button that confirms (mail scanners only open links).
     ConfirmAsk {
         action: String,

@@ -146,10 +146,23 @@ pub fn subscription_known_mail(locale: Locale, page: &str, link: &str) -> Render
 
 /// To a client's admins and the agency: a failed payment or an ended subscription; which
 /// add-ons stop on `date` (nothing is deleted) and where to look.
-pub fn contract_lapse_mail(locale: Locale, client: &str, ended: bool, date: &str, items: &[String], link: &str) -> RenderedMail {
+pub fn contract_lapse_mail(
+    locale: Locale,
+    client: &str,
+    ended: bool,
+    date: &str,
+    items: &[String],
+    link: &str,
+) -> RenderedMail {
     let (subject, intro) = match ended {
-        true => (td_string!(locale, lapse_mail_ended_subject), td_string!(locale, lapse_mail_ended_intro)),
-        false => (td_string!(locale, lapse_mail_failed_subject), td_string!(locale, lapse_mail_failed_intro)),
+        true => (
+            td_string!(locale, lapse_mail_ended_subject),
+            td_string!(locale, lapse_mail_ended_intro),
+        ),
+        false => (
+            td_string!(locale, lapse_mail_failed_subject),
+            td_string!(locale, lapse_mail_failed_intro),
+        ),
     };
     let values = [("client", client), ("date", date), ("items", &items.join(", "))];
     link_mail(

@@ -221,6 +221,7 @@ pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static
         FieldProblem::InvalidPrice => td_string!(locale, field_invalid_price),
         FieldProblem::InvalidCurrency => td_string!(locale, field_invalid_currency),
         FieldProblem::InvalidStripeId => td_string!(locale, field_invalid_stripe_id),
+        FieldProblem::LimitReached => td_string!(locale, field_limit_reached),
         FieldProblem::InvalidTemplate => td_string!(locale, field_invalid_template),
     }
 }
@@ -457,6 +458,11 @@ fn Agency(locale: Locale, home: AgencyHome, csrf: String) -> impl IntoView {
             " "
             <span class="hint">{td_string!(locale, outbox_link_hint)}</span>
         </p>
+        <p class="explore-cta">
+            <a class="cta-link" href="/agency/billing">{td_string!(locale, billing_nav)}</a>
+            " "
+            <span class="hint">{td_string!(locale, billing_nav_hint)}</span>
+        </p>
         {home.demo.map(|demo| view! { <DemoSwitch locale=locale demo=demo csrf=csrf.clone() /> })}
         {if home.clients.is_empty() {
             view! { <p class="empty">{td_string!(locale, no_clients)}</p> }.into_any()
@@ -599,6 +605,13 @@ fn Client(locale: Locale, home: ClientHome, csrf: String) -> impl IntoView {
             " "
             <span class="hint">{td_string!(locale, status_link_hint)}</span>
         </p>
+        {home.can_see_contract.then(|| view! {
+            <p class="explore-cta">
+                <a class="contract-link" href=format!("/clients/{}/contract", client.slug)>{td_string!(locale, contract_link)}</a>
+                " "
+                <span class="hint">{td_string!(locale, contract_link_hint)}</span>
+            </p>
+        })}
         {can_explore.then(|| view! {
             <p class="explore-cta">
                 <a class="explore-link" href=explore_path(&client.slug)>{td_string!(locale, explore_link)}</a>

@@ -206,6 +206,11 @@ pub fn render_message(locale: Locale, client_name: &str, slug: &str, message: Pu
             td_string!(locale, subscribe_limited_text),
             None,
         ),
+        PublicMessage::SubscriptionsFull => (
+            td_string!(locale, subscribe_full_heading),
+            td_string!(locale, subscribe_full_text),
+            None,
+        ),
         PublicMessage::BadAddress => (
             td_string!(locale, subscribe_bad_heading),
             td_string!(locale, subscribe_bad_text),
@@ -564,7 +569,7 @@ pub fn render(locale: Locale, page: PublicStatusPage) -> String {
             </section>
             {incidents}
             {groups}
-            {subscribe_form(locale, &slug, &subscribable)}
+            {page.subscribe.then(|| subscribe_form(locale, &slug, &subscribable))}
         </main>
         {footer(locale, &slug)}
     }

@@ -403,7 +403,13 @@ pub fn StatusSettings(locale: Locale, page: StatusSettingsPage, csrf: String) ->
         .notice
         .as_ref()
         .map(|n| view! { <p class="alert success" role="status">{notice_text(locale, n)}</p> });
-    let published_text = if page.published {
+    let addon = page
+        .addon_needed
+        .clone()
+        .map(|needed| view! { <crate::billing::AddOnNote locale=locale needed=needed /> });
+    let published_text = if page.addon_needed.is_some() {
+        view! { <p>{td_string!(locale, status_published_needs_addon)}</p> }.into_any()
+    } else if page.published {
         let url = page.public_url.clone();
         let name = page.client_name.replace('"', "&quot;");
         let badge = format!("<img src=\"{url}/badge.svg\" alt=\"{name}\">");
@@ -551,6 +557,7 @@ pub fn StatusSettings(locale: Locale, page: StatusSettingsPage, csrf: String) ->
         {notice}
         <section class="card" id="settings">
             <h2>{td_string!(locale, status_page_heading)}</h2>
+            {addon}
             {published_text}
             {settings}
         </section>

@@ -64,11 +64,18 @@ pub async fn seed(db: &SqlitePool) -> Result<bool, AdminError> {
         admin::create_user(db, login.email, login.password, place).await?;
     }
     // Both demo clients have every add-on, recorded by hand (the demo agency bills by bank transfer).
-    let agency = sqlx::query_scalar("SELECT id FROM agencies WHERE slug = 'demo'").fetch_one(db).await?;
+    let agency = sqlx::query_scalar("SELECT id FROM agencies WHERE slug = 'demo'")
+        .fetch_one(db)
+        .await?;
     let mut tx = db.begin().await?;
     for client in [acme, globex] {
-        crate::billing::contracts::record_everything(&mut tx, agency, client, "Demo: every add-on, billed by bank transfer.")
-            .await?;
+        crate::billing::contracts::record_everything(
+            &mut tx,
+            agency,
+            client,
+            "Demo: every add-on, billed by bank transfer.",
+        )
+        .await?;
     }
     tx.commit().await?;
     seed_thresholds(db).await?;

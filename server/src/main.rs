@@ -109,10 +109,25 @@ enum Command {
         #[command(subcommand)]
         action: TsdbAction,
     },
+    /// Billing: an agency's Stripe account.
+    Billing {
+        #[command(subcommand)]
+        action: BillingAction,
+    },
     /// The key that seals stored credentials (data/secret.key or VITRINE_SECRET_KEY).
     Secrets {
         #[command(subcommand)]
         action: SecretsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum BillingAction {
+    /// Store an agency's Stripe keys, sealed: two lines on standard input, the secret key
+    /// (sk_… or rk_…) and the webhook signing secret (whsec_…). They are never printed.
+    StripeKeys {
+        #[arg(long)]
+        agency: String,
     },
 }
 
@@ -369,7 +384,10 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Usage(format!("recording the existing clients' contracts: {e}")))?;
     if backfilled > 0 {
-        tracing::info!(clients = backfilled, "recorded a contract with every add-on for each existing client");
+        tracing::info!(
+            clients = backfilled,
+            "recorded a contract with every add-on for each existing client"
+        );
     }
     // Only from the environment, never from the configuration file beside the data.
     let key_from_env = std::env::var("VITRINE_SECRET_KEY").ok();
@@ -689,6 +707,30 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
                 .map_err(Error::Usage)?;
             print!("{text}");
             Ok(())
+        }
+        Command::Billing {
+            action: BillingAction::StripeKeys { agency },
+        } => {
+            let agency_id: i64 = sqlx::query_scalar("SELECT id FROM agencies WHERE slug = ?")
+                .bind(&agency)
+                .fetch_optional(&pool)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?
+                .ok_or_else(|| Error::Usage(format!("agency {agency} does not exist")))?;
+            let mut lines = std::io::stdin().lines();
+            let mut line = || lines.next().and_then(Result::ok).unwrap_or_default();
+            let (secret_key, webhook_secret) = (line(), line());
+            match billing::stripe::set_keys(&pool, agency_id, &secret_key, &webhook_secret).await {
+                Ok(()) => {
+                    println!("the Stripe keys of {agency} are stored, sealed");
+                    Ok(())
+                }
+                Err(billing::stripe::BillingError::BadKeys) => Err(Error::Usage(
+                    "expected two lines: the secret key (sk_… or rk_…), then the webhook signing secret (whsec_…)"
+                        .into(),
+                )),
+                Err(e) => Err(Error::Usage(e.to_string())),
+            }
         }
         Command::Secrets {
             action: SecretsAction::Rotate,

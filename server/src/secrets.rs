@@ -215,29 +215,51 @@ pub async fn seal_stored(db: &SqlitePool) -> Result<usize, SecretError> {
     Ok(rows.len())
 }
 
-/// A column that holds sealed values: its table, and what a row's value is sealed for (from
-/// the row's client).
+/// A column that holds sealed values: its table, the column naming a row, and what a row's
+/// value is sealed for (from the row's owner: its client, or its agency).
 struct SealedColumn {
     table: &'static str,
     column: &'static str,
+    row: &'static str,
+    owner: &'static str,
     context: fn(i64) -> String,
 }
 
-const SEALED_COLUMNS: [SealedColumn; 3] = [
+const SEALED_COLUMNS: [SealedColumn; 5] = [
     SealedColumn {
         table: "targets",
         column: "config",
+        row: "id",
+        owner: "client_id",
         context: target_context,
     },
     SealedColumn {
         table: "channels",
         column: "target",
+        row: "id",
+        owner: "client_id",
         context: crate::notify::channels::context,
     },
     SealedColumn {
         table: "outbox",
         column: "http_url",
+        row: "id",
+        owner: "client_id",
         context: |_| crate::notify::outbox::HTTP_URL_CONTEXT.to_string(),
+    },
+    SealedColumn {
+        table: "stripe_accounts",
+        column: "secret_key",
+        row: "agency_id",
+        owner: "agency_id",
+        context: crate::billing::stripe::keys_context,
+    },
+    SealedColumn {
+        table: "stripe_accounts",
+        column: "webhook_secret",
+        row: "agency_id",
+        owner: "agency_id",
+        context: crate::billing::stripe::keys_context,
     },
 ];
 
@@ -247,9 +269,9 @@ pub async fn reseal_all(db: &SqlitePool, old: &SecretKey, new: &SecretKey) -> Re
     let mut tx = crate::db::write(db).await?;
     let mut count = 0;
     for sealed in &SEALED_COLUMNS {
-        let (table, column) = (sealed.table, sealed.column);
+        let (table, column, row, owner) = (sealed.table, sealed.column, sealed.row, sealed.owner);
         let rows: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
-            "SELECT id, COALESCE(client_id, 0), {column} FROM {table} WHERE {column} IS NOT NULL"
+            "SELECT {row}, COALESCE({owner}, 0), {column} FROM {table} WHERE {column} IS NOT NULL"
         ))
         .fetch_all(&mut *tx)
         .await?;
@@ -260,7 +282,7 @@ pub async fn reseal_all(db: &SqlitePool, old: &SecretKey, new: &SecretKey) -> Re
             } else {
                 value.clone()
             };
-            sqlx::query(&format!("UPDATE {table} SET {column} = ? WHERE id = ?"))
+            sqlx::query(&format!("UPDATE {table} SET {column} = ? WHERE {row} = ?"))
                 .bind(new.seal(&plain, &context))
                 .bind(id)
                 .execute(&mut *tx)

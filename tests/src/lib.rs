@@ -18,6 +18,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
+pub mod stripe;
+
 /// The demo people (see `vitrine serve --demo`).
 pub const OWNER: (&str, &str) = ("owner@agency.example", "vitrine-demo-owner");
 pub const ACME_ADMIN: (&str, &str) = ("admin@acme.example", "vitrine-demo-client");

@@ -91,18 +91,13 @@ pub struct Item {
     pub currency: String,
     pub stripe_price_id: String,
     pub stripe_setup_price_id: String,
-    pub position: i64,
     pub archived: bool,
 }
 
 const COLUMNS: &str = "id, key, kind, grants, amount, name_en, name_de, name_fr, value_en, value_de, value_fr,
-    monthly_cents, setup_cents, currency, stripe_price_id, stripe_setup_price_id, position, archived";
+    monthly_cents, setup_cents, currency, stripe_price_id, stripe_setup_price_id, archived";
 
 impl Item {
-    pub fn grant(&self) -> Option<Grant> {
-        Grant::parse(&self.grants)
-    }
-
     /// The name in `language`, English where that one is empty.
     pub fn name(&self, language: &str) -> &str {
         pick([&self.name_en, &self.name_de, &self.name_fr], language)
@@ -161,6 +156,24 @@ pub async fn of_contract(db: impl sqlx::SqliteExecutor<'_>, client_id: i64) -> R
     .await
 }
 
+/// What a screen shows where the client lacks `grant`: the add-on of the agency's catalogue
+/// that grants it, in `language`, and the client's contract page where it is asked for.
+pub async fn needed(
+    db: &SqlitePool,
+    agency_id: i64,
+    client_slug: &str,
+    grant: Grant,
+    language: &str,
+) -> Result<app::dto::AddOnNeeded, sqlx::Error> {
+    let offered = list(db, agency_id).await?;
+    let item = offered.iter().find(|item| !item.archived && item.grants == grant.key());
+    Ok(app::dto::AddOnNeeded {
+        name: item.map(|item| item.name(language).to_string()),
+        value: item.map(|item| item.value(language).to_string()).unwrap_or_default(),
+        contract_link: format!("/clients/{client_slug}/contract"),
+    })
+}
+
 /// A starting item: name and added value in English, German, French.
 pub struct Default {
     pub key: &'static str,
@@ -194,7 +207,11 @@ pub static DEFAULT: [Default; 7] = [
         base: false,
         grant: Grant::Feature(Feature::ClientMails),
         amount: 0,
-        name: ["Error mails to your team", "Fehler-Mails an Ihr Team", "E-mails d'erreur à votre équipe"],
+        name: [
+            "Error mails to your team",
+            "Fehler-Mails an Ihr Team",
+            "E-mails d'erreur à votre équipe",
+        ],
         value: [
             "Your people get a mail the moment something goes wrong and when it is fixed, in plain words with what it means for your business. Nobody has to phone to find out.",
             "Ihre Leute bekommen eine Mail, sobald etwas schiefläuft und sobald es behoben ist, in klaren Worten und mit dem, was es für Ihr Geschäft bedeutet. Niemand muss anrufen, um es zu erfahren.",
@@ -208,7 +225,11 @@ pub static DEFAULT: [Default; 7] = [
         base: false,
         grant: Grant::Feature(Feature::StatusPage),
         amount: 0,
-        name: ["Public status page", "Öffentliche Statusseite", "Page de statut publique"],
+        name: [
+            "Public status page",
+            "Öffentliche Statusseite",
+            "Page de statut publique",
+        ],
         value: [
             "Your customers see at a glance whether your shop works, with 90 days of history and our updates during an incident: fewer support calls when something is down.",
             "Ihre Kunden sehen auf einen Blick, ob Ihr Shop funktioniert, mit 90 Tagen Verlauf und unseren Meldungen während einer Störung: weniger Anrufe beim Support, wenn etwas ausfällt.",
@@ -222,7 +243,11 @@ pub static DEFAULT: [Default; 7] = [
         base: false,
         grant: Grant::Limit(Limit::Subscribers),
         amount: 1000,
-        name: ["Status mails for your customers", "Status-Mails für Ihre Kunden", "E-mails de statut pour vos clients"],
+        name: [
+            "Status mails for your customers",
+            "Status-Mails für Ihre Kunden",
+            "E-mails de statut pour vos clients",
+        ],
         value: [
             "Up to 1,000 of your customers follow your status page by e-mail and hear from us first when there is a problem and when it is solved.",
             "Bis zu 1.000 Ihrer Kunden folgen Ihrer Statusseite per E-Mail und erfahren zuerst von uns, wenn es ein Problem gibt und wenn es gelöst ist.",
@@ -250,7 +275,11 @@ pub static DEFAULT: [Default; 7] = [
         base: false,
         grant: Grant::Feature(Feature::ChatAlerts),
         amount: 0,
-        name: ["Alerts in Slack and PagerDuty", "Alarme in Slack und PagerDuty", "Alertes dans Slack et PagerDuty"],
+        name: [
+            "Alerts in Slack and PagerDuty",
+            "Alarme in Slack und PagerDuty",
+            "Alertes dans Slack et PagerDuty",
+        ],
         value: [
             "Alarms also go where your team already talks: a Slack channel, PagerDuty or your own system through a webhook.",
             "Alarme gehen auch dorthin, wo Ihr Team ohnehin spricht: in einen Slack-Kanal, zu PagerDuty oder per Webhook in Ihr eigenes System.",
@@ -264,7 +293,11 @@ pub static DEFAULT: [Default; 7] = [
         base: false,
         grant: Grant::Service,
         amount: 0,
-        name: ["Guaranteed response times", "Garantierte Reaktionszeiten", "Temps de réaction garantis"],
+        name: [
+            "Guaranteed response times",
+            "Garantierte Reaktionszeiten",
+            "Temps de réaction garantis",
+        ],
         value: [
             "When a critical alarm goes off, we start working on it within 30 minutes, around the clock, and tell you what we do.",
             "Wenn ein kritischer Alarm ausgelöst wird, arbeiten wir innerhalb von 30 Minuten daran, rund um die Uhr, und sagen Ihnen, was wir tun.",
@@ -315,7 +348,9 @@ pub async fn ensure_default(tx: &mut SqliteConnection, agency_id: i64) -> Result
 /// contract with every item, once (`billing_backfill`), so nothing that worked switches off.
 pub async fn backfill(db: &SqlitePool) -> Result<usize, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let agencies: Vec<i64> = sqlx::query_scalar("SELECT id FROM agencies").fetch_all(&mut *tx).await?;
+    let agencies: Vec<i64> = sqlx::query_scalar("SELECT id FROM agencies")
+        .fetch_all(&mut *tx)
+        .await?;
     for agency in agencies {
         ensure_default(&mut tx, agency).await?;
     }
@@ -324,8 +359,13 @@ pub async fn backfill(db: &SqlitePool) -> Result<usize, sqlx::Error> {
             .fetch_all(&mut *tx)
             .await?;
     for &(client, agency) in &clients {
-        super::contracts::record_everything(&mut tx, agency, client, "Recorded when billing arrived: every item, as before.")
-            .await?;
+        super::contracts::record_everything(
+            &mut tx,
+            agency,
+            client,
+            "Recorded when billing arrived: every item, as before.",
+        )
+        .await?;
     }
     sqlx::query("DELETE FROM billing_backfill").execute(&mut *tx).await?;
     tx.commit().await?;
@@ -356,7 +396,10 @@ pub fn parse_price(text: &str) -> Option<i64> {
     }
     let whole: i64 = whole.parse().ok()?;
     let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
-    whole.checked_mul(100)?.checked_add(fraction).filter(|cents| *cents <= 100_000_000)
+    whole
+        .checked_mul(100)?
+        .checked_add(fraction)
+        .filter(|cents| *cents <= 100_000_000)
 }
 
 impl Form {
@@ -405,7 +448,9 @@ impl Form {
         let stripe_id = |raw: &str| {
             let id = raw.trim();
             let fine = id.is_empty()
-                || (id.starts_with("price_") && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+                || (id.starts_with("price_")
+                    && id.len() <= 255
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
             fine.then(|| id.to_string()).ok_or(FieldProblem::InvalidStripeId)
         };
         let stripe_price_id = check.field("stripe_price_id", stripe_id);
@@ -512,7 +557,11 @@ mod tests {
     fn the_default_catalogue_has_one_base_plan_and_every_text_in_three_languages() {
         assert_eq!(DEFAULT.iter().filter(|item| item.base).count(), 1);
         for item in &DEFAULT {
-            assert!(item.name.iter().chain(&item.value).all(|text| !text.is_empty()), "{}", item.key);
+            assert!(
+                item.name.iter().chain(&item.value).all(|text| !text.is_empty()),
+                "{}",
+                item.key
+            );
             assert_eq!(item.grant.is_limit(), item.amount > 0, "{}", item.key);
         }
     }

@@ -10,19 +10,15 @@ use sqlx::{SqliteConnection, SqlitePool};
 pub struct Contract {
     pub billing: String,
     pub status: String,
-    pub stripe_customer_id: Option<String>,
     pub stripe_subscription_id: Option<String>,
-    pub stripe_checkout_id: Option<String>,
     pub stripe_event_created: i64,
     pub grace_until_ms: Option<i64>,
     pub note: String,
-    pub updated_ms: i64,
 }
 
 pub async fn get<'e>(db: impl sqlx::SqliteExecutor<'e>, client_id: i64) -> Result<Option<Contract>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT billing, status, stripe_customer_id, stripe_subscription_id, stripe_checkout_id,
-                stripe_event_created, grace_until_ms, note, updated_ms
+        "SELECT billing, status, stripe_subscription_id, stripe_event_created, grace_until_ms, note
          FROM contracts WHERE client_id = ?",
     )
     .bind(client_id)
@@ -39,7 +35,12 @@ pub async fn item_ids<'e>(db: impl sqlx::SqliteExecutor<'e>, client_id: i64) -> 
 }
 
 /// Replaces the contract's items with those of `items` that are in the agency's catalogue.
-pub async fn set_items(tx: &mut SqliteConnection, agency_id: i64, client_id: i64, items: &[i64]) -> Result<(), sqlx::Error> {
+pub async fn set_items(
+    tx: &mut SqliteConnection,
+    agency_id: i64,
+    client_id: i64,
+    items: &[i64],
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM contract_items WHERE client_id = ?")
         .bind(client_id)
         .execute(&mut *tx)
@@ -83,7 +84,12 @@ pub async fn record(
 }
 
 /// A recorded contract with every item of the agency's catalogue that is offered.
-pub async fn record_everything(tx: &mut SqliteConnection, agency_id: i64, client_id: i64, note: &str) -> Result<(), sqlx::Error> {
+pub async fn record_everything(
+    tx: &mut SqliteConnection,
+    agency_id: i64,
+    client_id: i64,
+    note: &str,
+) -> Result<(), sqlx::Error> {
     let items: Vec<i64> = sqlx::query_scalar("SELECT id FROM catalogue_items WHERE agency_id = ? AND archived = 0")
         .bind(agency_id)
         .fetch_all(&mut *tx)
@@ -160,8 +166,14 @@ pub async fn apply_subscription(
     let Some(contract) = get(&mut *tx, client_id).await? else {
         return Ok(None);
     };
-    let Some((status, grace)) = transition(&contract, event_created, &subscription.id, &subscription.status, now_ms, grace_ms)
-    else {
+    let Some((status, grace)) = transition(
+        &contract,
+        event_created,
+        &subscription.id,
+        &subscription.status,
+        now_ms,
+        grace_ms,
+    ) else {
         return Ok(None);
     };
     sqlx::query(
@@ -280,8 +292,7 @@ pub async fn of_agency(db: &SqlitePool, agency_id: i64) -> Result<Vec<(i64, Cont
         contract: Contract,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT client_id, billing, status, stripe_customer_id, stripe_subscription_id, stripe_checkout_id,
-                stripe_event_created, grace_until_ms, note, updated_ms
+        "SELECT client_id, billing, status, stripe_subscription_id, stripe_event_created, grace_until_ms, note
          FROM contracts WHERE agency_id = ?",
     )
     .bind(agency_id)
@@ -300,13 +311,10 @@ mod tests {
         Contract {
             billing: "stripe".into(),
             status: status.into(),
-            stripe_customer_id: Some("cus_1".into()),
             stripe_subscription_id: subscription.map(str::to_string),
-            stripe_checkout_id: None,
             stripe_event_created: event_created,
             grace_until_ms: grace,
             note: String::new(),
-            updated_ms: 0,
         }
     }
 
@@ -314,7 +322,10 @@ mod tests {
     fn an_older_event_arriving_late_changes_nothing() {
         let now = contract("active", Some("sub_1"), 2000, None);
         assert_eq!(transition(&now, Some(1000), "sub_1", "past_due", 0, DAY), None);
-        assert_eq!(transition(&now, Some(2000), "sub_1", "past_due", 0, DAY), Some(("past_due", Some(DAY))));
+        assert_eq!(
+            transition(&now, Some(2000), "sub_1", "past_due", 0, DAY),
+            Some(("past_due", Some(DAY)))
+        );
     }
 
     #[test]
@@ -322,7 +333,10 @@ mod tests {
         let ended = contract("canceled", Some("sub_1"), 1000, Some(5 * DAY));
         assert_eq!(transition(&ended, Some(3000), "sub_1", "active", 0, DAY), None);
         // A new subscription of the same client starts over.
-        assert_eq!(transition(&ended, Some(3000), "sub_2", "active", 0, DAY), Some(("active", None)));
+        assert_eq!(
+            transition(&ended, Some(3000), "sub_2", "active", 0, DAY),
+            Some(("active", None))
+        );
     }
 
     #[test]
@@ -332,7 +346,10 @@ mod tests {
             transition(&late, Some(2000), "sub_1", "unpaid", 2 * DAY, 14 * DAY),
             Some(("past_due", Some(3 * DAY)))
         );
-        assert_eq!(transition(&late, Some(2000), "sub_1", "active", 2 * DAY, 14 * DAY), Some(("active", None)));
+        assert_eq!(
+            transition(&late, Some(2000), "sub_1", "active", 2 * DAY, 14 * DAY),
+            Some(("active", None))
+        );
     }
 
     #[test]

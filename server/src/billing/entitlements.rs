@@ -1,5 +1,5 @@
 //! What a client may use, from its contract: the one check every gated place calls
-//! ([`require`], [`of`]); nowhere else reads contracts to decide. A contract is in force while
+//! ([`of`], [`require_more`], [`missing`]); nowhere else reads contracts to decide. A contract is in force while
 //! it is active, and after a failed payment or a cancellation until its grace period ends; then
 //! the add-ons' features stop (nothing is deleted) and the client has what [`FLOOR`] allows.
 
@@ -41,7 +41,12 @@ impl Entitlements {
     }
 
     /// What the contract's items grant, if it is in force at `now_ms`.
-    pub fn from_contract(status: &str, grace_until_ms: Option<i64>, grants: &[(String, i64)], now_ms: i64) -> Entitlements {
+    pub fn from_contract(
+        status: &str,
+        grace_until_ms: Option<i64>,
+        grants: &[(String, i64)],
+        now_ms: i64,
+    ) -> Entitlements {
         let mut entitled = Entitlements::floor();
         let in_grace = grace_until_ms.is_some_and(|until| now_ms < until);
         let (in_force, ends_ms) = match status {
@@ -56,7 +61,9 @@ impl Entitlements {
         let (mut projects, mut subscribers, mut retention) = (0, 0, 0);
         for (key, amount) in grants {
             match Grant::parse(key) {
-                Some(Grant::Feature(feature)) if !entitled.features.contains(&feature) => entitled.features.push(feature),
+                Some(Grant::Feature(feature)) if !entitled.features.contains(&feature) => {
+                    entitled.features.push(feature)
+                }
                 Some(Grant::Limit(Limit::Projects)) => projects += amount,
                 Some(Grant::Limit(Limit::Subscribers)) => subscribers += amount,
                 Some(Grant::Limit(Limit::RetentionDays)) => retention = retention.max(*amount),
@@ -117,20 +124,33 @@ pub enum Refused {
     Database(#[from] sqlx::Error),
 }
 
-/// Ok when the client may use `feature` now.
-pub async fn require<'e>(db: impl SqliteExecutor<'e>, client_id: i64, feature: Feature) -> Result<(), Refused> {
-    match of(db, client_id, super::now_ms()).await?.has(feature) {
-        true => Ok(()),
-        false => Err(Refused::NotEntitled(NotEntitled(Grant::Feature(feature)))),
-    }
-}
-
 /// Ok when the client may have one more of `limit` than the `current` it has.
-pub async fn require_more<'e>(db: impl SqliteExecutor<'e>, client_id: i64, limit: Limit, current: i64) -> Result<(), Refused> {
+pub async fn require_more<'e>(
+    db: impl SqliteExecutor<'e>,
+    client_id: i64,
+    limit: Limit,
+    current: i64,
+) -> Result<(), Refused> {
     match current < of(db, client_id, super::now_ms()).await?.limit(limit) {
         true => Ok(()),
         false => Err(Refused::NotEntitled(NotEntitled(Grant::Limit(limit)))),
     }
+}
+
+/// What a settings page shows when the client lacks `feature`: the add-on that brings it.
+pub async fn missing(
+    db: &sqlx::SqlitePool,
+    client: &crate::tenancy::scope::ScopedClient,
+    feature: Feature,
+    language: &str,
+) -> Result<Option<app::dto::AddOnNeeded>, sqlx::Error> {
+    if of(db, client.id, super::now_ms()).await?.has(feature) {
+        return Ok(None);
+    }
+    let grant = Grant::Feature(feature);
+    Ok(Some(
+        super::catalogue::needed(db, client.agency_id, &client.slug, grant, language).await?,
+    ))
 }
 
 #[cfg(test)]
@@ -173,7 +193,13 @@ mod tests {
 
     #[test]
     fn a_contract_waiting_for_its_payment_grants_nothing_yet() {
-        assert_eq!(Entitlements::from_contract("checkout", None, &grants(), 0), Entitlements::floor());
-        assert_eq!(Entitlements::from_contract("unknown", None, &grants(), 0), Entitlements::floor());
+        assert_eq!(
+            Entitlements::from_contract("checkout", None, &grants(), 0),
+            Entitlements::floor()
+        );
+        assert_eq!(
+            Entitlements::from_contract("unknown", None, &grants(), 0),
+            Entitlements::floor()
+        );
     }
 }

@@ -9,8 +9,6 @@ pub mod mails;
 pub mod stripe;
 pub mod webhook;
 
-
-
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

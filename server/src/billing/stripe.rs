@@ -4,12 +4,14 @@
 //! creates directly (Stripe sends the invoice), a Customer Portal link, and add-ons added or
 //! removed later as subscription items with proration.
 
-use super::catalogue::Item;
 use super::Settings;
+use super::catalogue::Item;
 use super::contracts::{self, Subscription};
 use crate::secrets;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::SqlitePool;
+use std::collections::HashMap;
+use std::time::Duration;
 use stripe::{IdempotencyKey, RequestStrategy, StripeRequest as _};
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_billing::subscription::{
@@ -20,11 +22,9 @@ use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
 };
 use stripe_core::customer::CreateCustomer;
-use std::collections::HashMap;
-use std::time::Duration;
 
 /// What an agency's Stripe keys are sealed for.
-fn keys_context(agency_id: i64) -> String {
+pub fn keys_context(agency_id: i64) -> String {
     format!("stripe_accounts agency {agency_id}")
 }
 
@@ -63,10 +63,9 @@ impl From<stripe::StripeError> for BillingError {
     fn from(error: stripe::StripeError) -> BillingError {
         // The secret key never reaches this text: async-stripe marks its header sensitive.
         BillingError::Stripe(match error {
-            stripe::StripeError::Stripe(errors, status) => format!(
-                "{status}: {}",
-                errors.message.as_deref().unwrap_or("no message")
-            ),
+            stripe::StripeError::Stripe(errors, status) => {
+                format!("{status}: {}", errors.message.as_deref().unwrap_or("no message"))
+            }
             other => other.to_string(),
         })
     }
@@ -110,7 +109,12 @@ fn is_key(text: &str, prefixes: &[&str]) -> bool {
 }
 
 /// Stores the agency's keys sealed, replacing any before.
-pub async fn set_keys(db: &SqlitePool, agency_id: i64, secret_key: &str, webhook_secret: &str) -> Result<(), BillingError> {
+pub async fn set_keys(
+    db: &SqlitePool,
+    agency_id: i64,
+    secret_key: &str,
+    webhook_secret: &str,
+) -> Result<(), BillingError> {
     let (secret_key, webhook_secret) = (secret_key.trim(), webhook_secret.trim());
     if !is_key(secret_key, &["sk_", "rk_"]) || !is_key(webhook_secret, &["whsec_"]) {
         return Err(BillingError::BadKeys);
@@ -128,24 +132,6 @@ pub async fn set_keys(db: &SqlitePool, agency_id: i64, secret_key: &str, webhook
     .execute(db)
     .await?;
     Ok(())
-}
-
-/// Seals every agency's keys again under the process's (new) key: `vitrine secrets rotate`.
-pub async fn reseal(db: &SqlitePool, old: &secrets::SecretKey, new: &secrets::SecretKey) -> Result<usize, BillingError> {
-    let rows: Vec<(i64, String, String)> =
-        sqlx::query_as("SELECT agency_id, secret_key, webhook_secret FROM stripe_accounts")
-            .fetch_all(db)
-            .await?;
-    for (agency_id, secret_key, webhook_secret) in &rows {
-        let context = keys_context(*agency_id);
-        sqlx::query("UPDATE stripe_accounts SET secret_key = ?, webhook_secret = ? WHERE agency_id = ?")
-            .bind(new.seal(&old.open(secret_key, &context)?, &context))
-            .bind(new.seal(&old.open(webhook_secret, &context)?, &context))
-            .bind(agency_id)
-            .execute(db)
-            .await?;
-    }
-    Ok(rows.len())
 }
 
 /// The client as Stripe's customer sees it.
@@ -208,11 +194,12 @@ impl Account {
     /// The client's Stripe customer: the one its contract names, or a new one (created once,
     /// whatever happens to the answer: the idempotency key names the client).
     async fn customer(&self, db: &SqlitePool, customer: &Customer) -> Result<String, BillingError> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT stripe_customer_id FROM contracts WHERE client_id = ? AND stripe_customer_id IS NOT NULL")
-                .bind(customer.client_id)
-                .fetch_optional(db)
-                .await?;
+        let stored: Option<String> = sqlx::query_scalar(
+            "SELECT stripe_customer_id FROM contracts WHERE client_id = ? AND stripe_customer_id IS NOT NULL",
+        )
+        .bind(customer.client_id)
+        .fetch_optional(db)
+        .await?;
         if let Some(id) = stored {
             return Ok(id);
         }
@@ -223,8 +210,11 @@ impl Account {
         if let Some(email) = &customer.email {
             request = request.email(email.clone());
         }
-        let key = IdempotencyKey::new(format!("vitrine-customer-{}-{}", customer.agency_id, customer.client_id))
-            .map_err(|e| BillingError::Stripe(e.to_string()))?;
+        let key = IdempotencyKey::new(format!(
+            "vitrine-customer-{}-{}",
+            customer.agency_id, customer.client_id
+        ))
+        .map_err(|e| BillingError::Stripe(e.to_string()))?;
         let created = request
             .customize()
             .request_strategy(RequestStrategy::Idempotent(key))
@@ -281,7 +271,10 @@ impl Account {
             .metadata(customer.metadata())
             .subscription_data(subscription_data);
         {
-            let locale: stripe_checkout::CheckoutSessionLocale = customer.language.parse().unwrap_or(stripe_checkout::CheckoutSessionLocale::Auto);
+            let locale: stripe_checkout::CheckoutSessionLocale = customer
+                .language
+                .parse()
+                .unwrap_or(stripe_checkout::CheckoutSessionLocale::Auto);
             request = request.locale(locale);
         }
         let session = request.send(&self.client).await?;
@@ -342,7 +335,9 @@ impl Account {
     /// Adds and removes subscription items so the subscription bills `items`, prorated.
     pub async fn change(&self, db: &SqlitePool, customer: &Customer, items: &[Item]) -> Result<(), BillingError> {
         let contract = contracts::get(db, customer.client_id).await?;
-        let Some(subscription_id) = contract.filter(contracts::runs_on_stripe).and_then(|c| c.stripe_subscription_id)
+        let Some(subscription_id) = contract
+            .filter(contracts::runs_on_stripe)
+            .and_then(|c| c.stripe_subscription_id)
         else {
             return Err(BillingError::WrongState);
         };
@@ -409,9 +404,14 @@ impl Account {
     /// A Customer Portal session where the client admin sees invoices and changes the card.
     pub async fn portal(&self, db: &SqlitePool, customer: &Customer, return_url: &str) -> Result<String, BillingError> {
         let customer_id = self.customer(db, customer).await?;
-        let mut request = CreateBillingPortalSession::new().customer(customer_id).return_url(return_url);
+        let mut request = CreateBillingPortalSession::new()
+            .customer(customer_id)
+            .return_url(return_url);
         {
-            let locale: stripe_billing::BillingPortalSessionLocale = customer.language.parse().unwrap_or(stripe_billing::BillingPortalSessionLocale::Auto);
+            let locale: stripe_billing::BillingPortalSessionLocale = customer
+                .language
+                .parse()
+                .unwrap_or(stripe_billing::BillingPortalSessionLocale::Auto);
             request = request.locale(locale);
         }
         Ok(request.send(&self.client).await?.url)

@@ -7,13 +7,13 @@
 use super::contracts::{self, Subscription};
 use super::stripe::{Account, BillingError, CLIENT_METADATA};
 use super::{Settings, now_ms};
+use crate::notify::outbox::Outbox;
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use sqlx::{SqliteConnection, SqlitePool};
 use std::sync::Arc;
 use std::time::Duration;
-use crate::notify::outbox::Outbox;
 use tokio::sync::Notify;
 
 /// How old a signed request may be, as Stripe's libraries accept.
@@ -58,9 +58,9 @@ pub fn verify(header: &str, body: &[u8], secret: &str, now: i64) -> Result<(), S
     mac.update(body);
     let expected = mac.finalize().into_bytes();
     // Every signature is compared, in constant time each.
-    let matched = signatures
-        .iter()
-        .fold(false, |found, signature| found | bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_slice(), signature.as_slice())));
+    let matched = signatures.iter().fold(false, |found, signature| {
+        found | bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_slice(), signature.as_slice()))
+    });
     if !matched {
         return Err(SignatureError::Mismatch);
     }
@@ -296,14 +296,20 @@ impl Worker {
     }
 
     async fn apply(&self, agency_id: i64, kind: &str, created: i64, payload: &str) -> Result<(), BillingError> {
-        let event: Event = serde_json::from_str(payload).map_err(|e| BillingError::Stripe(format!("not an event: {e}")))?;
+        let event: Event =
+            serde_json::from_str(payload).map_err(|e| BillingError::Stripe(format!("not an event: {e}")))?;
         let object = event.data.object;
         let now = now_ms();
         let grace_ms = self.settings.grace_ms;
         // checkout.session.completed names the subscription; its items are asked of Stripe.
         let fresh = match kind {
             "checkout.session.completed" => match object.subscription.as_deref() {
-                Some(id) => Some(Account::open(&self.db, agency_id, &self.settings).await?.subscription(id).await?),
+                Some(id) => Some(
+                    Account::open(&self.db, agency_id, &self.settings)
+                        .await?
+                        .subscription(id)
+                        .await?,
+                ),
                 None => return Ok(()),
             },
             _ => None,
@@ -336,10 +342,13 @@ impl Worker {
                 if kind.ends_with("deleted") {
                     state.status = "canceled".into();
                 }
-                contracts::apply_subscription(&mut tx, agency_id, client_id, &state, Some(created), now, grace_ms).await?
+                contracts::apply_subscription(&mut tx, agency_id, client_id, &state, Some(created), now, grace_ms)
+                    .await?
             }
             "invoice.paid" => contracts::apply_payment(&mut tx, client_id, true, created, now, grace_ms).await?,
-            "invoice.payment_failed" => contracts::apply_payment(&mut tx, client_id, false, created, now, grace_ms).await?,
+            "invoice.payment_failed" => {
+                contracts::apply_payment(&mut tx, client_id, false, created, now, grace_ms).await?
+            }
             _ => None,
         };
         let told = match before {
@@ -355,7 +364,12 @@ impl Worker {
 
     /// Mails the client's admins and the agency's owners and admins when the contract has just
     /// started running out (a failed payment, a cancellation): what stops, and when.
-    async fn tell_if_lapsing(&self, tx: &mut SqliteConnection, client_id: i64, before: &str) -> Result<bool, BillingError> {
+    async fn tell_if_lapsing(
+        &self,
+        tx: &mut SqliteConnection,
+        client_id: i64,
+        before: &str,
+    ) -> Result<bool, BillingError> {
         let Some(contract) = contracts::get(&mut *tx, client_id).await? else {
             return Ok(false);
         };
@@ -397,7 +411,10 @@ mod tests {
         );
         assert_eq!(verify(&header, BODY.as_bytes(), "whsec_old", 1000), Ok(()));
         assert_eq!(verify(&header, BODY.as_bytes(), "whsec_new", 1000), Ok(()));
-        assert_eq!(verify(&header, BODY.as_bytes(), "whsec_other", 1000), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(&header, BODY.as_bytes(), "whsec_other", 1000),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
@@ -405,15 +422,25 @@ mod tests {
         let good = sign("whsec_a", 1000, BODY);
         let header = format!("t=1000,v1={good}");
         assert_eq!(verify(&header, b"{}", "whsec_a", 1000), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&header, BODY.as_bytes(), "whsec_b", 1000), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(&header, BODY.as_bytes(), "whsec_b", 1000),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(
             verify(&format!("t=1001,v1={good}"), BODY.as_bytes(), "whsec_a", 1000),
             Err(SignatureError::Mismatch)
         );
-        assert_eq!(verify(&header, BODY.as_bytes(), "whsec_a", 1301), Err(SignatureError::Expired));
+        assert_eq!(
+            verify(&header, BODY.as_bytes(), "whsec_a", 1301),
+            Err(SignatureError::Expired)
+        );
         assert_eq!(verify(&header, BODY.as_bytes(), "whsec_a", 1300), Ok(()));
         for malformed in ["", "v1=abc", "t=x,v1=abc", &format!("t=1000,v0={good}"), "t=1000"] {
-            assert_eq!(verify(malformed, BODY.as_bytes(), "whsec_a", 1000), Err(SignatureError::Malformed), "{malformed}");
+            assert_eq!(
+                verify(malformed, BODY.as_bytes(), "whsec_a", 1000),
+                Err(SignatureError::Malformed),
+                "{malformed}"
+            );
         }
     }
 
@@ -422,7 +449,8 @@ mod tests {
         let old: Object = serde_json::from_str(r#"{"id":"in_1","subscription":"sub_1"}"#).unwrap();
         assert_eq!(old.subscription_id(), Some("sub_1"));
         let new: Object =
-            serde_json::from_str(r#"{"id":"in_1","parent":{"subscription_details":{"subscription":"sub_2"}}}"#).unwrap();
+            serde_json::from_str(r#"{"id":"in_1","parent":{"subscription_details":{"subscription":"sub_2"}}}"#)
+                .unwrap();
         assert_eq!(new.subscription_id(), Some("sub_2"));
     }
 }

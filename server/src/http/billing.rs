@@ -57,9 +57,11 @@ async fn render_billing(
         catalogue::list(&state.db, agency_id),
         stripe_account::has_keys(&state.db, agency_id),
         contracts::of_agency(&state.db, agency_id),
-        sqlx::query_as::<_, (i64, String, String)>("SELECT id, slug, name FROM clients WHERE agency_id = ? ORDER BY name")
-            .bind(agency_id)
-            .fetch_all(&state.db),
+        sqlx::query_as::<_, (i64, String, String)>(
+            "SELECT id, slug, name FROM clients WHERE agency_id = ? ORDER BY name"
+        )
+        .bind(agency_id)
+        .fetch_all(&state.db),
         sqlx::query_scalar::<_, String>("SELECT slug FROM agencies WHERE id = ?")
             .bind(agency_id)
             .fetch_one(&state.db),
@@ -93,7 +95,14 @@ async fn render_billing(
         contracts: rows,
         notice,
     };
-    render::page(state, who.locale, Some(who.viewer()), Page::Billing(Box::new(page)), status).await
+    render::page(
+        state,
+        who.locale,
+        Some(who.viewer()),
+        Page::Billing(Box::new(page)),
+        status,
+    )
+    .await
 }
 
 /// A contract as the pages show it, its items' names in `language`.
@@ -150,7 +159,16 @@ async fn save_item(state: AppState, who: SignedIn, id: Option<i64>, form: Vec<(S
     let parsed = match catalogue::Form::parse(&form) {
         Ok(parsed) => parsed,
         Err(TenancyError::Invalid(form)) => {
-            return render_billing(&state, &who, id, Some(form), None, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return render_billing(
+                &state,
+                &who,
+                id,
+                Some(form),
+                None,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
         Err(e) => return who.failure(&state, e).await,
     };
@@ -168,7 +186,16 @@ async fn save_item(state: AppState, who: SignedIn, id: Option<i64>, form: Vec<(S
             state_form.problem("key", FieldProblem::Taken);
             match state_form.finish(|| None::<()>) {
                 Err(TenancyError::Invalid(form)) => {
-                    render_billing(&state, &who, id, Some(form), None, None, StatusCode::UNPROCESSABLE_ENTITY).await
+                    render_billing(
+                        &state,
+                        &who,
+                        id,
+                        Some(form),
+                        None,
+                        None,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await
                 }
                 _ => who.problem(&state, Problem::Internal).await,
             }
@@ -199,7 +226,14 @@ pub async fn save_keys(State(state): State<AppState>, who: SignedIn, CheckedForm
         return who.problem(&state, Problem::NotFound).await;
     }
     let get = |name: &str| form.iter().find(|(key, _)| key == name).map_or("", |(_, v)| v.as_str());
-    match stripe_account::set_keys(&state.db, who.caller.agency_id, get("secret_key"), get("webhook_secret")).await {
+    match stripe_account::set_keys(
+        &state.db,
+        who.caller.agency_id,
+        get("secret_key"),
+        get("webhook_secret"),
+    )
+    .await
+    {
         Ok(()) => {
             tracing::info!(agency = who.caller.agency_id, "Stripe keys stored");
             Redirect::to("/agency/billing?notice=keys#stripe").into_response()
@@ -210,7 +244,16 @@ pub async fn save_keys(State(state): State<AppState>, who: SignedIn, CheckedForm
                 values: vec![],
                 problems: vec![("secret_key".into(), FieldProblem::InvalidStripeId)],
             };
-            render_billing(&state, &who, None, None, Some(form), None, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_billing(
+                &state,
+                &who,
+                None,
+                None,
+                Some(form),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => {
             tracing::error!(error = %e, "storing the Stripe keys");
@@ -219,17 +262,16 @@ pub async fn save_keys(State(state): State<AppState>, who: SignedIn, CheckedForm
     }
 }
 
-/// Who may see the contract page: the agency's owners and admins, and the client's admins.
-fn may_see_contract(role: Role) -> bool {
-    role.may_manage_billing() || role == Role::ClientAdmin
-}
-
 #[derive(Deserialize)]
 pub struct ContractQuery {
     checkout: Option<String>,
 }
 
-pub async fn contract_page(State(state): State<AppState>, access: ClientAccess, Query(query): Query<ContractQuery>) -> Response {
+pub async fn contract_page(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    Query(query): Query<ContractQuery>,
+) -> Response {
     let notice = match query.checkout.as_deref() {
         Some("done") => Some(BillingNotice::CheckoutReturned),
         _ => take_flash(&access, FLASH).await,
@@ -245,7 +287,7 @@ async fn render_contract(
     status: StatusCode,
 ) -> Response {
     let who = &access.who;
-    if !may_see_contract(who.caller.role) {
+    if !who.caller.role.may_see_contract() {
         return who.problem(state, Problem::NotFound).await;
     }
     let client_id = access.client.id;
@@ -284,11 +326,22 @@ async fn render_contract(
         notice,
         problem,
     };
-    render::page(state, who.locale, Some(who.viewer()), Page::Contract(Box::new(page)), status).await
+    render::page(
+        state,
+        who.locale,
+        Some(who.viewer()),
+        Page::Contract(Box::new(page)),
+        status,
+    )
+    .await
 }
 
 /// The catalogue items ticked in the form (only the client's agency's).
-async fn chosen_items(state: &AppState, access: &ClientAccess, form: &[(String, String)]) -> Result<Vec<Item>, sqlx::Error> {
+async fn chosen_items(
+    state: &AppState,
+    access: &ClientAccess,
+    form: &[(String, String)],
+) -> Result<Vec<Item>, sqlx::Error> {
     let ids: Vec<i64> = form
         .iter()
         .filter(|(name, _)| name == "item")
@@ -321,7 +374,11 @@ async fn refused(state: &AppState, access: &ClientAccess, error: BillingError) -
     render_contract(state, access, None, Some(problem), StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
-pub async fn record_contract(State(state): State<AppState>, access: ClientAccess, CheckedForm(form): CheckedForm) -> Response {
+pub async fn record_contract(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
     let who = &access.who;
     if !who.caller.role.may_manage_billing() {
         return who.problem(&state, Problem::NotFound).await;
@@ -329,13 +386,26 @@ pub async fn record_contract(State(state): State<AppState>, access: ClientAccess
     let recorded = async {
         let items = chosen_items(&state, &access, &form).await?;
         let mut tx = state.db.begin().await?;
-        if contracts::get(&mut *tx, access.client.id).await?.as_ref().is_some_and(contracts::runs_on_stripe) {
+        if contracts::get(&mut *tx, access.client.id)
+            .await?
+            .as_ref()
+            .is_some_and(contracts::runs_on_stripe)
+        {
             return Ok::<_, BillingError>(false);
         }
-        let note = form.iter().find(|(name, _)| name == "note").map_or("", |(_, v)| v.trim());
+        let note = form
+            .iter()
+            .find(|(name, _)| name == "note")
+            .map_or("", |(_, v)| v.trim());
         let ids: Vec<i64> = items.iter().map(|item| item.id).collect();
-        contracts::record(&mut tx, access.client.agency_id, access.client.id, &ids, &note.chars().take(500).collect::<String>())
-            .await?;
+        contracts::record(
+            &mut tx,
+            access.client.agency_id,
+            access.client.id,
+            &ids,
+            &note.chars().take(500).collect::<String>(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     };
@@ -358,11 +428,16 @@ enum StripeAction {
     Portal,
 }
 
-async fn stripe_action(state: &AppState, access: &ClientAccess, form: &[(String, String)], action: StripeAction) -> Response {
+async fn stripe_action(
+    state: &AppState,
+    access: &ClientAccess,
+    form: &[(String, String)],
+    action: StripeAction,
+) -> Response {
     let who = &access.who;
     let role = who.caller.role;
     let allowed = match action {
-        StripeAction::Checkout => may_see_contract(role),
+        StripeAction::Checkout => role.may_see_contract(),
         StripeAction::Portal => role == Role::ClientAdmin || role.may_manage_billing(),
         StripeAction::Subscribe | StripeAction::Change => role.may_manage_billing(),
     };
@@ -380,7 +455,9 @@ async fn stripe_action(state: &AppState, access: &ClientAccess, form: &[(String,
         };
         Ok::<_, BillingError>(match action {
             StripeAction::Checkout => {
-                let url = account.checkout(&state.db, &customer, &items, &format!("{base}?checkout=done"), &base).await?;
+                let url = account
+                    .checkout(&state.db, &customer, &items, &format!("{base}?checkout=done"), &base)
+                    .await?;
                 if !role.may_manage_billing() {
                     return Ok(Redirect::to(&url).into_response());
                 }
@@ -419,25 +496,46 @@ async fn stripe_action(state: &AppState, access: &ClientAccess, form: &[(String,
     }
 }
 
-pub async fn stripe_checkout(State(state): State<AppState>, access: ClientAccess, CheckedForm(form): CheckedForm) -> Response {
+pub async fn stripe_checkout(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
     stripe_action(&state, &access, &form, StripeAction::Checkout).await
 }
 
-pub async fn stripe_subscribe(State(state): State<AppState>, access: ClientAccess, CheckedForm(form): CheckedForm) -> Response {
+pub async fn stripe_subscribe(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
     stripe_action(&state, &access, &form, StripeAction::Subscribe).await
 }
 
-pub async fn stripe_change(State(state): State<AppState>, access: ClientAccess, CheckedForm(form): CheckedForm) -> Response {
+pub async fn stripe_change(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
     stripe_action(&state, &access, &form, StripeAction::Change).await
 }
 
-pub async fn stripe_portal(State(state): State<AppState>, access: ClientAccess, CheckedForm(form): CheckedForm) -> Response {
+pub async fn stripe_portal(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
     stripe_action(&state, &access, &form, StripeAction::Portal).await
 }
 
 /// Stripe's webhook: 200 once the event is stored (the worker applies it), 400 for anything
 /// not signed by the agency's secret, an unknown agency included.
-pub async fn stripe_webhook(State(state): State<AppState>, params: RawPathParams, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn stripe_webhook(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let signature = headers
         .get("stripe-signature")
         .and_then(|value| value.to_str().ok())
@@ -447,7 +545,12 @@ pub async fn stripe_webhook(State(state): State<AppState>, params: RawPathParams
             if new {
                 state.stripe_events.wake();
             }
-            (StatusCode::OK, [("content-type", "application/json")], r#"{"received":true}"#).into_response()
+            (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                r#"{"received":true}"#,
+            )
+                .into_response()
         }
         Err(webhook::Refusal::BadRequest) => (
             StatusCode::BAD_REQUEST,

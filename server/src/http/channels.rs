@@ -48,7 +48,18 @@ async fn render_page(
         Err(e) => return render::internal(state, who.locale, e).await,
     };
     let can_manage = who.caller.role.is_agency();
+    let language = app::language_tag(who.locale);
+    use crate::billing::catalogue::Feature;
+    let (mails_addon_needed, chat_addon_needed) = match tokio::try_join!(
+        crate::billing::entitlements::missing(&state.db, &access.client, Feature::ClientMails, language),
+        crate::billing::entitlements::missing(&state.db, &access.client, Feature::ChatAlerts, language)
+    ) {
+        Ok(both) => both,
+        Err(e) => return render::internal(state, who.locale, e).await,
+    };
     let page = ChannelsPage {
+        mails_addon_needed,
+        chat_addon_needed,
         client_name,
         client_slug: access.client.slug.clone(),
         people: people

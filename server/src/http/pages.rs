@@ -628,6 +628,7 @@ async fn render_client(
         client: summary,
         can_manage_projects: who.caller.role.may_manage_projects(),
         can_invite: who.caller.role.may_invite(),
+        can_see_contract: who.caller.role.may_see_contract(),
         failed_form,
         invite_created,
         tokens,

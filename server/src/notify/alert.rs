@@ -183,12 +183,16 @@ pub async fn enqueue_notice(
             .bind(threshold.client_id)
             .fetch_one(&mut *tx)
             .await?;
-    // Those who want mails of this severity and project.
-    let recipients: Vec<Person> = people(&mut *tx, threshold.client_id)
-        .await?
-        .into_iter()
-        .filter(|person| person.wants.wants(&threshold.severity, &threshold.project))
-        .collect();
+    // Those who want mails of this severity and project, when the contract has the add-on;
+    // the agency's channels are told regardless.
+    let entitled = crate::billing::entitlements::of(&mut *tx, threshold.client_id, crate::billing::now_ms()).await?;
+    let recipients: Vec<Person> = match entitled.has(crate::billing::catalogue::Feature::ClientMails) {
+        true => people(&mut *tx, threshold.client_id).await?,
+        false => Vec::new(),
+    }
+    .into_iter()
+    .filter(|person| person.wants.wants(&threshold.severity, &threshold.project))
+    .collect();
     let place = match &threshold.environment {
         Some(environment) => format!("{} / {environment}", threshold.project),
         None => threshold.project.clone(),
@@ -269,7 +273,7 @@ pub async fn enqueue_notice(
         context,
         test: false,
     };
-    let sent_to_channels = channels::enqueue_all(tx, &message, None).await?;
+    let sent_to_channels = channels::enqueue_all(tx, &message, None, &entitled).await?;
     sqlx::query(
         "INSERT INTO notification_log (threshold_id, firing, since_ms) VALUES (?, ?, ?)
          ON CONFLICT (threshold_id) DO UPDATE SET firing = excluded.firing, since_ms = excluded.since_ms",

@@ -328,13 +328,17 @@ pub async fn enqueue_all(
     tx: &mut SqliteConnection,
     message: &Message<'_>,
     only: Option<i64>,
+    entitled: &crate::billing::entitlements::Entitlements,
 ) -> Result<usize, sqlx::Error> {
     let channels = opened(tx, message.threshold.client_id, only).await?;
+    // Slack, webhooks and PagerDuty come with an add-on; the agency's own address always works.
+    let chat = entitled.has(crate::billing::catalogue::Feature::ChatAlerts);
     let mut count = 0;
     for channel in channels.iter().filter(|c| {
         c.severities
             .as_ref()
             .is_none_or(|s| s.contains(&message.threshold.severity))
+            && (chat || c.kind == Kind::Email)
     }) {
         let mut row = NewMail {
             agency_id: message.agency_id,
@@ -459,7 +463,8 @@ pub async fn send_test(
         context,
         test: true,
     };
-    enqueue_all(&mut tx, &message, Some(id)).await?;
+    let entitled = crate::billing::entitlements::of(&mut *tx, client.id, crate::billing::now_ms()).await?;
+    enqueue_all(&mut tx, &message, Some(id), &entitled).await?;
     tx.commit().await?;
     Ok(name)
 }

@@ -107,9 +107,12 @@ pub struct Published {
     /// The client's language: texts not written in the reader's are shown in it.
     pub language: String,
     pub settings: Settings,
+    /// The contract lets the public follow the page by e-mail.
+    pub subscribers: bool,
 }
 
-/// The client behind a public slug, if its page is published.
+/// The client behind a public slug, if its page is published and the client's contract has the
+/// status page add-on (without it the page is not there, whatever its setting).
 pub async fn published(db: &SqlitePool, slug: &str) -> std::result::Result<Option<Published>, sqlx::Error> {
     let row: Option<(i64, String, String, String)> = sqlx::query_as(
         "SELECT c.id, c.name, c.language, s.time_zone FROM clients c JOIN status_pages s ON s.client_id = c.id
@@ -118,7 +121,14 @@ pub async fn published(db: &SqlitePool, slug: &str) -> std::result::Result<Optio
     .bind(slug)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(client_id, name, language, time_zone)| Published {
+    let Some((client_id, name, language, time_zone)) = row else {
+        return Ok(None);
+    };
+    let entitled = crate::billing::entitlements::of(db, client_id, crate::store::now_ms()).await?;
+    if !entitled.has(crate::billing::catalogue::Feature::StatusPage) {
+        return Ok(None);
+    }
+    Ok(Some(Published {
         client_id,
         name,
         slug: slug.to_string(),
@@ -127,6 +137,7 @@ pub async fn published(db: &SqlitePool, slug: &str) -> std::result::Result<Optio
             published: true,
             time_zone,
         },
+        subscribers: entitled.limit(crate::billing::catalogue::Limit::Subscribers) > 0,
     }))
 }
 
@@ -168,6 +179,8 @@ pub struct Snapshot {
     pub components: Vec<Shown>,
     /// Unresolved ones (the page and the summary), or those of the last year (the history).
     pub incidents: Vec<Incident>,
+    /// The page offers to follow it by e-mail.
+    pub subscribe: bool,
 }
 
 impl Snapshot {
@@ -237,6 +250,7 @@ impl Snapshot {
             time_zone: self.time_zone.clone(),
             updated: self.local_time(self.now_ms),
             incidents: self.incident_views(language),
+            subscribe: self.subscribe,
         }
     }
 }
@@ -294,6 +308,7 @@ pub async fn snapshot(
         client_name: page.name.clone(),
         slug: page.slug.clone(),
         language: page.language.clone(),
+        subscribe: page.subscribers,
         zone,
         time_zone: settings.time_zone.clone(),
         now_ms,

@@ -431,7 +431,14 @@ async fn render_settings(
         })
         .collect();
     let can_manage = who.caller.role.is_agency();
+    let language = app::language_tag(who.locale);
+    let feature = crate::billing::catalogue::Feature::StatusPage;
+    let addon_needed = match crate::billing::entitlements::missing(&state.db, &access.client, feature, language).await {
+        Ok(needed) => needed,
+        Err(e) => return render::internal(state, who.locale, e).await,
+    };
     let page = StatusSettingsPage {
+        addon_needed,
         client_name,
         client_slug: access.client.slug.clone(),
         public_url: format!("{}/status/{}", state.public_base, access.client.slug),
@@ -957,6 +964,33 @@ pub async fn subscribe(
             PublicMessage::RateLimited,
         )
         .await;
+    }
+    let followers: Result<i64, sqlx::Error> =
+        sqlx::query_scalar("SELECT COUNT(*) FROM subscribers WHERE client_id = ? AND email != ?")
+            .bind(published.client_id)
+            .bind(email.as_str())
+            .fetch_one(&state.db)
+            .await;
+    let limit = crate::billing::catalogue::Limit::Subscribers;
+    match crate::billing::entitlements::require_more(
+        &state.db,
+        published.client_id,
+        limit,
+        followers.unwrap_or(i64::MAX),
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(crate::billing::entitlements::Refused::NotEntitled(_)) => {
+            return message_page(
+                &published,
+                locale,
+                StatusCode::FORBIDDEN,
+                PublicMessage::SubscriptionsFull,
+            )
+            .await;
+        }
+        Err(crate::billing::entitlements::Refused::Database(e)) => return failed(e),
     }
     let chosen = match chosen_components(&state, published.client_id, &form).await {
         Ok(chosen) => chosen,

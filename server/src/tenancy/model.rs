@@ -217,6 +217,11 @@ impl Role {
         matches!(self, Role::AgencyOwner | Role::AgencyAdmin)
     }
 
+    /// The contract page: the agency's owners and admins, and the client's admins.
+    pub fn may_see_contract(self) -> bool {
+        self.may_manage_billing() || self == Role::ClientAdmin
+    }
+
     /// Agency people set up projects and environments.
     pub fn may_manage_projects(self) -> bool {
         self.is_agency()

@@ -443,6 +443,16 @@ impl<'a> Scope<'a> {
         let name = check.field("name", Name::parse);
         let slug = check.field("slug", Slug::parse);
         let (name, slug) = check.finish(|| Some((name?, slug?)))?;
+        let projects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE client_id = ?")
+            .bind(client.id)
+            .fetch_one(self.db)
+            .await?;
+        use crate::billing::entitlements::{Refused, require_more};
+        match require_more(self.db, client.id, crate::billing::catalogue::Limit::Projects, projects).await {
+            Ok(()) => {}
+            Err(Refused::NotEntitled(_)) => return Err(FormCheck::new(form).fail("name", FieldProblem::LimitReached)),
+            Err(Refused::Database(e)) => return Err(e.into()),
+        }
         let inserted =
             sqlx::query("INSERT INTO projects (agency_id, client_id, slug, name, created_at) VALUES (?, ?, ?, ?, ?)")
                 .bind(client.agency_id)
