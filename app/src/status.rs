@@ -596,6 +596,7 @@ mod tests {
             outage_minutes,
         };
         PublicStatusPage {
+            subscribe: true,
             client_name: "ACME <Shop>".into(),
             slug: "acme".into(),
             overall: ComponentState::PartialOutage,

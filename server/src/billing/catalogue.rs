@@ -134,14 +134,19 @@ fn pick<'a>(texts: [&'a String; 3], language: &str) -> &'a str {
     if text.is_empty() { texts[0] } else { text }
 }
 
-/// The agency's items, base plan first, then by position.
-pub async fn list(db: impl sqlx::SqliteExecutor<'_>, agency_id: i64) -> Result<Vec<Item>, sqlx::Error> {
-    sqlx::query_as(&format!(
+/// The agency's items, base plan first, then by position; an agency without any (a new one)
+/// gets the default catalogue first.
+pub async fn list(db: &SqlitePool, agency_id: i64) -> Result<Vec<Item>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    ensure_default(&mut tx, agency_id).await?;
+    let items = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM catalogue_items WHERE agency_id = ? ORDER BY kind = 'addon', position, id"
     ))
     .bind(agency_id)
-    .fetch_all(db)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(items)
 }
 
 /// The items of a client's contract, base plan first.

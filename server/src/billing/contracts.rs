@@ -90,6 +90,7 @@ pub async fn record_everything(
     client_id: i64,
     note: &str,
 ) -> Result<(), sqlx::Error> {
+    super::catalogue::ensure_default(tx, agency_id).await?;
     let items: Vec<i64> = sqlx::query_scalar("SELECT id FROM catalogue_items WHERE agency_id = ? AND archived = 0")
         .bind(agency_id)
         .fetch_all(&mut *tx)

@@ -91,7 +91,9 @@ impl Entitlements {
 
 /// What the client may use at `now_ms`.
 pub async fn of<'e>(db: impl SqliteExecutor<'e>, client_id: i64, now_ms: i64) -> Result<Entitlements, sqlx::Error> {
-    let rows: Vec<(String, Option<i64>, Option<String>, Option<i64>)> = sqlx::query_as(
+    /// The contract's status and grace end, and one of its items' grant and amount.
+    type Row = (String, Option<i64>, Option<String>, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT c.status, c.grace_until_ms, i.grants, i.amount
          FROM contracts c
          LEFT JOIN contract_items ci ON ci.client_id = c.client_id

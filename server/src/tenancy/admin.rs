@@ -41,17 +41,14 @@ pub async fn create_agency(db: &SqlitePool, slug: &str, name: &str) -> Result<i6
     if id_of(db, "agencies", slug.as_str()).await?.is_some() {
         return Err(AdminError::Exists(format!("agency {slug}")));
     }
-    let mut tx = db.begin().await?;
-    let id = sqlx::query_scalar("INSERT INTO agencies (slug, name, created_at) VALUES (?, ?, ?) RETURNING id")
-        .bind(slug.as_str())
-        .bind(name.as_str())
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await?;
-    // A new agency starts from the default catalogue of add-ons.
-    crate::billing::catalogue::ensure_default(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(id)
+    Ok(
+        sqlx::query_scalar("INSERT INTO agencies (slug, name, created_at) VALUES (?, ?, ?) RETURNING id")
+            .bind(slug.as_str())
+            .bind(name.as_str())
+            .bind(now())
+            .fetch_one(db)
+            .await?,
+    )
 }
 
 pub async fn create_client(
