@@ -20,6 +20,7 @@ use locales::i18n;
 #[cfg(feature = "ssr")]
 mod account;
 /// The agency's catalogue and Stripe account; a client's contract.
+#[cfg(feature = "ssr")]
 pub mod billing;
 #[cfg(feature = "ssr")]
 pub mod channels;
