@@ -304,7 +304,7 @@ async fn only_agency_owners_and_the_clients_admins_see_billing() {
     acme_admin
         .post_form("/clients/acme/contract/record", &[("csrf", &csrf)])
         .await
-        .expect_status(404);
+        .expect_status(403);
     acme_admin
         .post_form("/agency/billing/items", &[("csrf", &csrf), ("key", "free")])
         .await

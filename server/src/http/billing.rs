@@ -288,7 +288,7 @@ async fn render_contract(
 ) -> Response {
     let who = &access.who;
     if !who.caller.role.may_see_contract() {
-        return who.problem(state, Problem::NotFound).await;
+        return who.problem(state, Problem::Forbidden).await;
     }
     let client_id = access.client.id;
     let loaded = tokio::try_join!(
@@ -381,7 +381,7 @@ pub async fn record_contract(
 ) -> Response {
     let who = &access.who;
     if !who.caller.role.may_manage_billing() {
-        return who.problem(&state, Problem::NotFound).await;
+        return who.problem(&state, Problem::Forbidden).await;
     }
     let recorded = async {
         let items = chosen_items(&state, &access, &form).await?;
@@ -442,7 +442,7 @@ async fn stripe_action(
         StripeAction::Subscribe | StripeAction::Change => role.may_manage_billing(),
     };
     if !allowed {
-        return who.problem(state, Problem::NotFound).await;
+        return who.problem(state, Problem::Forbidden).await;
     }
     let base = format!("{}/clients/{}/contract", state.public_base, access.client.slug);
     let done = async {
