@@ -9,12 +9,7 @@ pub mod mails;
 pub mod stripe;
 pub mod webhook;
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub use crate::store::now_ms;
 
 /// What billing needs of the configuration.
 pub struct Settings {

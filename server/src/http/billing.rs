@@ -182,23 +182,20 @@ async fn save_item(state: AppState, who: SignedIn, id: Option<i64>, form: Vec<(S
         }
         Ok(None) => who.problem(&state, Problem::NotFound).await,
         Err(e) if crate::tenancy::is_unique_violation(&e) => {
-            let mut state_form = crate::tenancy::FormCheck::new(&form);
-            state_form.problem("key", FieldProblem::Taken);
-            match state_form.finish(|| None::<()>) {
-                Err(TenancyError::Invalid(form)) => {
-                    render_billing(
-                        &state,
-                        &who,
-                        id,
-                        Some(form),
-                        None,
-                        None,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    )
-                    .await
-                }
-                _ => who.problem(&state, Problem::Internal).await,
-            }
+            let taken = match crate::tenancy::FormCheck::new(&form).fail("key", FieldProblem::Taken) {
+                TenancyError::Invalid(form) => form,
+                _ => FormState::default(),
+            };
+            render_billing(
+                &state,
+                &who,
+                id,
+                Some(taken),
+                None,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => render::internal(&state, who.locale, e).await,
     }

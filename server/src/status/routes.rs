@@ -965,21 +965,17 @@ pub async fn subscribe(
         )
         .await;
     }
-    let followers: Result<i64, sqlx::Error> =
-        sqlx::query_scalar("SELECT COUNT(*) FROM subscribers WHERE client_id = ? AND email != ?")
-            .bind(published.client_id)
-            .bind(email.as_str())
-            .fetch_one(&state.db)
-            .await;
-    let limit = crate::billing::catalogue::Limit::Subscribers;
-    match crate::billing::entitlements::require_more(
-        &state.db,
-        published.client_id,
-        limit,
-        followers.unwrap_or(i64::MAX),
-    )
-    .await
+    let followers: i64 = match sqlx::query_scalar("SELECT COUNT(*) FROM subscribers WHERE client_id = ? AND email != ?")
+        .bind(published.client_id)
+        .bind(email.as_str())
+        .fetch_one(&state.db)
+        .await
     {
+        Ok(count) => count,
+        Err(e) => return failed(e),
+    };
+    let limit = crate::billing::catalogue::Limit::Subscribers;
+    match crate::billing::entitlements::require_more(&state.db, published.client_id, limit, followers).await {
         Ok(()) => {}
         Err(crate::billing::entitlements::Refused::NotEntitled(_)) => {
             return message_page(
