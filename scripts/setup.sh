@@ -7,6 +7,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# A clean clone gains nothing from incremental builds, and their caches double the disk used.
+if [ -n "${CI:-}" ]; then
+  export CARGO_INCREMENTAL=0
+fi
 LOG_DIR="$ROOT/target/logs"
 mkdir -p "$LOG_DIR"
 STARTED=$(date +%s)
