@@ -10,6 +10,7 @@ use crate::pages::Field;
 use crate::targets::utc_text;
 use crate::text::textarea_text;
 use crate::thresholds::{Choice, severity_text};
+use crate::units::format_duration;
 use leptos::prelude::*;
 use leptos_i18n::{td, td_string};
 
@@ -73,6 +74,12 @@ pub fn import_report_lines(locale: Locale, report: &AlertmanagerImported) -> Vec
             &[("path", &note.path), ("line", &note.line.to_string())],
         )
     };
+    if let Some(timing) = report.timing {
+        lines.push(fill(
+            td_string!(locale, channels_import_timing),
+            &[("timing", &timing_text(locale, &timing))],
+        ));
+    }
     let settings: Vec<String> = report
         .notes
         .iter()
@@ -105,6 +112,8 @@ pub fn Channels(locale: Locale, page: ChannelsPage, csrf: String) -> impl IntoVi
             ChannelNotice::Created { name } => td!(locale, notice_channel_created, name = name).into_any(),
             ChannelNotice::Deleted { name } => td!(locale, notice_channel_deleted, name = name).into_any(),
             ChannelNotice::TestQueued { name } => td!(locale, notice_channel_test, name = name).into_any(),
+            ChannelNotice::TimingSaved => td_string!(locale, notice_timing_saved).into_any(),
+            ChannelNotice::TimingReset => td_string!(locale, notice_timing_reset).into_any(),
             ChannelNotice::Imported(report) => {
                 let lines = import_report_lines(locale, &report)
                     .into_iter()
@@ -203,8 +212,87 @@ pub fn Channels(locale: Locale, page: ChannelsPage, csrf: String) -> impl IntoVi
             {page.chat_addon_needed.clone().map(|needed| view! { <crate::billing::AddOnNote locale=locale needed=needed /> })}
             {channels}
         </section>
+        <TimingCard locale=locale page=page.clone() action=format!("{action}/timing") csrf=csrf.clone() />
         {manage}
     }
+}
+
+/// When the client is told, in one sentence.
+pub fn timing_text(locale: Locale, timing: &NotifyTiming) -> String {
+    fill(
+        td_string!(locale, channels_timing_text),
+        &[
+            ("wait", &format_duration(timing.group_wait_secs)),
+            ("interval", &format_duration(timing.group_interval_secs)),
+            ("repeat", &format_duration(timing.repeat_interval_secs)),
+        ],
+    )
+}
+
+/// When the client's people and channels are told, and for agency people the form to change it.
+#[component]
+fn TimingCard(locale: Locale, page: ChannelsPage, action: String, csrf: String) -> impl IntoView {
+    let whose = if page.own_timing {
+        td_string!(locale, channels_timing_own)
+    } else {
+        td_string!(locale, channels_timing_usual)
+    };
+    let form = page.can_manage.then(|| {
+        let open = page.timing_form.is_some();
+        let form = page.timing_form.clone().unwrap_or_else(|| FormState {
+            values: [
+                ("group_wait", page.timing.group_wait_secs),
+                ("group_interval", page.timing.group_interval_secs),
+                ("repeat_interval", page.timing.repeat_interval_secs),
+            ]
+            .map(|(name, secs)| (name.to_string(), prom_duration(secs)))
+            .to_vec(),
+            problems: Vec::new(),
+        });
+        let reset = page.own_timing.then(|| {
+            view! {
+                <button type="submit" name="action" value="reset" class="secondary" formnovalidate=true>
+                    {td_string!(locale, timing_reset)}
+                </button>
+            }
+        });
+        view! {
+            <details class="section" open=open>
+                <summary>{td_string!(locale, timing_change)}</summary>
+                <p class="hint">{td_string!(locale, timing_hint)}</p>
+                <form method="post" action=action>
+                    <input type="hidden" name="csrf" value=csrf />
+                    <Field locale=locale form=form.clone() id_prefix="timing" name="group_wait" label=td_string!(locale, timing_group_wait) hint=td_string!(locale, timing_group_wait_hint) />
+                    <Field locale=locale form=form.clone() id_prefix="timing" name="group_interval" label=td_string!(locale, timing_group_interval) hint=td_string!(locale, timing_group_interval_hint) />
+                    <Field locale=locale form=form.clone() id_prefix="timing" name="repeat_interval" label=td_string!(locale, timing_repeat_interval) hint=td_string!(locale, timing_repeat_interval_hint) />
+                    <div class="actions">
+                        <button type="submit" name="action" value="save">{td_string!(locale, timing_submit)}</button>
+                        {reset}
+                    </div>
+                </form>
+            </details>
+        }
+    });
+    view! {
+        <section class="card" id="timing">
+            <h2>{td_string!(locale, channels_timing_title)}</h2>
+            <p>{timing_text(locale, &page.timing)}</p>
+            <p class="hint">{whose}</p>
+            {form}
+        </section>
+    }
+}
+
+/// Seconds as Alertmanager writes a duration: `30s`, `5m`, `1h30m`, `0s`.
+fn prom_duration(secs: u32) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut text = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if n > 0 {
+            text.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if text.is_empty() { "0s".into() } else { text }
 }
 
 #[component]
@@ -280,5 +368,15 @@ fn ImportForm(locale: Locale, form: Option<FormState>, action: String, csrf: Str
                 </form>
             </details>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timers_are_shown_as_alertmanager_writes_them() {
+        assert_eq!(super::prom_duration(0), "0s");
+        assert_eq!(super::prom_duration(90), "1m30s");
+        assert_eq!(super::prom_duration(4 * 3600), "4h");
     }
 }

@@ -1004,7 +1004,44 @@ pub struct ChannelsPage {
     pub form: Option<FormState>,
     /// The Alertmanager import form as typed (`config_error`: why it was refused).
     pub import_form: Option<FormState>,
+    /// When the client is told of an alarm.
+    pub timing: NotifyTiming,
+    /// `false`: the timing is the agency's usual one (the server's).
+    pub own_timing: bool,
+    /// The timing form as typed, with its problems.
+    pub timing_form: Option<FormState>,
     pub notice: Option<ChannelNotice>,
+}
+
+/// When a client is told of a threshold's alarm, as an Alertmanager route's timers (seconds):
+/// the first notice `group_wait` after the alarm is raised, a change or the end at the earliest
+/// `group_interval` after the last notice, an unchanged alarm again every `repeat_interval`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyTiming {
+    pub group_wait_secs: u32,
+    pub group_interval_secs: u32,
+    pub repeat_interval_secs: u32,
+}
+
+impl NotifyTiming {
+    /// Alertmanager's defaults: 30 s, 5 min, 4 h.
+    pub const ALERTMANAGER: NotifyTiming = NotifyTiming {
+        group_wait_secs: 30,
+        group_interval_secs: 300,
+        repeat_interval_secs: 4 * 3600,
+    };
+
+    pub fn group_wait_ms(&self) -> i64 {
+        i64::from(self.group_wait_secs) * 1000
+    }
+
+    pub fn group_interval_ms(&self) -> i64 {
+        i64::from(self.group_interval_secs) * 1000
+    }
+
+    pub fn repeat_interval_ms(&self) -> i64 {
+        i64::from(self.repeat_interval_secs) * 1000
+    }
 }
 
 /// One of the client's people and the error mails they want.
@@ -1038,6 +1075,8 @@ pub enum ChannelNotice {
     Deleted { name: String },
     TestQueued { name: String },
     Imported(AlertmanagerImported),
+    TimingSaved,
+    TimingReset,
 }
 
 /// What importing an Alertmanager configuration did.
@@ -1049,6 +1088,8 @@ pub struct AlertmanagerImported {
     pub existed: Vec<String>,
     /// Integrations whose address or URL is not valid.
     pub invalid: Vec<String>,
+    /// When the client is told, as the file's top route set it (`None`: it sets no timer).
+    pub timing: Option<NotifyTiming>,
     /// What was not taken over.
     pub notes: Vec<AlertmanagerNote>,
 }

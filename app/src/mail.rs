@@ -20,6 +20,8 @@ pub struct AlertMail {
     pub threshold: String,
     /// `false`: resolved.
     pub firing: bool,
+    /// An alarm told before: why it is told again.
+    pub follow_up: Option<FollowUp>,
     /// How many series crossed the line (or came back).
     pub count: usize,
     pub value: f64,
@@ -42,6 +44,15 @@ pub struct AlertMail {
     pub personal: Option<PersonalLinks>,
 }
 
+/// Why an alarm the client was told of is told again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowUp {
+    /// More or fewer of its measured values cross the line than the last mail said.
+    Changed,
+    /// Unchanged, and it lasts: told again every `every_secs`.
+    Reminder { every_secs: u32 },
+}
+
 /// The links of a mail to one of the client's people.
 #[derive(Clone, Debug)]
 pub struct PersonalLinks {
@@ -59,6 +70,7 @@ pub fn test_alert(locale: Locale) -> AlertMail {
         place: td_string!(locale, test_alert_place).to_string(),
         threshold: td_string!(locale, test_alert_name).to_string(),
         firing: true,
+        follow_up: None,
         count: 1,
         value: 1.0,
         unit: "short".into(),
@@ -331,10 +343,27 @@ pub fn alert_summary(locale: Locale, mail: &AlertMail) -> AlertSummary {
     };
     let since = utc_text(mail.since_ms);
     let status = if mail.firing {
-        fill(
+        let status = fill(
             td_string!(locale, mail_firing_status),
             &[("value", &value), ("since", &since)],
-        )
+        );
+        match mail.follow_up {
+            None => status,
+            Some(FollowUp::Changed) => format!(
+                "{status} {}",
+                fill(
+                    td_string!(locale, mail_follow_up_changed),
+                    &[("count", &mail.count.to_string())]
+                )
+            ),
+            Some(FollowUp::Reminder { every_secs }) => format!(
+                "{status} {}",
+                fill(
+                    td_string!(locale, mail_follow_up_reminder),
+                    &[("every", &format_duration(every_secs))]
+                )
+            ),
+        }
     } else {
         let lasted = format_duration(mail.lasted_secs.unwrap_or(0));
         fill(
@@ -449,6 +478,7 @@ mod tests {
             place: "shop / live".into(),
             threshold: "Error rate <script>\r\nBcc: x@evil.example".into(),
             firing: true,
+            follow_up: None,
             count: 2,
             value: 0.052,
             unit: "percentunit".into(),
@@ -488,6 +518,19 @@ mod tests {
             },
         );
         assert!(fr.subject.starts_with("[RÉSOLU] "), "{}", fr.subject);
+        let reminder = alert_mail(
+            Locale::en,
+            &AlertMail {
+                follow_up: Some(FollowUp::Reminder { every_secs: 4 * 3600 }),
+                ..mail()
+            },
+        );
+        assert_eq!(reminder.subject, en.subject);
+        assert!(
+            reminder.text.contains("still on") && reminder.text.contains("every 4\u{a0}h"),
+            "{}",
+            reminder.text
+        );
         assert!(fr.text.contains("10\u{a0}min"), "{}", fr.text);
     }
 

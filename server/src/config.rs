@@ -46,6 +46,16 @@ pub struct Config {
     pub session_max_secs: u64,
     /// How often every threshold is evaluated, in seconds (`VITRINE_RULE_EVALUATION_INTERVAL_SECS`).
     pub rule_evaluation_interval_secs: u64,
+    /// How long a new alarm waits for more alerts of its threshold before the first notice, in
+    /// seconds (`VITRINE_NOTIFY_GROUP_WAIT_SECS`; Alertmanager's `group_wait`), for clients
+    /// without timers of their own.
+    pub notify_group_wait_secs: u32,
+    /// How long after a notice a change of the alarm (or its end) is told at the earliest, in
+    /// seconds (`VITRINE_NOTIFY_GROUP_INTERVAL_SECS`; `group_interval`).
+    pub notify_group_interval_secs: u32,
+    /// How often an unchanged alarm is told again, in seconds
+    /// (`VITRINE_NOTIFY_REPEAT_INTERVAL_SECS`; `repeat_interval`).
+    pub notify_repeat_interval_secs: u32,
     /// How much an hour of partial outage counts as down in a status page's uptime, 0 to 1
     /// (`VITRINE_STATUS_PARTIAL_OUTAGE_WEIGHT`; Atlassian Statuspage counts 0.3).
     pub status_partial_outage_weight: f64,
@@ -137,6 +147,9 @@ impl Default for Config {
             session_idle_secs: 12 * 3600,
             session_max_secs: 7 * 24 * 3600,
             rule_evaluation_interval_secs: 15,
+            notify_group_wait_secs: crate::notify::timing::NotifyTiming::ALERTMANAGER.group_wait_secs,
+            notify_group_interval_secs: crate::notify::timing::NotifyTiming::ALERTMANAGER.group_interval_secs,
+            notify_repeat_interval_secs: crate::notify::timing::NotifyTiming::ALERTMANAGER.repeat_interval_secs,
             status_partial_outage_weight: 0.3,
             status_degraded_weight: 0.0,
             billing_grace_days: 14,
@@ -170,6 +183,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// When clients without timers of their own are told (group interval and repeat at least
+    /// a second).
+    pub fn notify_timing(&self) -> crate::notify::timing::NotifyTiming {
+        crate::notify::timing::NotifyTiming {
+            group_wait_secs: self.notify_group_wait_secs,
+            group_interval_secs: self.notify_group_interval_secs.max(1),
+            repeat_interval_secs: self.notify_repeat_interval_secs.max(1),
+        }
+    }
+
     /// Reads the file (if given) and applies the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let config = match file {
@@ -216,6 +239,9 @@ impl Config {
         env!("VITRINE_SESSION_IDLE_SECS", session_idle_secs);
         env!("VITRINE_SESSION_MAX_SECS", session_max_secs);
         env!("VITRINE_RULE_EVALUATION_INTERVAL_SECS", rule_evaluation_interval_secs);
+        env!("VITRINE_NOTIFY_GROUP_WAIT_SECS", notify_group_wait_secs);
+        env!("VITRINE_NOTIFY_GROUP_INTERVAL_SECS", notify_group_interval_secs);
+        env!("VITRINE_NOTIFY_REPEAT_INTERVAL_SECS", notify_repeat_interval_secs);
         env!("VITRINE_STATUS_PARTIAL_OUTAGE_WEIGHT", status_partial_outage_weight);
         env!("VITRINE_STATUS_DEGRADED_WEIGHT", status_degraded_weight);
         env!("VITRINE_BILLING_GRACE_DAYS", billing_grace_days);

@@ -601,10 +601,10 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             action: ChannelsAction::Import { file, client },
         } => {
             let text = std::fs::read_to_string(&file).map_err(io(format!("reading {}", file.display())))?;
-            let config = vitrine_scrape_config::alertmanager_config::parse_alertmanager_config(&text)
+            let alertmanager = vitrine_scrape_config::alertmanager_config::parse_alertmanager_config(&text)
                 .map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
             let client_id = client_id_of(&pool, &client).await?;
-            let imported = notify::channels::import(&pool, client_id, &config, None)
+            let imported = notify::channels::import(&pool, client_id, &alertmanager, None, config.notify_timing())
                 .await
                 .map_err(|e| Error::Usage(e.to_string()))?;
             for line in app::channels::import_report_lines(app::Locale::en, &imported) {
@@ -916,6 +916,7 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         Duration::from_secs(config.rule_evaluation_interval_secs.max(1)),
         outbox.clone(),
         notify::alert::MailContext::new(&public_base),
+        config.notify_timing(),
     );
     let prober = status::probes::Prober::new(pool.clone(), tsdb.clone(), scraper.clone());
     let board = status::components::Board::new(pool.clone(), prober.clone(), scraper.clone(), rules.clone());

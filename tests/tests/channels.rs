@@ -40,6 +40,8 @@ async fn the_alarm_and_its_end_reach_every_channel() {
     let recorder = HttpRecorder::start();
     let server = Server::start_with(&[
         ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
+        ("VITRINE_NOTIFY_GROUP_WAIT_SECS", "0"),
+        ("VITRINE_NOTIFY_GROUP_INTERVAL_SECS", "1"),
         ("VITRINE_SMTP_URL", &smtp.url()),
     ]);
     let value = Arc::new(AtomicU64::new(0));
@@ -387,7 +389,10 @@ async fn the_form_explains_its_problems_and_the_seed_alertmanager_configuration_
     let page = owner.get("/clients/globex/channels").await;
     page.expect_status(200)
         .expect_text("Channels made: team-email")
-        .expect_text("route.group_wait (line 6)")
+        .expect_text("taken over from the file's route: The first message goes out 30\u{a0}s after")
+        .expect_text("a reminder goes out every 1\u{a0}h.")
+        .expect_text("The agency set these for this client.")
+        .expect_text("route.group_by (line 5)")
         .expect_text("receivers[0].email_configs[0].smarthost (line 16)")
         .expect_text("receivers[0].email_configs[0].auth_password (line 18) still holds");
     assert!(page.body.contains("team@valeo-neuroerp.com"));

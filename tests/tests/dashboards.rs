@@ -180,7 +180,11 @@ async fn markers_come_from_grafanas_api_the_page_and_alarms() {
     use reqwest::Method;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
-    let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
+    let server = Server::start_with(&[
+        ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
+        ("VITRINE_NOTIFY_GROUP_WAIT_SECS", "0"),
+        ("VITRINE_NOTIFY_GROUP_INTERVAL_SECS", "1"),
+    ]);
     let writer = server.scoped_token("globex", Some("annotations:write"));
     let reader = server.scoped_token("globex", None);
     let acme = server.scoped_token("acme", Some("annotations:write"));

@@ -79,6 +79,8 @@ fn serve_with(smtp: &SmtpServer, more: &[(&str, &str)]) -> Server {
     let url = smtp.url();
     let mut env = vec![
         ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
+        ("VITRINE_NOTIFY_GROUP_WAIT_SECS", "0"),
+        ("VITRINE_NOTIFY_GROUP_INTERVAL_SECS", "1"),
         ("VITRINE_SMTP_URL", url.as_str()),
         ("VITRINE_MAIL_FROM", "Vitrine Alerts <alerts@agency.example>"),
         ("VITRINE_OUTBOX_BACKOFF_BASE_MS", "200"),
@@ -220,6 +222,88 @@ async fn the_alarm_and_its_end_are_mailed_to_the_clients_people() {
     assert!(mails[2].contains("[RESOLVED] Queue too long"), "{}", mails[2]);
 }
 
+/// The client's own timers, set on its channels page: the first mail waits `group_wait`, an
+/// alarm that lasts is told again every `repeat_interval` with the same subject and says it is a
+/// reminder, the end waits for `group_interval`; the client's admin may not change them.
+#[tokio::test]
+async fn an_alarm_is_told_after_group_wait_and_again_while_it_lasts() {
+    let smtp = SmtpServer::start();
+    let server = serve(&smtp);
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    let timing = |wait: &'static str, interval: &'static str, repeat: &'static str| {
+        vec![
+            ("group_wait", wait),
+            ("group_interval", interval),
+            ("repeat_interval", repeat),
+            ("action", "save"),
+        ]
+    };
+    let mut refused = timing("soon", "0s", "4h");
+    refused.push(("csrf", csrf.as_str()));
+    owner
+        .post_form("/clients/globex/channels/timing", &refused)
+        .await
+        .expect_status(422)
+        .expect_text("soon");
+    let mut fields = timing("4s", "2s", "6s");
+    fields.push(("csrf", csrf.as_str()));
+    owner
+        .post_form("/clients/globex/channels/timing", &fields)
+        .await
+        .expect_status(303);
+    owner
+        .get("/clients/globex/channels")
+        .await
+        .expect_text("The first message goes out 4\u{a0}s after the alarm is raised")
+        .expect_text("a reminder goes out every 6\u{a0}s.");
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let globex_csrf = globex.csrf().await;
+    let mut theirs = timing("0s", "1s", "1s");
+    theirs.push(("csrf", globex_csrf.as_str()));
+    globex
+        .post_form("/clients/globex/channels/timing", &theirs)
+        .await
+        .expect_status(403);
+
+    let value = Arc::new(AtomicU64::new(50));
+    let host = serve_queue_length(value.clone());
+    server.scrape_every_second(&host, "globex", "portal", "live");
+    add_queue_threshold(&server, "Queue too long").await;
+    let page = owner.get("/clients/globex/thresholds").await;
+    let threshold = between(&page.body, "id=\"threshold-", "\"")
+        .expect("the threshold")
+        .to_string();
+    wait_for_threshold_card(&owner, "globex", &threshold, ">Alarm<").await;
+    let fired = std::time::Instant::now();
+    let first = smtp.wait_for(1, Duration::from_secs(30));
+    assert!(
+        fired.elapsed() >= Duration::from_secs(2),
+        "the first mail did not wait for group_wait: {:?}",
+        fired.elapsed()
+    );
+    let reminders = smtp.wait_for(2, Duration::from_secs(30));
+    let reminder = text_of(&reminders[1]);
+    assert_eq!(header(&reminders[1], "Subject"), header(&first[0], "Subject"));
+    assert!(reminder.contains("A reminder: this alarm is still on."), "{reminder}");
+    assert!(reminder.contains("we remind you every 6\u{a0}s"), "{reminder}");
+    assert_ne!(header(&reminders[1], "Message-ID"), header(&first[0], "Message-ID"));
+
+    value.store(1, Ordering::Relaxed);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !smtp.messages().iter().any(|m| m.contains("[RESOLVED] Queue too long")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no all-clear: {:?}",
+            smtp.messages()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let told = smtp.messages().len();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(smtp.messages().len(), told, "a mail after the all-clear");
+}
+
 /// `kill -9` while the outbox sends: after the restart every mail arrives, and at most the one
 /// that was in flight arrives twice, with the same Message-ID.
 #[tokio::test]
@@ -312,7 +396,11 @@ async fn mails_wait_while_the_mail_server_is_down_and_arrive_once_it_is_back() {
 
 #[tokio::test]
 async fn without_a_mail_server_the_agency_reads_the_mails_in_its_outbox() {
-    let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
+    let server = Server::start_with(&[
+        ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
+        ("VITRINE_NOTIFY_GROUP_WAIT_SECS", "0"),
+        ("VITRINE_NOTIFY_GROUP_INTERVAL_SECS", "1"),
+    ]);
     let value = Arc::new(AtomicU64::new(50));
     let host = serve_queue_length(value.clone());
     server.scrape_every_second(&host, "globex", "portal", "live");

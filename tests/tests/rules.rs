@@ -143,7 +143,11 @@ async fn a_broken_rule_file_is_refused_with_its_place_and_nothing_is_stored() {
 async fn templates_in_an_imported_description_are_expanded_for_the_alert() {
     use std::sync::Arc;
     use std::sync::atomic::AtomicU64;
-    let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
+    let server = Server::start_with(&[
+        ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
+        ("VITRINE_NOTIFY_GROUP_WAIT_SECS", "0"),
+        ("VITRINE_NOTIFY_GROUP_INTERVAL_SECS", "1"),
+    ]);
     let value = Arc::new(AtomicU64::new(1234));
     let host = serve_queue_length(value.clone());
     server.scrape_every_second(&host, "globex", "portal", "live");

@@ -41,6 +41,8 @@ async fn amtool_mutes_an_alarm_and_its_mail_goes_out_when_the_silence_ends() {
     let smtp = SmtpServer::start();
     let server = Server::start_with(&[
         ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
+        ("VITRINE_NOTIFY_GROUP_WAIT_SECS", "0"),
+        ("VITRINE_NOTIFY_GROUP_INTERVAL_SECS", "1"),
         ("VITRINE_SMTP_URL", &smtp.url()),
     ]);
     let writer = server.scoped_token("globex", Some("silences:write"));

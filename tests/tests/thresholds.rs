@@ -34,7 +34,11 @@ fn threshold_form<'a>(csrf: &'a str, name: &'a str, expr: &'a str) -> Vec<(&'a s
 
 #[tokio::test]
 async fn a_threshold_watches_then_alarms_then_is_back_to_normal() {
-    let server = Server::start_with(&[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1")]);
+    let server = Server::start_with(&[
+        ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
+        ("VITRINE_NOTIFY_GROUP_WAIT_SECS", "0"),
+        ("VITRINE_NOTIFY_GROUP_INTERVAL_SECS", "1"),
+    ]);
     let value = Arc::new(AtomicU64::new(1));
     let host = serve_queue_length(value.clone());
     server.scrape_every_second(&host, "globex", "portal", "live");
@@ -302,6 +306,8 @@ async fn a_watching_threshold_keeps_its_start_across_a_restart() {
     let env = [
         ("VITRINE_DATA_DIR", data.to_str().unwrap()),
         ("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "1"),
+        ("VITRINE_NOTIFY_GROUP_WAIT_SECS", "0"),
+        ("VITRINE_NOTIFY_GROUP_INTERVAL_SECS", "1"),
     ];
     let value = Arc::new(AtomicU64::new(50));
     let host = serve_queue_length(value.clone());

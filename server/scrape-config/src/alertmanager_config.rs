@@ -2,11 +2,13 @@
 //! over: the receivers' addresses, webhooks, Slack and PagerDuty integrations. Unknown keys are
 //! refused with a line, a column and a hint, as Alertmanager refuses them; every setting Vitrine
 //! does not use (the mail server and its credentials: mail always leaves through the operator's
-//! `smtp_url`; the route tree's timers: Vitrine tells each threshold's alarm once and its end
-//! once) is listed with where it stands, and so is a `{{ … }}` placeholder left unresolved by a
+//! `smtp_url`; the route tree's matchers and grouping: Vitrine groups a client's alerts by
+//! threshold) is listed with where it stands; the top route's timers (`group_wait`,
+//! `group_interval`, `repeat_interval`) are taken over as when the client is told, and so is a `{{ … }}` placeholder left unresolved by a
 //! deployment template (a Helm value), which keeps its integration from being imported.
 
-use crate::import::{ImportError, entries, invalid, items, join, load, string};
+use crate::duration::PromDuration;
+use crate::import::{ImportError, duration, entries, invalid, items, join, load, string};
 use crate::yaml::Node;
 
 /// What the file gives Vitrine.
@@ -14,8 +16,22 @@ use crate::yaml::Node;
 pub struct AlertmanagerConfig {
     /// The receivers, in the file's order.
     pub receivers: Vec<Receiver>,
+    /// The top route's timers.
+    pub timers: RouteTimers,
     /// What is not taken over, in the file's order.
     pub notes: Vec<Note>,
+}
+
+/// When Alertmanager tells of a group of alerts: each as the top route sets it, `None` when
+/// it is not set (Alertmanager's defaults are 30s, 5m and 4h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RouteTimers {
+    /// How long a new group waits for more alerts before its first notification.
+    pub group_wait: Option<PromDuration>,
+    /// How long after a notification a change to the group is told.
+    pub group_interval: Option<PromDuration>,
+    /// How long after a notification an unchanged group is told again.
+    pub repeat_interval: Option<PromDuration>,
 }
 
 /// A receiver and the integrations Vitrine can send to.
@@ -57,7 +73,7 @@ pub enum Integration {
 /// Why a part of the file is not taken over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoteKind {
-    /// A setting Vitrine does not use (mail server, credentials, templates, timers).
+    /// A setting Vitrine does not use (mail server, credentials, templates, sub-routes).
     Setting,
     /// A value that still holds a `{{ … }}` placeholder.
     Placeholder,
@@ -217,9 +233,30 @@ pub fn parse_alertmanager_config(text: &str) -> Result<AlertmanagerConfig, Impor
         pagerduty_url = reader.value(global, "global", "pagerduty_url")?.map(|(s, _)| s);
         reader.settings_not_taken(global, "global", &["slack_api_url", "pagerduty_url"])?;
     }
+    let mut timers = RouteTimers::default();
     if let Some((_, route)) = section("route")? {
-        // Every receiver is imported; the tree's matchers and timers are not used.
-        reader.settings_not_taken(route, "route", &["receiver"])?;
+        // Every receiver is imported and the top route's timers; the tree's matchers are not used.
+        let taken = ["receiver", "group_wait", "group_interval", "repeat_interval"];
+        for (key, value) in entries(route, "route", "settings")? {
+            let name = key.key_text();
+            let at = join("route", &name);
+            let slot = match name.as_str() {
+                "group_wait" => &mut timers.group_wait,
+                "group_interval" => &mut timers.group_interval,
+                "repeat_interval" => &mut timers.repeat_interval,
+                _ => continue,
+            };
+            *slot = duration(value, &at)?;
+            if name != "group_wait" && slot.is_some_and(PromDuration::is_zero) {
+                return Err(invalid(
+                    &at,
+                    value,
+                    format!("{name} cannot be zero"),
+                    "give a duration above zero, e.g. 5m",
+                ));
+            }
+        }
+        reader.settings_not_taken(route, "route", &taken)?;
     }
     for name in ["inhibit_rules", "templates", "time_intervals", "mute_time_intervals"] {
         if let Some((key, _)) = section(name)? {
@@ -244,6 +281,7 @@ pub fn parse_alertmanager_config(text: &str) -> Result<AlertmanagerConfig, Impor
     }
     Ok(AlertmanagerConfig {
         receivers,
+        timers,
         notes: reader.notes,
     })
 }
@@ -344,16 +382,22 @@ mod tests {
             [
                 ("global.resolve_timeout", NoteKind::Setting),
                 ("route.group_by", NoteKind::Setting),
-                ("route.group_wait", NoteKind::Setting),
-                ("route.group_interval", NoteKind::Setting),
-                ("route.repeat_interval", NoteKind::Setting),
                 ("receivers[0].email_configs[0].from", NoteKind::Setting),
                 ("receivers[0].email_configs[0].smarthost", NoteKind::Setting),
                 ("receivers[0].email_configs[0].auth_username", NoteKind::Setting),
                 ("receivers[0].email_configs[0].auth_password", NoteKind::Placeholder),
             ]
         );
-        assert_eq!(config.notes[8].line, 18);
+        assert_eq!(config.notes[5].line, 18);
+        let minutes = |m: u64| PromDuration::from_secs(m * 60);
+        assert_eq!(
+            config.timers,
+            RouteTimers {
+                group_wait: PromDuration::from_secs(30),
+                group_interval: minutes(5),
+                repeat_interval: minutes(60),
+            }
+        );
     }
 
     #[test]
@@ -397,6 +441,8 @@ mod tests {
             ("receivers:\n  - name: a\n  - name: a\n", 3, 5),
             ("global:\n  smtp_smarthst: x\n", 2, 3),
             ("receivers: [\n", 2, 1),
+            ("route:\n  receiver: x\n  group_interval: 0s\n", 3, 19),
+            ("route:\n  repeat_interval: often\n", 2, 20),
         ] {
             let err = parse_alertmanager_config(text).unwrap_err();
             assert_eq!((err.line(), err.column()), (line, column), "{text:?}: {err:?}");

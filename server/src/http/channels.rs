@@ -9,6 +9,7 @@ use super::render;
 use crate::notify::alert::MailContext;
 use crate::notify::channels;
 use crate::notify::preferences;
+use crate::notify::timing::{self, NotifyTiming};
 use crate::tenancy::TenancyError;
 use app::dto::*;
 use axum::extract::{RawPathParams, State};
@@ -22,6 +23,7 @@ const FLASH: &str = "flash_channels";
 struct Forms {
     channel: Option<FormState>,
     import: Option<FormState>,
+    timing: Option<FormState>,
 }
 
 pub async fn channels_page(State(state): State<AppState>, access: ClientAccess) -> Response {
@@ -44,6 +46,10 @@ async fn render_page(
         preferences::people(&state.db, access.client.id),
         channels::of_client(&state.db, access.client.id)
     ) {
+        Ok(both) => both,
+        Err(e) => return render::internal(state, who.locale, e).await,
+    };
+    let (timing, own_timing) = match client_timing(state, access.client.id).await {
         Ok(both) => both,
         Err(e) => return render::internal(state, who.locale, e).await,
     };
@@ -75,6 +81,9 @@ async fn render_page(
         can_manage,
         form: forms.channel.filter(|_| can_manage),
         import_form: forms.import.filter(|_| can_manage),
+        timing,
+        own_timing,
+        timing_form: forms.timing.filter(|_| can_manage),
         notice,
     };
     render::page(
@@ -85,6 +94,13 @@ async fn render_page(
         status,
     )
     .await
+}
+
+/// When the client is told, and whether it has timers of its own.
+async fn client_timing(state: &AppState, client_id: i64) -> Result<(NotifyTiming, bool), sqlx::Error> {
+    let mut conn = state.db.acquire().await?;
+    let timing = timing::of(&mut conn, client_id, state.rules.timing()).await?;
+    Ok((timing, timing::has_own(&mut conn, client_id).await?))
 }
 
 fn back(access: &ClientAccess, anchor: &str) -> Response {
@@ -193,11 +209,58 @@ pub async fn import_alertmanager(
             return render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    match channels::import(&state.db, access.client.id, &config, Some(who.caller.user_id)).await {
+    let defaults = state.rules.timing();
+    match channels::import(&state.db, access.client.id, &config, Some(who.caller.user_id), defaults).await {
         Ok(report) => {
             tracing::info!(client = %access.client.slug, made = report.created.len(), "alertmanager configuration imported");
             put_flash(&access, FLASH, ChannelNotice::Imported(report)).await;
             back(&access, "channels")
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// Sets when the client is told (agency people): the three timers of the form, or with
+/// `action=reset` the agency's usual ones again.
+pub async fn save_timing(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    if !who.caller.role.is_agency() {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    let reset = form.iter().any(|(n, v)| n == "action" && v == "reset");
+    let chosen = match reset {
+        true => None,
+        false => match timing::from_form(&form) {
+            Ok(chosen) => Some(chosen),
+            Err(TenancyError::Invalid(form)) => {
+                let forms = Forms {
+                    timing: Some(form),
+                    ..Forms::default()
+                };
+                return render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+            Err(e) => return who.failure(&state, e).await,
+        },
+    };
+    let saved = async {
+        let mut tx = crate::db::write(&state.db).await?;
+        timing::set(&mut tx, access.client.id, chosen).await?;
+        tx.commit().await?;
+        Ok::<_, TenancyError>(())
+    };
+    match saved.await {
+        Ok(()) => {
+            tracing::info!(client = %access.client.slug, ?chosen, "notification timing set");
+            let notice = match chosen {
+                Some(_) => ChannelNotice::TimingSaved,
+                None => ChannelNotice::TimingReset,
+            };
+            put_flash(&access, FLASH, notice).await;
+            back(&access, "timing")
         }
         Err(e) => who.failure(&state, e).await,
     }

@@ -303,6 +303,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         r(
             "POST",
+            "/clients/{client}/channels/timing",
+            SignedIn,
+            post(channels::save_timing),
+        ),
+        r(
+            "POST",
             "/clients/{client}/channels/{channel}/test",
             SignedIn,
             post(channels::test_channel),

@@ -9,12 +9,13 @@
 use super::channels;
 use super::outbox::{NewMail, chart_cid, enqueue};
 use super::preferences::{Person, people, unsubscribe_token};
+use super::timing::NotifyTiming;
 use crate::chart::{Chart, ChartSeries, Marks};
 use crate::rules::Threshold;
-use crate::rules::alerting::{Alert, AlertState};
-use app::mail::{AlertMail, PersonalLinks, alert_mail};
+use crate::rules::alerting::{Alert, AlertState, fingerprint};
+use app::mail::{AlertMail, FollowUp, PersonalLinks, alert_mail};
 use sqlx::SqliteConnection;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use vitrine_promql::Labels;
 
 /// Where links in mails point and what Message-IDs end with.
@@ -44,47 +45,101 @@ impl MailContext {
     }
 }
 
+/// What the client was last told of a threshold's alarm (its row in `notification_log`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Told {
+    /// When the alarm started (ms).
+    pub since_ms: i64,
+    /// When the last notice went out (ms).
+    pub notified_ms: i64,
+    /// The fingerprints of the alerts it named.
+    pub alerts: BTreeSet<String>,
+}
+
 /// What the client is to be told about a threshold after an evaluation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Notice {
-    /// Alerts fire that no silence mutes, and the client has not been told yet.
+    /// Alerts fire that no silence mutes: the first notice, a change, or a reminder.
     Alarm {
+        /// `None`: the first notice of this alarm.
+        follow_up: Option<FollowUp>,
         /// How many fire unmuted.
         count: usize,
         value: f64,
-        /// When the first of them started firing (ms).
+        /// When the alarm started (ms): the first of them started firing.
         since_ms: i64,
+        /// Their fingerprints.
+        alerts: BTreeSet<String>,
     },
     /// The client was told of the alarm raised at `since_ms`, and nothing fires any more.
     AllClear { value: f64, since_ms: i64, at_ms: i64 },
 }
 
-/// Decides the notice after an evaluation at `at_ms`: `told` is when the alarm the client was
-/// last told of started (`None`: told nothing, or the all-clear), `muted` says whether a silence
-/// mutes an alert with those labels. Muted alerts raise no alarm; an alarm the client was told
-/// of is cleared only once no alert fires at all, muted or not.
-pub fn decide(alerts: &[Alert], muted: impl Fn(&Labels) -> bool, told: Option<i64>, at_ms: i64) -> Option<Notice> {
+/// Decides the notice after an evaluation at `at_ms`, as an Alertmanager route with the
+/// threshold as its group: `told` is what the client was last told of the alarm (`None`: told
+/// nothing, or the all-clear), `muted` says whether a silence mutes an alert with those labels.
+/// The first notice waits `group_wait` after the first alert fired; after a notice, nothing is
+/// told before `group_interval` has passed, then a change of the alerts (or the end) is told,
+/// and an unchanged alarm again after `repeat_interval`. Muted alerts raise no alarm; an alarm
+/// the client was told of is cleared only once no alert fires at all, muted or not.
+pub fn decide(
+    alerts: &[Alert],
+    muted: impl Fn(&Labels) -> bool,
+    told: Option<&Told>,
+    timing: &NotifyTiming,
+    at_ms: i64,
+) -> Option<Notice> {
     let firing: Vec<&Alert> = alerts.iter().filter(|a| a.state == AlertState::Firing).collect();
-    match told {
-        None => {
-            let loud: Vec<&&Alert> = firing.iter().filter(|a| !muted(&a.labels)).collect();
-            let first = loud.iter().min_by_key(|a| a.fired_at)?;
-            Some(Notice::Alarm {
-                count: loud.len(),
-                value: first.value,
-                since_ms: first.fired_at,
-            })
-        }
-        Some(since_ms) if firing.is_empty() => {
-            let value = alerts
-                .iter()
-                .filter(|a| a.state == AlertState::Inactive)
-                .max_by_key(|a| a.resolved_at)
-                .map_or(f64::NAN, |a| a.value);
-            Some(Notice::AllClear { value, since_ms, at_ms })
-        }
-        Some(_) => None,
+    let loud: Vec<&Alert> = firing.iter().copied().filter(|a| !muted(&a.labels)).collect();
+    let first = loud.iter().min_by_key(|a| a.fired_at);
+    let named = || {
+        loud.iter()
+            .map(|a| fingerprint(&a.labels))
+            .collect::<BTreeSet<String>>()
+    };
+    let Some(told) = told else {
+        let first = first.filter(|a| at_ms >= a.fired_at + timing.group_wait_ms())?;
+        return Some(Notice::Alarm {
+            follow_up: None,
+            count: loud.len(),
+            value: first.value,
+            since_ms: first.fired_at,
+            alerts: named(),
+        });
+    };
+    if at_ms < told.notified_ms + timing.group_interval_ms() {
+        return None;
     }
+    if firing.is_empty() {
+        let value = alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Inactive)
+            .max_by_key(|a| a.resolved_at)
+            .map_or(f64::NAN, |a| a.value);
+        return Some(Notice::AllClear {
+            value,
+            since_ms: told.since_ms,
+            at_ms,
+        });
+    }
+    let first = first?;
+    let now = named();
+    let follow_up = if now != told.alerts {
+        FollowUp::Changed
+    } else if at_ms >= told.notified_ms + timing.repeat_interval_ms() {
+        FollowUp::Reminder {
+            every_secs: timing.repeat_interval_secs,
+        }
+    } else {
+        return None;
+    };
+    Some(Notice::Alarm {
+        follow_up: Some(follow_up),
+        count: loud.len(),
+        value: first.value,
+        since_ms: told.since_ms,
+        alerts: now,
+    })
 }
 
 /// The alerts a notice is about: for the alarm those firing that no silence mutes, for the
@@ -161,7 +216,7 @@ impl MailChart {
 
 /// Writes the messages of `notice` — a mail to every person of the threshold's client who
 /// wants it, one to every channel of the client for its severity — and the threshold's
-/// notification log; returns how many. `alerts` are the ones the notice is about (firing and
+/// notification log (told at `notified_ms`); returns how many. `alerts` are the ones the notice is about (firing and
 /// not muted for the alarm, resolved for the all-clear); with a `chart`, each mail shows it.
 pub async fn enqueue_notice(
     tx: &mut SqliteConnection,
@@ -170,12 +225,19 @@ pub async fn enqueue_notice(
     alerts: &[Alert],
     mut chart: Option<&mut MailChart>,
     context: &MailContext,
+    notified_ms: i64,
 ) -> Result<usize, sqlx::Error> {
-    let (firing, count, value, since_ms, lasted_secs) = match *notice {
-        Notice::Alarm { count, value, since_ms } => (true, count, value, since_ms, None),
+    let (firing, follow_up, count, value, since_ms, lasted_secs) = match *notice {
+        Notice::Alarm {
+            follow_up,
+            count,
+            value,
+            since_ms,
+            ..
+        } => (true, follow_up, count, value, since_ms, None),
         Notice::AllClear { value, since_ms, at_ms } => {
             let lasted = u32::try_from((at_ms - since_ms).max(0) / 1000).unwrap_or(u32::MAX);
-            (false, 1, value, since_ms, Some(lasted))
+            (false, None, 1, value, since_ms, Some(lasted))
         }
     };
     let (agency_id, client_slug, client_name, client_language): (i64, String, String, String) =
@@ -203,6 +265,7 @@ pub async fn enqueue_notice(
         place,
         threshold: threshold.name.clone(),
         firing,
+        follow_up,
         count,
         value,
         unit: threshold.unit.clone(),
@@ -274,13 +337,20 @@ pub async fn enqueue_notice(
         test: false,
     };
     let sent_to_channels = channels::enqueue_all(tx, &message, None, &entitled).await?;
+    let named = match notice {
+        Notice::Alarm { alerts, .. } => serde_json::to_string(alerts).unwrap_or_else(|_| "[]".into()),
+        Notice::AllClear { .. } => "[]".into(),
+    };
     sqlx::query(
-        "INSERT INTO notification_log (threshold_id, firing, since_ms) VALUES (?, ?, ?)
-         ON CONFLICT (threshold_id) DO UPDATE SET firing = excluded.firing, since_ms = excluded.since_ms",
+        "INSERT INTO notification_log (threshold_id, firing, since_ms, notified_ms, alerts) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (threshold_id) DO UPDATE SET firing = excluded.firing, since_ms = excluded.since_ms,
+             notified_ms = excluded.notified_ms, alerts = excluded.alerts",
     )
     .bind(threshold.id)
     .bind(firing)
     .bind(since_ms)
+    .bind(notified_ms)
+    .bind(named)
     .execute(&mut *tx)
     .await?;
     Ok(recipients.len() + sent_to_channels)
@@ -302,48 +372,102 @@ mod tests {
         }
     }
 
+    const TIMING: NotifyTiming = NotifyTiming {
+        group_wait_secs: 10,
+        group_interval_secs: 60,
+        repeat_interval_secs: 3600,
+    };
+
+    fn told(since_ms: i64, notified_ms: i64, names: &[&str]) -> Told {
+        Told {
+            since_ms,
+            notified_ms,
+            alerts: names
+                .iter()
+                .map(|n| fingerprint(&alert(n, AlertState::Firing, 0, 0).labels))
+                .collect(),
+        }
+    }
+
+    fn alarm(notice: Option<Notice>) -> Option<(Option<FollowUp>, usize, i64)> {
+        match notice? {
+            Notice::Alarm {
+                follow_up,
+                count,
+                since_ms,
+                ..
+            } => Some((follow_up, count, since_ms)),
+            Notice::AllClear { .. } => None,
+        }
+    }
+
     #[test]
-    fn the_client_is_told_once_of_an_alarm_and_once_of_its_end() {
+    fn the_first_notice_waits_group_wait_and_names_every_alert_that_fired_meanwhile() {
         let quiet = |_: &Labels| false;
         let firing = [
-            alert("a", AlertState::Firing, 100, 0),
-            alert("b", AlertState::Firing, 50, 0),
+            alert("a", AlertState::Firing, 5_000, 0),
+            alert("b", AlertState::Firing, 1_000, 0),
         ];
+        assert_eq!(decide(&firing, quiet, None, &TIMING, 10_999), None);
         assert_eq!(
-            decide(&firing, quiet, None, 200),
+            decide(&firing, quiet, None, &TIMING, 11_000),
             Some(Notice::Alarm {
+                follow_up: None,
                 count: 2,
                 value: 0.1,
-                since_ms: 50
-            })
-        );
-        // Told already: nothing while it fires.
-        assert_eq!(decide(&firing, quiet, Some(50), 300), None);
-        let over = [alert("a", AlertState::Inactive, 100, 400)];
-        assert_eq!(
-            decide(&over, quiet, Some(50), 400),
-            Some(Notice::AllClear {
-                value: 0.1,
-                since_ms: 50,
-                at_ms: 400
+                since_ms: 1_000,
+                alerts: told(0, 0, &["a", "b"]).alerts,
             })
         );
         // Nothing fires and nothing was told: nothing to say.
-        assert_eq!(decide(&over, quiet, None, 400), None);
-        assert_eq!(decide(&[], quiet, None, 400), None);
+        let over = [alert("a", AlertState::Inactive, 100, 400)];
+        assert_eq!(decide(&over, quiet, None, &TIMING, 400_000), None);
+        assert_eq!(decide(&[], quiet, None, &TIMING, 400_000), None);
+    }
+
+    #[test]
+    fn after_a_notice_changes_wait_group_interval_and_an_unchanged_alarm_repeats() {
+        let quiet = |_: &Labels| false;
+        let one = [alert("a", AlertState::Firing, 1_000, 0)];
+        let was = told(1_000, 11_000, &["a"]);
+        // Unchanged: nothing until the reminder is due.
+        assert_eq!(decide(&one, quiet, Some(&was), &TIMING, 71_000), None);
+        assert_eq!(
+            alarm(decide(&one, quiet, Some(&was), &TIMING, 3_611_000)),
+            Some((Some(FollowUp::Reminder { every_secs: 3600 }), 1, 1_000))
+        );
+        // A second alert: told at the next group interval, not before.
+        let two = [one[0].clone(), alert("b", AlertState::Firing, 20_000, 0)];
+        assert_eq!(decide(&two, quiet, Some(&was), &TIMING, 70_999), None);
+        assert_eq!(
+            alarm(decide(&two, quiet, Some(&was), &TIMING, 71_000)),
+            Some((Some(FollowUp::Changed), 2, 1_000))
+        );
+        // Over: the all-clear also waits for the group interval.
+        let over = [alert("a", AlertState::Inactive, 1_000, 30_000)];
+        assert_eq!(decide(&over, quiet, Some(&was), &TIMING, 40_000), None);
+        assert_eq!(
+            decide(&over, quiet, Some(&was), &TIMING, 71_000),
+            Some(Notice::AllClear {
+                value: 0.1,
+                since_ms: 1_000,
+                at_ms: 71_000
+            })
+        );
     }
 
     #[test]
     fn muted_alerts_raise_no_alarm_but_a_told_alarm_still_ends() {
         let muted_a = |labels: &Labels| labels.value("instance") == "a";
         let firing = [alert("a", AlertState::Firing, 100, 0)];
-        assert_eq!(decide(&firing, muted_a, None, 200), None);
-        // Muted after the alarm went out: no all-clear while it still fires …
-        assert_eq!(decide(&firing, muted_a, Some(100), 300), None);
+        assert_eq!(decide(&firing, muted_a, None, &TIMING, 200_000), None);
+        // Muted after the alarm went out: no all-clear and no reminder while it still fires …
+        let was = told(100, 10_100, &["a"]);
+        assert_eq!(decide(&firing, muted_a, Some(&was), &TIMING, 9_000_000), None);
         // … and one when it is over.
         let over = [alert("a", AlertState::Inactive, 100, 400)];
         assert!(matches!(
-            decide(&over, muted_a, Some(100), 400),
+            decide(&over, muted_a, Some(&was), &TIMING, 9_000_000),
             Some(Notice::AllClear { .. })
         ));
         // One of two muted: the alarm counts the other.
@@ -352,12 +476,8 @@ mod tests {
             alert("b", AlertState::Firing, 150, 0),
         ];
         assert_eq!(
-            decide(&two, muted_a, None, 200),
-            Some(Notice::Alarm {
-                count: 1,
-                value: 0.1,
-                since_ms: 150
-            })
+            alarm(decide(&two, muted_a, None, &TIMING, 200_000)),
+            Some((None, 1, 150))
         );
     }
 }

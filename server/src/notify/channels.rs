@@ -8,6 +8,7 @@
 
 use super::alert::MailContext;
 use super::outbox::{Http, NewMail, enqueue};
+use super::timing::{self, NotifyTiming};
 use crate::rules::Threshold;
 use crate::rules::alerting::{Alert, AlertState, fingerprint, labels_object, rfc3339};
 use crate::tenancy::scope::{Caller, ScopedClient};
@@ -19,7 +20,7 @@ use app::dto::{
 use app::mail::AlertMail;
 use serde_json::{Value, json};
 use sqlx::{SqliteConnection, SqlitePool};
-use vitrine_scrape_config::alertmanager_config::{AlertmanagerConfig, Integration, NoteKind};
+use vitrine_scrape_config::alertmanager_config::{AlertmanagerConfig, Integration, NoteKind, RouteTimers};
 
 /// PagerDuty's Events API v2, where PagerDuty channels send unless they name another URL.
 pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
@@ -472,12 +473,14 @@ pub async fn send_test(
 /// Makes a channel of every integration of the configuration's receivers that Vitrine can send
 /// to: named after its receiver (with the kind, and a number when a receiver has several).
 /// Names the client has already are left as they are; an address or URL that is not valid is
-/// reported, not stored.
+/// reported, not stored. The top route's timers become the client's (those it does not set
+/// stay as the client has them, from `defaults` when it has none of its own).
 pub async fn import(
     db: &SqlitePool,
     client_id: i64,
     config: &AlertmanagerConfig,
     created_by: Option<i64>,
+    defaults: NotifyTiming,
 ) -> crate::tenancy::Result<AlertmanagerImported> {
     let mut report = AlertmanagerImported {
         notes: config
@@ -526,6 +529,13 @@ pub async fn import(
                 Err(e) => return Err(e),
             }
         }
+    }
+    if config.timers != RouteTimers::default() {
+        let mut tx = crate::db::write(db).await?;
+        let taken = timing::with_route(timing::of(&mut tx, client_id, defaults).await?, &config.timers);
+        timing::set(&mut tx, client_id, Some(taken)).await?;
+        tx.commit().await?;
+        report.timing = Some(taken);
     }
     Ok(report)
 }

@@ -6,3 +6,4 @@ pub mod alert;
 pub mod channels;
 pub mod outbox;
 pub mod preferences;
+pub mod timing;

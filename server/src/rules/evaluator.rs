@@ -6,11 +6,13 @@
 //! restores the `for` state) and the `ALERTS` / `ALERTS_FOR_STATE` series to the client's store.
 
 use super::Threshold;
+use super::alerting::fingerprint;
 use super::alerting::{Alert, AlertState, RuleState, Transition};
 use super::silences;
 use crate::chart::{ChartSeries, Marks};
-use crate::notify::alert::{CHART_MAX_SERIES, MailChart, MailContext, Notice, concerned, decide, enqueue_notice};
+use crate::notify::alert::{CHART_MAX_SERIES, MailChart, MailContext, Notice, Told, concerned, decide, enqueue_notice};
 use crate::notify::outbox::Outbox;
+use crate::notify::timing::{self, NotifyTiming};
 use crate::query::{Queries, Span};
 use sqlx::SqlitePool;
 use std::collections::{HashMap, HashSet};
@@ -28,11 +30,13 @@ pub struct Evaluator {
     /// Error mails go here, in the transaction that stores the state change.
     outbox: Arc<Outbox>,
     mail: MailContext,
+    /// When clients without timers of their own are told.
+    timing: NotifyTiming,
     /// By threshold id.
     states: Mutex<HashMap<i64, RuleState>>,
-    /// By threshold id: when the alarm the client was last told of started (the
-    /// notification log's firing rows).
-    told: Mutex<HashMap<i64, i64>>,
+    /// By threshold id: what the client was last told of the alarm (the notification log's
+    /// firing rows).
+    told: Mutex<HashMap<i64, Told>>,
     /// Clients whose round runs now.
     running: Mutex<HashSet<i64>>,
     /// By threshold id: how its last evaluation went.
@@ -83,6 +87,7 @@ impl Evaluator {
         interval: Duration,
         outbox: Arc<Outbox>,
         mail: MailContext,
+        timing: NotifyTiming,
     ) -> Arc<Evaluator> {
         Arc::new(Evaluator {
             db,
@@ -91,6 +96,7 @@ impl Evaluator {
             interval,
             outbox,
             mail,
+            timing,
             states: Mutex::default(),
             told: Mutex::default(),
             running: Mutex::default(),
@@ -104,11 +110,10 @@ impl Evaluator {
     /// Loads the alerts kept at the last stop: pending ones keep counting their `for` from when
     /// they became active, firing ones stay firing; and what each client was last told.
     pub async fn restore(&self) -> Result<usize, sqlx::Error> {
-        let told: Vec<(i64, i64)> =
-            sqlx::query_as("SELECT threshold_id, since_ms FROM notification_log WHERE firing = 1")
+        let told: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as("SELECT threshold_id, since_ms, notified_ms, alerts FROM notification_log WHERE firing = 1")
                 .fetch_all(&self.db)
                 .await?;
-        self.told.lock().unwrap_or_else(|p| p.into_inner()).extend(told);
         #[allow(clippy::type_complexity)]
         let rows: Vec<(i64, String, String, f64, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT threshold_id, labels, state, value, active_at, fired_at, resolved_at, keep_firing_since
@@ -136,6 +141,28 @@ impl Evaluator {
                 keep_firing_since,
             };
             states.entry(id).or_default().alerts.insert(labels, alert);
+        }
+        let mut told_map = self.told.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, since_ms, notified_ms, alerts) in told {
+            let mut alerts: std::collections::BTreeSet<String> = serde_json::from_str(&alerts).unwrap_or_default();
+            // A row from before the log named its alerts: it told of those firing now.
+            if alerts.is_empty() {
+                alerts = states.get(&id).map_or_else(Default::default, |rule| {
+                    rule.alerts
+                        .values()
+                        .filter(|a| a.state == AlertState::Firing)
+                        .map(|a| fingerprint(&a.labels))
+                        .collect()
+                });
+            }
+            told_map.insert(
+                id,
+                Told {
+                    since_ms,
+                    notified_ms,
+                    alerts,
+                },
+            );
         }
         Ok(count)
     }
@@ -202,6 +229,14 @@ impl Evaluator {
                 None
             }
         };
+        let timing = match self.db.acquire().await {
+            Ok(mut conn) => timing::of(&mut conn, client_id, self.timing).await,
+            Err(e) => Err(e),
+        }
+        .unwrap_or_else(|e| {
+            tracing::warn!(client_id, error = %e, "reading when the client is told");
+            self.timing
+        });
         for threshold in thresholds {
             self.evaluations.fetch_add(1, Ordering::Relaxed);
             let started = std::time::Instant::now();
@@ -241,11 +276,11 @@ impl Evaluator {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&threshold.id)
-                .copied();
+                .cloned();
             let (notice, about) = match silences.as_deref() {
                 Some(silences) => {
                     let muted = |labels: &Labels| !silences::silenced_by(silences, labels, ts).is_empty();
-                    let notice = decide(&alerts, muted, told, ts);
+                    let notice = decide(&alerts, muted, told.as_ref(), &timing, ts);
                     let about = notice.as_ref().map_or_else(Vec::new, |n| concerned(n, &alerts, muted));
                     (notice, about)
                 }
@@ -263,14 +298,20 @@ impl Evaluator {
                         &transitions,
                         notice.as_ref().map(|n| (n, &about[..])),
                         chart.as_mut(),
+                        ts,
                     )
                     .await
                 {
                     Ok(mails) => {
                         let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
                         match notice {
-                            Some(Notice::Alarm { since_ms, .. }) => {
-                                told.insert(threshold.id, since_ms);
+                            Some(Notice::Alarm { since_ms, alerts, .. }) => {
+                                let now = Told {
+                                    since_ms,
+                                    notified_ms: ts,
+                                    alerts,
+                                };
+                                told.insert(threshold.id, now);
                             }
                             Some(Notice::AllClear { .. }) => {
                                 told.remove(&threshold.id);
@@ -379,7 +420,7 @@ impl Evaluator {
     }
 
     /// Stores the threshold's alerts and state changes and writes the messages of the notice
-    /// (about those alerts), in one transaction; returns how many messages.
+    /// (about those alerts, told at `ts`), in one transaction; returns how many messages.
     async fn persist(
         &self,
         threshold: &Threshold,
@@ -387,6 +428,7 @@ impl Evaluator {
         transitions: &[Transition],
         notice: Option<(&Notice, &[Alert])>,
         chart: Option<&mut MailChart>,
+        ts: i64,
     ) -> Result<usize, sqlx::Error> {
         let threshold_id = threshold.id;
         let mut tx = crate::db::write(&self.db).await?;
@@ -426,19 +468,27 @@ impl Evaluator {
             Some((notice, about)) => {
                 // Every alarm the client is told of is a marker on its dashboards.
                 match *notice {
-                    Notice::Alarm { since_ms, .. } => {
-                        crate::markers::alarm_raised(&mut tx, threshold, since_ms).await?
-                    }
+                    Notice::Alarm {
+                        follow_up: None,
+                        since_ms,
+                        ..
+                    } => crate::markers::alarm_raised(&mut tx, threshold, since_ms).await?,
+                    Notice::Alarm { .. } => {}
                     Notice::AllClear { since_ms, at_ms, .. } => {
                         crate::markers::alarm_over(&mut tx, threshold.id, since_ms, at_ms).await?
                     }
                 }
-                enqueue_notice(&mut tx, threshold, notice, about, chart, &self.mail).await?
+                enqueue_notice(&mut tx, threshold, notice, about, chart, &self.mail, ts).await?
             }
             None => 0,
         };
         tx.commit().await?;
         Ok(mails)
+    }
+
+    /// When clients without timers of their own are told (the server's configuration).
+    pub fn timing(&self) -> NotifyTiming {
+        self.timing
     }
 
     /// The threshold's state now, for the pages.
