@@ -80,6 +80,12 @@ pub fn import_report_lines(locale: Locale, report: &AlertmanagerImported) -> Vec
             &[("timing", &timing_text(locale, &timing))],
         ));
     }
+    if report.inhibit_rules > 0 {
+        lines.push(fill(
+            td_string!(locale, channels_import_quiet),
+            &[("count", &report.inhibit_rules.to_string())],
+        ));
+    }
     let settings: Vec<String> = report
         .notes
         .iter()
@@ -114,6 +120,8 @@ pub fn Channels(locale: Locale, page: ChannelsPage, csrf: String) -> impl IntoVi
             ChannelNotice::TestQueued { name } => td!(locale, notice_channel_test, name = name).into_any(),
             ChannelNotice::TimingSaved => td_string!(locale, notice_timing_saved).into_any(),
             ChannelNotice::TimingReset => td_string!(locale, notice_timing_reset).into_any(),
+            ChannelNotice::InhibitRuleAdded => td_string!(locale, notice_quiet_added).into_any(),
+            ChannelNotice::InhibitRuleDeleted => td_string!(locale, notice_quiet_deleted).into_any(),
             ChannelNotice::Imported(report) => {
                 let lines = import_report_lines(locale, &report)
                     .into_iter()
@@ -213,6 +221,7 @@ pub fn Channels(locale: Locale, page: ChannelsPage, csrf: String) -> impl IntoVi
             {channels}
         </section>
         <TimingCard locale=locale page=page.clone() action=format!("{action}/timing") csrf=csrf.clone() />
+        <QuietCard locale=locale page=page.clone() action=format!("{action}/quiet") csrf=csrf.clone() />
         {manage}
     }
 }
@@ -278,6 +287,74 @@ fn TimingCard(locale: Locale, page: ChannelsPage, action: String, csrf: String) 
             <h2>{td_string!(locale, channels_timing_title)}</h2>
             <p>{timing_text(locale, &page.timing)}</p>
             <p class="hint">{whose}</p>
+            {form}
+        </section>
+    }
+}
+
+/// One inhibition rule in a sentence.
+pub fn quiet_text(locale: Locale, rule: &InhibitRuleView) -> String {
+    let template = if rule.equal.is_empty() {
+        td_string!(locale, quiet_rule_text)
+    } else {
+        td_string!(locale, quiet_rule_text_equal)
+    };
+    fill(
+        template,
+        &[
+            ("source", &rule.source),
+            ("target", &rule.target),
+            ("equal", &rule.equal.join(", ")),
+        ],
+    )
+}
+
+/// The client's inhibition rules: which alarms stay quiet while another goes on; agency people
+/// add and remove them.
+#[component]
+fn QuietCard(locale: Locale, page: ChannelsPage, action: String, csrf: String) -> impl IntoView {
+    let rules = if page.inhibit_rules.is_empty() {
+        view! { <p class="empty">{td_string!(locale, quiet_none)}</p> }.into_any()
+    } else {
+        let items = page
+            .inhibit_rules
+            .iter()
+            .map(|rule| {
+                let delete = page.can_manage.then(|| {
+                    view! {
+                        <form method="post" action=format!("{action}/{}/delete", rule.id)>
+                            <input type="hidden" name="csrf" value=csrf.clone() />
+                            <button type="submit" class="danger">{td_string!(locale, quiet_delete)}</button>
+                        </form>
+                    }
+                });
+                view! { <li class="channel" id=format!("quiet-{}", rule.id)><span>{quiet_text(locale, rule)}</span>{delete}</li> }
+            })
+            .collect_view();
+        view! { <ul class="channels">{items}</ul> }.into_any()
+    };
+    let form = page.can_manage.then(|| {
+        let open = page.inhibit_form.is_some();
+        let form = page.inhibit_form.clone().unwrap_or_default();
+        view! {
+            <details class="section" open=open>
+                <summary>{td_string!(locale, quiet_new_title)}</summary>
+                <p class="hint">{td_string!(locale, quiet_new_hint)}</p>
+                <form method="post" action=action.clone()>
+                    <input type="hidden" name="csrf" value=csrf.clone() />
+                    <Field locale=locale form=form.clone() id_prefix="quiet" name="source" label=td_string!(locale, quiet_source) hint=td_string!(locale, quiet_source_hint) />
+                    <Field locale=locale form=form.clone() id_prefix="quiet" name="target" label=td_string!(locale, quiet_target) hint=td_string!(locale, quiet_target_hint) />
+                    <Field locale=locale form=form.clone() id_prefix="quiet" name="equal" label=td_string!(locale, quiet_equal) hint=td_string!(locale, quiet_equal_hint) required=false />
+                    <button type="submit">{td_string!(locale, quiet_submit)}</button>
+                </form>
+            </details>
+        }
+    });
+    view! {
+        <section class="card" id="quiet">
+            <h2>{td_string!(locale, quiet_title)}</h2>
+            <p>{td_string!(locale, quiet_intro)}</p>
+            {rules}
             {form}
         </section>
     }

@@ -188,6 +188,12 @@ pub enum FieldProblem {
     InvalidStripeId,
     /// The client's contract allows no more of these.
     LimitReached,
+    /// Not matchers such as severity="critical" or {alertname=~"Disk.*"}.
+    InvalidMatchers,
+    /// Not label names (letters, digits and _, not starting with a digit).
+    InvalidLabelName,
+    /// As many of these as one client may have exist already.
+    TooMany,
 }
 
 /// A submitted form: the values as typed (so nothing is lost) and the
@@ -1010,7 +1016,21 @@ pub struct ChannelsPage {
     pub own_timing: bool,
     /// The timing form as typed, with its problems.
     pub timing_form: Option<FormState>,
+    /// The client's inhibition rules.
+    pub inhibit_rules: Vec<InhibitRuleView>,
+    /// The new inhibition rule's form as typed, with its problems.
+    pub inhibit_form: Option<FormState>,
     pub notice: Option<ChannelNotice>,
+}
+
+/// An inhibition rule as the channels page lists it: while an alarm matching `source` goes
+/// on, alarms matching `target` with the same `equal` labels stay quiet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InhibitRuleView {
+    pub id: i64,
+    pub source: String,
+    pub target: String,
+    pub equal: Vec<String>,
 }
 
 /// When a client is told of a threshold's alarm, as an Alertmanager route's timers (seconds):
@@ -1077,6 +1097,8 @@ pub enum ChannelNotice {
     Imported(AlertmanagerImported),
     TimingSaved,
     TimingReset,
+    InhibitRuleAdded,
+    InhibitRuleDeleted,
 }
 
 /// What importing an Alertmanager configuration did.
@@ -1090,6 +1112,8 @@ pub struct AlertmanagerImported {
     pub invalid: Vec<String>,
     /// When the client is told, as the file's top route set it (`None`: it sets no timer).
     pub timing: Option<NotifyTiming>,
+    /// How many of its `inhibit_rules` were taken over.
+    pub inhibit_rules: usize,
     /// What was not taken over.
     pub notes: Vec<AlertmanagerNote>,
 }

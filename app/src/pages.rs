@@ -223,6 +223,9 @@ pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static
         FieldProblem::InvalidStripeId => td_string!(locale, field_invalid_stripe_id),
         FieldProblem::LimitReached => td_string!(locale, field_limit_reached),
         FieldProblem::InvalidTemplate => td_string!(locale, field_invalid_template),
+        FieldProblem::InvalidMatchers => td_string!(locale, field_invalid_matchers),
+        FieldProblem::InvalidLabelName => td_string!(locale, field_invalid_label_name),
+        FieldProblem::TooMany => td_string!(locale, field_too_many),
     }
 }
 

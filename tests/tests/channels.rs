@@ -396,6 +396,20 @@ async fn the_form_explains_its_problems_and_the_seed_alertmanager_configuration_
         .expect_text("receivers[0].email_configs[0].smarthost (line 16)")
         .expect_text("receivers[0].email_configs[0].auth_password (line 18) still holds");
     assert!(page.body.contains("team@valeo-neuroerp.com"));
+    let inhibiting = "inhibit_rules:\n  - source_matchers: ['severity=\"critical\"']\n    target_match: {severity: warning}\n    equal: [environment]\n  - source_matchers: ['severity=critical']\n";
+    owner
+        .post_form(
+            "/clients/globex/channels/import",
+            &[("csrf", csrf.as_str()), ("config", inhibiting)],
+        )
+        .await
+        .expect_status(303);
+    owner
+        .get("/clients/globex/channels")
+        .await
+        .expect_text("Rules that keep alarms quiet while a bigger one goes on: 1 taken over.")
+        .expect_text("inhibit_rules[1] (line 5)")
+        .expect_text("alarms with severity=\"warning\" and the same environment stay quiet.");
     let page = owner
         .post_form(
             "/clients/globex/channels/import",

@@ -304,6 +304,92 @@ async fn an_alarm_is_told_after_group_wait_and_again_while_it_lasts() {
     assert_eq!(smtp.messages().len(), told, "a mail after the all-clear");
 }
 
+/// An inhibition rule on the channels page: while the critical alarm goes on, the warning of
+/// the same environment is not mailed; the client's admin may read the rule but not change it.
+#[tokio::test]
+async fn a_warning_stays_quiet_while_a_critical_alarm_of_its_environment_goes_on() {
+    let smtp = SmtpServer::start();
+    let server = serve(&smtp);
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    owner
+        .post_form(
+            "/clients/globex/channels/quiet",
+            &[
+                ("csrf", csrf.as_str()),
+                ("source", "severity="),
+                ("target", "x"),
+                ("equal", ""),
+            ],
+        )
+        .await
+        .expect_status(422)
+        .expect_text("Enter matchers such as");
+    owner
+        .post_form(
+            "/clients/globex/channels/quiet",
+            &[
+                ("csrf", csrf.as_str()),
+                ("source", r#"severity="critical""#),
+                ("target", r#"severity="warning""#),
+                ("equal", "environment"),
+            ],
+        )
+        .await
+        .expect_status(303);
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let page = globex.get("/clients/globex/channels").await;
+    page.expect_text(r#"While an alarm with severity="critical" goes on, alarms with severity="warning" and the same environment stay quiet."#);
+    let rule = between(&page.body, "id=\"quiet-", "\"").expect("the rule").to_string();
+    let globex_csrf = globex.csrf().await;
+    globex
+        .post_form(
+            &format!("/clients/globex/channels/quiet/{rule}/delete"),
+            &[("csrf", globex_csrf.as_str())],
+        )
+        .await
+        .expect_status(403);
+
+    let value = Arc::new(AtomicU64::new(50));
+    let host = serve_queue_length(value.clone());
+    server.scrape_every_second(&host, "globex", "portal", "live");
+    // The critical alarm first: the warning, held longer, fires while it goes on.
+    add_queue_threshold(&server, "Queue too long").await;
+    owner
+        .post_form(
+            "/clients/globex/thresholds",
+            &[
+                ("csrf", csrf.as_str()),
+                ("place", "portal/live"),
+                ("name", "Queue growing"),
+                ("expr", "max(queue_length)"),
+                ("comparator", ">"),
+                ("value", "5"),
+                ("for", "5s"),
+                ("severity", "warning"),
+                ("unit", "short"),
+                ("meaning_en", "Orders start to wait."),
+            ],
+        )
+        .await
+        .expect_status(303);
+    let mails = smtp.wait_for(1, Duration::from_secs(60));
+    assert!(mails[0].contains("[FIRING:1] Queue too long"), "{}", mails[0]);
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let subjects: Vec<String> = smtp.messages().iter().filter_map(|m| header(m, "Subject")).collect();
+    assert_eq!(subjects, ["[FIRING:1] Queue too long — Globex / portal / live"]);
+    // Without the rule the warning is told.
+    owner
+        .post_form(
+            &format!("/clients/globex/channels/quiet/{rule}/delete"),
+            &[("csrf", csrf.as_str())],
+        )
+        .await
+        .expect_status(303);
+    let mails = smtp.wait_for(2, Duration::from_secs(30));
+    assert!(mails[1].contains("[FIRING:1] Queue growing"), "{}", mails[1]);
+}
+
 /// `kill -9` while the outbox sends: after the restart every mail arrives, and at most the one
 /// that was in flight arrives twice, with the same Message-ID.
 #[tokio::test]

@@ -1,11 +1,12 @@
 //! Alertmanager configuration files (`alertmanager.yml`, 0.25), read for what Vitrine takes
 //! over: the receivers' addresses, webhooks, Slack and PagerDuty integrations. Unknown keys are
-//! refused with a line, a column and a hint, as Alertmanager refuses them; every setting Vitrine
-//! does not use (the mail server and its credentials: mail always leaves through the operator's
-//! `smtp_url`; the route tree's matchers and grouping: Vitrine groups a client's alerts by
-//! threshold) is listed with where it stands; the top route's timers (`group_wait`,
-//! `group_interval`, `repeat_interval`) are taken over as when the client is told, and so is a `{{ … }}` placeholder left unresolved by a
-//! deployment template (a Helm value), which keeps its integration from being imported.
+//! refused with a line, a column and a hint, as Alertmanager refuses them. The top route's
+//! timers (`group_wait`, `group_interval`, `repeat_interval`) and the inhibition rules are taken
+//! over too. Every setting Vitrine does not use (the mail server and its credentials: mail always
+//! leaves through the operator's `smtp_url`; the route tree's matchers and grouping: Vitrine
+//! groups a client's alerts by threshold) is listed with where it stands, and so is a `{{ … }}`
+//! placeholder left unresolved by a deployment template (a Helm value), which keeps its
+//! integration from being imported.
 
 use crate::duration::PromDuration;
 use crate::import::{ImportError, duration, entries, invalid, items, join, load, string};
@@ -18,6 +19,8 @@ pub struct AlertmanagerConfig {
     pub receivers: Vec<Receiver>,
     /// The top route's timers.
     pub timers: RouteTimers,
+    /// The inhibition rules, in the file's order.
+    pub inhibit_rules: Vec<InhibitRule>,
     /// What is not taken over, in the file's order.
     pub notes: Vec<Note>,
 }
@@ -32,6 +35,20 @@ pub struct RouteTimers {
     pub group_interval: Option<PromDuration>,
     /// How long after a notification an unchanged group is told again.
     pub repeat_interval: Option<PromDuration>,
+}
+
+/// One of `inhibit_rules`: matchers as Alertmanager writes them (`severity="critical"`; the
+/// older `source_match` / `source_match_re` maps written the same way).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InhibitRule {
+    /// 1-based line of the rule.
+    pub line: usize,
+    /// While an alert matching these fires, …
+    pub source: Vec<String>,
+    /// … alerts matching these are not told, …
+    pub target: Vec<String>,
+    /// … when these labels have the same values in both.
+    pub equal: Vec<String>,
 }
 
 /// A receiver and the integrations Vitrine can send to.
@@ -73,7 +90,7 @@ pub enum Integration {
 /// Why a part of the file is not taken over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoteKind {
-    /// A setting Vitrine does not use (mail server, credentials, templates, sub-routes).
+    /// A setting Vitrine does not use (mail server, credentials, templates, sub-routes, time intervals).
     Setting,
     /// A value that still holds a `{{ … }}` placeholder.
     Placeholder,
@@ -258,7 +275,16 @@ pub fn parse_alertmanager_config(text: &str) -> Result<AlertmanagerConfig, Impor
         }
         reader.settings_not_taken(route, "route", &taken)?;
     }
-    for name in ["inhibit_rules", "templates", "time_intervals", "mute_time_intervals"] {
+    let mut inhibit_rules = Vec::new();
+    if let Some((_, list)) = section("inhibit_rules")? {
+        for (i, node) in items(list, "inhibit_rules", "a list of inhibition rules")?
+            .iter()
+            .enumerate()
+        {
+            inhibit_rules.push(read_inhibit_rule(node, &format!("inhibit_rules[{i}]"))?);
+        }
+    }
+    for name in ["templates", "time_intervals", "mute_time_intervals"] {
         if let Some((key, _)) = section(name)? {
             reader.note(name, key, NoteKind::Setting);
         }
@@ -282,8 +308,53 @@ pub fn parse_alertmanager_config(text: &str) -> Result<AlertmanagerConfig, Impor
     Ok(AlertmanagerConfig {
         receivers,
         timers,
+        inhibit_rules,
         notes: reader.notes,
     })
+}
+
+const INHIBIT_RULE: [&str; 7] = [
+    "source_matchers",
+    "target_matchers",
+    "source_match",
+    "source_match_re",
+    "target_match",
+    "target_match_re",
+    "equal",
+];
+
+fn read_inhibit_rule(node: &Node, path: &str) -> Result<InhibitRule, ImportError> {
+    only_known(node, path, &INHIBIT_RULE, "config.InhibitRule")?;
+    let mut rule = InhibitRule {
+        line: node.line,
+        ..InhibitRule::default()
+    };
+    for (key, value) in entries(node, path, "config.InhibitRule")? {
+        let name = key.key_text();
+        let at = join(path, &name);
+        let strings = || -> Result<Vec<String>, ImportError> {
+            items(value, &at, "a list of strings")?
+                .iter()
+                .map(|item| Ok(string(item, &at)?.unwrap_or_default()))
+                .collect()
+        };
+        let map = |op: &str| -> Result<Vec<String>, ImportError> {
+            entries(value, &at, "a map of label names to values")?
+                .iter()
+                .map(|(k, v)| Ok(format!("{}{op}{:?}", k.key_text(), string(v, &at)?.unwrap_or_default())))
+                .collect()
+        };
+        match name.as_str() {
+            "source_matchers" => rule.source.extend(strings()?),
+            "target_matchers" => rule.target.extend(strings()?),
+            "source_match" => rule.source.extend(map("=")?),
+            "source_match_re" => rule.source.extend(map("=~")?),
+            "target_match" => rule.target.extend(map("=")?),
+            "target_match_re" => rule.target.extend(map("=~")?),
+            _ => rule.equal = strings()?,
+        }
+    }
+    Ok(rule)
 }
 
 fn read_receiver(
@@ -389,6 +460,7 @@ mod tests {
             ]
         );
         assert_eq!(config.notes[5].line, 18);
+        assert!(config.inhibit_rules.is_empty());
         let minutes = |m: u64| PromDuration::from_secs(m * 60);
         assert_eq!(
             config.timers,
@@ -431,6 +503,35 @@ mod tests {
         assert!(kinds.contains(&("receivers[0].pagerduty_configs[1].routing_key", NoteKind::Placeholder)));
         assert!(kinds.contains(&("receivers[0].opsgenie_configs", NoteKind::Unsupported)));
         assert!(kinds.contains(&("receivers[0].slack_configs[0].channel", NoteKind::Setting)));
+    }
+
+    #[test]
+    fn inhibition_rules_are_read_in_both_spellings() {
+        let config = parse_alertmanager_config(
+            "inhibit_rules:\n  - source_matchers: ['severity=\"critical\"']\n    target_matchers: ['severity=\"warning\"']\n    equal: [environment]\n\
+             \x20 - source_match: {alertname: SiteDown}\n    target_match_re: {alertname: 'Slow.*'}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.inhibit_rules,
+            [
+                InhibitRule {
+                    line: 2,
+                    source: vec!["severity=\"critical\"".into()],
+                    target: vec!["severity=\"warning\"".into()],
+                    equal: vec!["environment".into()],
+                },
+                InhibitRule {
+                    line: 5,
+                    source: vec!["alertname=\"SiteDown\"".into()],
+                    target: vec!["alertname=~\"Slow.*\"".into()],
+                    equal: vec![],
+                },
+            ]
+        );
+        assert!(config.notes.is_empty(), "{:?}", config.notes);
+        let err = parse_alertmanager_config("inhibit_rules:\n  - source_matcher: []\n").unwrap_err();
+        assert_eq!((err.line(), err.column()), (2, 5));
     }
 
     #[test]

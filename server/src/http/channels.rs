@@ -8,6 +8,7 @@ use super::pages::{CheckedForm, ClientAccess, path_param, put_flash, take_flash}
 use super::render;
 use crate::notify::alert::MailContext;
 use crate::notify::channels;
+use crate::notify::inhibit;
 use crate::notify::preferences;
 use crate::notify::timing::{self, NotifyTiming};
 use crate::tenancy::TenancyError;
@@ -24,6 +25,7 @@ struct Forms {
     channel: Option<FormState>,
     import: Option<FormState>,
     timing: Option<FormState>,
+    inhibit: Option<FormState>,
 }
 
 pub async fn channels_page(State(state): State<AppState>, access: ClientAccess) -> Response {
@@ -49,8 +51,8 @@ async fn render_page(
         Ok(both) => both,
         Err(e) => return render::internal(state, who.locale, e).await,
     };
-    let (timing, own_timing) = match client_timing(state, access.client.id).await {
-        Ok(both) => both,
+    let (timing, own_timing, inhibit_rules) = match client_timing(state, access.client.id).await {
+        Ok(all) => all,
         Err(e) => return render::internal(state, who.locale, e).await,
     };
     let can_manage = who.caller.role.is_agency();
@@ -84,6 +86,8 @@ async fn render_page(
         timing,
         own_timing,
         timing_form: forms.timing.filter(|_| can_manage),
+        inhibit_rules,
+        inhibit_form: forms.inhibit.filter(|_| can_manage),
         notice,
     };
     render::page(
@@ -96,11 +100,15 @@ async fn render_page(
     .await
 }
 
-/// When the client is told, and whether it has timers of its own.
-async fn client_timing(state: &AppState, client_id: i64) -> Result<(NotifyTiming, bool), sqlx::Error> {
+/// When the client is told, whether it has timers of its own, and its inhibition rules.
+async fn client_timing(
+    state: &AppState,
+    client_id: i64,
+) -> Result<(NotifyTiming, bool, Vec<InhibitRuleView>), sqlx::Error> {
     let mut conn = state.db.acquire().await?;
     let timing = timing::of(&mut conn, client_id, state.rules.timing()).await?;
-    Ok((timing, timing::has_own(&mut conn, client_id).await?))
+    let own = timing::has_own(&mut conn, client_id).await?;
+    Ok((timing, own, inhibit::views(&mut conn, client_id).await?))
 }
 
 fn back(access: &ClientAccess, anchor: &str) -> Response {
@@ -261,6 +269,70 @@ pub async fn save_timing(
             };
             put_flash(&access, FLASH, notice).await;
             back(&access, "timing")
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// Adds an inhibition rule to the client (agency people).
+pub async fn add_inhibit_rule(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    if !who.caller.role.is_agency() {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    let refused = |problem: FormState| async {
+        let forms = Forms {
+            inhibit: Some(problem),
+            ..Forms::default()
+        };
+        render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+    };
+    let rule = match inhibit::from_form(&form) {
+        Ok(rule) => rule,
+        Err(TenancyError::Invalid(problem)) => return refused(problem).await,
+        Err(e) => return who.failure(&state, e).await,
+    };
+    let added = async {
+        let mut tx = crate::db::write(&state.db).await?;
+        let id = inhibit::insert(&mut tx, access.client.id, &rule).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(id)
+    };
+    match added.await {
+        Ok(Some(id)) => {
+            tracing::info!(client = %access.client.slug, rule = id, "inhibition rule added");
+            put_flash(&access, FLASH, ChannelNotice::InhibitRuleAdded).await;
+            back(&access, "quiet")
+        }
+        Ok(None) => match crate::tenancy::FormCheck::new(&form).fail("source", FieldProblem::TooMany) {
+            TenancyError::Invalid(problem) => refused(problem).await,
+            e => who.failure(&state, e).await,
+        },
+        Err(e) => who.failure(&state, e.into()).await,
+    }
+}
+
+/// Removes one of the client's inhibition rules (agency people).
+pub async fn delete_inhibit_rule(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    let who = &access.who;
+    if !who.caller.role.is_agency() {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    let id = path_param(&params, "rule").parse::<i64>().unwrap_or(-1);
+    match inhibit::delete(&state.db, access.client.id, id).await {
+        Ok(()) => {
+            tracing::info!(client = %access.client.slug, rule = id, "inhibition rule deleted");
+            put_flash(&access, FLASH, ChannelNotice::InhibitRuleDeleted).await;
+            back(&access, "quiet")
         }
         Err(e) => who.failure(&state, e).await,
     }

@@ -309,6 +309,18 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         r(
             "POST",
+            "/clients/{client}/channels/quiet",
+            SignedIn,
+            post(channels::add_inhibit_rule),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/channels/quiet/{rule}/delete",
+            SignedIn,
+            post(channels::delete_inhibit_rule),
+        ),
+        r(
+            "POST",
             "/clients/{client}/channels/{channel}/test",
             SignedIn,
             post(channels::test_channel),

@@ -7,6 +7,7 @@
 //! with its retries; every URL passes the scrape guard when it is sent.
 
 use super::alert::MailContext;
+use super::inhibit;
 use super::outbox::{Http, NewMail, enqueue};
 use super::timing::{self, NotifyTiming};
 use crate::rules::Threshold;
@@ -474,7 +475,8 @@ pub async fn send_test(
 /// to: named after its receiver (with the kind, and a number when a receiver has several).
 /// Names the client has already are left as they are; an address or URL that is not valid is
 /// reported, not stored. The top route's timers become the client's (those it does not set
-/// stay as the client has them, from `defaults` when it has none of its own).
+/// stay as the client has them, from `defaults` when it has none of its own), and its
+/// inhibition rules are added to the client's.
 pub async fn import(
     db: &SqlitePool,
     client_id: i64,
@@ -530,13 +532,24 @@ pub async fn import(
             }
         }
     }
+    let mut tx = crate::db::write(db).await?;
     if config.timers != RouteTimers::default() {
-        let mut tx = crate::db::write(db).await?;
         let taken = timing::with_route(timing::of(&mut tx, client_id, defaults).await?, &config.timers);
         timing::set(&mut tx, client_id, Some(taken)).await?;
-        tx.commit().await?;
         report.timing = Some(taken);
     }
+    for (i, rule) in config.inhibit_rules.iter().enumerate() {
+        let read = |matchers: &[String]| inhibit::parse_matchers(&matchers.join(", "));
+        let (Ok(source), Ok(target)) = (read(&rule.source), read(&rule.target)) else {
+            report.invalid.push(format!("inhibit_rules[{i}] (line {})", rule.line));
+            continue;
+        };
+        match inhibit::insert(&mut tx, client_id, &inhibit::NewRule::of(&source, &target, &rule.equal)).await? {
+            Some(_) => report.inhibit_rules += 1,
+            None => report.invalid.push(format!("inhibit_rules[{i}] (line {})", rule.line)),
+        }
+    }
+    tx.commit().await?;
     Ok(report)
 }
 

@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod channels;
+pub mod inhibit;
 pub mod outbox;
 pub mod preferences;
 pub mod timing;

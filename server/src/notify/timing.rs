@@ -13,11 +13,11 @@ use vitrine_scrape_config::alertmanager_config::RouteTimers;
 
 pub use app::dto::NotifyTiming;
 
-/// The longest any timer may be: a week.
-const MAX_SECS: u32 = 7 * 24 * 3600;
+/// The longest any timer may be: a day.
+const MAX_SECS: u32 = 24 * 3600;
 
 /// The timers of the form's `group_wait`, `group_interval` and `repeat_interval`, each a
-/// duration as Alertmanager writes it (`30s`, `5m`, `4h`, `1h30m`) of at most a week; the
+/// duration as Alertmanager writes it (`30s`, `5m`, `4h`, `1h30m`) of at most a day; the
 /// last two above zero.
 pub fn from_form(form: &[(String, String)]) -> crate::tenancy::Result<NotifyTiming> {
     let mut check = FormCheck::new(form);
@@ -34,7 +34,7 @@ pub fn from_form(form: &[(String, String)]) -> crate::tenancy::Result<NotifyTimi
 }
 
 /// The timers an Alertmanager configuration's top route sets, the others from `base`; a timer
-/// beyond a week is taken as a week.
+/// beyond a day is taken as a day.
 pub fn with_route(base: NotifyTiming, timers: &RouteTimers) -> NotifyTiming {
     let secs = |d: Option<PromDuration>, or: u32| {
         d.map_or(or, |d| {
@@ -155,7 +155,7 @@ mod tests {
         let Err(TenancyError::Invalid(state)) = from_form(&form(&[
             ("group_wait", "soon"),
             ("group_interval", "0s"),
-            ("repeat_interval", "8d"),
+            ("repeat_interval", "25h"),
         ])) else {
             panic!("accepted");
         };

@@ -11,6 +11,7 @@ use super::alerting::{Alert, AlertState, RuleState, Transition};
 use super::silences;
 use crate::chart::{ChartSeries, Marks};
 use crate::notify::alert::{CHART_MAX_SERIES, MailChart, MailContext, Notice, Told, concerned, decide, enqueue_notice};
+use crate::notify::inhibit;
 use crate::notify::outbox::Outbox;
 use crate::notify::timing::{self, NotifyTiming};
 use crate::query::{Queries, Span};
@@ -237,6 +238,18 @@ impl Evaluator {
             tracing::warn!(client_id, error = %e, "reading when the client is told");
             self.timing
         });
+        // Without its inhibition rules the client is told nothing this round either.
+        let inhibit_rules = match self.db.acquire().await {
+            Ok(mut conn) => inhibit::of_client(&mut conn, client_id).await,
+            Err(e) => Err(e),
+        };
+        let (silences, inhibit_rules) = match inhibit_rules {
+            Ok(rules) => (silences, rules),
+            Err(e) => {
+                tracing::warn!(client_id, error = %e, "reading the inhibition rules");
+                (None, Vec::new())
+            }
+        };
         for threshold in thresholds {
             self.evaluations.fetch_add(1, Ordering::Relaxed);
             let started = std::time::Instant::now();
@@ -277,9 +290,17 @@ impl Evaluator {
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&threshold.id)
                 .cloned();
+            // What fires of the client now, for its inhibition rules.
+            let firing: Vec<Labels> = match inhibit_rules.is_empty() {
+                true => Vec::new(),
+                false => self.firing_of(thresholds),
+            };
             let (notice, about) = match silences.as_deref() {
                 Some(silences) => {
-                    let muted = |labels: &Labels| !silences::silenced_by(silences, labels, ts).is_empty();
+                    let muted = |labels: &Labels| {
+                        !silences::silenced_by(silences, labels, ts).is_empty()
+                            || inhibit::inhibited(&inhibit_rules, &firing, labels)
+                    };
                     let notice = decide(&alerts, muted, told.as_ref(), &timing, ts);
                     let about = notice.as_ref().map_or_else(Vec::new, |n| concerned(n, &alerts, muted));
                     (notice, about)
@@ -484,6 +505,18 @@ impl Evaluator {
         };
         tx.commit().await?;
         Ok(mails)
+    }
+
+    /// The labels of every firing alert of these thresholds.
+    fn firing_of(&self, thresholds: &[Threshold]) -> Vec<Labels> {
+        let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        thresholds
+            .iter()
+            .filter_map(|t| states.get(&t.id))
+            .flat_map(|rule| rule.alerts.values())
+            .filter(|a| a.state == AlertState::Firing)
+            .map(|a| a.labels.clone())
+            .collect()
     }
 
     /// When clients without timers of their own are told (the server's configuration).
