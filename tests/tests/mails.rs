@@ -378,6 +378,33 @@ async fn a_warning_stays_quiet_while_a_critical_alarm_of_its_environment_goes_on
     tokio::time::sleep(Duration::from_secs(8)).await;
     let subjects: Vec<String> = smtp.messages().iter().filter_map(|m| header(m, "Subject")).collect();
     assert_eq!(subjects, ["[FIRING:1] Queue too long — Globex / portal / live"]);
+    // Alertmanager's API says which alert quiets the warning, as amtool and Grafana read it.
+    let alerts: serde_json::Value = reqwest::Client::new()
+        .get(server.url("/api/v2/alerts"))
+        .bearer_auth(server.token("globex"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let status_of = |name: &str| {
+        alerts
+            .as_array()
+            .and_then(|list| list.iter().find(|a| a["labels"]["alertname"] == name))
+            .map(|a| a["status"].clone())
+            .unwrap_or_else(|| panic!("no alert {name}: {alerts}"))
+    };
+    let quiet = status_of("Queue growing");
+    assert_eq!(quiet["state"], "suppressed", "{quiet}");
+    let source = status_of("Queue too long");
+    assert_eq!(source["state"], "active", "{source}");
+    let fingerprint = alerts
+        .as_array()
+        .and_then(|list| list.iter().find(|a| a["labels"]["alertname"] == "Queue too long"))
+        .map(|a| a["fingerprint"].clone())
+        .unwrap();
+    assert_eq!(quiet["inhibitedBy"], serde_json::json!([fingerprint]), "{alerts}");
     // Without the rule the warning is told.
     owner
         .post_form(

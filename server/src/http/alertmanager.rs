@@ -222,14 +222,19 @@ pub async fn delete_silence(State(state): State<AppState>, client: ApiClient, Pa
 }
 
 /// `GET /api/v2/alerts`: the client's firing alerts as Alertmanager holds them (pending ones
-/// are not sent to an Alertmanager), with the silences that mute them; `active=false` and
-/// `silenced=false` leave those out, `filter` matchers choose by label.
+/// are not sent to an Alertmanager), with the silences that mute them and the alerts that
+/// inhibit them; `active=false`, `silenced=false` and `inhibited=false` leave those out,
+/// `filter` matchers choose by label.
 pub async fn alerts(State(state): State<AppState>, client: ApiClient, RawQuery(q): RawQuery) -> Response {
     let filters = match filters(q.as_deref()) {
         Ok(filters) => filters,
         Err(message) => return bad_request(message),
     };
-    let (want_active, want_silenced) = (flag(q.as_deref(), "active"), flag(q.as_deref(), "silenced"));
+    let (want_active, want_silenced, want_inhibited) = (
+        flag(q.as_deref(), "active"),
+        flag(q.as_deref(), "silenced"),
+        flag(q.as_deref(), "inhibited"),
+    );
     let now = now_ms();
     let (slug, thresholds, active) = match tokio::try_join!(
         async {
@@ -253,6 +258,15 @@ pub async fn alerts(State(state): State<AppState>, client: ApiClient, RawQuery(q
         Ok(both) => both,
         Err(e) => return e.into_response(),
     };
+    let inhibit_rules = match state.db.acquire().await {
+        Ok(mut conn) => crate::notify::inhibit::of_client(&mut conn, client.client_id).await,
+        Err(e) => Err(e),
+    };
+    let inhibit_rules = match inhibit_rules {
+        Ok(rules) => rules,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let firing = state.rules.firing_of(&thresholds);
     let interval_ms = i64::try_from(state.config.rule_evaluation_interval_secs).unwrap_or(60) * 1000;
     let mut listed = Vec::new();
     for threshold in &thresholds {
@@ -264,10 +278,19 @@ pub async fn alerts(State(state): State<AppState>, client: ApiClient, RawQuery(q
                 continue;
             }
             let silenced_by = silences::silenced_by(&active, &alert.labels, now);
-            if (silenced_by.is_empty() && !want_active) || (!silenced_by.is_empty() && !want_silenced) {
+            let inhibited_by: Vec<String> =
+                crate::notify::inhibit::inhibited_by(&inhibit_rules, &firing, &alert.labels)
+                    .into_iter()
+                    .map(fingerprint)
+                    .collect();
+            let quiet = !silenced_by.is_empty() || !inhibited_by.is_empty();
+            if (!quiet && !want_active)
+                || (!silenced_by.is_empty() && !want_silenced)
+                || (!inhibited_by.is_empty() && !want_inhibited)
+            {
                 continue;
             }
-            let state_text = if silenced_by.is_empty() { "active" } else { "suppressed" };
+            let state_text = if quiet { "suppressed" } else { "active" };
             listed.push(json!({
                 "labels": labels_object(&alert.labels),
                 "annotations": threshold.annotations(Some(&alert), &state.public_base),
@@ -277,7 +300,7 @@ pub async fn alerts(State(state): State<AppState>, client: ApiClient, RawQuery(q
                 "generatorURL": format!("{}/clients/{slug}/thresholds#threshold-{}", state.public_base, threshold.id),
                 "fingerprint": fingerprint(&alert.labels),
                 "receivers": [{"name": RECEIVER}],
-                "status": {"state": state_text, "silencedBy": silenced_by, "inhibitedBy": []},
+                "status": {"state": state_text, "silencedBy": silenced_by, "inhibitedBy": inhibited_by},
             }));
         }
     }

@@ -35,11 +35,13 @@ impl InhibitRule {
     }
 }
 
-/// Whether an alert with `labels` is quieted by one of `firing` under one of `rules`.
-pub fn inhibited(rules: &[InhibitRule], firing: &[Labels], labels: &Labels) -> bool {
-    rules
+/// The alerts of `firing` that quiet an alert with `labels` under one of `rules` (Alertmanager's
+/// `inhibitedBy`); empty: it is told.
+pub fn inhibited_by<'a>(rules: &[InhibitRule], firing: &'a [Labels], labels: &Labels) -> Vec<&'a Labels> {
+    firing
         .iter()
-        .any(|rule| firing.iter().any(|source| rule.quiets(source, labels)))
+        .filter(|source| rules.iter().any(|rule| rule.quiets(source, labels)))
+        .collect()
 }
 
 /// Matchers as Alertmanager writes them in a list or between braces: `severity="critical"`,
@@ -235,13 +237,13 @@ mod tests {
             ("environment", "stage"),
             ("severity", "warning"),
         ]);
-        let firing = [down_live.clone()];
-        assert!(inhibited(&rules, &firing, &slow_live));
-        assert!(!inhibited(&rules, &firing, &slow_stage));
+        let firing = [down_live.clone(), slow_stage.clone()];
+        assert_eq!(inhibited_by(&rules, &firing, &slow_live), [&down_live]);
+        assert!(inhibited_by(&rules, &firing, &slow_stage).is_empty());
         // The source matches the target matchers too, but does not quiet itself.
-        assert!(!inhibited(&rules, &firing, &down_live));
+        assert!(inhibited_by(&rules, &firing, &down_live).is_empty());
         // Nothing fires: nothing is quiet.
-        assert!(!inhibited(&rules, &[], &slow_live));
+        assert!(inhibited_by(&rules, &[], &slow_live).is_empty());
     }
 
     #[test]

@@ -299,7 +299,7 @@ impl Evaluator {
                 Some(silences) => {
                     let muted = |labels: &Labels| {
                         !silences::silenced_by(silences, labels, ts).is_empty()
-                            || inhibit::inhibited(&inhibit_rules, &firing, labels)
+                            || !inhibit::inhibited_by(&inhibit_rules, &firing, labels).is_empty()
                     };
                     let notice = decide(&alerts, muted, told.as_ref(), &timing, ts);
                     let about = notice.as_ref().map_or_else(Vec::new, |n| concerned(n, &alerts, muted));
@@ -508,7 +508,7 @@ impl Evaluator {
     }
 
     /// The labels of every firing alert of these thresholds.
-    fn firing_of(&self, thresholds: &[Threshold]) -> Vec<Labels> {
+    pub fn firing_of(&self, thresholds: &[Threshold]) -> Vec<Labels> {
         let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         thresholds
             .iter()
