@@ -194,6 +194,10 @@ pub enum FieldProblem {
     InvalidLabelName,
     /// As many of these as one client may have exist already.
     TooMany,
+    /// Not a series name (letters, digits, _ and :, not starting with a digit).
+    InvalidMetricName,
+    /// Not labels such as team="web", or a label the place sets itself.
+    InvalidLabels,
 }
 
 /// A submitted form: the values as typed (so nothing is lost) and the
@@ -775,6 +779,10 @@ pub struct ThresholdsPage {
     pub preview: Option<ThresholdPreview>,
     /// The rule file import form as typed (`rules_error`: why the file was refused).
     pub import_form: Option<FormState>,
+    /// The client's recording rules, in the order they run.
+    pub recording_rules: Vec<RecordingRuleView>,
+    /// The new recording rule's form as typed, with its problems.
+    pub recording_form: Option<FormState>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -785,6 +793,30 @@ pub enum ThresholdNotice {
     Muted { until_ms: i64 },
     MaintenancePlanned { starts_ms: i64 },
     SilenceEnded,
+    RecordingAdded { record: String },
+    RecordingDeleted { record: String },
+}
+
+/// A recording rule as the thresholds page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordingRuleView {
+    pub id: i64,
+    /// The name of the series it writes.
+    pub record: String,
+    /// Where it runs, as the page names places ("Shop · live").
+    pub place: String,
+    /// The expression as written.
+    pub expr: String,
+    /// The expression as evaluated: confined to the place.
+    pub effective: String,
+    /// Set on every series it writes.
+    pub labels: Vec<(String, String)>,
+    /// When it last ran (ms), 0 before the first time.
+    pub last_ms: i64,
+    /// Why its last evaluation failed.
+    pub error: Option<String>,
+    /// How many series it wrote the last time.
+    pub series: usize,
 }
 
 /// What importing a Prometheus rule file did.
@@ -792,6 +824,8 @@ pub enum ThresholdNotice {
 pub struct RulesImported {
     /// The thresholds made, by name.
     pub created: Vec<String>,
+    /// The recording rules made, by the name of the series they write.
+    pub recorded: Vec<String>,
     /// Rules not made into thresholds: (name, why).
     pub skipped: Vec<(String, SkipReason)>,
     /// Settings of the file left out.
@@ -800,10 +834,10 @@ pub struct RulesImported {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SkipReason {
-    /// A recording rule.
-    Recording,
-    /// The place has a threshold of this name.
+    /// The place has a threshold (or a recording rule) of this name already.
     Exists,
+    /// The client has as many recording rules as it may have.
+    TooMany,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

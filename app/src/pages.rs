@@ -226,6 +226,8 @@ pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static
         FieldProblem::InvalidMatchers => td_string!(locale, field_invalid_matchers),
         FieldProblem::InvalidLabelName => td_string!(locale, field_invalid_label_name),
         FieldProblem::TooMany => td_string!(locale, field_too_many),
+        FieldProblem::InvalidMetricName => td_string!(locale, field_invalid_metric_name),
+        FieldProblem::InvalidLabels => td_string!(locale, field_invalid_labels),
     }
 }
 

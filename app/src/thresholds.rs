@@ -33,6 +33,12 @@ pub fn Thresholds(locale: Locale, page: ThresholdsPage, csrf: String) -> impl In
                 td!(locale, notice_maintenance_planned, starts = utc_text(starts_ms)).into_any()
             }
             ThresholdNotice::SilenceEnded => td!(locale, notice_silence_ended).into_any(),
+            ThresholdNotice::RecordingAdded { record } => {
+                td!(locale, notice_recording_added, record = record.clone()).into_any()
+            }
+            ThresholdNotice::RecordingDeleted { record } => {
+                td!(locale, notice_recording_deleted, record = record.clone()).into_any()
+            }
         };
         view! { <p class="alert success" role="status">{text}</p> }
     });
@@ -69,6 +75,7 @@ pub fn Thresholds(locale: Locale, page: ThresholdsPage, csrf: String) -> impl In
         <p class="summary" class:alarm=alarm role="status">{summary}</p>
         <div class="thresholds">{cards}</div>
         <Silences locale=locale page=page.clone() client_path=client_path.clone() csrf=csrf.clone() />
+        <Recordings locale=locale page=page.clone() client_path=client_path.clone() csrf=csrf.clone() />
         {page.can_manage.then(|| view! { <NewThreshold locale=locale page=page.clone() action=action.clone() csrf=csrf.clone() /> })}
     }
 }
@@ -82,10 +89,19 @@ pub fn import_report_lines(locale: Locale, report: &RulesImported) -> Vec<String
             ("names", &report.created.join(", ")),
         ],
     )];
+    if !report.recorded.is_empty() {
+        lines.push(fill(
+            td_string!(locale, rules_import_recorded),
+            &[
+                ("count", &report.recorded.len().to_string()),
+                ("names", &report.recorded.join(", ")),
+            ],
+        ));
+    }
     for (name, why) in &report.skipped {
         let why = match why {
-            SkipReason::Recording => td_string!(locale, rules_import_skip_recording),
             SkipReason::Exists => td_string!(locale, rules_import_skip_exists),
+            SkipReason::TooMany => td_string!(locale, rules_import_skip_too_many),
         };
         lines.push(fill(
             td_string!(locale, rules_import_skipped),
@@ -432,6 +448,97 @@ fn Silences(locale: Locale, page: ThresholdsPage, client_path: String, csrf: Str
         <section class="card" id="silences">
             <h2>{td_string!(locale, silences_title)}</h2>
             <p>{td_string!(locale, silences_intro)}</p>
+            {list}
+            {form}
+        </section>
+    }
+}
+
+/// The client's recording rules: what each computes, as evaluated, and how its last run went;
+/// agency people add and remove them.
+#[component]
+fn Recordings(locale: Locale, page: ThresholdsPage, client_path: String, csrf: String) -> impl IntoView {
+    let rows = page
+        .recording_rules
+        .iter()
+        .map(|r| {
+            let last = match (&r.error, r.last_ms) {
+                (_, 0) => view! { <small class="hint">{td_string!(locale, recording_never)}</small> }.into_any(),
+                (Some(error), _) => view! {
+                    <p class="field-problem" role="alert">
+                        {fill(td_string!(locale, recording_failed), &[("error", error)])}
+                    </p>
+                }
+                .into_any(),
+                (None, last_ms) => view! {
+                    <small class="hint">
+                        {fill(
+                            td_string!(locale, recording_last),
+                            &[("when", &utc_text(last_ms)), ("count", &r.series.to_string())],
+                        )}
+                    </small>
+                }
+                .into_any(),
+            };
+            let labels = (!r.labels.is_empty()).then(|| {
+                let text = r
+                    .labels
+                    .iter()
+                    .map(|(n, v)| format!("{n}=\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                view! {
+                    <dt>{td_string!(locale, recording_labels_set)}</dt>
+                    <dd><code>{text}</code></dd>
+                }
+            });
+            let remove = page.can_manage.then(|| {
+                view! {
+                    <form method="post" action=format!("{client_path}/recordings/{}/delete", r.id)>
+                        <input type="hidden" name="csrf" value=csrf.clone() />
+                        <button type="submit" class="secondary">{td_string!(locale, recording_delete)}</button>
+                    </form>
+                }
+            });
+            view! {
+                <li class="recording" id=format!("recording-{}", r.id)>
+                    <strong><code>{r.record.clone()}</code></strong> " · " {r.place.clone()}
+                    <dl>
+                        <dt>{td_string!(locale, recording_effective)}</dt>
+                        <dd><code>{r.effective.clone()}</code></dd>
+                        {labels}
+                    </dl>
+                    {last}
+                    {remove}
+                </li>
+            }
+        })
+        .collect_view();
+    let list = if page.recording_rules.is_empty() {
+        view! { <p class="empty">{td_string!(locale, recordings_none)}</p> }.into_any()
+    } else {
+        view! { <ul class="recordings">{rows}</ul> }.into_any()
+    };
+    let form = page.can_manage.then(|| {
+        let form = page.recording_form.clone().unwrap_or_default();
+        view! {
+            <details class="new-recording" open=page.recording_form.is_some()>
+                <summary>{td_string!(locale, recording_add_title)}</summary>
+                <form method="post" action=format!("{client_path}/recordings#recordings")>
+                    <input type="hidden" name="csrf" value=csrf.clone() />
+                    <Choice locale=locale form=form.clone() name="place" label=td_string!(locale, recording_place) options=page.places.clone() id_prefix="recording" />
+                    <Field locale=locale form=form.clone() id_prefix="recording" name="record" label=td_string!(locale, recording_record) />
+                    <TextArea locale=locale form=form.clone() name="expr" label=td_string!(locale, recording_expr) rows=2 id_prefix="recording" />
+                    <Field locale=locale form=form.clone() id_prefix="recording" name="labels" label=td_string!(locale, recording_labels) hint=td_string!(locale, recording_labels_hint) required=false />
+                    <button type="submit">{td_string!(locale, recording_submit)}</button>
+                </form>
+            </details>
+        }
+    });
+    view! {
+        <section class="card" id="recordings">
+            <h2>{td_string!(locale, recordings_title)}</h2>
+            <p>{td_string!(locale, recordings_intro)}</p>
             {list}
             {form}
         </section>

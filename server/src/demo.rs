@@ -83,7 +83,8 @@ pub async fn seed(db: &SqlitePool) -> Result<bool, AdminError> {
 }
 
 /// ACME's shop (live) gets thresholds from the templates that fit the demo shop's metrics,
-/// held one minute so a new user sees one go from watching to alarm within minutes.
+/// held one minute so a new user sees one go from watching to alarm within minutes, and a
+/// recording rule.
 async fn seed_thresholds(db: &SqlitePool) -> Result<(), AdminError> {
     let place = targets::place_of(db, "acme", "shop", "live").await?;
     for id in ["error-rate", "slow-pages", "target-down", "no-orders"] {
@@ -93,6 +94,17 @@ async fn seed_thresholds(db: &SqlitePool) -> Result<(), AdminError> {
         let new = crate::rules::NewThreshold::from_template(template, &place, "de", 60);
         crate::rules::insert(db, &new).await?;
     }
+    // A figure computed at every round: the share of the shop's orders that fail.
+    let failed_orders = crate::rules::recording::NewRecordingRule {
+        agency_id: place.agency_id,
+        client_id: place.client_id,
+        project_id: place.project_id,
+        environment_id: Some(place.environment_id),
+        record: "shop:orders_failed:ratio_rate5m".into(),
+        expr: r#"sum(rate(business_transactions_total{type="order",status="failed"}[5m])) / sum(rate(business_transactions_total{type="order"}[5m]))"#.into(),
+        labels: Vec::new(),
+    };
+    crate::rules::recording::insert(db, &failed_orders).await?;
     seed_maintenance(db, &place).await?;
     seed_channel(db, &place).await?;
     seed_dashboards(db).await

@@ -79,7 +79,7 @@ enum Command {
         #[command(subcommand)]
         action: TargetsAction,
     },
-    /// Alerting rules: Prometheus rule files in and out of a client's thresholds.
+    /// Rules: Prometheus rule files in and out of a client's thresholds and recording rules.
     Rules {
         #[command(subcommand)]
         action: RulesAction,
@@ -172,8 +172,8 @@ enum TargetsAction {
 
 #[derive(Subcommand)]
 enum RulesAction {
-    /// Make the alerting rules of a Prometheus rule file thresholds of one environment (a
-    /// running server evaluates them from its next round).
+    /// Make the rules of a Prometheus rule file thresholds (alerting rules) and recording rules
+    /// of one environment (a running server evaluates them from its next round).
     Import {
         file: PathBuf,
         #[arg(long)]
@@ -183,7 +183,8 @@ enum RulesAction {
         #[arg(long)]
         environment: String,
     },
-    /// Print a client's thresholds as a Prometheus rule file (`promtool check rules` accepts it).
+    /// Print a client's recording rules and thresholds as a Prometheus rule file (`promtool
+    /// check rules` accepts it).
     Export {
         #[arg(long)]
         client: String,
@@ -619,7 +620,10 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             let thresholds = rules::of_client(&pool, client_id)
                 .await
                 .map_err(|e| Error::Usage(e.to_string()))?;
-            print!("{}", rules::import::export(&thresholds));
+            let recordings = rules::recording::of_client(&pool, client_id)
+                .await
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            print!("{}", rules::import::export(&recordings, &thresholds));
             Ok(())
         }
         Command::Targets {
@@ -913,10 +917,13 @@ async fn serve(config: Config, pool: sqlx::SqlitePool, demo: bool) -> Result<(),
         tsdb.clone(),
         // The rules' own query runner: its per-client slots are not the API's and the pages'.
         query::Queries::new(tsdb.clone(), query::QueryLimits::from_config(&config)),
-        Duration::from_secs(config.rule_evaluation_interval_secs.max(1)),
         outbox.clone(),
         notify::alert::MailContext::new(&public_base),
-        config.notify_timing(),
+        rules::evaluator::RuleSettings {
+            interval: Duration::from_secs(config.rule_evaluation_interval_secs.max(1)),
+            timing: config.notify_timing(),
+            max_series_per_client: config.max_series_per_client,
+        },
     );
     let prober = status::probes::Prober::new(pool.clone(), tsdb.clone(), scraper.clone());
     let board = status::components::Board::new(pool.clone(), prober.clone(), scraper.clone(), rules.clone());

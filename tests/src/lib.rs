@@ -720,6 +720,16 @@ pub fn normalize(html: &str) -> String {
     out
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters (for query parameters).
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Decodes a `application/x-www-form-urlencoded` value (for `next=` in locations).
 pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();

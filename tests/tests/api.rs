@@ -5,7 +5,7 @@
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use vitrine_tests::{Server, routes};
+use vitrine_tests::{Server, percent_encode, routes};
 
 /// A target scraping Vitrine's own /metrics every second, for one environment.
 fn scrape_vitrine(server: &Server, client: &str, project: &str, environment: &str) {
@@ -265,7 +265,7 @@ async fn a_query_over_the_servers_memory_for_queries_answers_503_at_once() {
     scrape_vitrine(&server, "acme", "shop", "stage");
     let everything = format!(
         "/api/v1/query?query={}",
-        urlencode("count_over_time({__name__=~\".+\"}[1h])")
+        percent_encode("count_over_time({__name__=~\".+\"}[1h])")
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     let (status, body) = loop {
@@ -309,7 +309,7 @@ async fn query_limits_answer_in_prometheus_envelope_and_spare_other_clients() {
 
     // Three series where two are allowed: 422 execution, with the count.
     let three = "vector(1) or label_replace(vector(1), \"a\", \"b\", \"\", \"\") or label_replace(vector(1), \"a\", \"c\", \"\", \"\")";
-    let url = format!("/api/v1/query?query={}", urlencode(three));
+    let url = format!("/api/v1/query?query={}", percent_encode(three));
     let (status, body) = get(&server, Some(&acme), &url).await;
     assert_eq!((status, body["errorType"].as_str()), (422, Some("execution")), "{body}");
     assert!(body["error"].as_str().unwrap().contains("3 series"), "{body}");
@@ -318,7 +318,7 @@ async fn query_limits_answer_in_prometheus_envelope_and_spare_other_clients() {
     // acme's next query gets 503 unavailable, and globex's runs.
     let slow = format!(
         "/api/v1/query_range?timeout=3s&start=0&end=10000&step=1&query={}",
-        urlencode("quantile_over_time(0.5, vector(1)[1d:1s])")
+        percent_encode("quantile_over_time(0.5, vector(1)[1d:1s])")
     );
     let slow_server = server.url(&slow);
     let slow_token = acme.clone();
@@ -354,13 +354,4 @@ async fn query_limits_answer_in_prometheus_envelope_and_spare_other_clients() {
     .await;
     assert_eq!((status, body["errorType"].as_str()), (400, Some("bad_data")), "{body}");
     assert!(body["error"].as_str().unwrap().contains("11,000 points"), "{body}");
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -63,6 +63,9 @@ struct ClientIds {
     component: String,
     probe: String,
     incident: String,
+    /// An inhibition rule and a recording rule (acme's recording rule from the demo).
+    inhibit_rule: String,
+    recording: String,
 }
 
 async fn fixture(server: &Server) -> Fixture {
@@ -246,6 +249,38 @@ async fn fixture(server: &Server) -> Fixture {
             .unwrap_or_else(|| panic!("{client} has no incident: {}", page.summary()))
             .to_string()
     };
+    let inhibit_rule = async |client: &str| {
+        let path = format!("/clients/{client}/channels");
+        owner
+            .post_form(
+                &format!("{path}/quiet"),
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("source", r#"severity="critical""#),
+                    ("target", r#"severity="warning""#),
+                    ("equal", "environment"),
+                ],
+            )
+            .await
+            .expect_status(303);
+        let page = owner.get(&path).await;
+        between(&page.body, "id=\"quiet-", "\"")
+            .unwrap_or_else(|| panic!("{client} has no inhibition rule: {}", page.summary()))
+            .to_string()
+    };
+    owner
+        .post_form(
+            "/clients/globex/recordings",
+            &[
+                ("csrf", csrf.as_str()),
+                ("place", "portal/live"),
+                ("record", "portal:up:sum"),
+                ("expr", "sum(up)"),
+            ],
+        )
+        .await
+        .expect_status(303);
+    let recording = async |client: &str| on_thresholds_page(client, "id=\"recording-").await;
     let globex_probe = probe("globex", "portal").await;
     let acme_probe = probe("acme", "shop").await;
     let threshold = async |client: &str| on_thresholds_page(client, "id=\"threshold-").await;
@@ -263,6 +298,8 @@ async fn fixture(server: &Server) -> Fixture {
             component: component("globex", &globex_probe).await,
             probe: globex_probe,
             incident: incident("globex").await,
+            inhibit_rule: inhibit_rule("globex").await,
+            recording: recording("globex").await,
         },
         acme: ClientIds {
             token: acme_token,
@@ -274,13 +311,16 @@ async fn fixture(server: &Server) -> Fixture {
             component: component("acme", &acme_probe).await,
             probe: acme_probe,
             incident: incident("acme").await,
+            inhibit_rule: inhibit_rule("acme").await,
+            recording: recording("acme").await,
         },
     }
 }
 
 /// A route's path with its parameters filled in: the tenant's places, an invitation
 /// token (`{token}`) and the id of the object the route names (`{api_token}`, `{threshold}`,
-/// `{silence}`, `{channel}`, `{dashboard}`, `{marker}`, `{annotation}`, `{component}`, `{probe}`, `{incident}`).
+/// `{silence}`, `{channel}`, `{dashboard}`, `{marker}`, `{annotation}`, `{component}`, `{probe}`,
+/// `{incident}`, `{rule}`, `{recording}`).
 fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String {
     route
         .fill(place, invite)
@@ -294,6 +334,8 @@ fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String 
         .replace("{component}", object)
         .replace("{probe}", object)
         .replace("{incident}", object)
+        .replace("{rule}", object)
+        .replace("{recording}", object)
         // Every dashboard has a second panel.
         .replace("{panel}", "1")
 }
@@ -316,6 +358,10 @@ fn object<'a>(route: &Route, ids: &'a ClientIds) -> &'a str {
         &ids.probe
     } else if route.path.contains("{incident}") {
         &ids.incident
+    } else if route.path.contains("{rule}") {
+        &ids.inhibit_rule
+    } else if route.path.contains("{recording}") {
+        &ids.recording
     } else {
         &ids.token
     }

@@ -74,7 +74,9 @@ fn text_map(node: &Node, path: &str, what: &str, check_names: bool) -> Result<Ve
     Ok(out)
 }
 
-fn is_valid_metric_name(name: &str) -> bool {
+/// Whether `name` is a metric name Prometheus accepts (`[a-zA-Z_:][a-zA-Z0-9_:]*`), as a
+/// recording rule's `record` must be.
+pub fn is_valid_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

@@ -565,17 +565,59 @@ pub async fn alerts(State(state): State<AppState>, client: ApiClient) -> Respons
     success(json!({ "alerts": alerts }))
 }
 
-/// `GET /api/v1/rules`: the client's thresholds as alerting rules, one group per project and
-/// environment, in Prometheus' shape (`type=record` gives none: thresholds only alert).
+/// A rule's health in Prometheus' words, and its last evaluation.
+fn health_json(health: crate::rules::evaluator::Health) -> [(&'static str, Value); 4] {
+    let word = if health.error.is_some() {
+        "err"
+    } else if health.last_ms == 0 {
+        "unknown"
+    } else {
+        "ok"
+    };
+    [
+        ("health", json!(word)),
+        ("lastError", json!(health.error.unwrap_or_default())),
+        ("evaluationTime", json!(health.seconds)),
+        ("lastEvaluation", json!(rfc3339(health.last_ms))),
+    ]
+}
+
+/// `GET /api/v1/rules`: the client's recording rules and thresholds (as alerting rules), one
+/// group per project and environment, in Prometheus' shape (`type=record` or `type=alert`
+/// gives one kind).
 pub async fn rules(State(state): State<AppState>, client: ApiClient, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref(), &[]);
-    let thresholds = match crate::rules::of_client(&state.db, client.client_id).await {
-        Ok(thresholds) => thresholds,
-        Err(e) => return ApiError::internal(e).into_response(),
+    let (thresholds, recordings) = match (
+        crate::rules::of_client(&state.db, client.client_id).await,
+        crate::rules::recording::of_client(&state.db, client.client_id).await,
+    ) {
+        (Ok(thresholds), Ok(recordings)) => (thresholds, recordings),
+        (Err(e), _) | (_, Err(e)) => return ApiError::internal(e).into_response(),
     };
     let wanted = params.get("type");
     let interval = state.config.rule_evaluation_interval_secs as f64;
     let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut add = |group: String, rule: Value| match groups.iter_mut().find(|(name, _)| *name == group) {
+        Some((_, rules)) => rules.push(rule),
+        None => groups.push((group, vec![rule])),
+    };
+    for recording in recordings.iter().filter(|_| wanted.is_none_or(|t| t == "record")) {
+        let group = format!(
+            "{}/{}",
+            recording.project,
+            recording.environment.as_deref().unwrap_or("*")
+        );
+        let mut rule = json!({
+            "name": recording.record,
+            "query": recording.confined().map(|e| vitrine_promql::print(&e)).unwrap_or_else(|e| e),
+            "labels": recording.labels.iter().map(|(n, v)| (n.clone(), json!(v))).collect::<serde_json::Map<String, Value>>(),
+            "type": "recording",
+        });
+        for (key, value) in health_json(state.rules.recording_health(recording.id)) {
+            rule[key] = value;
+        }
+        add(group, rule);
+    }
     for threshold in thresholds.iter().filter(|_| wanted.is_none_or(|t| t == "alert")) {
         let group = format!(
             "{}/{}",
@@ -584,7 +626,6 @@ pub async fn rules(State(state): State<AppState>, client: ApiClient, RawQuery(q)
         );
         let annotations = threshold.annotations(None, &state.public_base);
         let alerts = state.rules.alerts(threshold.id);
-        let health = state.rules.health(threshold.id);
         let rule_state = if alerts.iter().any(|a| a.state == AlertState::Firing) {
             "firing"
         } else if alerts.iter().any(|a| a.state == AlertState::Pending) {
@@ -592,7 +633,7 @@ pub async fn rules(State(state): State<AppState>, client: ApiClient, RawQuery(q)
         } else {
             "inactive"
         };
-        let rule = json!({
+        let mut rule = json!({
             "state": rule_state,
             "name": threshold.name,
             "query": threshold.rule_expr().map(|e| vitrine_promql::print(&e)).unwrap_or_else(|e| e),
@@ -604,16 +645,12 @@ pub async fn rules(State(state): State<AppState>, client: ApiClient, RawQuery(q)
                 .iter()
                 .map(|a| alert_json(a, &threshold.annotations(Some(a), &state.public_base)))
                 .collect::<Vec<_>>(),
-            "health": if health.error.is_some() { "err" } else if health.last_ms == 0 { "unknown" } else { "ok" },
-            "lastError": health.error.unwrap_or_default(),
-            "evaluationTime": health.seconds,
-            "lastEvaluation": rfc3339(health.last_ms),
             "type": "alerting",
         });
-        match groups.iter_mut().find(|(name, _)| *name == group) {
-            Some((_, rules)) => rules.push(rule),
-            None => groups.push((group, vec![rule])),
+        for (key, value) in health_json(state.rules.health(threshold.id)) {
+            rule[key] = value;
         }
+        add(group, rule);
     }
     let groups: Vec<Value> = groups
         .into_iter()

@@ -237,6 +237,18 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         r(
             "POST",
+            "/clients/{client}/recordings",
+            SignedIn,
+            post(thresholds::create_recording),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/recordings/{recording}/delete",
+            SignedIn,
+            post(thresholds::delete_recording),
+        ),
+        r(
+            "POST",
             "/clients/{client}/silences",
             SignedIn,
             post(thresholds::create_silence),

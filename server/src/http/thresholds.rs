@@ -1,11 +1,13 @@
 //! The thresholds page of a client (`/clients/{client}/thresholds`): every threshold with its
 //! explanation in the viewer's language and its state now; agency people add one from a
-//! template and delete them. Reads and writes go through `rules`, scoped by `ClientAccess`.
+//! template and delete them, and add and remove recording rules. Reads and writes go through
+//! `rules`, scoped by `ClientAccess`.
 
 use super::AppState;
 use super::pages::{CheckedForm, ClientAccess, path_param, put_flash, take_flash};
 use super::render;
 use crate::rules::alerting::AlertState;
+use crate::rules::recording::RecordingRule;
 use crate::rules::silences::{self, Silence};
 use crate::rules::{self, Threshold, templates};
 use crate::tenancy::TenancyError;
@@ -57,6 +59,8 @@ struct Forms {
     tested: Option<(i64, ThresholdPreview)>,
     /// The rule file import form as typed, with why it was refused.
     import: Option<FormState>,
+    /// The new recording rule's form as typed, with its problems.
+    recording: Option<FormState>,
 }
 
 fn now_ms() -> i64 {
@@ -145,6 +149,10 @@ async fn render_page(
         }
         places.push((format!("{}/*", project.slug), format!("{} · *", project.name)));
     }
+    let recording_rules = match rules::recording::of_client(&state.db, access.client.id).await {
+        Ok(list) => list.iter().map(|r| recording_view(state, r, &places)).collect(),
+        Err(e) => return who.failure(state, e).await,
+    };
     let page = ThresholdsPage {
         client_name: summary.name.clone(),
         client_slug: access.client.slug.clone(),
@@ -162,6 +170,8 @@ async fn render_page(
         maintenance_form: forms.maintenance,
         preview: forms.preview,
         import_form: forms.import.filter(|_| can_manage),
+        recording_rules,
+        recording_form: forms.recording.filter(|_| can_manage),
     };
     render::page(
         state,
@@ -171,6 +181,72 @@ async fn render_page(
         status,
     )
     .await
+}
+
+/// A recording rule as the page lists it, its place named as in `places`.
+fn recording_view(state: &AppState, rule: &RecordingRule, places: &[(String, String)]) -> RecordingRuleView {
+    let key = format!("{}/{}", rule.project, rule.environment.as_deref().unwrap_or("*"));
+    let health = state.rules.recording_health(rule.id);
+    RecordingRuleView {
+        id: rule.id,
+        record: rule.record.clone(),
+        place: places
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(key, |(_, label)| label.clone()),
+        expr: rule.expr.clone(),
+        effective: rule
+            .confined()
+            .map(|e| vitrine_promql::print(&e))
+            .unwrap_or_else(|_| rule.expr.clone()),
+        labels: rule.labels.clone(),
+        last_ms: health.last_ms,
+        error: health.error,
+        series: health.series,
+    }
+}
+
+/// Adds a recording rule of the form (agency people): it runs from the next round.
+pub async fn create_recording(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    match rules::recording::create(&state.db, &who.caller, &access.client, &form).await {
+        Ok(record) => {
+            tracing::info!(client = %access.client.slug, %record, "recording rule added");
+            put_flash(&access, FLASH, ThresholdNotice::RecordingAdded { record }).await;
+            Redirect::to(&format!("/clients/{}/thresholds#recordings", access.client.slug)).into_response()
+        }
+        Err(TenancyError::Invalid(form)) => {
+            let forms = Forms {
+                recording: Some(form),
+                ..Forms::default()
+            };
+            render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// Removes a recording rule (agency people); what it recorded stays in the store.
+pub async fn delete_recording(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    let who = &access.who;
+    let id = path_param(&params, "recording").parse::<i64>().unwrap_or(-1);
+    match rules::recording::delete(&state.db, &who.caller, &access.client, id).await {
+        Ok(record) => {
+            tracing::info!(client = %access.client.slug, recording_rule = id, "recording rule deleted");
+            put_flash(&access, FLASH, ThresholdNotice::RecordingDeleted { record }).await;
+            Redirect::to(&format!("/clients/{}/thresholds#recordings", access.client.slug)).into_response()
+        }
+        Err(e) => who.failure(&state, e).await,
+    }
 }
 
 fn silence_view(silence: &Silence, thresholds: &[Threshold], now: i64) -> SilenceView {

@@ -1,5 +1,6 @@
-//! Evaluates every threshold's alert rule at the rule interval, client by client: each client's
-//! thresholds run in their own task through a query runner of their own (its per-client slots
+//! Evaluates every client's recording rules and thresholds' alert rules at the rule interval,
+//! client by client: each client's rules run in their own task (its recording rules first, in
+//! order, each result written to its store before the next runs, as in a Prometheus group) through a query runner of their own (its per-client slots
 //! are not the API's or the pages', so open dashboards never cost a rule evaluation), and a
 //! client whose previous round still runs skips this one (counted as missed) without delaying
 //! any other client. State changes are written to SQLite (restored at start, as Prometheus
@@ -8,6 +9,7 @@
 use super::Threshold;
 use super::alerting::fingerprint;
 use super::alerting::{Alert, AlertState, RuleState, Transition};
+use super::recording::RecordingRule;
 use super::silences;
 use crate::chart::{ChartSeries, Marks};
 use crate::notify::alert::{CHART_MAX_SERIES, MailChart, MailContext, Notice, Told, concerned, decide, enqueue_notice};
@@ -23,6 +25,17 @@ use std::time::Duration;
 use vitrine_promql::{Labels, Value};
 use vitrine_tsdb::Db;
 
+/// How the evaluator runs (from the server's configuration).
+#[derive(Clone, Copy, Debug)]
+pub struct RuleSettings {
+    /// How often every rule is evaluated.
+    pub interval: Duration,
+    /// When clients without timers of their own are told.
+    pub timing: NotifyTiming,
+    /// The client's series limit, which recording rules count against as scrapes do.
+    pub max_series_per_client: usize,
+}
+
 pub struct Evaluator {
     db: SqlitePool,
     tsdb: Arc<Db>,
@@ -33,6 +46,7 @@ pub struct Evaluator {
     mail: MailContext,
     /// When clients without timers of their own are told.
     timing: NotifyTiming,
+    max_series_per_client: usize,
     /// By threshold id.
     states: Mutex<HashMap<i64, RuleState>>,
     /// By threshold id: what the client was last told of the alarm (the notification log's
@@ -42,12 +56,17 @@ pub struct Evaluator {
     running: Mutex<HashSet<i64>>,
     /// By threshold id: how its last evaluation went.
     health: Mutex<HashMap<i64, Health>>,
+    /// By recording rule id: how its last evaluation went.
+    recording_health: Mutex<HashMap<i64, Health>>,
+    /// By recording rule id: its client and the series it wrote the last time (they get a
+    /// staleness marker when it no longer gives them, or is removed).
+    recorded: Mutex<HashMap<i64, (i64, HashSet<Labels>)>>,
     missed: AtomicU64,
     evaluations: AtomicU64,
     failures: AtomicU64,
 }
 
-/// How a threshold's last evaluation went.
+/// How a rule's last evaluation went.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Health {
     /// When it ran (ms), 0 before the first.
@@ -55,6 +74,8 @@ pub struct Health {
     /// How long it took.
     pub seconds: f64,
     pub error: Option<String>,
+    /// How many series it gave.
+    pub series: usize,
 }
 
 /// What the pages show of a threshold now.
@@ -85,23 +106,25 @@ impl Evaluator {
         db: SqlitePool,
         tsdb: Arc<Db>,
         queries: Arc<Queries>,
-        interval: Duration,
         outbox: Arc<Outbox>,
         mail: MailContext,
-        timing: NotifyTiming,
+        settings: RuleSettings,
     ) -> Arc<Evaluator> {
         Arc::new(Evaluator {
             db,
             tsdb,
             queries,
-            interval,
+            interval: settings.interval,
             outbox,
             mail,
-            timing,
+            timing: settings.timing,
+            max_series_per_client: settings.max_series_per_client,
             states: Mutex::default(),
             told: Mutex::default(),
             running: Mutex::default(),
             health: Mutex::default(),
+            recording_health: Mutex::default(),
+            recorded: Mutex::default(),
             missed: AtomicU64::new(0),
             evaluations: AtomicU64::new(0),
             failures: AtomicU64::new(0),
@@ -180,14 +203,14 @@ impl Evaluator {
 
     /// Starts one round at `ts`: a task per client, skipping clients still in their last round.
     async fn start_round(self: Arc<Self>, ts: i64) {
-        let thresholds = match super::all(&self.db).await {
-            Ok(thresholds) => thresholds,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the thresholds");
+        let (thresholds, recordings) = match (super::all(&self.db).await, super::recording::all(&self.db).await) {
+            (Ok(thresholds), Ok(recordings)) => (thresholds, recordings),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "reading the rules");
                 return;
             }
         };
-        {
+        let removed = {
             let ids: HashSet<i64> = thresholds.iter().map(|t| t.id).collect();
             let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
             states.retain(|id, _| ids.contains(id));
@@ -195,12 +218,35 @@ impl Evaluator {
             health.retain(|id, _| ids.contains(id));
             let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
             told.retain(|id, _| ids.contains(id));
+            let ids: HashSet<i64> = recordings.iter().map(|r| r.id).collect();
+            let mut health = self.recording_health.lock().unwrap_or_else(|p| p.into_inner());
+            health.retain(|id, _| ids.contains(id));
+            let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
+            let removed: Vec<i64> = recorded.keys().filter(|id| !ids.contains(id)).copied().collect();
+            removed
+                .into_iter()
+                .filter_map(|id| recorded.remove(&id))
+                .collect::<Vec<_>>()
+        };
+        // What the removed recording rules wrote ends now, as Prometheus ends a removed group's.
+        for (client_id, series) in removed {
+            let stale = f64::from_bits(vitrine_tsdb::STALE_NAN);
+            let points = series.into_iter().map(|labels| (labels, stale)).collect();
+            if let Err(e) = self
+                .write_points(crate::store::tenant(client_id), points, ts, usize::MAX)
+                .await
+            {
+                tracing::warn!(client_id, error = %e, "ending the series of a removed recording rule");
+            }
         }
-        let mut by_client: HashMap<i64, Vec<Threshold>> = HashMap::new();
+        let mut by_client: HashMap<i64, (Vec<RecordingRule>, Vec<Threshold>)> = HashMap::new();
+        for recording in recordings {
+            by_client.entry(recording.client_id).or_default().0.push(recording);
+        }
         for threshold in thresholds {
-            by_client.entry(threshold.client_id).or_default().push(threshold);
+            by_client.entry(threshold.client_id).or_default().1.push(threshold);
         }
-        for (client_id, thresholds) in by_client {
+        for (client_id, (recordings, thresholds)) in by_client {
             if !self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(client_id) {
                 self.missed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(client_id, "rule evaluation still running from the last round: skipped");
@@ -208,6 +254,7 @@ impl Evaluator {
             }
             let evaluator = self.clone();
             tokio::spawn(async move {
+                evaluator.record(client_id, &recordings, ts).await;
                 evaluator.evaluate_client(client_id, &thresholds, ts).await;
                 evaluator
                     .running
@@ -258,6 +305,7 @@ impl Evaluator {
                 last_ms: ts,
                 seconds: started.elapsed().as_secs_f64(),
                 error: result.as_ref().err().cloned(),
+                series: result.as_ref().map_or(0, Vec::len),
             };
             self.health
                 .lock()
@@ -347,22 +395,108 @@ impl Evaluator {
                 }
             }
         }
-        if !written.is_empty() {
-            let tsdb = self.tsdb.clone();
-            let stored = tokio::task::spawn_blocking(move || {
-                let mut appender = tsdb.appender();
-                for (labels, value) in &written {
-                    let pairs: Vec<(&str, &str)> = labels.iter().collect();
-                    let series = appender.series(tenant, &vitrine_tsdb::Labels::from_pairs(&pairs));
-                    appender.add(series, ts, *value);
-                }
-                appender.commit()
-            })
-            .await;
-            if let Ok(Err(e)) = stored {
-                tracing::warn!(client_id, error = %e, "writing the ALERTS series");
-            }
+        // The alerts' own series are written whatever the client's series limit.
+        if !written.is_empty()
+            && let Err(e) = self.write_points(tenant, written, ts, usize::MAX).await
+        {
+            tracing::warn!(client_id, error = %e, "writing the ALERTS series");
         }
+    }
+
+    /// Evaluates the client's recording rules at `ts`, one after the other, each result written
+    /// to the store before the next rule runs; a series a rule gave last time and not now gets a
+    /// staleness marker.
+    pub async fn record(&self, client_id: i64, rules: &[RecordingRule], ts: i64) {
+        let tenant = crate::store::tenant(client_id);
+        for rule in rules {
+            self.evaluations.fetch_add(1, Ordering::Relaxed);
+            let started = std::time::Instant::now();
+            let result = match rule.confined() {
+                Ok(expr) => self
+                    .queries
+                    .run(tenant, expr, Span::Instant(ts), None)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|value| rule.samples(value)),
+                Err(e) => Err(e),
+            };
+            let result = match result {
+                Ok(samples) => self.write_recorded(client_id, rule.id, samples, ts).await,
+                Err(e) => Err(e),
+            };
+            let health = Health {
+                last_ms: ts,
+                seconds: started.elapsed().as_secs_f64(),
+                error: result.as_ref().err().cloned(),
+                series: *result.as_ref().unwrap_or(&0),
+            };
+            if let Some(e) = &health.error {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(recording_rule = rule.id, error = %e, "recording rule evaluation failed");
+            }
+            self.recording_health
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(rule.id, health);
+        }
+    }
+
+    /// Writes a recording rule's samples at `ts` and staleness markers for the series it gave
+    /// last time and not now; returns how many series it gave.
+    async fn write_recorded(
+        &self,
+        client_id: i64,
+        rule_id: i64,
+        samples: Vec<(Labels, f64)>,
+        ts: i64,
+    ) -> Result<usize, String> {
+        let now: HashSet<Labels> = samples.iter().map(|(labels, _)| labels.clone()).collect();
+        let stale = f64::from_bits(vitrine_tsdb::STALE_NAN);
+        let gone: Vec<(Labels, f64)> = self
+            .recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&rule_id)
+            .map(|(_, before)| before.difference(&now).map(|l| (l.clone(), stale)).collect())
+            .unwrap_or_default();
+        let count = samples.len();
+        let points = samples.into_iter().chain(gone).collect();
+        self.write_points(crate::store::tenant(client_id), points, ts, self.max_series_per_client)
+            .await?;
+        self.recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(rule_id, (client_id, now));
+        Ok(count)
+    }
+
+    /// Writes points at `ts` into the tenant's store, off the async workers. A series beyond
+    /// `max_series` of the tenant fails them all, and nothing is written.
+    async fn write_points(
+        &self,
+        tenant: vitrine_tsdb::Tenant,
+        points: Vec<(Labels, f64)>,
+        ts: i64,
+        max_series: usize,
+    ) -> Result<(), String> {
+        let tsdb = self.tsdb.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut appender = tsdb.appender();
+            for (labels, value) in &points {
+                let pairs: Vec<(&str, &str)> = labels.iter().collect();
+                let Some((series, _)) =
+                    appender.series_within(tenant, &vitrine_tsdb::Labels::from_pairs(&pairs), max_series)
+                else {
+                    // The series made so far are in the head already: they are logged.
+                    let _ = appender.rollback();
+                    return Err(format!("the client's limit of {max_series} series is reached"));
+                };
+                appender.add(series, ts, *value);
+            }
+            appender.commit().map(|_| ()).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
     }
 
     /// The rule's result at `ts`: each series' labels (without the metric name, with the
@@ -567,11 +701,16 @@ impl Evaluator {
         health.get(&threshold_id).cloned().unwrap_or_default()
     }
 
+    pub fn recording_health(&self, rule_id: i64) -> Health {
+        let health = self.recording_health.lock().unwrap_or_else(|p| p.into_inner());
+        health.get(&rule_id).cloned().unwrap_or_default()
+    }
+
     /// `vitrine_rule_*` counters in the Prometheus text format.
     pub fn render_metrics(&self) -> String {
         format!(
-            "# HELP vitrine_rule_evaluations_total Threshold evaluations.\n# TYPE vitrine_rule_evaluations_total counter\nvitrine_rule_evaluations_total {}\n\
-             # HELP vitrine_rule_evaluation_failures_total Threshold evaluations that failed.\n# TYPE vitrine_rule_evaluation_failures_total counter\nvitrine_rule_evaluation_failures_total {}\n\
+            "# HELP vitrine_rule_evaluations_total Rule evaluations (recording rules and thresholds).\n# TYPE vitrine_rule_evaluations_total counter\nvitrine_rule_evaluations_total {}\n\
+             # HELP vitrine_rule_evaluation_failures_total Rule evaluations that failed.\n# TYPE vitrine_rule_evaluation_failures_total counter\nvitrine_rule_evaluation_failures_total {}\n\
              # HELP vitrine_rule_group_iterations_missed_total Client rounds skipped because the last one still ran.\n# TYPE vitrine_rule_group_iterations_missed_total counter\nvitrine_rule_group_iterations_missed_total {}\n",
             self.evaluations.load(Ordering::Relaxed),
             self.failures.load(Ordering::Relaxed),

@@ -4,10 +4,13 @@
 //! comparison and 0.8 its line (a number on the left, `0.8 < query`, is turned around); its `for`,
 //! its `severity` label, its name and its `description` (or `summary`) annotation as the English
 //! explanation come along. What has no place in a threshold is listed, not dropped silently:
-//! other labels and annotations, group intervals and recording rules. Any other expression
-//! (`absent(up)`, `a > b`) becomes a threshold whose query is the condition itself. The export writes every threshold of a client
-//! as an alerting rule with its confined expression, a file `promtool check rules` accepts.
+//! other labels and annotations, group intervals. Any other expression (`absent(up)`, `a > b`)
+//! becomes a threshold whose query is the condition itself. A recording rule becomes a
+//! recording rule of the place, with its labels (those of the place excepted). The export
+//! writes every recording rule and threshold of a client with its confined expression, a file
+//! `promtool check rules` accepts.
 
+use super::recording::{self, NewRecordingRule, RecordingRule};
 use super::{Explanation, Explanations, NewThreshold, Threshold, insert};
 use crate::tenancy::TenancyError;
 use app::dto::{Comparison, ImportNote, RulesImported, SkipReason, THRESHOLD_SEVERITIES};
@@ -98,13 +101,14 @@ fn annotation<'a>(rule: &'a Rule, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Imports the alerting rules of a rule file as thresholds of one place. Nothing is stored
-/// when the file or any rule's expression is wrong; a rule whose name the place has already is
-/// skipped.
+/// Imports the rules of a rule file into one place: alerting rules as thresholds, recording
+/// rules as recording rules. Nothing is stored when the file or any rule's expression is wrong;
+/// a rule whose name the place has already is skipped.
 pub async fn import(db: &SqlitePool, destination: &Destination, text: &str) -> Result<RulesImported, RuleImportError> {
     let file = parse_rule_file(text)?;
     let mut imported = RulesImported::default();
     let mut new = Vec::new();
+    let mut recordings = Vec::new();
     for (g, group) in file.groups.iter().enumerate() {
         if let Some(interval) = &group.interval {
             imported.notes.push(ImportNote::GroupInterval {
@@ -132,8 +136,29 @@ pub async fn import(db: &SqlitePool, destination: &Destination, text: &str) -> R
                 })?;
             }
             let name = match &rule.kind {
-                RuleKind::Record(name) => {
-                    imported.skipped.push((name.clone(), SkipReason::Recording));
+                RuleKind::Record(record) => {
+                    let (labels, reserved): (Vec<_>, Vec<_>) = rule
+                        .labels
+                        .iter()
+                        .cloned()
+                        .partition(|(n, _)| n != "project" && n != "environment");
+                    for (label, _) in reserved {
+                        imported.notes.push(ImportNote::Label {
+                            rule: record.clone(),
+                            label,
+                        });
+                    }
+                    let mut labels = labels;
+                    labels.sort();
+                    recordings.push(NewRecordingRule {
+                        agency_id: destination.agency_id,
+                        client_id: destination.client_id,
+                        project_id: destination.project_id,
+                        environment_id: destination.environment_id,
+                        record: record.clone(),
+                        expr: vitrine_promql::print(&expr),
+                        labels,
+                    });
                     continue;
                 }
                 RuleKind::Alert(name) => name.clone(),
@@ -202,6 +227,14 @@ pub async fn import(db: &SqlitePool, destination: &Destination, text: &str) -> R
             });
         }
     }
+    for rule in recordings {
+        match recording::insert(db, &rule).await {
+            Ok(Some(_)) => imported.recorded.push(rule.record),
+            Ok(None) => imported.skipped.push((rule.record, SkipReason::TooMany)),
+            Err(TenancyError::Duplicate) => imported.skipped.push((rule.record, SkipReason::Exists)),
+            Err(e) => return Err(e.into()),
+        }
+    }
     for threshold in new {
         match insert(db, &threshold).await {
             Ok(_) => imported.created.push(threshold.name),
@@ -217,20 +250,55 @@ fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
 }
 
-/// The thresholds as a Prometheus rule file: a group per project and environment, each
-/// threshold an alerting rule with its confined expression, `for`, severity and explanation.
-pub fn export(thresholds: &[Threshold]) -> String {
-    let mut groups: Vec<(String, Vec<&Threshold>)> = Vec::new();
-    for t in thresholds {
-        let group = format!("{}/{}", t.project, t.environment.as_deref().unwrap_or("*"));
-        match groups.iter_mut().find(|(name, _)| *name == group) {
-            Some((_, list)) => list.push(t),
-            None => groups.push((group, vec![t])),
+/// A group of the exported file: its name, its recording rules and its thresholds.
+type Group<'a> = (String, Vec<&'a RecordingRule>, Vec<&'a Threshold>);
+
+/// The group of the place (`project/environment` or `project/*`), added when new.
+fn group_of<'g, 'a>(groups: &'g mut Vec<Group<'a>>, project: &str, environment: Option<&str>) -> &'g mut Group<'a> {
+    let name = format!("{project}/{}", environment.unwrap_or("*"));
+    let i = match groups.iter().position(|(n, _, _)| *n == name) {
+        Some(i) => i,
+        None => {
+            groups.push((name, Vec::new(), Vec::new()));
+            groups.len() - 1
         }
+    };
+    &mut groups[i]
+}
+
+/// The recording rules and thresholds as a Prometheus rule file: a group per project and
+/// environment, its recording rules first (in the order they run) with their confined
+/// expression and labels (the place's among them), then each threshold an alerting rule with its
+/// confined expression, `for`, severity and explanation.
+pub fn export(recordings: &[RecordingRule], thresholds: &[Threshold]) -> String {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for r in recordings {
+        group_of(&mut groups, &r.project, r.environment.as_deref()).1.push(r);
+    }
+    for t in thresholds {
+        group_of(&mut groups, &t.project, t.environment.as_deref()).2.push(t);
     }
     let mut out = String::from("groups:\n");
-    for (name, list) in groups {
+    for (name, recorded, list) in groups {
         out.push_str(&format!("  - name: {}\n    rules:\n", quoted(&name)));
+        for r in recorded {
+            let expr = r
+                .confined()
+                .map(|e| vitrine_promql::print(&e))
+                .unwrap_or_else(|_| r.expr.clone());
+            out.push_str(&format!("      - record: {}\n", quoted(&r.record)));
+            out.push_str(&format!("        expr: {}\n", quoted(&expr)));
+            out.push_str("        labels:\n");
+            let mut labels = r.labels.clone();
+            labels.push(("project".into(), r.project.clone()));
+            if let Some(environment) = &r.environment {
+                labels.push(("environment".into(), environment.clone()));
+            }
+            labels.sort();
+            for (label, value) in labels {
+                out.push_str(&format!("          {label}: {}\n", quoted(&value)));
+            }
+        }
         for t in list {
             let expr = t
                 .rule_expr()

@@ -9,6 +9,7 @@ pub mod confine;
 pub mod evaluator;
 pub mod import;
 pub mod preview;
+pub mod recording;
 pub mod silences;
 pub mod templates;
 
