@@ -69,6 +69,11 @@ enum Command {
     },
     /// Print the HTTP route table as JSON.
     Routes,
+    /// Run tests without a server or database.
+    Test {
+        #[command(subcommand)]
+        action: TestAction,
+    },
     /// API tokens of a client (for Grafana, promtool and other Prometheus API clients).
     Token {
         #[command(subcommand)]
@@ -118,6 +123,16 @@ enum Command {
     Secrets {
         #[command(subcommand)]
         action: SecretsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TestAction {
+    /// Run promtool's rule unit-test files, as `promtool test rules` does: its output, exit
+    /// code 1 when a test fails.
+    Rules {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -338,9 +353,18 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Routes = cli.command {
-        println!("{}", http::routes::as_json());
-        return ExitCode::SUCCESS;
+    match &cli.command {
+        Command::Routes => {
+            println!("{}", http::routes::as_json());
+            return ExitCode::SUCCESS;
+        }
+        Command::Test {
+            action: TestAction::Rules { files },
+        } => {
+            let code = rules::unit_test::run(files, &mut std::io::stdout(), &mut std::io::stderr());
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
+        _ => {}
     }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
@@ -490,7 +514,7 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             println!("{}", tenancy::totp::otpauth_uri("Vitrine", &email, &secret));
             Ok(())
         }
-        Command::Routes => Ok(()),
+        Command::Routes | Command::Test { .. } => Ok(()),
         Command::Token {
             action:
                 TokenAction::Create {

@@ -70,7 +70,7 @@ fn push_escaped(out: &mut String, c: char, quote: char) {
 }
 
 /// Go's `strconv.Quote` (the `%q` verb on a string).
-pub(crate) fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -169,6 +169,44 @@ pub(crate) fn format_float(f: f64) -> String {
     out
 }
 
+/// Go's `strconv.FormatFloat(f, 'E', -1, 64)`: the shortest digits that read back, always in
+/// exponent form with a sign and at least two exponent digits (`1.1E+01`, `3E+00`).
+pub fn format_float_exp(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".to_owned() } else { "-Inf".to_owned() };
+    }
+    let e = format!("{f:E}");
+    let (mantissa, exp) = e.split_once('E').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    format!("{mantissa}E{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+}
+
+/// Go's `time.Duration.String()` of milliseconds: `0s`, `500ms`, `1.5s`, `2m0s`, `1h30m0s`.
+pub fn format_time_duration(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".to_owned();
+    }
+    let sign = if ms < 0 { "-" } else { "" };
+    let ms = ms.unsigned_abs();
+    if ms < 1000 {
+        return format!("{sign}{ms}ms");
+    }
+    let (h, m) = (ms / 3_600_000, ms / 60_000 % 60);
+    let mut secs = (ms % 60_000 / 1000).to_string();
+    if !ms.is_multiple_of(1000) {
+        let fraction = format!("{:03}", ms % 1000);
+        secs = format!("{secs}.{}", fraction.trim_end_matches('0'));
+    }
+    match (h, m) {
+        (0, 0) => format!("{sign}{secs}s"),
+        (0, m) => format!("{sign}{m}m{secs}s"),
+        (h, m) => format!("{sign}{h}h{m}m{secs}s"),
+    }
+}
+
 /// Go's `%f` of a `float64` (six decimals, `+Inf`, `-Inf`, `NaN`).
 pub(crate) fn format_float_f(f: f64) -> String {
     if f.is_nan() {
@@ -230,6 +268,22 @@ pub(crate) fn parse_number(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exponent_floats_and_durations_read_as_go_writes_them() {
+        assert_eq!(format_float_exp(11.0), "1.1E+01");
+        assert_eq!(format_float_exp(3.0), "3E+00");
+        assert_eq!(format_float_exp(0.0), "0E+00");
+        assert_eq!(format_float_exp(-0.00125), "-1.25E-03");
+        assert_eq!(format_float_exp(1e300), "1E+300");
+        assert_eq!(format_float_exp(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_time_duration(0), "0s");
+        assert_eq!(format_time_duration(500), "500ms");
+        assert_eq!(format_time_duration(1500), "1.5s");
+        assert_eq!(format_time_duration(90_000), "1m30s");
+        assert_eq!(format_time_duration(120_000), "2m0s");
+        assert_eq!(format_time_duration(5_400_000), "1h30m0s");
+    }
 
     #[test]
     fn floats_print_like_go() {

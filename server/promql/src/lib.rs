@@ -35,7 +35,8 @@ mod ast;
 mod check;
 pub mod eval;
 mod functions;
-mod go;
+/// Go's ways of writing strings, numbers and durations, as Prometheus prints them.
+pub mod go;
 pub mod json;
 mod labels;
 mod lexer;
@@ -153,6 +154,15 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+/// Parses a series as Prometheus' `parser.ParseMetric` does (`up{job="a"}`, `{job="a"}`, `up`,
+/// or nothing at all): its labels, the metric name as `__name__`.
+pub fn parse_metric(input: &str) -> Result<Labels, ParseError> {
+    let pairs = parser::Parser::new(input, &Limits::default())
+        .parse_metric()
+        .map_err(|e| *e)?;
+    Ok(Labels::new(pairs))
+}
 
 /// Parses and type-checks a PromQL expression with the default [`Limits`].
 pub fn parse(input: &str) -> Result<Expr, ParseError> {

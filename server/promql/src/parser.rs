@@ -358,6 +358,49 @@ impl<'a> Parser<'a> {
         Ok(*node.expr)
     }
 
+    /// A series as Prometheus' `ParseMetric` reads one: `name{label="value", …}`, the name or
+    /// the braces (or both) left out; only `=` between a label and its value.
+    pub(crate) fn parse_metric(&mut self) -> Result<Vec<(String, String)>> {
+        let mut labels = Vec::new();
+        if is_metric_identifier(self.peek_type()?) {
+            let name = self.next()?;
+            labels.push(("__name__".to_owned(), self.val(&name).to_owned()));
+        }
+        if self.peek_type()? == T::LeftBrace {
+            self.next()?;
+            loop {
+                if self.peek_type()? == T::RightBrace {
+                    self.next()?;
+                    break;
+                }
+                if !is_maybe_label(self.peek_type()?) {
+                    return Err(self.unexpected("label set", "identifier or \"}\""));
+                }
+                let label = self.next()?;
+                if self.peek_type()? != T::Eql {
+                    return Err(self.unexpected("label set", "\"=\""));
+                }
+                self.next()?;
+                if self.peek_type()? != T::String {
+                    return Err(self.unexpected("label set", "string"));
+                }
+                let value = self.next()?;
+                labels.push((self.val(&label).to_owned(), unquote(self.val(&value))));
+                match self.peek_type()? {
+                    T::Comma => {
+                        self.next()?;
+                    }
+                    T::RightBrace => {}
+                    _ => return Err(self.unexpected("label set", "\",\" or \"}\"")),
+                }
+            }
+        }
+        if self.peek_type()? != T::Eof {
+            return Err(self.unexpected("", ""));
+        }
+        Ok(labels)
+    }
+
     /// Binary expressions whose operators bind at least as tightly as `min_prec`.
     fn parse_expr(&mut self, min_prec: u8) -> Result<Node> {
         self.depth += 1;

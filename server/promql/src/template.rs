@@ -6,8 +6,9 @@
 //! `eq` … `ge`, `len`, `index`, `print`, `printf`, `println`, `html`, `urlquery`) and
 //! Prometheus' (`humanize`, `humanize1024`, `humanizeDuration`, `humanizePercentage`,
 //! `humanizeTimestamp`, `title`, `toUpper`, `toLower`, `match`, `reReplaceAll`, `stripPort`,
-//! `safeHtml`, `parseDuration`, `toTime`). `query` and the functions over its results are known
-//! but not run here, nor `externalURL` and `pathPrefix` (Prometheus' rules fail on them too:
+//! `safeHtml`, `parseDuration`, `toTime`, and `query` with `first`, `label`, `value`,
+//! `strvalue`, `sortByLabel` over its results when the caller gives a way to run queries).
+//! `externalURL` and `pathPrefix` are not run (Prometheus' rules fail on them too:
 //! `$externalURL` is the way): expanding a template that calls them fails.
 //! A failed expansion reads, as in Prometheus, `<error expanding template: …>`.
 
@@ -16,12 +17,18 @@ use crate::labels::Labels;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// What a template reads: the alert's labels and value, the server's external labels and URL.
+/// Runs a template's `query` at the alert's evaluation time: each series' labels (with its
+/// metric name) and value; a number is one series without labels.
+pub type QueryFn<'a> = &'a dyn Fn(&str) -> std::result::Result<Vec<(Labels, f64)>, String>;
+
+/// What a template reads: the alert's labels and value, the server's external labels and URL,
+/// and what its `query` calls run on (`None`: they fail).
 pub struct AlertData<'a> {
     pub labels: &'a Labels,
     pub external_labels: &'a Labels,
     pub external_url: &'a str,
     pub value: f64,
+    pub query: Option<QueryFn<'a>>,
 }
 
 /// Why a template cannot be read or run.
@@ -119,6 +126,7 @@ pub fn expand(text: &str, data: &AlertData<'_>) -> Result<String> {
         ],
         out: String::new(),
         depth: 0,
+        query: data.query,
     };
     state.run(&nodes, &root)?;
     Ok(state.out)
@@ -139,6 +147,10 @@ enum Value {
     Object(BTreeMap<String, Value>),
     /// A missing map key or `nil`.
     Nil,
+    /// The result of `query`: [`Value::Sample`]s.
+    Samples(Vec<Value>),
+    /// One series of a query's result: its labels (with `__name__`) and value.
+    Sample(BTreeMap<String, Value>, f64),
 }
 
 impl Value {
@@ -150,6 +162,8 @@ impl Value {
             Value::Bool(b) => *b,
             Value::Map(m) | Value::Object(m) => !m.is_empty(),
             Value::Nil => false,
+            Value::Samples(v) => !v.is_empty(),
+            Value::Sample(..) => true,
         }
     }
 
@@ -162,6 +176,8 @@ impl Value {
             Value::Map(_) => "map[string]string",
             Value::Object(_) => "template.AlertTemplateData",
             Value::Nil => "<nil>",
+            Value::Samples(_) => "template.queryResult",
+            Value::Sample(..) => "*template.sample",
         }
     }
 
@@ -177,6 +193,11 @@ impl Value {
                 format!("map[{}]", inner.join(" "))
             }
             Value::Nil => "<no value>".to_string(),
+            Value::Samples(v) => format!("[{}]", v.iter().map(Value::print).collect::<Vec<_>>().join(" ")),
+            Value::Sample(labels, value) => {
+                let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}:{}", v.print())).collect();
+                format!("&{{map[{}] {}}}", inner.join(" "), format_float(*value))
+            }
         }
     }
 
@@ -609,13 +630,14 @@ fn pipeline(tokens: &[Token]) -> Result<Pipeline> {
 // ---------------------------------------------------------------------------------------------
 // Execution
 
-struct State {
+struct State<'a> {
     vars: Vec<(String, Value)>,
     out: String,
     depth: usize,
+    query: Option<QueryFn<'a>>,
 }
 
-impl State {
+impl State<'_> {
     fn run(&mut self, nodes: &[Node], dot: &Value) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -655,6 +677,11 @@ impl State {
                     let value = self.pipeline(&bare, dot)?;
                     let items: Vec<(Value, Value)> = match value {
                         Value::Map(m) | Value::Object(m) => m.into_iter().map(|(k, v)| (Value::Str(k), v)).collect(),
+                        Value::Samples(v) => v
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, s)| (Value::Int(i as i64), s))
+                            .collect(),
                         Value::Nil => Vec::new(),
                         Value::Int(n) => (0..n.max(0)).map(|i| (Value::Int(i), Value::Int(i))).collect(),
                         other => return error(format!("range can't iterate over {}", other.print())),
@@ -767,7 +794,32 @@ impl State {
             values.push(self.arg(arg, dot)?);
         }
         values.extend(piped);
+        if name == "query" {
+            return self.run_query(&values);
+        }
         function(name, &values)
+    }
+
+    /// `query`: runs the expression at the alert's time.
+    fn run_query(&self, values: &[Value]) -> Result<Value> {
+        want("query", values, 1)?;
+        let text = string_arg("query", &values[0])?;
+        let Some(query) = self.query else {
+            return error("error calling query: queries are not run here");
+        };
+        let samples = query(&text).map_err(|e| TemplateError(format!("error calling query: {e}")))?;
+        Ok(Value::Samples(
+            samples
+                .into_iter()
+                .map(|(labels, value)| {
+                    let labels = labels
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), Value::Str(v.to_string())))
+                        .collect();
+                    Value::Sample(labels, value)
+                })
+                .collect(),
+        ))
     }
 }
 
@@ -791,7 +843,29 @@ fn field(value: &Value, name: &str) -> Result<Value> {
             .cloned()
             .ok_or_else(|| TemplateError(format!("can't evaluate field {name} in type {}", value.type_name()))),
         Value::Nil => Ok(Value::Nil),
+        Value::Sample(labels, _) if name == "Labels" => Ok(Value::Map(labels.clone())),
+        Value::Sample(_, value) if name == "Value" => Ok(Value::Float(*value)),
         other => error(format!("can't evaluate field {name} in type {}", other.type_name())),
+    }
+}
+
+fn sample_arg(name: &str, value: &Value) -> Result<(BTreeMap<String, Value>, f64)> {
+    match value {
+        Value::Sample(labels, v) => Ok((labels.clone(), *v)),
+        other => error(format!(
+            "wrong type for value; expected *template.sample; got {} (in {name})",
+            other.type_name()
+        )),
+    }
+}
+
+fn samples_arg(name: &str, value: &Value) -> Result<Vec<Value>> {
+    match value {
+        Value::Samples(v) => Ok(v.clone()),
+        other => error(format!(
+            "wrong type for value; expected template.queryResult; got {} (in {name})",
+            other.type_name()
+        )),
     }
 }
 
@@ -841,6 +915,7 @@ fn function(name: &str, v: &[Value]) -> Result<Value> {
             match &v[0] {
                 Value::Str(s) => Ok(Value::Int(s.len() as i64)),
                 Value::Map(m) | Value::Object(m) => Ok(Value::Int(m.len() as i64)),
+                Value::Samples(v) => Ok(Value::Int(v.len() as i64)),
                 other => error(format!("len of type {}", other.type_name())),
             }
         }
@@ -851,6 +926,10 @@ fn function(name: &str, v: &[Value]) -> Result<Value> {
             keys.iter()
                 .try_fold(target.clone(), |current, key| match (&current, key) {
                     (Value::Map(m), Value::Str(k)) => Ok(m.get(k).cloned().unwrap_or(Value::Str(String::new()))),
+                    (Value::Samples(list), Value::Int(i)) => usize::try_from(*i)
+                        .ok()
+                        .and_then(|i| list.get(i).cloned())
+                        .ok_or_else(|| TemplateError(format!("error calling index: index out of range: {i}"))),
                     _ => error(format!("can't index item of type {}", current.type_name())),
                 })
         }
@@ -960,6 +1039,45 @@ fn function(name: &str, v: &[Value]) -> Result<Value> {
             want(name, v, 1)?;
             text(go_time(float(0)?)?)
         }
+        "first" => {
+            want(name, v, 1)?;
+            samples_arg(name, &v[0])?
+                .into_iter()
+                .next()
+                .ok_or_else(|| TemplateError("error calling first: first() called on vector with no elements".into()))
+        }
+        "label" => {
+            want(name, v, 2)?;
+            let label = string_arg(name, &v[0])?;
+            let (labels, _) = sample_arg(name, &v[1])?;
+            Ok(labels.get(&label).cloned().unwrap_or(Value::Str(String::new())))
+        }
+        "value" => {
+            want(name, v, 1)?;
+            Ok(Value::Float(sample_arg(name, &v[0])?.1))
+        }
+        "strvalue" => {
+            want(name, v, 1)?;
+            let (labels, _) = sample_arg(name, &v[0])?;
+            Ok(labels.get("__value__").cloned().unwrap_or(Value::Str(String::new())))
+        }
+        "sortByLabel" => {
+            want(name, v, 2)?;
+            let label = string_arg(name, &v[0])?;
+            let mut list = samples_arg(name, &v[1])?;
+            let key = |s: &Value| match s {
+                Value::Sample(labels, _) => labels.get(&label).map(Value::print).unwrap_or_default(),
+                _ => String::new(),
+            };
+            list.sort_by_key(key);
+            Ok(Value::Samples(list))
+        }
+        "args" => Ok(Value::Map(
+            v.iter()
+                .enumerate()
+                .map(|(i, value)| (format!("arg{i}"), value.clone()))
+                .collect(),
+        )),
         other => error(format!(
             "the function {other} is not available in Vitrine's alert templates"
         )),
@@ -1335,8 +1453,47 @@ mod tests {
             external_labels: &external,
             external_url: "https://vitrine.example/portal",
             value,
+            query: None,
         };
         expand_or_error(text, &data)
+    }
+
+    #[test]
+    fn query_runs_and_its_results_read_through_first_label_value_and_range() {
+        let labels = Labels::empty();
+        let run_query = |q: &str| -> std::result::Result<Vec<(Labels, f64)>, String> {
+            match q {
+                "up" => Ok(vec![
+                    (Labels::from_pairs(&[("__name__", "up"), ("instance", "b")]), 0.0),
+                    (Labels::from_pairs(&[("__name__", "up"), ("instance", "a")]), 1.0),
+                ]),
+                "none" => Ok(vec![]),
+                _ => Err("parse error".into()),
+            }
+        };
+        let data = AlertData {
+            labels: &labels,
+            external_labels: &labels,
+            external_url: "",
+            value: 0.0,
+            query: Some(&run_query),
+        };
+        let expand = |text: &str| expand_or_error(text, &data);
+        assert_eq!(expand(r#"{{ query "up" | first | value }}"#), "0");
+        assert_eq!(expand(r#"{{ query "up" | first | label "instance" }}"#), "b");
+        assert_eq!(
+            expand(r#"{{ range query "up" | sortByLabel "instance" }}{{ .Labels.instance }}={{ .Value }} {{ end }}"#),
+            "a=1 b=0 "
+        );
+        assert_eq!(
+            expand(r#"{{ with query "none" }}{{ . }}{{ else }}nothing{{ end }}"#),
+            "nothing"
+        );
+        assert_eq!(expand(r#"{{ len (query "up") }}"#), "2");
+        assert!(expand(r#"{{ query "none" | first }}"#).contains("first() called on vector with no elements"));
+        assert!(expand(r#"{{ query "bad" }}"#).contains("error calling query: parse error"));
+        // Without a way to run queries, `query` fails.
+        assert!(run(r#"{{ query "up" }}"#, 0.0).starts_with("<error expanding template:"));
     }
 
     #[test]
@@ -1427,7 +1584,7 @@ mod tests {
         }
         assert!(check("{{ $labels.instance }} {{ humanize $value }}").is_ok());
         // Known to Prometheus, refused when run here.
-        assert!(run("{{ query \"up\" }}", 0.0).contains("not available"));
+        assert!(run("{{ pathPrefix }}", 0.0).contains("not available"));
         assert!(run("{{ $undefined }}", 0.0).starts_with("<error expanding template: "));
     }
 }

@@ -127,6 +127,7 @@ fn alert_templates_expand_as_promtool_expands_them() {
             external_labels: &external,
             external_url: EXTERNAL_URL,
             value: *value,
+            query: None,
         };
         let expanded = expand(template, &data).unwrap_or_else(|e| panic!("case {i} {template:?}: {e}"));
         let _ = write!(

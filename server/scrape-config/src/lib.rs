@@ -34,6 +34,7 @@ pub mod import;
 pub mod labels;
 pub mod relabel;
 pub mod rule_file;
+pub mod rule_test;
 pub mod secret;
 pub mod size;
 pub mod target;

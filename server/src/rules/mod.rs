@@ -12,6 +12,7 @@ pub mod preview;
 pub mod recording;
 pub mod silences;
 pub mod templates;
+pub mod unit_test;
 
 use crate::tenancy::model::Name;
 use crate::tenancy::scope::{Caller, ScopedClient};
@@ -125,6 +126,7 @@ impl Threshold {
             external_labels: &none,
             external_url,
             value: alert.value,
+            query: None,
         };
         let expand = |part: &str| vitrine_promql::template::expand_or_error(part, &data);
         Explanation {
