@@ -121,6 +121,10 @@ pub fn Channels(locale: Locale, page: ChannelsPage, csrf: String) -> impl IntoVi
             ChannelNotice::TimingSaved => td_string!(locale, notice_timing_saved).into_any(),
             ChannelNotice::TimingReset => td_string!(locale, notice_timing_reset).into_any(),
             ChannelNotice::InhibitRuleAdded => td_string!(locale, notice_quiet_added).into_any(),
+            ChannelNotice::QuietHoursAdded { name } => td!(locale, notice_hours_added, name = name.clone()).into_any(),
+            ChannelNotice::QuietHoursDeleted { name } => {
+                td!(locale, notice_hours_deleted, name = name.clone()).into_any()
+            }
             ChannelNotice::InhibitRuleDeleted => td_string!(locale, notice_quiet_deleted).into_any(),
             ChannelNotice::Imported(report) => {
                 let lines = import_report_lines(locale, &report)
@@ -222,6 +226,7 @@ pub fn Channels(locale: Locale, page: ChannelsPage, csrf: String) -> impl IntoVi
         </section>
         <TimingCard locale=locale page=page.clone() action=format!("{action}/timing") csrf=csrf.clone() />
         <QuietCard locale=locale page=page.clone() action=format!("{action}/quiet") csrf=csrf.clone() />
+        <HoursCard locale=locale page=page.clone() action=format!("{action}/hours") csrf=csrf.clone() />
         {manage}
     }
 }
@@ -355,6 +360,161 @@ fn QuietCard(locale: Locale, page: ChannelsPage, action: String, csrf: String) -
             <h2>{td_string!(locale, quiet_title)}</h2>
             <p>{td_string!(locale, quiet_intro)}</p>
             {rules}
+            {form}
+        </section>
+    }
+}
+
+/// A weekday's short name (ISO: Monday 1 … Sunday 7).
+fn weekday_text(locale: Locale, day: u8) -> &'static str {
+    match day {
+        1 => td_string!(locale, weekday_1),
+        2 => td_string!(locale, weekday_2),
+        3 => td_string!(locale, weekday_3),
+        4 => td_string!(locale, weekday_4),
+        5 => td_string!(locale, weekday_5),
+        6 => td_string!(locale, weekday_6),
+        _ => td_string!(locale, weekday_7),
+    }
+}
+
+/// Quiet hours in one sentence: when, and which alarms are not told then.
+pub fn hours_text(locale: Locale, hours: &QuietHoursView) -> String {
+    let days = hours
+        .weekdays
+        .iter()
+        .map(|d| weekday_text(locale, *d))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let which = if hours.severities.is_empty() {
+        td_string!(locale, hours_every_alarm).to_string()
+    } else {
+        let severities = hours
+            .severities
+            .iter()
+            .map(|s| severity_text(locale, s))
+            .collect::<Vec<_>>()
+            .join(", ");
+        fill(td_string!(locale, hours_some_alarms), &[("severities", &severities)])
+    };
+    let template = if hours.overnight {
+        td_string!(locale, hours_text_overnight)
+    } else {
+        td_string!(locale, hours_text)
+    };
+    fill(
+        template,
+        &[
+            ("days", &days),
+            ("from", &hours.from),
+            ("to", &hours.to),
+            ("zone", &hours.time_zone),
+            ("which", &which),
+        ],
+    )
+}
+
+/// The client's quiet hours: when alarms of some severities are not told; agency people add
+/// and remove them.
+#[component]
+fn HoursCard(locale: Locale, page: ChannelsPage, action: String, csrf: String) -> impl IntoView {
+    let list = if page.quiet_hours.is_empty() {
+        view! { <p class="empty">{td_string!(locale, hours_none)}</p> }.into_any()
+    } else {
+        let items = page
+            .quiet_hours
+            .iter()
+            .map(|hours| {
+                let delete = page.can_manage.then(|| {
+                    view! {
+                        <form method="post" action=format!("{action}/{}/delete", hours.id)>
+                            <input type="hidden" name="csrf" value=csrf.clone() />
+                            <button type="submit" class="danger">{td_string!(locale, hours_delete)}</button>
+                        </form>
+                    }
+                });
+                let now = hours
+                    .now
+                    .then(|| view! { <span class="status muted">{td_string!(locale, hours_now)}</span> " " });
+                view! {
+                    <li class="channel" id=format!("hours-{}", hours.id)>
+                        <span>{now}<strong>{hours.name.clone()}</strong> ": " {hours_text(locale, hours)}</span>
+                        {delete}
+                    </li>
+                }
+            })
+            .collect_view();
+        view! { <ul class="channels">{items}</ul> }.into_any()
+    };
+    let form = page.can_manage.then(|| {
+        let open = page.quiet_hours_form.is_some();
+        let mut form = page.quiet_hours_form.clone().unwrap_or_default();
+        if form.value("time_zone").is_empty() {
+            form.values.push(("time_zone".into(), page.time_zone.clone()));
+        }
+        let chosen = |name: &str, value: &str| form.values.iter().any(|(n, v)| n == name && v == value);
+        let days = (1..=7u8)
+            .map(|d| {
+                let id = format!("hours-day-{d}");
+                let label_for = id.clone();
+                let checked = chosen("day", &d.to_string()) || (!open && d <= 5);
+                view! {
+                    <label class="check" for=label_for>
+                        <input type="checkbox" id=id name="day" value=d.to_string() checked=checked />
+                        {weekday_text(locale, d)}
+                    </label>
+                }
+            })
+            .collect_view();
+        let severities = THRESHOLD_SEVERITIES
+            .iter()
+            .map(|s| {
+                let id = format!("hours-severity-{s}");
+                let label_for = id.clone();
+                let checked = chosen("severity", s) || (!open && *s != "critical");
+                view! {
+                    <label class="check" for=label_for>
+                        <input type="checkbox" id=id name="severity" value=*s checked=checked />
+                        {severity_text(locale, s)}
+                    </label>
+                }
+            })
+            .collect_view();
+        let problem = |name: &str| {
+            form.problem(name)
+                .map(|p| view! { <p class="field-problem">{crate::pages::problem_message(locale, p)}</p> })
+        };
+        view! {
+            <details class="section" open=open>
+                <summary>{td_string!(locale, hours_new_title)}</summary>
+                <form method="post" action=action.clone()>
+                    <input type="hidden" name="csrf" value=csrf.clone() />
+                    <Field locale=locale form=form.clone() id_prefix="hours" name="name" label=td_string!(locale, hours_name) />
+                    <fieldset class="field">
+                        <legend>{td_string!(locale, hours_days)}</legend>
+                        {days}
+                        {problem("day")}
+                    </fieldset>
+                    <div class="field-row">
+                        <Field locale=locale form=form.clone() id_prefix="hours" name="from" label=td_string!(locale, hours_from) kind="time" />
+                        <Field locale=locale form=form.clone() id_prefix="hours" name="to" label=td_string!(locale, hours_to) kind="time" hint=td_string!(locale, hours_to_hint) />
+                    </div>
+                    <Field locale=locale form=form.clone() id_prefix="hours" name="time_zone" label=td_string!(locale, hours_zone) />
+                    <fieldset class="field">
+                        <legend>{td_string!(locale, hours_which)}</legend>
+                        {severities}
+                        {problem("severity")}
+                    </fieldset>
+                    <button type="submit">{td_string!(locale, hours_submit)}</button>
+                </form>
+            </details>
+        }
+    });
+    view! {
+        <section class="card" id="quiet-hours">
+            <h2>{td_string!(locale, hours_title)}</h2>
+            <p>{td_string!(locale, hours_intro)}</p>
+            {list}
             {form}
         </section>
     }

@@ -198,6 +198,8 @@ pub enum FieldProblem {
     InvalidMetricName,
     /// Not labels such as team="web", or a label the place sets itself.
     InvalidLabels,
+    /// Not a time of day such as 22:00.
+    InvalidClock,
 }
 
 /// A submitted form: the values as typed (so nothing is lost) and the
@@ -1054,7 +1056,32 @@ pub struct ChannelsPage {
     pub inhibit_rules: Vec<InhibitRuleView>,
     /// The new inhibition rule's form as typed, with its problems.
     pub inhibit_form: Option<FormState>,
+    /// The client's quiet hours.
+    pub quiet_hours: Vec<QuietHoursView>,
+    /// The new quiet hours' form as typed, with its problems.
+    pub quiet_hours_form: Option<FormState>,
+    /// The zone a new form starts with: the client's (its status page's).
+    pub time_zone: String,
     pub notice: Option<ChannelNotice>,
+}
+
+/// Quiet hours as the channels page lists them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuietHoursView {
+    pub id: i64,
+    pub name: String,
+    /// ISO weekdays, Monday 1 … Sunday 7.
+    pub weekdays: Vec<u8>,
+    /// `22:00`.
+    pub from: String,
+    pub to: String,
+    /// Whether it ends the next day.
+    pub overnight: bool,
+    pub time_zone: String,
+    /// Empty: every severity.
+    pub severities: Vec<String>,
+    /// Whether it holds now.
+    pub now: bool,
 }
 
 /// An inhibition rule as the channels page lists it: while an alarm matching `source` goes
@@ -1133,6 +1160,8 @@ pub enum ChannelNotice {
     TimingReset,
     InhibitRuleAdded,
     InhibitRuleDeleted,
+    QuietHoursAdded { name: String },
+    QuietHoursDeleted { name: String },
 }
 
 /// What importing an Alertmanager configuration did.

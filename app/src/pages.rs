@@ -228,6 +228,7 @@ pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static
         FieldProblem::TooMany => td_string!(locale, field_too_many),
         FieldProblem::InvalidMetricName => td_string!(locale, field_invalid_metric_name),
         FieldProblem::InvalidLabels => td_string!(locale, field_invalid_labels),
+        FieldProblem::InvalidClock => td_string!(locale, field_invalid_clock),
     }
 }
 

@@ -899,6 +899,11 @@ impl SmtpServer {
         }
     }
 
+    /// The Maildir the mails land in (`new/` holds them).
+    pub fn maildir(&self) -> PathBuf {
+        self.maildir.path().join("mail")
+    }
+
     /// Every mail received so far, as it arrived (headers and body), oldest first.
     pub fn messages(&self) -> Vec<String> {
         let mut files = Vec::new();

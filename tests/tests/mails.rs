@@ -417,6 +417,88 @@ async fn a_warning_stays_quiet_while_a_critical_alarm_of_its_environment_goes_on
     assert!(mails[1].contains("[FIRING:1] Queue growing"), "{}", mails[1]);
 }
 
+/// Quiet hours on the channels page: while they hold, the alarm of their severity is not
+/// mailed (the page says they hold now); once they are removed, the alarm that still goes on
+/// is mailed. A wrong form stays with its reasons; the client's admin may not remove them.
+#[tokio::test]
+async fn an_alarm_is_not_mailed_during_quiet_hours_and_is_once_they_end() {
+    let smtp = SmtpServer::start();
+    let server = serve(&smtp);
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    owner
+        .post_form(
+            "/clients/globex/channels/hours",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Never"),
+                ("from", "25:00"),
+                ("to", "07:00"),
+                ("time_zone", "Mars/Olympus"),
+            ],
+        )
+        .await
+        .expect_status(422)
+        .expect_text("Enter a time of day such as 22:00.")
+        .expect_text("Never");
+    // Every day, all day: they hold whenever the test runs.
+    let mut always = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Always"),
+        ("from", "00:00"),
+        ("to", "24:00"),
+        ("time_zone", "Europe/Berlin"),
+        ("severity", "critical"),
+    ];
+    let days: Vec<String> = (1..=7).map(|d| d.to_string()).collect();
+    always.extend(days.iter().map(|d| ("day", d.as_str())));
+    owner
+        .post_form("/clients/globex/channels/hours", &always)
+        .await
+        .expect_status(303);
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let page = globex.get("/clients/globex/channels").await;
+    page.expect_text("Quiet now").expect_text(
+        "Mon, Tue, Wed, Thu, Fri, Sat, Sun, 00:00–24:00 (Europe/Berlin): alarms of severity critical are not told.",
+    );
+    let hours = between(&page.body, "id=\"hours-", "\"")
+        .expect("the quiet hours")
+        .to_string();
+    let globex_csrf = globex.csrf().await;
+    globex
+        .post_form(
+            &format!("/clients/globex/channels/hours/{hours}/delete"),
+            &[("csrf", globex_csrf.as_str())],
+        )
+        .await
+        .expect_status(403);
+
+    let value = Arc::new(AtomicU64::new(50));
+    let host = serve_queue_length(value.clone());
+    server.scrape_every_second(&host, "globex", "portal", "live");
+    add_queue_threshold(&server, "Queue too long").await;
+    let page = owner.get("/clients/globex/thresholds").await;
+    let id = between(&page.body, "id=\"threshold-", "\"")
+        .expect("the threshold")
+        .to_string();
+    wait_for_threshold_card(&owner, "globex", &id, ">Alarm<").await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(smtp.messages().is_empty(), "a mail left during quiet hours");
+    owner
+        .post_form(
+            &format!("/clients/globex/channels/hours/{hours}/delete"),
+            &[("csrf", csrf.as_str())],
+        )
+        .await
+        .expect_status(303);
+    owner
+        .get("/clients/globex/channels")
+        .await
+        .expect_text("The quiet hours Always are removed");
+    let mails = smtp.wait_for(1, Duration::from_secs(30));
+    assert!(mails[0].contains("[FIRING:1] Queue too long"), "{}", mails[0]);
+}
+
 /// `kill -9` while the outbox sends: after the restart every mail arrives, and at most the one
 /// that was in flight arrives twice, with the same Message-ID.
 #[tokio::test]

@@ -66,6 +66,8 @@ struct ClientIds {
     /// An inhibition rule and a recording rule (acme's recording rule from the demo).
     inhibit_rule: String,
     recording: String,
+    /// Quiet hours.
+    hours: String,
 }
 
 async fn fixture(server: &Server) -> Fixture {
@@ -281,6 +283,27 @@ async fn fixture(server: &Server) -> Fixture {
         .await
         .expect_status(303);
     let recording = async |client: &str| on_thresholds_page(client, "id=\"recording-").await;
+    let hours = async |client: &str| {
+        let path = format!("/clients/{client}/channels");
+        owner
+            .post_form(
+                &format!("{path}/hours"),
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("name", "Nights"),
+                    ("day", "1"),
+                    ("from", "22:00"),
+                    ("to", "06:00"),
+                    ("time_zone", "UTC"),
+                ],
+            )
+            .await
+            .expect_status(303);
+        let page = owner.get(&path).await;
+        between(&page.body, "id=\"hours-", "\"")
+            .unwrap_or_else(|| panic!("{client} has no quiet hours: {}", page.summary()))
+            .to_string()
+    };
     let globex_probe = probe("globex", "portal").await;
     let acme_probe = probe("acme", "shop").await;
     let threshold = async |client: &str| on_thresholds_page(client, "id=\"threshold-").await;
@@ -300,6 +323,7 @@ async fn fixture(server: &Server) -> Fixture {
             incident: incident("globex").await,
             inhibit_rule: inhibit_rule("globex").await,
             recording: recording("globex").await,
+            hours: hours("globex").await,
         },
         acme: ClientIds {
             token: acme_token,
@@ -313,6 +337,7 @@ async fn fixture(server: &Server) -> Fixture {
             incident: incident("acme").await,
             inhibit_rule: inhibit_rule("acme").await,
             recording: recording("acme").await,
+            hours: hours("acme").await,
         },
     }
 }
@@ -320,7 +345,7 @@ async fn fixture(server: &Server) -> Fixture {
 /// A route's path with its parameters filled in: the tenant's places, an invitation
 /// token (`{token}`) and the id of the object the route names (`{api_token}`, `{threshold}`,
 /// `{silence}`, `{channel}`, `{dashboard}`, `{marker}`, `{annotation}`, `{component}`, `{probe}`,
-/// `{incident}`, `{rule}`, `{recording}`).
+/// `{incident}`, `{rule}`, `{recording}`, `{hours}`).
 fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String {
     route
         .fill(place, invite)
@@ -336,6 +361,7 @@ fn fill(route: &Route, place: &Place<'_>, invite: &str, object: &str) -> String 
         .replace("{incident}", object)
         .replace("{rule}", object)
         .replace("{recording}", object)
+        .replace("{hours}", object)
         // Every dashboard has a second panel.
         .replace("{panel}", "1")
 }
@@ -362,6 +388,8 @@ fn object<'a>(route: &Route, ids: &'a ClientIds) -> &'a str {
         &ids.inhibit_rule
     } else if route.path.contains("{recording}") {
         &ids.recording
+    } else if route.path.contains("{hours}") {
+        &ids.hours
     } else {
         &ids.token
     }

@@ -110,7 +110,7 @@ pub(crate) fn format_u(c: char) -> String {
 /// Go's `%v` (and `fmt.Sprint`) of a `float64`: the shortest representation that reads back to
 /// the same value, in `%e` form when the decimal exponent is below -4 or at least 6, as
 /// `strconv.FormatFloat(f, 'g', -1, 64)` does.
-pub(crate) fn format_float(f: f64) -> String {
+pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         return "NaN".to_owned();
     }

@@ -10,6 +10,7 @@ use crate::notify::alert::MailContext;
 use crate::notify::channels;
 use crate::notify::inhibit;
 use crate::notify::preferences;
+use crate::notify::quiet_hours;
 use crate::notify::timing::{self, NotifyTiming};
 use crate::tenancy::TenancyError;
 use app::dto::*;
@@ -26,6 +27,7 @@ struct Forms {
     import: Option<FormState>,
     timing: Option<FormState>,
     inhibit: Option<FormState>,
+    hours: Option<FormState>,
 }
 
 pub async fn channels_page(State(state): State<AppState>, access: ClientAccess) -> Response {
@@ -51,8 +53,12 @@ async fn render_page(
         Ok(both) => both,
         Err(e) => return render::internal(state, who.locale, e).await,
     };
-    let (timing, own_timing, inhibit_rules) = match client_timing(state, access.client.id).await {
+    let (timing, own_timing, inhibit_rules, hours) = match client_timing(state, access.client.id).await {
         Ok(all) => all,
+        Err(e) => return render::internal(state, who.locale, e).await,
+    };
+    let time_zone = match crate::status::page::settings(&state.db, access.client.id).await {
+        Ok(settings) => settings.time_zone,
         Err(e) => return render::internal(state, who.locale, e).await,
     };
     let can_manage = who.caller.role.is_agency();
@@ -88,6 +94,9 @@ async fn render_page(
         timing_form: forms.timing.filter(|_| can_manage),
         inhibit_rules,
         inhibit_form: forms.inhibit.filter(|_| can_manage),
+        quiet_hours: quiet_hours::views(&hours, crate::store::now_ms()),
+        quiet_hours_form: forms.hours.filter(|_| can_manage),
+        time_zone,
         notice,
     };
     render::page(
@@ -100,15 +109,93 @@ async fn render_page(
     .await
 }
 
-/// When the client is told, whether it has timers of its own, and its inhibition rules.
+/// When the client is told, whether it has timers of its own, its inhibition rules and its
+/// quiet hours.
 async fn client_timing(
     state: &AppState,
     client_id: i64,
-) -> Result<(NotifyTiming, bool, Vec<InhibitRuleView>), sqlx::Error> {
+) -> Result<(NotifyTiming, bool, Vec<InhibitRuleView>, Vec<quiet_hours::QuietHours>), sqlx::Error> {
     let mut conn = state.db.acquire().await?;
     let timing = timing::of(&mut conn, client_id, state.rules.timing()).await?;
     let own = timing::has_own(&mut conn, client_id).await?;
-    Ok((timing, own, inhibit::views(&mut conn, client_id).await?))
+    let inhibit_rules = inhibit::views(&mut conn, client_id).await?;
+    Ok((
+        timing,
+        own,
+        inhibit_rules,
+        quiet_hours::of_client(&mut conn, client_id).await?,
+    ))
+}
+
+/// Agency people only: `Err` is the answer for anyone else.
+async fn agency_only(state: &AppState, access: &ClientAccess) -> Result<(), Response> {
+    match access.who.caller.role.is_agency() {
+        true => Ok(()),
+        false => Err(access.who.failure(state, TenancyError::Forbidden).await),
+    }
+}
+
+/// Adds quiet hours to the client (agency people).
+pub async fn add_quiet_hours(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    if let Err(refused) = agency_only(&state, &access).await {
+        return refused;
+    }
+    let who = &access.who;
+    let refused = |problem: FormState| async {
+        let forms = Forms {
+            hours: Some(problem),
+            ..Forms::default()
+        };
+        render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
+    };
+    let hours = match quiet_hours::from_form(&form) {
+        Ok(hours) => hours,
+        Err(TenancyError::Invalid(problem)) => return refused(problem).await,
+        Err(e) => return who.failure(&state, e).await,
+    };
+    let added = async {
+        let mut tx = crate::db::write(&state.db).await?;
+        let id = quiet_hours::insert(&mut tx, access.client.id, &hours).await?;
+        tx.commit().await?;
+        Ok::<_, TenancyError>(id)
+    };
+    match added.await {
+        Ok(Some(id)) => {
+            tracing::info!(client = %access.client.slug, quiet_hours = id, "quiet hours added");
+            put_flash(&access, FLASH, ChannelNotice::QuietHoursAdded { name: hours.name }).await;
+            back(&access, "quiet-hours")
+        }
+        Ok(None) => match crate::tenancy::FormCheck::new(&form).fail("name", FieldProblem::TooMany) {
+            TenancyError::Invalid(problem) => refused(problem).await,
+            e => who.failure(&state, e).await,
+        },
+        Err(e) => who.failure(&state, e).await,
+    }
+}
+
+/// Removes one of the client's quiet hours (agency people).
+pub async fn delete_quiet_hours(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    params: RawPathParams,
+    _form: CheckedForm,
+) -> Response {
+    if let Err(refused) = agency_only(&state, &access).await {
+        return refused;
+    }
+    let id = path_param(&params, "hours").parse::<i64>().unwrap_or(-1);
+    match quiet_hours::delete(&state.db, access.client.id, id).await {
+        Ok(name) => {
+            tracing::info!(client = %access.client.slug, quiet_hours = id, "quiet hours removed");
+            put_flash(&access, FLASH, ChannelNotice::QuietHoursDeleted { name }).await;
+            back(&access, "quiet-hours")
+        }
+        Err(e) => access.who.failure(&state, e).await,
+    }
 }
 
 fn back(access: &ClientAccess, anchor: &str) -> Response {
@@ -196,10 +283,10 @@ pub async fn import_alertmanager(
     access: ClientAccess,
     CheckedForm(form): CheckedForm,
 ) -> Response {
-    let who = &access.who;
-    if !who.caller.role.is_agency() {
-        return who.failure(&state, TenancyError::Forbidden).await;
+    if let Err(refused) = agency_only(&state, &access).await {
+        return refused;
     }
+    let who = &access.who;
     let text = form.iter().find(|(n, _)| n == "config").map_or("", |(_, v)| v.as_str());
     let parsed = vitrine_scrape_config::alertmanager_config::parse_alertmanager_config(text);
     let config = match parsed {
@@ -235,10 +322,10 @@ pub async fn save_timing(
     access: ClientAccess,
     CheckedForm(form): CheckedForm,
 ) -> Response {
-    let who = &access.who;
-    if !who.caller.role.is_agency() {
-        return who.failure(&state, TenancyError::Forbidden).await;
+    if let Err(refused) = agency_only(&state, &access).await {
+        return refused;
     }
+    let who = &access.who;
     let reset = form.iter().any(|(n, v)| n == "action" && v == "reset");
     let chosen = match reset {
         true => None,
@@ -280,10 +367,10 @@ pub async fn add_inhibit_rule(
     access: ClientAccess,
     CheckedForm(form): CheckedForm,
 ) -> Response {
-    let who = &access.who;
-    if !who.caller.role.is_agency() {
-        return who.failure(&state, TenancyError::Forbidden).await;
+    if let Err(refused) = agency_only(&state, &access).await {
+        return refused;
     }
+    let who = &access.who;
     let refused = |problem: FormState| async {
         let forms = Forms {
             inhibit: Some(problem),
@@ -323,10 +410,10 @@ pub async fn delete_inhibit_rule(
     params: RawPathParams,
     _form: CheckedForm,
 ) -> Response {
-    let who = &access.who;
-    if !who.caller.role.is_agency() {
-        return who.failure(&state, TenancyError::Forbidden).await;
+    if let Err(refused) = agency_only(&state, &access).await {
+        return refused;
     }
+    let who = &access.who;
     let id = path_param(&params, "rule").parse::<i64>().unwrap_or(-1);
     match inhibit::delete(&state.db, access.client.id, id).await {
         Ok(()) => {

@@ -333,6 +333,18 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         r(
             "POST",
+            "/clients/{client}/channels/hours",
+            SignedIn,
+            post(channels::add_quiet_hours),
+        ),
+        r(
+            "POST",
+            "/clients/{client}/channels/hours/{hours}/delete",
+            SignedIn,
+            post(channels::delete_quiet_hours),
+        ),
+        r(
+            "POST",
             "/clients/{client}/channels/{channel}/test",
             SignedIn,
             post(channels::test_channel),

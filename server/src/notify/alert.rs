@@ -169,6 +169,8 @@ pub struct MailChart {
     pub unit: String,
     pub marks: Marks,
     drawn: HashMap<&'static str, Option<Vec<u8>>>,
+    /// How long each drawing took (seconds), for the server's metrics.
+    pub render_seconds: Vec<f64>,
 }
 
 impl MailChart {
@@ -186,6 +188,7 @@ impl MailChart {
             unit: unit.to_string(),
             marks,
             drawn: HashMap::new(),
+            render_seconds: Vec::new(),
         }
     }
 
@@ -202,13 +205,17 @@ impl MailChart {
             marks: self.marks,
             markers: &[],
         };
+        let times = &mut self.render_seconds;
         self.drawn
             .entry(app::language_tag(locale))
             .or_insert_with(|| {
-                chart
+                let started = std::time::Instant::now();
+                let png = chart
                     .png()
                     .map_err(|e| tracing::warn!(error = %e, "drawing a mail's chart"))
-                    .ok()
+                    .ok();
+                times.push(started.elapsed().as_secs_f64());
+                png
             })
             .clone()
     }

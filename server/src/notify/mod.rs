@@ -7,4 +7,5 @@ pub mod channels;
 pub mod inhibit;
 pub mod outbox;
 pub mod preferences;
+pub mod quiet_hours;
 pub mod timing;

@@ -15,6 +15,7 @@ use crate::chart::{ChartSeries, Marks};
 use crate::notify::alert::{CHART_MAX_SERIES, MailChart, MailContext, Notice, Told, concerned, decide, enqueue_notice};
 use crate::notify::inhibit;
 use crate::notify::outbox::Outbox;
+use crate::notify::quiet_hours;
 use crate::notify::timing::{self, NotifyTiming};
 use crate::query::{Queries, Span};
 use sqlx::SqlitePool;
@@ -64,7 +65,14 @@ pub struct Evaluator {
     missed: AtomicU64,
     evaluations: AtomicU64,
     failures: AtomicU64,
+    /// How long the last mails' charts took to draw (seconds), at most [`CHART_TIMES_KEPT`].
+    chart_times: Mutex<std::collections::VecDeque<f64>>,
+    /// Every chart drawn: how many, and the seconds in all.
+    charts_drawn: Mutex<(u64, f64)>,
 }
+
+/// How many chart drawing times the quantiles of `/metrics` are taken over.
+const CHART_TIMES_KEPT: usize = 10_000;
 
 /// How a rule's last evaluation went.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -128,6 +136,8 @@ impl Evaluator {
             missed: AtomicU64::new(0),
             evaluations: AtomicU64::new(0),
             failures: AtomicU64::new(0),
+            chart_times: Mutex::default(),
+            charts_drawn: Mutex::default(),
         })
     }
 
@@ -297,6 +307,19 @@ impl Evaluator {
                 (None, Vec::new())
             }
         };
+        // Nor without its quiet hours.
+        let hours = match self.db.acquire().await {
+            Ok(mut conn) => quiet_hours::of_client(&mut conn, client_id).await,
+            Err(e) => Err(e),
+        };
+        let (silences, hours) = match hours {
+            Ok(hours) => (silences, hours),
+            Err(e) => {
+                tracing::warn!(client_id, error = %e, "reading the quiet hours");
+                (None, Vec::new())
+            }
+        };
+        let quiet_now: Vec<&quiet_hours::QuietHours> = hours.iter().filter(|h| h.holds_at(ts)).collect();
         for threshold in thresholds {
             self.evaluations.fetch_add(1, Ordering::Relaxed);
             let started = std::time::Instant::now();
@@ -348,6 +371,7 @@ impl Evaluator {
                     let muted = |labels: &Labels| {
                         !silences::silenced_by(silences, labels, ts).is_empty()
                             || !inhibit::inhibited_by(&inhibit_rules, &firing, labels).is_empty()
+                            || quiet_hours::quieted(&quiet_now, labels)
                     };
                     let notice = decide(&alerts, muted, told.as_ref(), &timing, ts);
                     let about = notice.as_ref().map_or_else(Vec::new, |n| concerned(n, &alerts, muted));
@@ -389,6 +413,9 @@ impl Evaluator {
                         }
                         if mails > 0 {
                             self.outbox.wake();
+                        }
+                        if let Some(chart) = &chart {
+                            self.chart_drawn(&chart.render_seconds);
                         }
                     }
                     Err(e) => tracing::warn!(threshold = threshold.id, error = %e, "storing the alert state"),
@@ -653,6 +680,36 @@ impl Evaluator {
             .collect()
     }
 
+    fn chart_drawn(&self, seconds: &[f64]) {
+        let mut times = self.chart_times.lock().unwrap_or_else(|p| p.into_inner());
+        for s in seconds {
+            if times.len() == CHART_TIMES_KEPT {
+                times.pop_front();
+            }
+            times.push_back(*s);
+        }
+        let mut drawn = self.charts_drawn.lock().unwrap_or_else(|p| p.into_inner());
+        drawn.0 += seconds.len() as u64;
+        drawn.1 += seconds.iter().sum::<f64>();
+    }
+
+    /// The median and 95th percentile of the last charts' drawing times.
+    fn chart_quantiles(&self) -> (f64, f64) {
+        let mut times: Vec<f64> = self
+            .chart_times
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        if times.is_empty() {
+            return (f64::NAN, f64::NAN);
+        }
+        times.sort_by(f64::total_cmp);
+        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        (at(0.5), at(0.95))
+    }
+
     /// When clients without timers of their own are told (the server's configuration).
     pub fn timing(&self) -> NotifyTiming {
         self.timing
@@ -708,13 +765,22 @@ impl Evaluator {
 
     /// `vitrine_rule_*` counters in the Prometheus text format.
     pub fn render_metrics(&self) -> String {
+        let (p50, p95) = self.chart_quantiles();
+        let drawn = *self.charts_drawn.lock().unwrap_or_else(|p| p.into_inner());
         format!(
             "# HELP vitrine_rule_evaluations_total Rule evaluations (recording rules and thresholds).\n# TYPE vitrine_rule_evaluations_total counter\nvitrine_rule_evaluations_total {}\n\
              # HELP vitrine_rule_evaluation_failures_total Rule evaluations that failed.\n# TYPE vitrine_rule_evaluation_failures_total counter\nvitrine_rule_evaluation_failures_total {}\n\
-             # HELP vitrine_rule_group_iterations_missed_total Client rounds skipped because the last one still ran.\n# TYPE vitrine_rule_group_iterations_missed_total counter\nvitrine_rule_group_iterations_missed_total {}\n",
+             # HELP vitrine_rule_group_iterations_missed_total Client rounds skipped because the last one still ran.\n# TYPE vitrine_rule_group_iterations_missed_total counter\nvitrine_rule_group_iterations_missed_total {}\n\
+             # HELP vitrine_mail_chart_render_seconds Time to draw an error mail's chart (quantiles of the last 10,000).\n# TYPE vitrine_mail_chart_render_seconds summary\n\
+             vitrine_mail_chart_render_seconds{{quantile=\"0.5\"}} {}\nvitrine_mail_chart_render_seconds{{quantile=\"0.95\"}} {}\n\
+             vitrine_mail_chart_render_seconds_sum {}\nvitrine_mail_chart_render_seconds_count {}\n",
             self.evaluations.load(Ordering::Relaxed),
             self.failures.load(Ordering::Relaxed),
             self.missed.load(Ordering::Relaxed),
+            vitrine_promql::go::format_float(p50),
+            vitrine_promql::go::format_float(p95),
+            drawn.1,
+            drawn.0,
         )
     }
 }

@@ -758,10 +758,15 @@ impl Prometheus {
     /// scrape job and a 20-year retention, so nothing is added or deleted.
     /// Waits until it is ready, i.e. has opened the blocks.
     pub fn serve_blocks(data: &Path) -> Prometheus {
+        Prometheus::serve_blocks_with(data, "scrape_configs: []\n")
+    }
+
+    /// [`Prometheus::serve_blocks`] with this `prometheus.yml` (e.g. rule files to evaluate).
+    pub fn serve_blocks_with(data: &Path, config_yaml: &str) -> Prometheus {
         let program = require_program("prometheus");
         let dir = tempfile::tempdir().expect("temporary directory");
         let config = dir.path().join("prometheus.yml");
-        fs::write(&config, "scrape_configs: []\n").expect("writing prometheus.yml");
+        fs::write(&config, config_yaml).expect("writing prometheus.yml");
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let log = dir.path().join("prometheus.log");
         let flags = [
