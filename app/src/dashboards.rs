@@ -97,9 +97,104 @@ fn alerts_summary(locale: Locale, thresholds: &[PanelThreshold]) -> String {
     }
 }
 
+/// What a Grafana dashboard's import did, one sentence per line.
+pub fn import_report_lines(locale: Locale, report: &DashboardImported) -> Vec<String> {
+    let mut lines = vec![fill(
+        td_string!(locale, dashboard_import_done),
+        &[("title", &report.title), ("count", &report.panels.to_string())],
+    )];
+    for note in &report.notes {
+        lines.push(match note {
+            DashboardNote::PanelSkipped { panel, kind } => fill(
+                td_string!(locale, dashboard_import_panel_skipped),
+                &[("panel", panel), ("kind", kind)],
+            ),
+            DashboardNote::NoQuery { panel } => {
+                fill(td_string!(locale, dashboard_import_no_query), &[("panel", panel)])
+            }
+            DashboardNote::DrawnAs { panel, kind, drawn_as } => fill(
+                match drawn_as {
+                    DrawnAs::Lines => td_string!(locale, dashboard_import_drawn_as_lines),
+                    DrawnAs::Number => td_string!(locale, dashboard_import_drawn_as_number),
+                },
+                &[("panel", panel), ("kind", kind)],
+            ),
+            DashboardNote::Setting { panel, setting } => fill(
+                td_string!(locale, dashboard_import_setting),
+                &[("panel", panel), ("setting", setting)],
+            ),
+            DashboardNote::QueryHidden { panel, expr } => fill(
+                td_string!(locale, dashboard_import_query_hidden),
+                &[("panel", panel), ("expr", expr)],
+            ),
+            DashboardNote::QueryRefused { panel, expr, reason } => fill(
+                td_string!(locale, dashboard_import_query_refused),
+                &[("panel", panel), ("expr", expr), ("reason", reason)],
+            ),
+            DashboardNote::TooManyQueries { panel, max } => fill(
+                td_string!(locale, dashboard_import_too_many_queries),
+                &[("panel", panel), ("max", &max.to_string())],
+            ),
+            DashboardNote::TooManyPanels { max } => fill(
+                td_string!(locale, dashboard_import_too_many_panels),
+                &[("max", &max.to_string())],
+            ),
+            DashboardNote::VariableFixed { name, value } => fill(
+                td_string!(locale, dashboard_import_variable),
+                &[("name", name), ("value", value)],
+            ),
+            DashboardNote::Row { row } => fill(td_string!(locale, dashboard_import_row), &[("row", row)]),
+        });
+    }
+    lines
+}
+
+/// The form that imports a Grafana (or Vitrine) dashboard into a project.
+#[component]
+fn ImportDashboard(locale: Locale, page: DashboardsPage, csrf: String) -> impl IntoView {
+    let form = page.import_form.clone().unwrap_or_default();
+    let projects: Vec<(String, String)> = page.projects.iter().map(|p| (p.slug.clone(), p.name.clone())).collect();
+    let problem = form.problem("json").map(|p| {
+        view! {
+            <p class="field-problem" role="alert">
+                {crate::pages::problem_message(locale, p)} " " <code>{form.value("json_error").to_string()}</code>
+            </p>
+        }
+    });
+    let invalid = problem.is_some();
+    view! {
+        <section class="card" id="import-dashboard">
+            <h2>{td_string!(locale, dashboard_import_title)}</h2>
+            <p>{td_string!(locale, dashboard_import_intro)}</p>
+            <form method="post" action=format!("/clients/{}/dashboards/import#import-dashboard", page.client_slug)>
+                <input type="hidden" name="csrf" value=csrf />
+                <crate::thresholds::Choice locale=locale form=form.clone() name="project" label=td_string!(locale, dashboard_import_project) options=projects id_prefix="import" />
+                <div class="field" class:invalid=invalid>
+                    <label for="import-json">{td_string!(locale, dashboard_import_json)}</label>
+                    <textarea id="import-json" name="json" rows="10" spellcheck="false">{crate::text::textarea_text(form.value("json"))}</textarea>
+                    {problem}
+                </div>
+                <button type="submit">{td_string!(locale, dashboard_import_submit)}</button>
+            </form>
+        </section>
+    }
+}
+
 #[component]
 pub fn Dashboards(locale: Locale, page: DashboardsPage, csrf: String) -> impl IntoView {
     let client_path = format!("/clients/{}", page.client_slug);
+    let imported = page.imported.clone().map(|(id, report)| {
+        let lines = import_report_lines(locale, &report)
+            .into_iter()
+            .map(|line| view! { <li>{line}</li> })
+            .collect_view();
+        view! {
+            <div class="alert success" role="status">
+                <ul class="import-report">{lines}</ul>
+                <a href=format!("{client_path}/dashboards/{id}")>{td_string!(locale, dashboard_import_open)}</a>
+            </div>
+        }
+    });
     let projects = page
         .projects
         .iter()
@@ -169,7 +264,9 @@ pub fn Dashboards(locale: Locale, page: DashboardsPage, csrf: String) -> impl In
         </p>
         <h1>{td!(locale, dashboards_title, client = page.client_name.clone())}</h1>
         <p class="intro">{td_string!(locale, dashboards_intro)}</p>
+        {imported}
         {projects}
+        {page.can_manage.then(|| view! { <ImportDashboard locale=locale page=page.clone() csrf=csrf.clone() /> })}
     }
 }
 

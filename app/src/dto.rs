@@ -200,6 +200,8 @@ pub enum FieldProblem {
     InvalidLabels,
     /// Not a time of day such as 22:00.
     InvalidClock,
+    /// Not a Grafana or Vitrine dashboard (the reason is shown with it).
+    InvalidDashboard,
 }
 
 /// A submitted form: the values as typed (so nothing is lost) and the
@@ -1208,8 +1210,78 @@ pub struct DashboardsPage {
     pub client_name: String,
     pub client_slug: String,
     pub projects: Vec<ProjectDashboards>,
-    /// Agency people: may add the default dashboard to a project.
+    /// Agency people: may add the default dashboard to a project and import dashboards.
     pub can_manage: bool,
+    /// The import form as typed (`json_error`: why it was refused).
+    pub import_form: Option<FormState>,
+    /// The dashboard just imported: its id and what the import left out.
+    pub imported: Option<(i64, DashboardImported)>,
+}
+
+/// What importing a Grafana dashboard did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DashboardImported {
+    pub title: String,
+    /// How many panels it has now.
+    pub panels: usize,
+    /// What was left out or changed, in the dashboard's order.
+    pub notes: Vec<DashboardNote>,
+}
+
+/// How an imported panel of a kind Vitrine lacks is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DrawnAs {
+    Lines,
+    Number,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DashboardNote {
+    /// A panel of a kind not imported (text, table, piechart, …).
+    PanelSkipped {
+        panel: String,
+        kind: String,
+    },
+    /// A panel without a query left.
+    NoQuery {
+        panel: String,
+    },
+    DrawnAs {
+        panel: String,
+        kind: String,
+        drawn_as: DrawnAs,
+    },
+    /// A setting of the panel left out (overrides, mappings, thresholds, …).
+    Setting {
+        panel: String,
+        setting: String,
+    },
+    QueryHidden {
+        panel: String,
+        expr: String,
+    },
+    /// A query that is not PromQL Vitrine reads (after the variables were fixed).
+    QueryRefused {
+        panel: String,
+        expr: String,
+        reason: String,
+    },
+    TooManyQueries {
+        panel: String,
+        max: usize,
+    },
+    TooManyPanels {
+        max: usize,
+    },
+    /// A dashboard variable fixed to one value.
+    VariableFixed {
+        name: String,
+        value: String,
+    },
+    /// A row: its panels follow one another, the row is not drawn.
+    Row {
+        row: String,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -25,7 +25,7 @@ pub mod billing;
 #[cfg(feature = "ssr")]
 pub mod channels;
 #[cfg(feature = "ssr")]
-mod dashboards;
+pub mod dashboards;
 #[cfg(feature = "ssr")]
 pub mod dto;
 #[cfg(feature = "ssr")]

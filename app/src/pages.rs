@@ -229,6 +229,7 @@ pub(crate) fn problem_message(locale: Locale, problem: FieldProblem) -> &'static
         FieldProblem::InvalidMetricName => td_string!(locale, field_invalid_metric_name),
         FieldProblem::InvalidLabels => td_string!(locale, field_invalid_labels),
         FieldProblem::InvalidClock => td_string!(locale, field_invalid_clock),
+        FieldProblem::InvalidDashboard => td_string!(locale, field_invalid_dashboard),
     }
 }
 

@@ -5,6 +5,8 @@
 //! it draws (named by template id or by name). Projects start with "Is my application OK?",
 //! written for a shop owner.
 
+pub mod grafana;
+
 use crate::rules::confine::{Place, confine};
 use crate::tenancy::scope::ScopedClient;
 use serde::{Deserialize, Serialize};
@@ -344,6 +346,19 @@ pub fn read_model(json: &str) -> Result<Model, String> {
         }
     }
     Ok(model)
+}
+
+/// A dashboard's JSON as the import reads it: Vitrine's own model (it has `schema`), or a
+/// Grafana dashboard, converted, with what the conversion left out.
+pub fn import_text(json: &str) -> Result<(Model, Option<app::dto::DashboardImported>), String> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+    if value.get("schema").is_some() {
+        return read_model(json).map(|model| (model, None));
+    }
+    let (model, report) = grafana::import(json)?;
+    // What Vitrine stores is always a model it reads back.
+    let checked = read_model(&serde_json::to_string(&model).map_err(|e| e.to_string())?)?;
+    Ok((checked, Some(report)))
 }
 
 /// Stores `model` as a dashboard of the client's project; its id.

@@ -216,7 +216,8 @@ enum DashboardsAction {
         #[arg(long)]
         dashboard: i64,
     },
-    /// Add a dashboard from a JSON file to a project; prints its address on the last line.
+    /// Add a dashboard from a JSON file to a project: Vitrine's own JSON or a Grafana dashboard
+    /// (what could not be imported is listed); prints its address on the last line.
     Import {
         file: PathBuf,
         #[arg(long)]
@@ -605,7 +606,14 @@ async fn run(command: Command, config: Config) -> Result<(), Error> {
             action: DashboardsAction::Import { file, client, project },
         } => {
             let text = std::fs::read_to_string(&file).map_err(io(format!("reading {}", file.display())))?;
-            let model = dashboards::read_model(&text).map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
+            let (model, report) =
+                dashboards::import_text(&text).map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
+            for line in report
+                .iter()
+                .flat_map(|r| app::dashboards::import_report_lines(app::Locale::en, r))
+            {
+                println!("{line}");
+            }
             let client_id = client_id_of(&pool, &client).await?;
             let project_id: i64 = sqlx::query_scalar("SELECT id FROM projects WHERE client_id = ? AND slug = ?")
                 .bind(client_id)

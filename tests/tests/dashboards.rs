@@ -364,3 +364,123 @@ async fn a_dashboard_goes_out_as_json_and_back_in() {
     let err = server.cli_failing(&["dashboards", "export", "--client", "globex", "--dashboard", &id]);
     assert!(err.contains("has no dashboard"), "{err}");
 }
+
+fn fixture(name: &str) -> String {
+    format!("{}/fixtures/grafana/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Seed 003's two dashboards and published community dashboards (node_exporter, Redis,
+/// Prometheus' own, an old-schema one) import from the command line; every panel of each
+/// renders without an error box, and what could not come along is listed.
+#[tokio::test]
+async fn grafana_dashboards_import_and_every_panel_renders() {
+    let server = Server::start();
+    let owner = server.login(OWNER).await;
+    for name in [
+        "seed003-system-overview.json",
+        "seed003-api-performance.json",
+        "node-exporter-full.json",
+        "redis.json",
+        "prometheus-2-stats.json",
+        "old-schema.json",
+    ] {
+        let out = server.cli(&[
+            "dashboards",
+            "import",
+            &fixture(name),
+            "--client",
+            "acme",
+            "--project",
+            "shop",
+        ]);
+        let imported = out
+            .lines()
+            .find(|l| l.starts_with("Dashboard ") && l.contains(" imported with "))
+            .unwrap_or_else(|| panic!("{name}: no report: {out}"));
+        let panels: usize = imported
+            .rsplit(" imported with ")
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: {imported}"));
+        assert!(panels > 0, "{name}: no panel imported: {out}");
+        println!("{name}: {panels} panels, {} notes", out.lines().count() - 3);
+        let address = out.lines().last().expect("the address");
+        let path = &address[address.find("/clients/").expect("a dashboard address")..];
+        let page = owner.get(&format!("{path}?environment=live")).await;
+        page.expect_status(200);
+        assert!(
+            !page.body.contains("This panel&#x27;s query cannot run")
+                && !page.body.contains("This panel's query cannot run"),
+            "{name}: a panel cannot run: {}",
+            page.summary()
+        );
+        assert!(
+            page.body.matches("class=\"panel").count() >= panels,
+            "{name}: fewer panels drawn than imported"
+        );
+    }
+    let out = server.cli(&[
+        "dashboards",
+        "import",
+        &fixture("seed003-api-performance.json"),
+        "--client",
+        "globex",
+        "--project",
+        "portal",
+    ]);
+    assert!(
+        out.contains("Dashboard API Performance imported with 2 panels.")
+            && out.contains("Panel Response Time: the heatmap is drawn as lines."),
+        "{out}"
+    );
+}
+
+/// The import form on the dashboards page: agency people paste a Grafana dashboard and read
+/// what the import did; a text that is no dashboard stays with the reason; client people have
+/// no form and may not post it.
+#[tokio::test]
+async fn a_grafana_dashboard_is_imported_through_the_form() {
+    let server = Server::start();
+    let owner = server.login(OWNER).await;
+    let csrf = owner.csrf().await;
+    let json = std::fs::read_to_string(fixture("seed003-system-overview.json")).expect("the seed's dashboard");
+    owner
+        .post_form(
+            "/clients/globex/dashboards/import",
+            &[
+                ("csrf", csrf.as_str()),
+                ("project", "portal"),
+                ("json", "{\"title\": \"x\"}"),
+            ],
+        )
+        .await
+        .expect_status(422)
+        .expect_text("This is not a Grafana or Vitrine dashboard Vitrine can read:")
+        .expect_text("neither panels nor rows");
+    owner
+        .post_form(
+            "/clients/globex/dashboards/import",
+            &[("csrf", csrf.as_str()), ("project", "portal"), ("json", json.as_str())],
+        )
+        .await
+        .expect_status(303);
+    let page = owner.get("/clients/globex/dashboards").await;
+    page.expect_text("Dashboard VALEO-NeuroERP System Overview imported with 2 panels.")
+        .expect_text("Open the imported dashboard");
+    let globex = server.login(GLOBEX_ADMIN).await;
+    let csrf = globex.csrf().await;
+    let page = globex.get("/clients/globex/dashboards").await;
+    page.expect_text("VALEO-NeuroERP System Overview");
+    assert!(
+        !page.body.contains("/dashboards/import"),
+        "client people get no import form"
+    );
+    let forbidden = globex
+        .post_form(
+            "/clients/globex/dashboards/import",
+            &[("csrf", csrf.as_str()), ("project", "portal"), ("json", json.as_str())],
+        )
+        .await;
+    assert_eq!(forbidden.status, 403);
+}

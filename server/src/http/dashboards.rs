@@ -2,10 +2,10 @@
 //! environments' state and its dashboards, and one dashboard for one environment and period
 //! (`?environment=live&range=24h`, so the address can be shared). Panels run through the pages'
 //! query runner, confined to the project and the chosen environment; agency people add the
-//! default dashboard to a project.
+//! default dashboard to a project and import Grafana dashboards.
 
 use super::AppState;
-use super::pages::{CheckedForm, ClientAccess, path_param};
+use super::pages::{CheckedForm, ClientAccess, path_param, put_flash, take_flash};
 use super::render;
 use super::thresholds::view_state;
 use crate::chart::{Chart, ChartSeries, Marks};
@@ -25,6 +25,8 @@ use vitrine_promql::Value;
 
 /// Series one panel draws at most.
 const MAX_SERIES: usize = 10;
+
+const FLASH: &str = "flash_dashboards";
 
 fn now_ms() -> i64 {
     crate::tenancy::now() * 1000
@@ -58,11 +60,22 @@ fn linked<'a>(panel: &Panel, thresholds: &'a [Threshold], project: &str, environ
 }
 
 pub async fn dashboards_page(State(state): State<AppState>, access: ClientAccess) -> Response {
+    let imported = take_flash(&access, FLASH).await;
+    render_list(&state, &access, None, imported, StatusCode::OK).await
+}
+
+async fn render_list(
+    state: &AppState,
+    access: &ClientAccess,
+    import_form: Option<FormState>,
+    imported: Option<(i64, DashboardImported)>,
+    status: StatusCode,
+) -> Response {
     let who = &access.who;
-    let summary = match who.scope(&state).summaries(Some(&access.client)).await {
+    let summary = match who.scope(state).summaries(Some(&access.client)).await {
         Ok(mut list) if !list.is_empty() => list.remove(0),
-        Ok(_) => return who.problem(&state, Problem::NotFound).await,
-        Err(e) => return who.failure(&state, e).await,
+        Ok(_) => return who.problem(state, Problem::NotFound).await,
+        Err(e) => return who.failure(state, e).await,
     };
     let (listed, thresholds) = match tokio::try_join!(
         async {
@@ -73,7 +86,7 @@ pub async fn dashboards_page(State(state): State<AppState>, access: ClientAccess
         rules::of_client(&state.db, access.client.id)
     ) {
         Ok(both) => both,
-        Err(e) => return who.failure(&state, e).await,
+        Err(e) => return who.failure(state, e).await,
     };
     let language = language_tag(who.locale);
     let projects = summary
@@ -115,15 +128,63 @@ pub async fn dashboards_page(State(state): State<AppState>, access: ClientAccess
         client_slug: access.client.slug.clone(),
         projects,
         can_manage: who.caller.role.is_agency(),
+        import_form,
+        imported,
     };
     render::page(
-        &state,
+        state,
         who.locale,
         Some(who.viewer()),
         Page::Dashboards(Box::new(page)),
-        StatusCode::OK,
+        status,
     )
     .await
+}
+
+/// Imports a pasted Grafana (or Vitrine) dashboard into the chosen project (agency people); a
+/// text that is not one stays in the form with the reason.
+pub async fn import_dashboard(
+    State(state): State<AppState>,
+    access: ClientAccess,
+    CheckedForm(form): CheckedForm,
+) -> Response {
+    let who = &access.who;
+    if !who.caller.role.is_agency() {
+        return who.failure(&state, TenancyError::Forbidden).await;
+    }
+    let field = |name: &str| form.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str());
+    let refuse = async |field_name: &str, problem: FieldProblem, reason: String| {
+        let mut values = form.clone();
+        values.retain(|(n, _)| n != "csrf");
+        values.push(("json_error".into(), reason));
+        let form = FormState {
+            values,
+            problems: vec![(field_name.into(), problem)],
+        };
+        render_list(&state, &access, Some(form), None, StatusCode::UNPROCESSABLE_ENTITY).await
+    };
+    let project = match who.scope(&state).project(&access.client, field("project")).await {
+        Ok(project) => project,
+        Err(TenancyError::NotFound) => return refuse("project", FieldProblem::InvalidChoice, String::new()).await,
+        Err(e) => return who.failure(&state, e).await,
+    };
+    let (model, report) = match dashboards::import_text(field("json")) {
+        Ok(imported) => imported,
+        Err(reason) => return refuse("json", FieldProblem::InvalidDashboard, reason).await,
+    };
+    match dashboards::insert(&state.db, access.client.id, project.id, &model).await {
+        Ok(id) => {
+            tracing::info!(client = %access.client.slug, dashboard = id, "dashboard imported");
+            let report = report.unwrap_or_else(|| DashboardImported {
+                title: model.title.en.clone(),
+                panels: model.panels.len(),
+                notes: Vec::new(),
+            });
+            put_flash(&access, FLASH, (id, report)).await;
+            Redirect::to(&format!("/clients/{}/dashboards", access.client.slug)).into_response()
+        }
+        Err(e) => who.failure(&state, e.into()).await,
+    }
 }
 
 #[derive(Deserialize)]

@@ -273,6 +273,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         r(
             "POST",
+            "/clients/{client}/dashboards/import",
+            SignedIn,
+            post(dashboards::import_dashboard),
+        ),
+        r(
+            "POST",
             "/clients/{client}/projects/{project}/dashboards",
             SignedIn,
             post(dashboards::add_default_dashboard),
