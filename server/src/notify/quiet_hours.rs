@@ -59,7 +59,7 @@ impl QuietHours {
 }
 
 /// Whether one of `hours` (those that hold now) quiets an alert with `labels`.
-pub fn quieted(hours: &[&QuietHours], labels: &Labels) -> bool {
+pub fn quieted(hours: &[QuietHours], labels: &Labels) -> bool {
     hours.iter().any(|h| h.quiets(labels))
 }
 

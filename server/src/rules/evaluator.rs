@@ -26,6 +26,18 @@ use std::time::Duration;
 use vitrine_promql::{Labels, Value};
 use vitrine_tsdb::Db;
 
+/// Every client's recording rules and thresholds, by client id, in the order they run.
+type ClientRules = HashMap<i64, (Vec<RecordingRule>, Vec<Threshold>)>;
+
+/// A client's settings that decide what it is told this round.
+struct NotifyContext {
+    silences: Vec<silences::Silence>,
+    timing: NotifyTiming,
+    inhibit_rules: Vec<inhibit::InhibitRule>,
+    /// Its quiet hours that hold now.
+    quiet_now: Vec<quiet_hours::QuietHours>,
+}
+
 /// How the evaluator runs (from the server's configuration).
 #[derive(Clone, Copy, Debug)]
 pub struct RuleSettings {
@@ -55,6 +67,8 @@ pub struct Evaluator {
     told: Mutex<HashMap<i64, Told>>,
     /// Clients whose round runs now.
     running: Mutex<HashSet<i64>>,
+    /// The rules as last read, and the `rules_version` they were read at.
+    rules: Mutex<Option<(i64, Arc<ClientRules>)>>,
     /// By threshold id: how its last evaluation went.
     health: Mutex<HashMap<i64, Health>>,
     /// By recording rule id: how its last evaluation went.
@@ -130,6 +144,7 @@ impl Evaluator {
             states: Mutex::default(),
             told: Mutex::default(),
             running: Mutex::default(),
+            rules: Mutex::default(),
             health: Mutex::default(),
             recording_health: Mutex::default(),
             recorded: Mutex::default(),
@@ -211,24 +226,43 @@ impl Evaluator {
         }
     }
 
-    /// Starts one round at `ts`: a task per client, skipping clients still in their last round.
-    async fn start_round(self: Arc<Self>, ts: i64) {
-        let (thresholds, recordings) = match (super::all(&self.db).await, super::recording::all(&self.db).await) {
-            (Ok(thresholds), Ok(recordings)) => (thresholds, recordings),
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!(error = %e, "reading the rules");
-                return;
-            }
-        };
+    /// Every client's rules, read again only when `rules_version` says they changed; `true`
+    /// when they were read again.
+    async fn rules(&self) -> Result<(Arc<ClientRules>, bool), crate::tenancy::TenancyError> {
+        let version: i64 = sqlx::query_scalar("SELECT version FROM rules_version WHERE id = 1")
+            .fetch_one(&self.db)
+            .await?;
+        if let Some((cached, rules)) = &*self.rules.lock().unwrap_or_else(|p| p.into_inner())
+            && *cached == version
+        {
+            return Ok((rules.clone(), false));
+        }
+        let thresholds = super::all(&self.db).await?;
+        let recordings = super::recording::all(&self.db).await?;
+        let mut by_client: ClientRules = HashMap::new();
+        for recording in recordings {
+            by_client.entry(recording.client_id).or_default().0.push(recording);
+        }
+        for threshold in thresholds {
+            by_client.entry(threshold.client_id).or_default().1.push(threshold);
+        }
+        let rules = Arc::new(by_client);
+        *self.rules.lock().unwrap_or_else(|p| p.into_inner()) = Some((version, rules.clone()));
+        Ok((rules, true))
+    }
+
+    /// Forgets the state of rules that are gone; what removed recording rules wrote ends at
+    /// `ts`, as Prometheus ends a removed group's series.
+    async fn forget_removed(&self, rules: &ClientRules, ts: i64) {
         let removed = {
-            let ids: HashSet<i64> = thresholds.iter().map(|t| t.id).collect();
+            let ids: HashSet<i64> = rules.values().flat_map(|(_, t)| t.iter().map(|t| t.id)).collect();
             let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
             states.retain(|id, _| ids.contains(id));
             let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
             health.retain(|id, _| ids.contains(id));
             let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
             told.retain(|id, _| ids.contains(id));
-            let ids: HashSet<i64> = recordings.iter().map(|r| r.id).collect();
+            let ids: HashSet<i64> = rules.values().flat_map(|(r, _)| r.iter().map(|r| r.id)).collect();
             let mut health = self.recording_health.lock().unwrap_or_else(|p| p.into_inner());
             health.retain(|id, _| ids.contains(id));
             let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
@@ -238,7 +272,6 @@ impl Evaluator {
                 .filter_map(|id| recorded.remove(&id))
                 .collect::<Vec<_>>()
         };
-        // What the removed recording rules wrote ends now, as Prometheus ends a removed group's.
         for (client_id, series) in removed {
             let stale = f64::from_bits(vitrine_tsdb::STALE_NAN);
             let points = series.into_iter().map(|labels| (labels, stale)).collect();
@@ -249,23 +282,33 @@ impl Evaluator {
                 tracing::warn!(client_id, error = %e, "ending the series of a removed recording rule");
             }
         }
-        let mut by_client: HashMap<i64, (Vec<RecordingRule>, Vec<Threshold>)> = HashMap::new();
-        for recording in recordings {
-            by_client.entry(recording.client_id).or_default().0.push(recording);
+    }
+
+    /// Starts one round at `ts`: a task per client, skipping clients still in their last round.
+    async fn start_round(self: Arc<Self>, ts: i64) {
+        let (rules, read_again) = match self.rules().await {
+            Ok(rules) => rules,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the rules");
+                return;
+            }
+        };
+        if read_again {
+            self.forget_removed(&rules, ts).await;
         }
-        for threshold in thresholds {
-            by_client.entry(threshold.client_id).or_default().1.push(threshold);
-        }
-        for (client_id, (recordings, thresholds)) in by_client {
+        for &client_id in rules.keys() {
             if !self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(client_id) {
                 self.missed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(client_id, "rule evaluation still running from the last round: skipped");
                 continue;
             }
             let evaluator = self.clone();
+            let rules = rules.clone();
             tokio::spawn(async move {
-                evaluator.record(client_id, &recordings, ts).await;
-                evaluator.evaluate_client(client_id, &thresholds, ts).await;
+                if let Some((recordings, thresholds)) = rules.get(&client_id) {
+                    evaluator.record(client_id, recordings, ts).await;
+                    evaluator.evaluate_client(client_id, thresholds, ts).await;
+                }
                 evaluator
                     .running
                     .lock()
@@ -275,51 +318,47 @@ impl Evaluator {
         }
     }
 
-    /// Evaluates the thresholds of one client at `ts` (used by the round and by tests).
-    pub async fn evaluate_client(&self, client_id: i64, thresholds: &[Threshold], ts: i64) {
-        let tenant = crate::store::tenant(client_id);
-        let mut written: Vec<(Labels, f64)> = Vec::new();
-        // Without the silences no notice is decided this round: none goes out that one mutes.
-        let silences = match silences::active(&self.db, client_id, ts).await {
-            Ok(silences) => Some(silences),
-            Err(e) => {
-                tracing::warn!(client_id, error = %e, "reading the silences");
-                None
-            }
-        };
-        let timing = match self.db.acquire().await {
-            Ok(mut conn) => timing::of(&mut conn, client_id, self.timing).await,
-            Err(e) => Err(e),
-        }
-        .unwrap_or_else(|e| {
+    /// What the client's notices are decided with at `ts`: its silences, timers, inhibition
+    /// rules and quiet hours. `None` when one cannot be read: then nothing is told this round,
+    /// so nothing goes out that one of them holds back.
+    async fn notify_context(&self, client_id: i64, ts: i64) -> Option<NotifyContext> {
+        let silences = silences::active(&self.db, client_id, ts)
+            .await
+            .map_err(|e| tracing::warn!(client_id, error = %e, "reading the silences"))
+            .ok()?;
+        let mut conn = self
+            .db
+            .acquire()
+            .await
+            .map_err(|e| tracing::warn!(client_id, error = %e, "reading the notification settings"))
+            .ok()?;
+        let timing = timing::of(&mut conn, client_id, self.timing).await.unwrap_or_else(|e| {
             tracing::warn!(client_id, error = %e, "reading when the client is told");
             self.timing
         });
-        // Without its inhibition rules the client is told nothing this round either.
-        let inhibit_rules = match self.db.acquire().await {
-            Ok(mut conn) => inhibit::of_client(&mut conn, client_id).await,
-            Err(e) => Err(e),
-        };
-        let (silences, inhibit_rules) = match inhibit_rules {
-            Ok(rules) => (silences, rules),
-            Err(e) => {
-                tracing::warn!(client_id, error = %e, "reading the inhibition rules");
-                (None, Vec::new())
-            }
-        };
-        // Nor without its quiet hours.
-        let hours = match self.db.acquire().await {
-            Ok(mut conn) => quiet_hours::of_client(&mut conn, client_id).await,
-            Err(e) => Err(e),
-        };
-        let (silences, hours) = match hours {
-            Ok(hours) => (silences, hours),
-            Err(e) => {
-                tracing::warn!(client_id, error = %e, "reading the quiet hours");
-                (None, Vec::new())
-            }
-        };
-        let quiet_now: Vec<&quiet_hours::QuietHours> = hours.iter().filter(|h| h.holds_at(ts)).collect();
+        let inhibit_rules = inhibit::of_client(&mut conn, client_id)
+            .await
+            .map_err(|e| tracing::warn!(client_id, error = %e, "reading the inhibition rules"))
+            .ok()?;
+        let hours = quiet_hours::of_client(&mut conn, client_id)
+            .await
+            .map_err(|e| tracing::warn!(client_id, error = %e, "reading the quiet hours"))
+            .ok()?;
+        Some(NotifyContext {
+            silences,
+            timing,
+            inhibit_rules,
+            quiet_now: hours.into_iter().filter(|h| h.holds_at(ts)).collect(),
+        })
+    }
+
+    /// Evaluates the thresholds of one client at `ts` (used by the round and by tests): every
+    /// alert rule first, then what the client is told. The client's notification settings
+    /// are read only when one of its thresholds has alerts, changed, or was told of.
+    pub async fn evaluate_client(&self, client_id: i64, thresholds: &[Threshold], ts: i64) {
+        let tenant = crate::store::tenant(client_id);
+        let mut written: Vec<(Labels, f64)> = Vec::new();
+        let mut evaluated: Vec<(&Threshold, Vec<Transition>, Vec<Alert>)> = Vec::with_capacity(thresholds.len());
         for threshold in thresholds {
             self.evaluations.fetch_add(1, Ordering::Relaxed);
             let started = std::time::Instant::now();
@@ -355,71 +394,24 @@ impl Evaluator {
                 (transitions, state.series(), alerts)
             };
             written.extend(series);
-            let told = self
-                .told
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&threshold.id)
-                .cloned();
+            evaluated.push((threshold, transitions, alerts));
+        }
+        let anything_to_tell = {
+            let told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+            evaluated.iter().any(|(t, transitions, alerts)| {
+                !transitions.is_empty() || !alerts.is_empty() || told.contains_key(&t.id)
+            })
+        };
+        if anything_to_tell {
+            let context = self.notify_context(client_id, ts).await;
             // What fires of the client now, for its inhibition rules.
-            let firing: Vec<Labels> = match inhibit_rules.is_empty() {
-                true => Vec::new(),
-                false => self.firing_of(thresholds),
+            let firing: Vec<Labels> = match context.as_ref().is_some_and(|c| !c.inhibit_rules.is_empty()) {
+                true => self.firing_of(thresholds),
+                false => Vec::new(),
             };
-            let (notice, about) = match silences.as_deref() {
-                Some(silences) => {
-                    let muted = |labels: &Labels| {
-                        !silences::silenced_by(silences, labels, ts).is_empty()
-                            || !inhibit::inhibited_by(&inhibit_rules, &firing, labels).is_empty()
-                            || quiet_hours::quieted(&quiet_now, labels)
-                    };
-                    let notice = decide(&alerts, muted, told.as_ref(), &timing, ts);
-                    let about = notice.as_ref().map_or_else(Vec::new, |n| concerned(n, &alerts, muted));
-                    (notice, about)
-                }
-                None => (None, Vec::new()),
-            };
-            if !transitions.is_empty() || notice.is_some() {
-                let mut chart = match &notice {
-                    Some(notice) => Some(self.mail_chart(tenant, threshold, notice, ts).await),
-                    None => None,
-                };
-                match self
-                    .persist(
-                        threshold,
-                        &alerts,
-                        &transitions,
-                        notice.as_ref().map(|n| (n, &about[..])),
-                        chart.as_mut(),
-                        ts,
-                    )
-                    .await
-                {
-                    Ok(mails) => {
-                        let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
-                        match notice {
-                            Some(Notice::Alarm { since_ms, alerts, .. }) => {
-                                let now = Told {
-                                    since_ms,
-                                    notified_ms: ts,
-                                    alerts,
-                                };
-                                told.insert(threshold.id, now);
-                            }
-                            Some(Notice::AllClear { .. }) => {
-                                told.remove(&threshold.id);
-                            }
-                            None => {}
-                        }
-                        if mails > 0 {
-                            self.outbox.wake();
-                        }
-                        if let Some(chart) = &chart {
-                            self.chart_drawn(&chart.render_seconds);
-                        }
-                    }
-                    Err(e) => tracing::warn!(threshold = threshold.id, error = %e, "storing the alert state"),
-                }
+            for (threshold, transitions, alerts) in &evaluated {
+                self.tell(threshold, transitions, alerts, context.as_ref(), &firing, ts)
+                    .await;
             }
         }
         // The alerts' own series are written whatever the client's series limit.
@@ -427,6 +419,82 @@ impl Evaluator {
             && let Err(e) = self.write_points(tenant, written, ts, usize::MAX).await
         {
             tracing::warn!(client_id, error = %e, "writing the ALERTS series");
+        }
+    }
+
+    /// Decides what the client is told of one threshold's alerts at `ts` (nothing without a
+    /// context), and stores its state changes and the notice's messages.
+    async fn tell(
+        &self,
+        threshold: &Threshold,
+        transitions: &[Transition],
+        alerts: &[Alert],
+        context: Option<&NotifyContext>,
+        firing: &[Labels],
+        ts: i64,
+    ) {
+        let tenant = crate::store::tenant(threshold.client_id);
+        let told = self
+            .told
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&threshold.id)
+            .cloned();
+        let (notice, about) = match context {
+            Some(context) => {
+                let muted = |labels: &Labels| {
+                    !silences::silenced_by(&context.silences, labels, ts).is_empty()
+                        || !inhibit::inhibited_by(&context.inhibit_rules, firing, labels).is_empty()
+                        || quiet_hours::quieted(&context.quiet_now, labels)
+                };
+                let notice = decide(alerts, muted, told.as_ref(), &context.timing, ts);
+                let about = notice.as_ref().map_or_else(Vec::new, |n| concerned(n, alerts, muted));
+                (notice, about)
+            }
+            None => (None, Vec::new()),
+        };
+        if transitions.is_empty() && notice.is_none() {
+            return;
+        }
+        let mut chart = match &notice {
+            Some(notice) => Some(self.mail_chart(tenant, threshold, notice, ts).await),
+            None => None,
+        };
+        match self
+            .persist(
+                threshold,
+                alerts,
+                transitions,
+                notice.as_ref().map(|n| (n, &about[..])),
+                chart.as_mut(),
+                ts,
+            )
+            .await
+        {
+            Ok(mails) => {
+                let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+                match notice {
+                    Some(Notice::Alarm { since_ms, alerts, .. }) => {
+                        let now = Told {
+                            since_ms,
+                            notified_ms: ts,
+                            alerts,
+                        };
+                        told.insert(threshold.id, now);
+                    }
+                    Some(Notice::AllClear { .. }) => {
+                        told.remove(&threshold.id);
+                    }
+                    None => {}
+                }
+                if mails > 0 {
+                    self.outbox.wake();
+                }
+                if let Some(chart) = &chart {
+                    self.chart_drawn(&chart.render_seconds);
+                }
+            }
+            Err(e) => tracing::warn!(threshold = threshold.id, error = %e, "storing the alert state"),
         }
     }
 
