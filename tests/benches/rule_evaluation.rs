@@ -156,7 +156,7 @@ fn vitrine_rule_file() -> String {
         let expr = expr.replace("{SELECTOR,", "{").replace("{SELECTOR}", "");
         let _ = write!(
             out,
-            "      - alert: {name}\n        expr: '{expr}'\n        for: 1m\n        labels:\n          severity: critical\n"
+            "      - alert: {name}\n        expr: '{expr}'\n        for: 30s\n        labels:\n          severity: critical\n"
         );
     }
     out
@@ -171,7 +171,7 @@ fn prometheus_rule_file(clients: usize) -> String {
             let expr = expr.replace("SELECTOR", &format!("client=\"{slug}\""));
             let _ = write!(
                 out,
-                "      - alert: {name}\n        expr: '{expr}'\n        for: 1m\n        labels:\n          severity: critical\n"
+                "      - alert: {name}\n        expr: '{expr}'\n        for: 30s\n        labels:\n          severity: critical\n"
             );
         }
     }
@@ -341,12 +341,18 @@ fn run_vitrine(binary: &Path, clients: usize) -> Figures {
     };
     let missed_before = missed();
     let (cpu, wall) = measure(server.pid(), ROUNDS * per_round, &evaluations, Duration::from_secs(900));
-    let token = vitrine_cli(
-        binary,
-        &data,
-        &["token", "create", "--client", "c0000", "--name", "bench"],
-    )
-    .expect("a token of c0000");
+    // The CLI shares the database with the busy server: it may find it locked for a moment.
+    let token = (0..20)
+        .find_map(|_| {
+            vitrine_cli(
+                binary,
+                &data,
+                &["token", "create", "--client", "c0000", "--name", "bench"],
+            )
+            .map_err(|_| std::thread::sleep(Duration::from_millis(500)))
+            .ok()
+        })
+        .expect("a token of c0000");
     let token = token.lines().last().unwrap_or_default().trim();
     let (_, body) = http_request(
         server.addr,
