@@ -389,13 +389,20 @@ pub fn hours_text(locale: Locale, hours: &QuietHoursView) -> String {
     let which = if hours.severities.is_empty() {
         td_string!(locale, hours_every_alarm).to_string()
     } else {
-        let severities = hours
-            .severities
+        // In the order of their weight: critical alarms, warnings, notices.
+        let names: Vec<&str> = THRESHOLD_SEVERITIES
             .iter()
-            .map(|s| severity_text(locale, s))
-            .collect::<Vec<_>>()
-            .join(", ");
-        fill(td_string!(locale, hours_some_alarms), &[("severities", &severities)])
+            .filter(|s| hours.severities.iter().any(|h| h == *s))
+            .map(|s| match *s {
+                "critical" => td_string!(locale, hours_severity_critical),
+                "warning" => td_string!(locale, hours_severity_warning),
+                _ => td_string!(locale, hours_severity_info),
+            })
+            .collect();
+        fill(
+            td_string!(locale, hours_some_alarms),
+            &[("severities", &names.join(td_string!(locale, hours_and)))],
+        )
     };
     let template = if hours.overnight {
         td_string!(locale, hours_text_overnight)

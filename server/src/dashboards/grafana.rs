@@ -185,8 +185,10 @@ fn unit_of(panel: &Value) -> String {
     }
 }
 
-/// Columns of 24: `gridPos.w`, or an old panel's `span` of 12.
-fn width_of(panel: &Value) -> u8 {
+/// Columns of 24: `gridPos.w`, or an old panel's `span` of 12; at least 6 for a number and 8
+/// for a chart, as Vitrine's panels carry their title, chart and explanation beneath one
+/// another (Grafana's small stats sit in short rows beside each other).
+fn width_of(panel: &Value, kind: PanelKind) -> u8 {
     let columns = panel
         .pointer("/gridPos/w")
         .and_then(Value::as_u64)
@@ -197,7 +199,8 @@ fn width_of(panel: &Value) -> u8 {
                 .map(|s| (s * 2.0).round() as u64)
         })
         .unwrap_or(12);
-    columns.clamp(1, 24) as u8
+    let least = if kind == PanelKind::Stat { 6 } else { 8 };
+    columns.clamp(least, 24) as u8
 }
 
 /// Reads a Grafana dashboard (its JSON text) as a Vitrine model and what was left out.
@@ -349,7 +352,7 @@ pub fn import(json: &str) -> Result<(Model, DashboardImported), String> {
             },
             queries,
             unit: unit_of(&panel),
-            width: width_of(&panel),
+            width: width_of(&panel, kind),
             thresholds: Vec::new(),
         });
     }
