@@ -97,8 +97,10 @@ fn substitute(expr: &str, variables: &[Variable]) -> String {
             continue;
         }
         out = out.replace(&format!("[[{name}]]"), value);
-        // `${name}` and `${name:format}`.
-        while let Some(start) = out.find(&format!("${{{name}")) {
+        // `${name}` and `${name:format}` (searched after what was put in, which may hold them).
+        let mut from = 0;
+        while let Some(found) = out[from..].find(&format!("${{{name}")) {
+            let start = from + found;
             let rest = &out[start + name.len() + 2..];
             let end = match rest.chars().next() {
                 Some('}') => start + name.len() + 3,
@@ -106,9 +108,13 @@ fn substitute(expr: &str, variables: &[Variable]) -> String {
                     Some(close) => start + name.len() + 2 + close + 1,
                     None => break,
                 },
-                _ => break,
+                _ => {
+                    from = start + name.len() + 2;
+                    continue;
+                }
             };
             out.replace_range(start..end, value);
+            from = start + value.len();
         }
         let mut from = 0;
         while let Some(found) = out[from..].find(&format!("${name}")) {
@@ -409,6 +415,12 @@ mod tests {
         );
         assert_eq!(substitute("${job:regex}-$jobs", &vars), "node-$jobs");
         assert_eq!(substitute(r#"up{a!="$node"}"#, &vars), r#"up{a!=".*"}"#);
+        // A value that names its own variable is put in once.
+        let looping = [Variable {
+            name: "a".into(),
+            value: "${a}$a".into(),
+        }];
+        assert_eq!(substitute("x${a}y", &looping), "x${a}$ay");
     }
 
     #[test]

@@ -234,6 +234,10 @@ fn test_file(file: &Path, err: &mut impl Write) -> Result<(), Vec<String>> {
     }
 }
 
+/// The most values an input series may expand to, and the most evaluation steps a test group
+/// may take: a file cannot make the runner take all memory or run for ever.
+const MAX_VALUES: u64 = 10_000_000;
+
 /// A token of the series-values notation, with its byte offset.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Token<'a> {
@@ -361,7 +365,10 @@ fn series_values(text: &str) -> Result<Vec<Option<f64>>, (usize, String)> {
         match token.1 {
             Token::Number(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
                 *at += 1;
-                n.parse().map_err(|_| unexpected(token, true))
+                match n.parse::<u64>() {
+                    Ok(count) if count < MAX_VALUES => Ok(count),
+                    _ => Err((token.0, format!("more than {MAX_VALUES} values"))),
+                }
             }
             _ => Err(unexpected(token, true)),
         }
@@ -409,6 +416,9 @@ fn series_values(text: &str) -> Result<Vec<Option<f64>>, (usize, String)> {
         }
         if !matches!(tokens[at].1, Token::Space | Token::End) {
             return Err(unexpected(tokens[at], false));
+        }
+        if out.len() as u64 > MAX_VALUES {
+            return Err((tokens[at].0, format!("more than {MAX_VALUES} values")));
         }
     }
     Ok(out)
@@ -717,7 +727,7 @@ fn test_group(
         let mut samples: Vec<(i64, f64)> = values
             .into_iter()
             .enumerate()
-            .filter_map(|(i, v)| Some((i as i64 * interval, v?)))
+            .filter_map(|(i, v)| Some(((i as i64).saturating_mul(interval), v?)))
             .collect();
         samples.dedup_by_key(|(t, _)| *t);
         inputs.push((labels, samples));
@@ -746,6 +756,12 @@ fn test_group(
         .chain(group.promql_expr_tests.iter().map(|t| duration_ms(t.eval_time)))
         .max()
         .unwrap_or(0);
+    if max_time / eval_interval.max(1) > MAX_VALUES as i64 {
+        return Err(vec![format!(
+            "more than {MAX_VALUES} evaluations up to {}: use a longer evaluation_interval",
+            format_duration(max_time)
+        )]);
+    }
     let mut run = Run {
         groups: &groups,
         storage: MemoryStorage::new(),
@@ -775,7 +791,7 @@ fn test_group(
             errors.extend(failures);
             return Err(errors);
         }
-        while next_time < times.len() && ts <= times[next_time] && times[next_time] < ts + eval_interval {
+        while next_time < times.len() && ts <= times[next_time] && times[next_time] < ts.saturating_add(eval_interval) {
             let at = times[next_time];
             let due: Vec<&AlertTest> = alert_tests
                 .iter()
@@ -785,7 +801,10 @@ fn test_group(
             errors.extend(check_alerts(&run, group, at, &due));
             next_time += 1;
         }
-        ts += eval_interval;
+        match ts.checked_add(eval_interval) {
+            Some(next) => ts = next,
+            None => break,
+        }
     }
     load_till(&mut run.storage, max_time);
     errors.extend(group.promql_expr_tests.iter().filter_map(|t| check_expr(&run, t)));
@@ -828,6 +847,8 @@ mod tests {
             Err((2, "unexpected end of input in series values".into()))
         );
         assert_eq!(series_values("1-1x2x"), Err((5, "unexpected \"x\"".into())));
+        assert!(series_values("1x99999999999").is_err());
+        assert!(series_values(&"1x9000000 ".repeat(3)).is_err());
     }
 
     #[test]
