@@ -21,7 +21,8 @@
 mod common;
 
 use common::{
-    VitrineServer, free_port, http_request, require_program, section, skip_unless_enabled, vitrine_binary, vitrine_cli,
+    BenchAgency, VitrineServer, free_port, http_request, require_program, section, skip_unless_enabled, vitrine_binary,
+    vitrine_cli,
 };
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -60,70 +61,20 @@ fn mail_times_ms(smtp: &SmtpServer, count: usize, within: Duration) -> (i64, i64
 }
 
 async fn set_up_vitrine(binary: &Path, data: &Path) {
-    let cli = |args: &[&str]| vitrine_cli(binary, data, args).unwrap_or_else(|e| panic!("{e}"));
-    cli(&["migrate"]);
-    cli(&["agency", "create", "--slug", "bench", "--name", "Bench agency"]);
-    let created = cli(&[
-        "user",
-        "create",
-        "--email",
-        "owner@bench.example",
-        "--agency",
-        "bench",
-        "--role",
-        "agency_owner",
-    ]);
-    let password = created
-        .lines()
-        .find_map(|l| l.strip_prefix("password: "))
-        .expect("the generated password")
-        .trim()
-        .to_string();
-    let server = VitrineServer::serve_data(binary, data, &[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "86400")]);
-    let owner = vitrine_tests::Client::new(&format!("http://{}", server.addr));
-    assert_eq!(owner.login("owner@bench.example", &password).await.status, 303);
-    let csrf = owner.csrf().await;
+    let agency = BenchAgency::start(binary, data).await;
     let rules = "groups:\n  - name: shop\n    rules:\n      - alert: QueueLong\n        expr: queue_length > 10\n        labels:\n          severity: critical\n        annotations:\n          description: 'Orders wait in the queue of {{ $labels.instance }}.'\n";
     for i in 0..CLIENTS {
         let slug = client_slug(i);
+        agency.add_client(&slug, &format!("Client {i}"), rules).await;
         let team = format!("team@{slug}.example");
-        let post = async |path: String, fields: &[(&str, &str)]| {
-            let mut fields = fields.to_vec();
-            fields.push(("csrf", &csrf));
-            let response = owner.post_form(&path, &fields).await;
-            assert!(
-                response.status == 303 || response.status == 201,
-                "{path}: {}",
-                response.summary()
-            );
-        };
-        post(
-            "/agency/clients".into(),
-            &[("name", &format!("Client {i}")), ("slug", &slug), ("language", "en")],
-        )
-        .await;
-        post(
-            format!("/clients/{slug}/projects"),
-            &[("name", "Shop"), ("slug", "shop")],
-        )
-        .await;
-        post(
-            format!("/clients/{slug}/projects/shop/environments"),
-            &[("name", "live")],
-        )
-        .await;
-        post(
-            format!("/clients/{slug}/thresholds/import"),
-            &[("place", "shop/live"), ("rules", rules)],
-        )
-        .await;
-        post(
-            format!("/clients/{slug}/channels"),
-            &[("kind", "email"), ("name", "Team"), ("target", &team)],
-        )
-        .await;
+        agency
+            .post(
+                &format!("/clients/{slug}/channels"),
+                &[("kind", "email"), ("name", "Team"), ("target", &team)],
+            )
+            .await;
     }
-    drop(server);
+    drop(agency);
     let db = Db::open(&data.join("tsdb"), Options::default()).expect("opening Vitrine's store");
     let end = now_ms() / 60_000 * 60_000;
     for i in 0..CLIENTS {

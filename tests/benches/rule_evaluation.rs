@@ -28,8 +28,8 @@
 mod common;
 
 use common::{
-    Prometheus, VitrineServer, http_request, process_cpu_seconds, require_program, section, skip_unless_enabled,
-    thousands, vitrine_binary, vitrine_cli,
+    BenchAgency, Prometheus, VitrineServer, http_request, process_cpu_seconds, require_program, section,
+    skip_unless_enabled, thousands, vitrine_binary, vitrine_cli,
 };
 use std::fmt::Write as _;
 use std::path::Path;
@@ -213,71 +213,18 @@ struct Figures {
 }
 
 async fn set_up_vitrine(binary: &Path, data: &Path, clients: usize) {
-    let cli = |args: &[&str]| vitrine_cli(binary, data, args).unwrap_or_else(|e| panic!("{e}"));
-    cli(&["migrate"]);
-    cli(&["agency", "create", "--slug", "bench", "--name", "Bench agency"]);
-    let created = cli(&[
-        "user",
-        "create",
-        "--email",
-        "owner@bench.example",
-        "--agency",
-        "bench",
-        "--role",
-        "agency_owner",
-    ]);
-    let password = created
-        .lines()
-        .find_map(|l| l.strip_prefix("password: "))
-        .expect("the generated password")
-        .trim()
-        .to_string();
-    // Evaluations wait until the data is written.
-    let server = VitrineServer::serve_data(binary, data, &[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "86400")]);
-    let owner = vitrine_tests::Client::new(&format!("http://{}", server.addr));
-    assert_eq!(owner.login("owner@bench.example", &password).await.status, 303);
-    let csrf = owner.csrf().await;
+    let agency = BenchAgency::start(binary, data).await;
     let rules = vitrine_rule_file();
     let started = Instant::now();
     for i in 0..clients {
-        let slug = client_slug(i);
-        let post = async |path: String, fields: &[(&str, &str)]| {
-            let mut fields = fields.to_vec();
-            fields.push(("csrf", &csrf));
-            let response = owner.post_form(&path, &fields).await;
-            assert!(
-                response.status == 303 || response.status == 201,
-                "{path}: {}",
-                response.summary()
-            );
-        };
-        post(
-            "/agency/clients".into(),
-            &[("name", &format!("Client {i}")), ("slug", &slug), ("language", "en")],
-        )
-        .await;
-        post(
-            format!("/clients/{slug}/projects"),
-            &[("name", "Shop"), ("slug", "shop")],
-        )
-        .await;
-        post(
-            format!("/clients/{slug}/projects/shop/environments"),
-            &[("name", "live")],
-        )
-        .await;
-        post(
-            format!("/clients/{slug}/thresholds/import"),
-            &[("place", "shop/live"), ("rules", &rules)],
-        )
-        .await;
+        agency.add_client(&client_slug(i), &format!("Client {i}"), &rules).await;
     }
     println!(
         "{clients} clients with {} thresholds made through the forms in {:.0} s",
         thousands((clients * RULES_PER_CLIENT) as u64),
         started.elapsed().as_secs_f64()
     );
-    drop(server);
+    drop(agency);
     // The series, written with the labels a scrape of shop/live gives them; clients are
     // tenants 1…n in the order they were made.
     let db = Db::open(&data.join("tsdb"), Options::default()).expect("opening Vitrine's store");

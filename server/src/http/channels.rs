@@ -135,46 +135,92 @@ async fn agency_only(state: &AppState, access: &ClientAccess) -> Result<(), Resp
     }
 }
 
+/// What a per-client list on this page (quiet hours, inhibition rules) needs to add an entry
+/// from its form.
+struct AddForm<T> {
+    /// The entry the form describes, or the form with its problems.
+    parse: fn(&[(String, String)]) -> crate::tenancy::Result<T>,
+    /// The page with the form as typed.
+    forms: fn(FormState) -> Forms,
+    /// The field that says when the client has as many as it may.
+    full_field: &'static str,
+    /// Where the page opens after.
+    anchor: &'static str,
+    what: &'static str,
+}
+
+/// Adds an entry to one of the client's lists (agency people): `insert` stores it in a
+/// transaction and returns its id, `None` when the client has as many as it may.
+async fn add_from_form<T>(
+    state: &AppState,
+    access: &ClientAccess,
+    form: &[(String, String)],
+    add: AddForm<T>,
+    insert: impl AsyncFnOnce(&mut sqlx::SqliteConnection, i64, &T) -> Result<Option<i64>, TenancyError>,
+    notice: impl FnOnce(T) -> ChannelNotice,
+) -> Response {
+    if let Err(refused) = agency_only(state, access).await {
+        return refused;
+    }
+    let who = &access.who;
+    let refused = async |problem: FormState| {
+        render_page(
+            state,
+            access,
+            (add.forms)(problem),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await
+    };
+    let entry = match (add.parse)(form) {
+        Ok(entry) => entry,
+        Err(TenancyError::Invalid(problem)) => return refused(problem).await,
+        Err(e) => return who.failure(state, e).await,
+    };
+    let added = async {
+        let mut tx = crate::db::write(&state.db).await?;
+        let id = insert(&mut tx, access.client.id, &entry).await?;
+        tx.commit().await?;
+        Ok::<_, TenancyError>(id)
+    };
+    match added.await {
+        Ok(Some(id)) => {
+            tracing::info!(client = %access.client.slug, id, "{} added", add.what);
+            put_flash(access, FLASH, notice(entry)).await;
+            back(access, add.anchor)
+        }
+        Ok(None) => match crate::tenancy::FormCheck::new(form).fail(add.full_field, FieldProblem::TooMany) {
+            TenancyError::Invalid(problem) => refused(problem).await,
+            e => who.failure(state, e).await,
+        },
+        Err(e) => who.failure(state, e).await,
+    }
+}
+
 /// Adds quiet hours to the client (agency people).
 pub async fn add_quiet_hours(
     State(state): State<AppState>,
     access: ClientAccess,
     CheckedForm(form): CheckedForm,
 ) -> Response {
-    if let Err(refused) = agency_only(&state, &access).await {
-        return refused;
-    }
-    let who = &access.who;
-    let refused = |problem: FormState| async {
-        let forms = Forms {
-            hours: Some(problem),
+    let add = AddForm {
+        parse: quiet_hours::from_form,
+        forms: |hours| Forms {
+            hours: Some(hours),
             ..Forms::default()
-        };
-        render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
-    };
-    let hours = match quiet_hours::from_form(&form) {
-        Ok(hours) => hours,
-        Err(TenancyError::Invalid(problem)) => return refused(problem).await,
-        Err(e) => return who.failure(&state, e).await,
-    };
-    let added = async {
-        let mut tx = crate::db::write(&state.db).await?;
-        let id = quiet_hours::insert(&mut tx, access.client.id, &hours).await?;
-        tx.commit().await?;
-        Ok::<_, TenancyError>(id)
-    };
-    match added.await {
-        Ok(Some(id)) => {
-            tracing::info!(client = %access.client.slug, quiet_hours = id, "quiet hours added");
-            put_flash(&access, FLASH, ChannelNotice::QuietHoursAdded { name: hours.name }).await;
-            back(&access, "quiet-hours")
-        }
-        Ok(None) => match crate::tenancy::FormCheck::new(&form).fail("name", FieldProblem::TooMany) {
-            TenancyError::Invalid(problem) => refused(problem).await,
-            e => who.failure(&state, e).await,
         },
-        Err(e) => who.failure(&state, e).await,
-    }
+        full_field: "name",
+        anchor: "quiet-hours",
+        what: "quiet hours",
+    };
+    let insert = async |conn: &mut sqlx::SqliteConnection, client_id: i64, hours: &quiet_hours::NewQuietHours| {
+        quiet_hours::insert(conn, client_id, hours).await
+    };
+    add_from_form(&state, &access, &form, add, insert, |hours| {
+        ChannelNotice::QuietHoursAdded { name: hours.name }
+    })
+    .await
 }
 
 /// Removes one of the client's quiet hours (agency people).
@@ -367,40 +413,20 @@ pub async fn add_inhibit_rule(
     access: ClientAccess,
     CheckedForm(form): CheckedForm,
 ) -> Response {
-    if let Err(refused) = agency_only(&state, &access).await {
-        return refused;
-    }
-    let who = &access.who;
-    let refused = |problem: FormState| async {
-        let forms = Forms {
-            inhibit: Some(problem),
+    let add = AddForm {
+        parse: inhibit::from_form,
+        forms: |rule| Forms {
+            inhibit: Some(rule),
             ..Forms::default()
-        };
-        render_page(&state, &access, forms, None, StatusCode::UNPROCESSABLE_ENTITY).await
-    };
-    let rule = match inhibit::from_form(&form) {
-        Ok(rule) => rule,
-        Err(TenancyError::Invalid(problem)) => return refused(problem).await,
-        Err(e) => return who.failure(&state, e).await,
-    };
-    let added = async {
-        let mut tx = crate::db::write(&state.db).await?;
-        let id = inhibit::insert(&mut tx, access.client.id, &rule).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(id)
-    };
-    match added.await {
-        Ok(Some(id)) => {
-            tracing::info!(client = %access.client.slug, rule = id, "inhibition rule added");
-            put_flash(&access, FLASH, ChannelNotice::InhibitRuleAdded).await;
-            back(&access, "quiet")
-        }
-        Ok(None) => match crate::tenancy::FormCheck::new(&form).fail("source", FieldProblem::TooMany) {
-            TenancyError::Invalid(problem) => refused(problem).await,
-            e => who.failure(&state, e).await,
         },
-        Err(e) => who.failure(&state, e.into()).await,
-    }
+        full_field: "source",
+        anchor: "quiet",
+        what: "inhibition rule",
+    };
+    let insert = async |conn: &mut sqlx::SqliteConnection, client_id: i64, rule: &inhibit::NewRule| {
+        Ok(inhibit::insert(conn, client_id, rule).await?)
+    };
+    add_from_form(&state, &access, &form, add, insert, |_| ChannelNotice::InhibitRuleAdded).await
 }
 
 /// Removes one of the client's inhibition rules (agency people).

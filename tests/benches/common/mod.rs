@@ -752,6 +752,78 @@ impl VitrineServer {
     }
 }
 
+/// An agency on a fresh data directory with its owner signed in, to a server that does not
+/// evaluate rules while the benchmark sets up its clients through the agency's forms.
+pub struct BenchAgency {
+    pub server: VitrineServer,
+    owner: vitrine_tests::Client,
+    csrf: String,
+}
+
+impl BenchAgency {
+    /// Migrates `data`, makes the agency `bench` and its owner, and serves it.
+    pub async fn start(binary: &Path, data: &Path) -> BenchAgency {
+        let cli = |args: &[&str]| vitrine_cli(binary, data, args).unwrap_or_else(|e| panic!("{e}"));
+        cli(&["migrate"]);
+        cli(&["agency", "create", "--slug", "bench", "--name", "Bench agency"]);
+        let created = cli(&[
+            "user",
+            "create",
+            "--email",
+            "owner@bench.example",
+            "--agency",
+            "bench",
+            "--role",
+            "agency_owner",
+        ]);
+        let password = created
+            .lines()
+            .find_map(|l| l.strip_prefix("password: "))
+            .expect("the generated password")
+            .trim()
+            .to_string();
+        let server = VitrineServer::serve_data(binary, data, &[("VITRINE_RULE_EVALUATION_INTERVAL_SECS", "86400")]);
+        let owner = vitrine_tests::Client::new(&format!("http://{}", server.addr));
+        assert_eq!(owner.login("owner@bench.example", &password).await.status, 303);
+        let csrf = owner.csrf().await;
+        BenchAgency { server, owner, csrf }
+    }
+
+    /// Posts one of the agency's forms, which must succeed.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) {
+        let mut fields = fields.to_vec();
+        fields.push(("csrf", &self.csrf));
+        let response = self.owner.post_form(path, &fields).await;
+        assert!(
+            response.status == 303 || response.status == 201,
+            "{path}: {}",
+            response.summary()
+        );
+    }
+
+    /// A client made through the forms (clients are tenants 1, 2, … in the order they are
+    /// made): the project `shop` with the environment `live`, `rules` imported as its thresholds.
+    pub async fn add_client(&self, slug: &str, name: &str, rules: &str) {
+        self.post("/agency/clients", &[("name", name), ("slug", slug), ("language", "en")])
+            .await;
+        self.post(
+            &format!("/clients/{slug}/projects"),
+            &[("name", "Shop"), ("slug", "shop")],
+        )
+        .await;
+        self.post(
+            &format!("/clients/{slug}/projects/shop/environments"),
+            &[("name", "live")],
+        )
+        .await;
+        self.post(
+            &format!("/clients/{slug}/thresholds/import"),
+            &[("place", "shop/live"), ("rules", rules)],
+        )
+        .await;
+    }
+}
+
 impl Prometheus {
     /// Debian's `prometheus` serving the TSDB directory `data` (blocks from
     /// `promtool tsdb create-blocks-from`; it outlives the server) with no
